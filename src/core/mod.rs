@@ -1,0 +1,10 @@
+//! The embedded proxy node: a ProxySQL 2.7-compatible process (`pxadm node`).
+
+pub mod admin;
+pub mod checksum;
+pub mod cluster;
+pub mod config_file;
+pub mod protocol;
+pub mod resultset;
+pub mod schema;
+pub mod variables;
