@@ -1,1 +1,3 @@
-//! TODO(skeleton)
+//! The configuration checksums ProxySQL nodes publish and compare (spec §5).
+
+pub mod spooky;
