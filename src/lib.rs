@@ -6,6 +6,7 @@
 //! - [`console`]: the operator-facing front ends (TUI console, `Admin>` shell, `--batch` mode),
 //!   built on a shared node list, configuration and diagnosis engine.
 
+pub mod cli;
 pub mod client;
 pub mod console;
 pub mod core;

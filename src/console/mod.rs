@@ -1,1 +1,3 @@
-//! TODO(skeleton)
+//! Operator front ends: the TUI console, the `Admin>` shell and `--batch` mode.
+
+pub mod demo;

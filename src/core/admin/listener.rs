@@ -1,0 +1,158 @@
+//! Admin listeners on the addresses of `admin-mysql_ifaces`, rebound when it changes (§1.1).
+//!
+//! The set of listeners follows the running admin variables through a `watch` channel: after
+//! `LOAD ADMIN VARIABLES TO RUNTIME` the new address list is diffed against the bound one,
+//! new addresses are bound and dropped ones closed. Sessions already accepted keep running.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::session::serve_admin_connection;
+use super::shared::NodeShared;
+use super::AdminHandle;
+use crate::{px_error, px_info};
+
+/// Splits `admin-mysql_ifaces` (`;`-separated `host:port`; UNIX socket paths are ignored here).
+pub fn parse_ifaces(value: &str) -> Vec<String> {
+    value
+        .split(';')
+        .map(str::trim)
+        .filter(|s| !s.is_empty() && !s.starts_with('/'))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The running admin listeners.
+pub struct AdminListeners {
+    cancel: CancellationToken,
+    task: Option<JoinHandle<()>>,
+}
+
+struct Bound {
+    cancel: CancellationToken,
+}
+
+impl AdminListeners {
+    /// Binds the current `admin-mysql_ifaces` (failing if none can be bound) and follows changes.
+    pub async fn start(admin: AdminHandle, shared: Arc<NodeShared>) -> anyhow::Result<AdminListeners> {
+        let mut vars = shared.admin_vars.subscribe();
+        let initial = parse_ifaces(&vars.borrow_and_update().get("admin-mysql_ifaces").cloned().unwrap_or_default());
+        let mut bound: BTreeMap<String, Bound> = BTreeMap::new();
+        for addr in &initial {
+            let b = bind(addr, admin.clone(), shared.clone()).await?;
+            bound.insert(addr.clone(), b);
+        }
+        if bound.is_empty() {
+            anyhow::bail!("admin-mysql_ifaces is empty: no admin listener to start");
+        }
+        let cancel = CancellationToken::new();
+        let stop = cancel.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => break,
+                    changed = vars.changed() => if changed.is_err() { break },
+                }
+                let wanted = parse_ifaces(&vars.borrow_and_update().get("admin-mysql_ifaces").cloned().unwrap_or_default());
+                bound.retain(|addr, b| {
+                    let keep = wanted.contains(addr);
+                    if !keep {
+                        px_info!("Stopping admin listener on {}", addr);
+                        b.cancel.cancel();
+                    }
+                    keep
+                });
+                for addr in wanted {
+                    if bound.contains_key(&addr) {
+                        continue;
+                    }
+                    match bind(&addr, admin.clone(), shared.clone()).await {
+                        Ok(b) => {
+                            bound.insert(addr, b);
+                        }
+                        Err(e) => px_error!("Unable to bind admin listener on {}: {:#}", addr, e),
+                    }
+                }
+            }
+            for b in bound.values() {
+                b.cancel.cancel();
+            }
+        });
+        Ok(AdminListeners {
+            cancel,
+            task: Some(task),
+        })
+    }
+
+    /// Closes every listener (sessions in progress are not interrupted).
+    pub async fn stop(&mut self) {
+        self.cancel.cancel();
+        if let Some(t) = self.task.take() {
+            let _ = t.await;
+        }
+    }
+}
+
+async fn bind(addr: &str, admin: AdminHandle, shared: Arc<NodeShared>) -> anyhow::Result<Bound> {
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot bind admin interface {addr}: {e}"))?;
+    px_info!("Admin listening on {}", listener.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| addr.into()));
+    let cancel = CancellationToken::new();
+    let stop = cancel.clone();
+    tokio::spawn(async move {
+        loop {
+            let accepted = tokio::select! {
+                _ = stop.cancelled() => break,
+                a = listener.accept() => a,
+            };
+            match accepted {
+                Ok((stream, peer)) => {
+                    let _ = stream.set_nodelay(true);
+                    let admin = admin.clone();
+                    let shared = shared.clone();
+                    tokio::spawn(async move { serve_admin_connection(stream, peer, admin, shared).await });
+                }
+                Err(e) => {
+                    // EMFILE and friends: back off instead of spinning.
+                    px_error!("Admin accept failed: {}", e);
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+            }
+        }
+    });
+    Ok(Bound { cancel })
+}
+
+/// Whether `user` may log in from `peer` (§1.2: `admin` and `stats` only from loopback).
+pub fn local_only_violation(user: &str, peer: SocketAddr) -> bool {
+    (user == "admin" || user == "stats") && !peer.ip().is_loopback()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ifaces_split_and_sockets_skipped() {
+        assert_eq!(
+            parse_ifaces("0.0.0.0:6032; 127.0.0.1:16032;/tmp/proxysql_admin.sock;"),
+            ["0.0.0.0:6032", "127.0.0.1:16032"]
+        );
+    }
+
+    #[test]
+    fn admin_and_stats_are_local_only() {
+        let remote: SocketAddr = "192.0.2.1:5000".parse().unwrap();
+        let local: SocketAddr = "127.0.0.1:5000".parse().unwrap();
+        assert!(local_only_violation("admin", remote));
+        assert!(local_only_violation("stats", remote));
+        assert!(!local_only_violation("admin", local));
+        assert!(!local_only_violation("cluster_user", remote));
+    }
+}

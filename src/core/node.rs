@@ -1,0 +1,118 @@
+//! `pxadm node`: one embedded ProxySQL-compatible node in the foreground.
+//!
+//! The supervisor starts the admin engine (start-up sequence §2.2), the admin listeners, the
+//! cluster monitors and the traffic side, then waits for SIGTERM/SIGINT or an admin
+//! `PROXYSQL ...` request. Logs go to stderr and `DATADIR/proxysql.log`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::signal::unix::{signal, SignalKind};
+
+use super::admin::engine::EngineOptions;
+use super::admin::listener::AdminListeners;
+use super::admin::shared::{NodeControl, NodeShared};
+use super::admin::AdminHandle;
+use super::variables::DEFAULT_VERSION;
+use crate::{px_info, px_warn};
+
+/// Options of `pxadm node`.
+#[derive(Debug, Clone)]
+pub struct NodeOptions {
+    /// Data directory (created if missing).
+    pub datadir: PathBuf,
+    /// ProxySQL-format config file.
+    pub config: Option<PathBuf>,
+    /// Override of `admin-mysql_ifaces`.
+    pub admin: Option<String>,
+    /// Start from the config file, wiping `proxysql.db`.
+    pub initial: bool,
+    /// Version string answered to `SELECT @@version` (peers require an identical one).
+    pub version: Option<String>,
+}
+
+/// A started node: its shared state and admin handle (used by tests and the supervisor).
+pub struct Node {
+    /// Shared state.
+    pub shared: Arc<NodeShared>,
+    /// The admin engine.
+    pub admin: AdminHandle,
+    control: tokio::sync::mpsc::UnboundedReceiver<NodeControl>,
+    listeners: AdminListeners,
+}
+
+impl Node {
+    /// Starts everything; returns once the admin listeners are bound.
+    pub async fn start(opts: NodeOptions) -> anyhow::Result<Node> {
+        std::fs::create_dir_all(&opts.datadir)?;
+        crate::logging::init_file(&opts.datadir.join("proxysql.log"))?;
+        let version = opts.version.clone().unwrap_or_else(|| DEFAULT_VERSION.to_string());
+        px_info!("Starting pxadm node (ProxySQL compatible version {})", version);
+        let (shared, control) = NodeShared::new(version);
+        let engine_opts = EngineOptions {
+            datadir: opts.datadir.clone(),
+            config: opts.config.clone(),
+            admin_override: opts.admin.clone(),
+            initial: opts.initial,
+        };
+        let shared2 = shared.clone();
+        let admin = tokio::task::spawn_blocking(move || AdminHandle::spawn(engine_opts, shared2)).await??;
+        std::fs::write(opts.datadir.join("proxysql.pid"), format!("{}\n", std::process::id()))?;
+        let listeners = AdminListeners::start(admin.clone(), shared.clone()).await?;
+        Ok(Node {
+            shared,
+            admin,
+            control,
+            listeners,
+        })
+    }
+
+    /// Runs until a signal or an admin command ends the node.
+    pub async fn run(mut self) -> anyhow::Result<()> {
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        loop {
+            tokio::select! {
+                _ = term.recv() => { px_info!("Received SIGTERM: shutting down"); break; }
+                _ = int.recv() => { px_info!("Received SIGINT: shutting down"); break; }
+                cmd = self.control.recv() => match cmd {
+                    Some(NodeControl::Kill) => {
+                        // Like kill -9: no cleanup at all.
+                        unsafe { libc::_exit(0) };
+                    }
+                    Some(NodeControl::Shutdown) | None => { px_info!("Shutdown requested"); break; }
+                    Some(NodeControl::Restart) => {
+                        px_info!("PROXYSQL RESTART: re-executing");
+                        self.listeners.stop().await;
+                        let err = restart_in_place();
+                        px_warn!("Restart failed: {}", err);
+                        break;
+                    }
+                    Some(other) => self.on_control(other).await,
+                }
+            }
+        }
+        self.listeners.stop().await;
+        px_info!("Shutdown completed");
+        Ok(())
+    }
+
+    async fn on_control(&mut self, cmd: NodeControl) {
+        use std::sync::atomic::Ordering;
+        match cmd {
+            NodeControl::PauseTraffic => self.shared.traffic_paused.store(true, Ordering::Relaxed),
+            NodeControl::ResumeTraffic => self.shared.traffic_paused.store(false, Ordering::Relaxed),
+            _ => {}
+        }
+    }
+}
+
+/// Replaces the process with a fresh copy of itself (same arguments).
+fn restart_in_place() -> std::io::Error {
+    use std::os::unix::process::CommandExt;
+    let exe = match std::env::current_exe() {
+        Ok(e) => e,
+        Err(e) => return e,
+    };
+    std::process::Command::new(exe).args(std::env::args_os().skip(1)).exec()
+}
