@@ -1,1 +1,4 @@
-//! TODO(skeleton)
+//! ProxySQL Cluster: per-peer checksum state and the sync decision (spec §6).
+
+pub mod decision;
+pub mod state;
