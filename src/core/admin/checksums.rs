@@ -3,85 +3,27 @@
 //! Shared behind a mutex because cluster monitor tasks compare peers against it on every check
 //! while the admin engine updates it on every LOAD ... TO RUNTIME.
 
-use serde::Serialize;
-
 use crate::core::checksum;
 
-/// The clustered modules, in `runtime_checksums_values` order (§3.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-pub enum ChecksumModule {
-    /// `admin_variables`
-    AdminVariables,
-    /// `mysql_query_rules`
-    MysqlQueryRules,
-    /// `mysql_servers` (runtime servers)
-    MysqlServers,
-    /// `mysql_users`
-    MysqlUsers,
-    /// `mysql_variables`
-    MysqlVariables,
-    /// `proxysql_servers`
-    ProxysqlServers,
-    /// `mysql_servers_v2` (configured servers and hostgroup tables)
-    MysqlServersV2,
-}
+/// The clustered modules (`runtime_checksums_values` names); one type for the node and the
+/// cluster logic.
+pub use crate::core::cluster::state::Module as ChecksumModule;
 
-impl ChecksumModule {
-    /// All modules in `runtime_checksums_values` order.
-    pub const ALL: [ChecksumModule; 7] = [
-        ChecksumModule::AdminVariables,
-        ChecksumModule::MysqlQueryRules,
-        ChecksumModule::MysqlServers,
-        ChecksumModule::MysqlUsers,
-        ChecksumModule::MysqlVariables,
-        ChecksumModule::ProxysqlServers,
-        ChecksumModule::MysqlServersV2,
-    ];
+/// One module's (checksum, version, epoch); `checksum` is empty before the first load.
+pub use crate::core::cluster::state::LocalModuleState as ModuleChecksum;
 
-    /// Order in which `GLOBAL_CHECKSUM()` hashes the modules (§5.5).
-    pub const GLOBAL_ORDER: [ChecksumModule; 7] = [
-        ChecksumModule::AdminVariables,
-        ChecksumModule::MysqlQueryRules,
-        ChecksumModule::MysqlServers,
-        ChecksumModule::MysqlServersV2,
-        ChecksumModule::MysqlUsers,
-        ChecksumModule::MysqlVariables,
-        ChecksumModule::ProxysqlServers,
-    ];
+use crate::core::cluster::state::{LocalChecksums, PerModule};
 
-    /// The module's name as in `runtime_checksums_values.name`.
-    pub fn name(self) -> &'static str {
-        match self {
-            ChecksumModule::AdminVariables => "admin_variables",
-            ChecksumModule::MysqlQueryRules => "mysql_query_rules",
-            ChecksumModule::MysqlServers => "mysql_servers",
-            ChecksumModule::MysqlUsers => "mysql_users",
-            ChecksumModule::MysqlVariables => "mysql_variables",
-            ChecksumModule::ProxysqlServers => "proxysql_servers",
-            ChecksumModule::MysqlServersV2 => "mysql_servers_v2",
-        }
-    }
-
-    /// Looks a module up by its table name.
-    pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|m| m.name() == name)
-    }
-
-    fn index(self) -> usize {
-        Self::ALL.iter().position(|m| *m == self).unwrap_or(0)
-    }
-}
-
-/// One module's state.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct ModuleChecksum {
-    /// Rendered checksum (`0x` + 16 hex digits), empty before the first load.
-    pub checksum: String,
-    /// Local load counter.
-    pub version: u64,
-    /// Unix seconds of the last load (or the adopted peer epoch).
-    pub epoch: u64,
-}
+/// Order in which `GLOBAL_CHECKSUM()` hashes the modules (§5.5).
+pub const GLOBAL_ORDER: [ChecksumModule; 7] = [
+    ChecksumModule::AdminVariables,
+    ChecksumModule::MysqlQueryRules,
+    ChecksumModule::MysqlServers,
+    ChecksumModule::MysqlServersV2,
+    ChecksumModule::MysqlUsers,
+    ChecksumModule::MysqlVariables,
+    ChecksumModule::ProxysqlServers,
+];
 
 /// How a load sets the epoch (§5.4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,7 +42,7 @@ pub enum EpochSource<'a> {
 /// All modules of one node plus the global checksum.
 #[derive(Debug, Clone, Default)]
 pub struct ChecksumTable {
-    modules: [ModuleChecksum; 7],
+    modules: PerModule<ModuleChecksum>,
     global: u64,
     updates: u64,
 }
@@ -116,7 +58,12 @@ pub fn unix_now() -> u64 {
 impl ChecksumTable {
     /// One module's state.
     pub fn get(&self, module: ChecksumModule) -> &ModuleChecksum {
-        &self.modules[module.index()]
+        self.modules.get(module)
+    }
+
+    /// Every module's state, as the cluster logic compares peers against it.
+    pub fn local(&self) -> &LocalChecksums {
+        &self.modules
     }
 
     /// Records a load of `module` whose content hashes to `hash`.
@@ -148,7 +95,7 @@ impl ChecksumTable {
             EpochSource::Peer { expected, epoch } if expected == rendered => epoch,
             _ => now,
         };
-        let m = &mut self.modules[module.index()];
+        let m = self.modules.get_mut(module);
         m.checksum = rendered;
         m.epoch = epoch;
         if bump_version {
@@ -160,7 +107,7 @@ impl ChecksumTable {
     }
 
     fn regenerate_global(&mut self) {
-        let parts: Vec<(&str, u64)> = ChecksumModule::GLOBAL_ORDER
+        let parts: Vec<(&str, u64)> = GLOBAL_ORDER
             .iter()
             .map(|m| {
                 let s = self.get(*m);
