@@ -74,9 +74,10 @@ impl Lab {
 }
 
 /// Ensures the lab is up and returns it. The first call in a test binary runs
-/// `scripts/lab up` (idempotent, quick when the lab already runs) under an exclusive lock on
-/// `<lab dir>/.harness.lock`, so concurrent test binaries neither race nor repeat the work;
-/// later calls return the cached result. Panics with the script's output when it fails.
+/// `scripts/lab up` under an exclusive lock on `<lab dir>/.harness.lock`: the first binary
+/// of a run builds or repairs the lab, concurrent ones wait for it, later ones find it up
+/// (then `up` only verifies, in about a second). Later calls in the same binary return the
+/// cached result. Panics with the script's output when it fails.
 pub async fn lab() -> &'static Lab {
     static LAB: OnceCell<Lab> = OnceCell::const_new();
     LAB.get_or_try_init(|| async {
