@@ -39,6 +39,7 @@ pub struct Node {
     pub admin: AdminHandle,
     control: tokio::sync::mpsc::UnboundedReceiver<NodeControl>,
     listeners: AdminListeners,
+    cluster: tokio::task::JoinHandle<()>,
 }
 
 impl Node {
@@ -59,7 +60,9 @@ impl Node {
         let admin = tokio::task::spawn_blocking(move || AdminHandle::spawn(engine_opts, shared2)).await??;
         std::fs::write(opts.datadir.join("proxysql.pid"), format!("{}\n", std::process::id()))?;
         let listeners = AdminListeners::start(admin.clone(), shared.clone()).await?;
+        let cluster = super::cluster::monitor::start(admin.clone(), shared.clone());
         Ok(Node {
+            cluster,
             shared,
             admin,
             control,
@@ -93,6 +96,7 @@ impl Node {
             }
         }
         self.listeners.stop().await;
+        self.cluster.abort();
         px_info!("Shutdown completed");
         Ok(())
     }
