@@ -1,1 +1,3 @@
-//! TODO(skeleton)
+//! Operator-facing front ends (TUI console, `Admin>` shell, `--batch`) and what they share.
+
+pub mod diagnosis;
