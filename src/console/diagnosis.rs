@@ -122,7 +122,7 @@ pub enum Class {
     },
     /// Runtime server lists differ under sync algorithm 2, where they are not synced.
     RuntimeNotSynced {
-        /// Nodes whose runtime list differs from the others'.
+        /// Nodes that see a peer with a different runtime list.
         nodes: Vec<String>,
     },
     /// Checksums differ and no node is about to do anything about it.
