@@ -1,0 +1,885 @@
+//! The diagnosis engine: from one poll of every node to findings an operator can act on.
+//!
+//! Pure: it reads [`NodeSnapshot`]s and predicts what each node's cluster monitor will do with
+//! the same rule the embedded node runs ([`outlook`] and [`choose_peer`] from
+//! `core::cluster::decision`), so the console and the node cannot disagree about the rule.
+//!
+//! Rules, in the order they are applied:
+//!
+//! 1. **Console cannot poll a node** → `PeerUnreachable` (I/O, timeout, protocol) or
+//!    `CredentialsRefused` (the console's own login got `Access denied`). Critical.
+//! 2. **`@@version` differs** between reachable nodes → `VersionMismatch`. Critical: ProxySQL
+//!    refuses to cluster with a peer whose version string differs by one character.
+//! 3. **Links**: node N's `stats_proxysql_servers_checksums` rows for peer P are *stale* when
+//!    their `updated_at` is 0 (never checked) or lags N's freshest row by more than
+//!    `max(5 s, 3 × check interval + 2 s)`; N's freshest row is normally N's check of itself, so
+//!    this is immune to clock skew between the console and N. A stale link is explained as:
+//!    * versions differ → already covered by rule 2;
+//!    * P was polled and its `admin-admin_credentials` does not list N's
+//!      `admin-cluster_username` → `CredentialsRefused` (P refuses N's cluster user); the fix
+//!      adds the user on P;
+//!    * otherwise → `PeerUnreachable` seen by N (network, or a wrong cluster password, which the
+//!      console cannot see since passwords are masked).
+//!
+//!    A node with an empty `admin-cluster_username` monitors nobody → `SyncDisabled` (node level).
+//! 4. **Modules**: if every polled node has the same checksum → `InSync` (versions legitimately
+//!    differ). Otherwise each node's fresh rows for differing peers are run through the rule:
+//!    * a valid source exists → `Converging { puller, source, checks_left }` (Warning), or
+//!      `SyncFailing` when `diff_check` already exceeds D by 10 (the pull keeps failing: Critical);
+//!    * only version-1 peers differ → `StuckVersionOne` (Critical): the node to act on is chosen
+//!      among those version-1 peers — a non-empty config beats the empty-table checksum, then
+//!      the checksum held by more nodes, then the name — and gets `LOAD <MODULE> TO RUNTIME`;
+//!    * a peer differs with the same epoch → `EqualEpochConflict` (Critical), same choice;
+//!    * D = 0 → `SyncDisabled` (Warning);
+//!    * `mysql_servers` under sync algorithm 2 (or 3, assumed to run with the monitor) is never
+//!      synced on its own: a difference there with `mysql_servers_v2` in agreement is
+//!      `RuntimeNotSynced` (Ok: each node's monitor owns its runtime list);
+//!    * a difference nobody acts on (peers not monitoring each other, links down) → `Diverged`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use crate::client::conn::ClientError;
+use crate::client::snapshot::{NodeData, NodeSnapshot, PeerChecksumRow};
+use crate::core::cluster::decision::{choose_peer, outlook, Outlook, PeerChoice};
+use crate::core::cluster::state::{LocalModuleState, Module, PeerModuleState};
+
+/// How bad a finding is; also the process exit code of `--batch` checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Severity {
+    /// Nothing to do.
+    Ok,
+    /// Transient or deliberate: watch it.
+    Warning,
+    /// Will not resolve by itself: act.
+    Critical,
+}
+
+impl Severity {
+    /// 0, 1 or 2, monitoring-plugin style.
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Severity::Ok => 0,
+            Severity::Warning => 1,
+            Severity::Critical => 2,
+        }
+    }
+}
+
+/// Statements to run on one node's admin interface. Text in `<angle brackets>` must be filled
+/// in by the operator (passwords are never known to the console).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Fix {
+    /// Node name.
+    pub node: String,
+    /// Statements, in order.
+    pub sql: Vec<String>,
+}
+
+/// What kind of situation a finding reports, with its specifics.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "class", rename_all = "snake_case")]
+pub enum Class {
+    /// Every polled node has the same checksum for the module.
+    InSync,
+    /// `puller` will pull the module from `source` after `checks_left` more checks
+    /// (0: on the next check).
+    Converging {
+        /// Node that will pull.
+        puller: String,
+        /// Peer it will pull from.
+        source: String,
+        /// Checks until `diff_check` reaches D.
+        checks_left: u64,
+    },
+    /// `puller` keeps trying to pull from `source` but the pull does not succeed.
+    SyncFailing {
+        /// Node trying to pull.
+        puller: String,
+        /// Peer it pulls from.
+        source: String,
+        /// How far its counter has run.
+        diff_check: u64,
+    },
+    /// Nodes wait forever for a peer that is at version 1 (§8.2).
+    StuckVersionOne {
+        /// Node whose config should win; `LOAD … TO RUNTIME` there.
+        node_to_act_on: String,
+        /// Nodes that will then pull from it.
+        nodes_waiting: Vec<String>,
+    },
+    /// Nodes with different configs and the same epoch: never resolves by itself.
+    EqualEpochConflict {
+        /// The nodes involved.
+        nodes: Vec<String>,
+    },
+    /// Syncing is switched off (D = 0, or no cluster user) on these nodes.
+    SyncDisabled {
+        /// The nodes.
+        nodes: Vec<String>,
+    },
+    /// Runtime server lists differ under sync algorithm 2, where they are not synced.
+    RuntimeNotSynced {
+        /// Nodes that see a peer with a different runtime list.
+        nodes: Vec<String>,
+    },
+    /// Checksums differ and no node is about to do anything about it.
+    Diverged {
+        /// Node name → its checksum.
+        checksums: BTreeMap<String, String>,
+    },
+    /// A node cannot be reached by the console and/or by its peers.
+    PeerUnreachable {
+        /// The unreachable node.
+        node: String,
+        /// Who cannot reach it (`console` and/or node names).
+        seen_by: Vec<String>,
+        /// The console's error, when the console is among them.
+        cause: Option<String>,
+    },
+    /// A node refuses a login: a peer's cluster user, or the console's own user.
+    CredentialsRefused {
+        /// The refusing node.
+        node: String,
+        /// The refused user, when known.
+        user: Option<String>,
+        /// Who is refused (`console` and/or node names).
+        refused: Vec<String>,
+    },
+    /// Reachable nodes report different `@@version` strings.
+    VersionMismatch {
+        /// Version → nodes running it.
+        versions: BTreeMap<String, Vec<String>>,
+    },
+}
+
+/// One diagnosed situation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// How bad it is.
+    pub severity: Severity,
+    /// What it is.
+    #[serde(flatten)]
+    pub class: Class,
+    /// The module concerned; `None` for node-level findings.
+    pub module: Option<Module>,
+    /// Where the operator should act, if anywhere.
+    pub node_to_act_on: Option<String>,
+    /// One sentence for the operator.
+    pub why: String,
+    /// What to run, if the console knows.
+    pub fix: Option<Fix>,
+}
+
+/// The worst severity among findings (Ok when there are none).
+pub fn overall(findings: &[Finding]) -> Severity {
+    findings
+        .iter()
+        .map(|f| f.severity)
+        .max()
+        .unwrap_or(Severity::Ok)
+}
+
+/// Every fix, merged per node (first-mention order) with duplicate statements removed — e.g.
+/// one `LOAD MYSQL SERVERS TO RUNTIME` for both `mysql_servers` and `mysql_servers_v2`.
+pub fn fixes(findings: &[Finding]) -> Vec<Fix> {
+    let mut merged: Vec<Fix> = Vec::new();
+    for fix in findings.iter().filter_map(|f| f.fix.as_ref()) {
+        let i = match merged.iter().position(|m| m.node == fix.node) {
+            Some(i) => i,
+            None => {
+                merged.push(Fix {
+                    node: fix.node.clone(),
+                    sql: Vec::new(),
+                });
+                merged.len() - 1
+            }
+        };
+        let slot = &mut merged[i];
+        for stmt in &fix.sql {
+            if !slot.sql.contains(stmt) {
+                slot.sql.push(stmt.clone());
+            }
+        }
+    }
+    merged
+}
+
+/// Checksum of an empty module: a node holding it usually just has no config yet.
+const EMPTY_CHECKSUM: &str = "0x0000000000000000";
+/// How far past D a `diff_check` may run before a due pull is considered failing.
+const FAILING_MARGIN: u64 = 10;
+/// Tolerated clock skew between the console and a node, for the fallback staleness test.
+const SKEW_ALLOWANCE_S: u64 = 60;
+const CONSOLE: &str = "console";
+
+/// Diagnoses a cluster from one poll of each of its nodes.
+pub fn diagnose(snapshots: &[NodeSnapshot]) -> Vec<Finding> {
+    let cluster = Cluster { snapshots };
+    let mut findings = Vec::new();
+    let links = cluster.links();
+    findings.extend(cluster.node_findings(&links));
+    for module in Module::ALL {
+        findings.extend(cluster.module_findings(module, &links));
+    }
+    findings
+}
+
+/// Read-only view of all snapshots with name resolution.
+struct Cluster<'a> {
+    snapshots: &'a [NodeSnapshot],
+}
+
+/// N's monitoring of P, from N's stats rows.
+struct Link {
+    observer: String,
+    peer: String,
+    stale: bool,
+    never: bool,
+}
+
+impl<'a> Cluster<'a> {
+    fn reachable(&self) -> impl Iterator<Item = (&'a NodeSnapshot, &'a NodeData)> {
+        self.snapshots.iter().filter_map(|s| Some((s, s.data()?)))
+    }
+
+    fn by_endpoint(&self, host: &str, port: u16) -> Option<&'a NodeSnapshot> {
+        self.snapshots
+            .iter()
+            .find(|s| s.host == host && s.port == port)
+    }
+
+    fn by_name(&self, name: &str) -> Option<&'a NodeSnapshot> {
+        self.snapshots.iter().find(|s| s.name == name)
+    }
+
+    /// A peer row's display name: the polled node with that address, else `host:port`.
+    fn name_of(&self, row: &PeerChecksumRow) -> String {
+        self.by_endpoint(&row.hostname, row.port)
+            .map(|s| s.name.clone())
+            .unwrap_or_else(|| row.endpoint())
+    }
+
+    /// Every observer→peer link (self-monitoring excluded), with staleness per rule 3.
+    fn links(&self) -> Vec<Link> {
+        let mut links = Vec::new();
+        for (snap, data) in self.reachable() {
+            let Some(rows) = &data.peer_checksums else {
+                continue;
+            };
+            let freshest = rows.iter().map(|r| r.state.updated_at).max().unwrap_or(0);
+            let threshold = (3 * data.check_interval_ms() / 1000 + 2).max(5);
+            let mut last_by_peer: BTreeMap<String, u64> = BTreeMap::new();
+            for r in rows {
+                let peer = self.name_of(r);
+                if peer == snap.name {
+                    continue;
+                }
+                let last = last_by_peer.entry(peer).or_insert(0);
+                *last = (*last).max(r.state.updated_at);
+            }
+            for (peer, last) in last_by_peer {
+                let lag = freshest.saturating_sub(last);
+                let silent = snap.fetched_at.saturating_sub(last);
+                links.push(Link {
+                    observer: snap.name.clone(),
+                    peer,
+                    never: last == 0,
+                    stale: last == 0 || lag > threshold || silent > threshold + SKEW_ALLOWANCE_S,
+                });
+            }
+        }
+        links
+    }
+
+    fn is_stale(links: &[Link], observer: &str, peer: &str) -> bool {
+        links
+            .iter()
+            .any(|l| l.observer == observer && l.peer == peer && l.stale)
+    }
+
+    /// Rules 1–3: console failures, versions, links and disabled monitoring.
+    fn node_findings(&self, links: &[Link]) -> Vec<Finding> {
+        let mut unreachable: BTreeMap<String, (BTreeSet<String>, Option<String>)> = BTreeMap::new();
+        let mut refused: BTreeMap<(String, Option<String>), BTreeSet<String>> = BTreeMap::new();
+        for s in self.snapshots {
+            match s.error() {
+                Some(e) if e.is_access_denied() => {
+                    refused
+                        .entry((s.name.clone(), None))
+                        .or_default()
+                        .insert(CONSOLE.to_owned());
+                }
+                Some(e) => {
+                    let entry = unreachable.entry(s.name.clone()).or_default();
+                    entry.0.insert(CONSOLE.to_owned());
+                    entry.1 = Some(describe(e));
+                }
+                None => {}
+            }
+        }
+
+        let mut findings = Vec::new();
+        let mut versions: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (s, d) in self.reachable() {
+            versions
+                .entry(d.version.clone())
+                .or_default()
+                .push(s.name.clone());
+        }
+        if versions.len() > 1 {
+            let list = versions
+                .iter()
+                .map(|(v, nodes)| format!("{} on {v}", nodes.join(", ")))
+                .collect::<Vec<_>>()
+                .join("; ");
+            findings.push(Finding {
+                severity: Severity::Critical,
+                class: Class::VersionMismatch {
+                    versions: versions.clone(),
+                },
+                module: None,
+                node_to_act_on: None,
+                why: format!(
+                    "Nodes run different ProxySQL versions ({list}) and a node refuses to cluster with a peer whose @@version differs, so they never sync with each other."
+                ),
+                fix: None,
+            });
+        }
+
+        let mut no_user = Vec::new();
+        for (s, d) in self.reachable() {
+            if d.cluster_username() == Some("") {
+                no_user.push(s.name.clone());
+            }
+        }
+
+        for link in links.iter().filter(|l| l.stale) {
+            let (Some(obs), peer_snap) = (self.by_name(&link.observer), self.by_name(&link.peer))
+            else {
+                continue;
+            };
+            let Some(obs_data) = obs.data() else { continue };
+            if no_user.contains(&link.observer) {
+                continue;
+            }
+            let peer_data = peer_snap.and_then(NodeSnapshot::data);
+            if let Some(pd) = peer_data {
+                if pd.version != obs_data.version {
+                    continue;
+                }
+            }
+            let user = obs_data.cluster_username().map(str::to_owned);
+            let lacks_user = match (peer_data.and_then(|d| d.admin_users.as_ref()), &user) {
+                (Some(users), Some(u)) => !users.contains(u),
+                _ => false,
+            };
+            if lacks_user {
+                refused
+                    .entry((link.peer.clone(), user))
+                    .or_default()
+                    .insert(link.observer.clone());
+            } else {
+                unreachable
+                    .entry(link.peer.clone())
+                    .or_default()
+                    .0
+                    .insert(link.observer.clone());
+            }
+        }
+
+        for ((node, user), who) in refused {
+            let who: Vec<String> = who.into_iter().collect();
+            let (why, fix) = match &user {
+                None => (
+                    format!("{node} refuses the console's login (Access denied), so it cannot be inspected; check the user and password configured for it in the console."),
+                    None,
+                ),
+                Some(u) => (
+                    format!(
+                        "{node} refuses {} because its admin-admin_credentials lacks the cluster user '{u}', so {node} is never checked and never serves as a sync source for them.",
+                        who.join(", ")
+                    ),
+                    Some(Fix {
+                        node: node.clone(),
+                        sql: vec![
+                            format!("UPDATE global_variables SET variable_value = variable_value || ';{u}:<password of {u}>' WHERE variable_name = 'admin-admin_credentials'"),
+                            "LOAD ADMIN VARIABLES TO RUNTIME".to_owned(),
+                            "SAVE ADMIN VARIABLES TO DISK".to_owned(),
+                        ],
+                    }),
+                ),
+            };
+            findings.push(Finding {
+                severity: Severity::Critical,
+                class: Class::CredentialsRefused {
+                    node: node.clone(),
+                    user,
+                    refused: who,
+                },
+                module: None,
+                node_to_act_on: Some(node),
+                why,
+                fix,
+            });
+        }
+
+        for (node, (seen_by, cause)) in unreachable {
+            let seen_by: Vec<String> = seen_by.into_iter().collect();
+            let peers: Vec<&str> = seen_by
+                .iter()
+                .map(String::as_str)
+                .filter(|s| *s != CONSOLE)
+                .collect();
+            let never = links
+                .iter()
+                .any(|l| l.peer == node && peers.contains(&l.observer.as_str()) && l.never);
+            let plural = peers.len() > 1;
+            let verb = match (never, plural) {
+                (true, false) => "has never checked",
+                (true, true) => "have never checked",
+                (false, false) => "has stopped checking",
+                (false, true) => "have stopped checking",
+            };
+            let why = match (&cause, peers.is_empty()) {
+                (Some(c), true) => format!("The console cannot poll {node}: {c}."),
+                (Some(c), false) => format!(
+                    "Neither the console ({c}) nor {} can reach {node}, so it takes no part in the cluster.",
+                    peers.join(", ")
+                ),
+                (None, _) if self.by_name(&node).is_none() => format!(
+                    "{} {verb} {node}, which the console does not poll: check that it is up, reachable from them and accepts their cluster user and password.",
+                    peers.join(", ")
+                ),
+                (None, _) => format!(
+                    "{} {verb} {node} although the console can reach it: check the network between them and that {node} accepts their cluster user and password.",
+                    peers.join(", ")
+                ),
+            };
+            findings.push(Finding {
+                severity: Severity::Critical,
+                class: Class::PeerUnreachable {
+                    node: node.clone(),
+                    seen_by,
+                    cause,
+                },
+                module: None,
+                node_to_act_on: Some(node),
+                why,
+                fix: None,
+            });
+        }
+
+        if !no_user.is_empty() {
+            findings.push(Finding {
+                severity: Severity::Warning,
+                class: Class::SyncDisabled {
+                    nodes: no_user.clone(),
+                },
+                module: None,
+                node_to_act_on: (no_user.len() == 1).then(|| no_user[0].clone()),
+                why: if no_user.len() == 1 {
+                    format!(
+                        "{} has no admin-cluster_username, so it checks no peer and never syncs anything.",
+                        no_user[0]
+                    )
+                } else {
+                    format!(
+                        "{} have no admin-cluster_username, so they check no peer and never sync anything.",
+                        no_user.join(", ")
+                    )
+                },
+                fix: None,
+            });
+        }
+        findings
+    }
+
+    /// Rule 4 for one module.
+    fn module_findings(&self, module: Module, links: &[Link]) -> Vec<Finding> {
+        let owns: Vec<(&NodeSnapshot, &NodeData, LocalModuleState)> = self
+            .reachable()
+            .filter_map(|(s, d)| Some((s, d, d.own(module)?)))
+            .collect();
+        if owns.is_empty() {
+            return Vec::new();
+        }
+        let distinct: BTreeSet<&str> = owns.iter().map(|(_, _, o)| o.checksum.as_str()).collect();
+        if distinct.len() == 1 {
+            let checksum = distinct.first().copied().unwrap_or_default();
+            return vec![Finding {
+                severity: Severity::Ok,
+                class: Class::InSync,
+                module: Some(module),
+                node_to_act_on: None,
+                why: match owns.len() {
+                    1 => format!("The only polled node holds {module} checksum {checksum}."),
+                    n => format!("All {n} polled nodes hold {module} checksum {checksum}."),
+                },
+                fix: None,
+            }];
+        }
+
+        let mut findings = Vec::new();
+        // (node, own checksum, its version-1 peers as (name, checksum))
+        let mut waiting: Vec<(&str, &str, Vec<(String, String)>)> = Vec::new();
+        // Checksums some node is about to pull: holders of these will converge.
+        let mut pulled: BTreeSet<String> = BTreeSet::new();
+        let mut conflicts: BTreeSet<String> = BTreeSet::new();
+        let mut conflict_checksums: BTreeMap<String, String> = BTreeMap::new();
+        let mut disabled = Vec::new();
+        let mut runtime_only = Vec::new();
+        for (snap, data, own) in &owns {
+            match self.view(module, snap, data, own, links) {
+                View::Agrees | View::Newer => {}
+                View::RuntimeNotSynced => runtime_only.push(snap.name.clone()),
+                View::Disabled => disabled.push(snap.name.clone()),
+                View::Pulling {
+                    source,
+                    source_checksum,
+                    checks_left,
+                    diff_check,
+                    d,
+                } => {
+                    pulled.insert(source_checksum);
+                    findings.push(converging(
+                        module,
+                        &snap.name,
+                        source,
+                        checks_left,
+                        diff_check,
+                        d,
+                    ));
+                }
+                View::WaitingVersionOne(peers) => {
+                    waiting.push((&snap.name, &own.checksum, peers));
+                }
+                View::EqualEpoch(peers) => {
+                    conflicts.insert(snap.name.clone());
+                    conflict_checksums.insert(snap.name.clone(), own.checksum.clone());
+                    for (p, c) in peers {
+                        conflicts.insert(p.clone());
+                        conflict_checksums.insert(p, c);
+                    }
+                }
+            }
+        }
+        let holders = |checksum: &str| {
+            owns.iter()
+                .filter(|(_, _, o)| o.checksum == checksum)
+                .count()
+        };
+
+        // A node whose config others are pulling is not stuck: they will come to it. This is
+        // the usual state of a freshly reloaded source, which still sees the stale version-1
+        // peers (and ProxySQL logs version-1 warnings about them) until they have pulled.
+        waiting.retain(|(_, checksum, _)| !pulled.contains(*checksum));
+        let blockers: BTreeMap<String, String> = waiting
+            .iter()
+            .flat_map(|(_, _, peers)| peers.iter().cloned())
+            .collect();
+        if !waiting.is_empty() {
+            if let Some((actor, actor_checksum)) = pick_authoritative(&blockers, holders) {
+                let nodes_waiting: Vec<String> = waiting
+                    .iter()
+                    .filter(|(_, c, _)| *c != actor_checksum)
+                    .map(|(n, _, _)| (*n).to_owned())
+                    .collect();
+                let load = module.load_to_runtime();
+                let who = if nodes_waiting.is_empty() {
+                    "Nodes".to_owned()
+                } else {
+                    nodes_waiting.join(", ")
+                };
+                findings.push(Finding {
+                    severity: Severity::Critical,
+                    class: Class::StuckVersionOne {
+                        node_to_act_on: actor.clone(),
+                        nodes_waiting: nodes_waiting.clone(),
+                    },
+                    module: Some(module),
+                    node_to_act_on: Some(actor.clone()),
+                    why: format!(
+                        "{who} cannot sync {module} because {actor} differs but is still at version 1 (never loaded since it started), and a version-1 peer is never a sync source; {load} on {actor} makes it the newest source."
+                    ),
+                    fix: Some(Fix {
+                        node: actor,
+                        sql: vec![load.to_owned()],
+                    }),
+                });
+            }
+        }
+
+        if !conflicts.is_empty() {
+            let nodes: Vec<String> = conflicts.into_iter().collect();
+            let actor = pick_authoritative(&conflict_checksums, holders).map(|(n, _)| n);
+            findings.push(Finding {
+                severity: Severity::Critical,
+                class: Class::EqualEpochConflict {
+                    nodes: nodes.clone(),
+                },
+                module: Some(module),
+                node_to_act_on: actor.clone(),
+                why: format!(
+                    "{} hold different {module} configs loaded in the same second (equal epochs), which never resolves by itself; run {} on the node whose config is right{}.",
+                    nodes.join(", "),
+                    module.load_to_runtime(),
+                    actor.as_ref().map(|a| format!(" (probably {a})")).unwrap_or_default()
+                ),
+                fix: actor.map(|node| Fix {
+                    node,
+                    sql: vec![module.load_to_runtime().to_owned()],
+                }),
+            });
+        }
+
+        if !disabled.is_empty() {
+            let var = module.diffs_variable();
+            findings.push(Finding {
+                severity: Severity::Warning,
+                class: Class::SyncDisabled {
+                    nodes: disabled.clone(),
+                },
+                module: Some(module),
+                node_to_act_on: (disabled.len() == 1).then(|| disabled[0].clone()),
+                why: format!(
+                    "{} {} {var}=0, so {module} differs but is never synced there (fine if deliberate).",
+                    disabled.join(", "),
+                    if disabled.len() == 1 { "has" } else { "have" },
+                ),
+                fix: (disabled.len() == 1).then(|| Fix {
+                    node: disabled[0].clone(),
+                    sql: vec![
+                        format!("UPDATE global_variables SET variable_value = '3' WHERE variable_name = '{var}'"),
+                        "LOAD ADMIN VARIABLES TO RUNTIME".to_owned(),
+                        "SAVE ADMIN VARIABLES TO DISK".to_owned(),
+                    ],
+                }),
+            });
+        }
+
+        if !runtime_only.is_empty() {
+            findings.push(Finding {
+                severity: Severity::Ok,
+                class: Class::RuntimeNotSynced {
+                    nodes: runtime_only.clone(),
+                },
+                module: Some(module),
+                node_to_act_on: None,
+                why: format!(
+                    "Runtime server lists differ on {} but only mysql_servers_v2 is synced (admin-cluster_mysql_servers_sync_algorithm 2), so each node's monitor owns its runtime list.",
+                    runtime_only.join(", ")
+                ),
+                fix: None,
+            });
+        }
+
+        if findings.is_empty() {
+            let checksums: BTreeMap<String, String> = owns
+                .iter()
+                .map(|(s, _, o)| (s.name.clone(), o.checksum.clone()))
+                .collect();
+            findings.push(Finding {
+                severity: Severity::Warning,
+                class: Class::Diverged { checksums },
+                module: Some(module),
+                node_to_act_on: None,
+                why: format!(
+                    "Nodes hold different {module} checksums but none is about to sync: check that they list each other in proxysql_servers and can reach each other."
+                ),
+                fix: None,
+            });
+        }
+        findings.sort_by(|a, b| b.severity.cmp(&a.severity));
+        findings
+    }
+
+    /// What node `snap` will do about `module`, from its own fresh view of its peers.
+    fn view(
+        &self,
+        module: Module,
+        snap: &NodeSnapshot,
+        data: &NodeData,
+        own: &LocalModuleState,
+        links: &[Link],
+    ) -> View {
+        // The runtime list is synced on its own only with algorithm 1; otherwise it follows
+        // the v2 config (algorithm 3 is assumed to run with the monitor, i.e. as 2).
+        let deciding = if module == Module::MysqlServers
+            && !data.servers_sync_algorithm().syncs_runtime(true)
+        {
+            Module::MysqlServersV2
+        } else {
+            module
+        };
+        let own = if deciding == module {
+            own.clone()
+        } else {
+            data.own(deciding).unwrap_or_default()
+        };
+        if data.cluster_username() == Some("") {
+            return View::Agrees; // reported once, at node level
+        }
+        let d = data.diffs_before_sync().get(deciding);
+        let rows: Vec<&PeerChecksumRow> = data.peer_rows(deciding).collect();
+        let fresh: Vec<(&PeerChecksumRow, Outlook)> = rows
+            .iter()
+            .filter(|r| {
+                let name = self.name_of(r);
+                name != snap.name && !Self::is_stale(links, &snap.name, &name)
+            })
+            .map(|r| (*r, outlook(&r.state, &own, d)))
+            .filter(|(_, o)| !matches!(o, Outlook::Agrees | Outlook::Unknown))
+            .collect();
+        if fresh.is_empty() {
+            return if deciding != module {
+                View::RuntimeNotSynced
+            } else {
+                View::Agrees
+            };
+        }
+        if d == 0 {
+            return View::Disabled;
+        }
+        let candidates: Vec<&(&PeerChecksumRow, Outlook)> = fresh
+            .iter()
+            .filter(|(_, o)| matches!(o, Outlook::Due | Outlook::Pending { .. }))
+            .collect();
+        let newest = candidates
+            .iter()
+            .max_by_key(|(r, _)| r.state.epoch)
+            .map(|(r, _)| *r);
+        if let Some(newest) = newest {
+            let entries: Vec<(String, &PeerModuleState)> =
+                rows.iter().map(|r| (self.name_of(r), &r.state)).collect();
+            let (source, state) = match choose_peer(deciding, &entries, d) {
+                PeerChoice::Selected { peer, .. } => {
+                    let state = entries.iter().find(|(n, _)| *n == peer).map(|(_, s)| *s);
+                    (peer, state)
+                }
+                // Not confirmed yet: the newest candidate is the one being waited for.
+                _ => (self.name_of(newest), Some(&newest.state)),
+            };
+            let diff_check = state.map_or(0, |s| s.diff_check);
+            return View::Pulling {
+                source,
+                source_checksum: state.map(|s| s.checksum.clone()).unwrap_or_default(),
+                checks_left: d.saturating_sub(diff_check),
+                diff_check,
+                d,
+            };
+        }
+        let peers_with = |wanted: fn(&Outlook) -> bool| -> Vec<(String, String)> {
+            fresh
+                .iter()
+                .filter(|(_, o)| wanted(o))
+                .map(|(r, _)| (self.name_of(r), r.state.checksum.clone()))
+                .collect()
+        };
+        let version_one = peers_with(|o| matches!(o, Outlook::VersionOne));
+        if !version_one.is_empty() {
+            return View::WaitingVersionOne(version_one);
+        }
+        let equal = peers_with(|o| matches!(o, Outlook::EqualEpoch));
+        if !equal.is_empty() {
+            return View::EqualEpoch(equal);
+        }
+        View::Newer
+    }
+}
+
+/// A node's outlook for one module.
+enum View {
+    /// No fresh peer differs.
+    Agrees,
+    /// Every differing peer is older: they should pull from this node.
+    Newer,
+    /// D = 0.
+    Disabled,
+    /// `mysql_servers` differs only at runtime, which this node does not sync.
+    RuntimeNotSynced,
+    /// A valid source exists.
+    Pulling {
+        source: String,
+        source_checksum: String,
+        checks_left: u64,
+        diff_check: u64,
+        d: u64,
+    },
+    /// Only version-1 peers differ: (name, checksum) of each.
+    WaitingVersionOne(Vec<(String, String)>),
+    /// Equal-epoch peers differ: (name, checksum) of each.
+    EqualEpoch(Vec<(String, String)>),
+}
+
+fn converging(
+    module: Module,
+    puller: &str,
+    source: String,
+    checks_left: u64,
+    diff_check: u64,
+    d: u64,
+) -> Finding {
+    if diff_check >= d.saturating_add(FAILING_MARGIN) {
+        return Finding {
+            severity: Severity::Critical,
+            why: format!(
+                "{puller} should have pulled {module} from {source} {} checks ago but keeps differing: the pull fails (see {puller}'s log for 'Cluster: Fetching' errors, e.g. a checksum mismatch or refused login).",
+                diff_check - d
+            ),
+            class: Class::SyncFailing {
+                puller: puller.to_owned(),
+                source,
+                diff_check,
+            },
+            module: Some(module),
+            node_to_act_on: Some(puller.to_owned()),
+            fix: None,
+        };
+    }
+    Finding {
+        severity: Severity::Warning,
+        why: if checks_left == 0 {
+            format!("{puller} is pulling {module} from {source} now.")
+        } else {
+            format!(
+                "{puller} will pull {module} from {source} after {checks_left} more check{}.",
+                if checks_left == 1 { "" } else { "s" }
+            )
+        },
+        class: Class::Converging {
+            puller: puller.to_owned(),
+            source,
+            checks_left,
+        },
+        module: Some(module),
+        node_to_act_on: None,
+        fix: None,
+    }
+}
+
+/// Picks the node most likely to hold the intended config among `candidates`
+/// (name → checksum): a non-empty config first, then the checksum more nodes hold, then the
+/// name for a stable answer.
+fn pick_authoritative(
+    candidates: &BTreeMap<String, String>,
+    holders: impl Fn(&str) -> usize,
+) -> Option<(String, String)> {
+    candidates
+        .iter()
+        .max_by(|(an, ac), (bn, bc)| {
+            let key = |c: &str| (c != EMPTY_CHECKSUM, holders(c));
+            key(ac).cmp(&key(bc)).then_with(|| bn.cmp(an))
+        })
+        .map(|(n, c)| (n.clone(), c.clone()))
+}
+
+/// A client error as one clause for a sentence.
+fn describe(e: &ClientError) -> String {
+    e.to_string().trim_end_matches('.').to_owned()
+}
+
+#[cfg(test)]
+mod tests;

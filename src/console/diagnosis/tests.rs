@@ -1,0 +1,578 @@
+use super::*;
+use crate::core::cluster::state::ChecksumRow;
+
+const VERSION: &str = "2.7.2-14-g5cc418b";
+const T: u64 = 1_728_014_200;
+
+/// Builds one node's snapshot the way a poll would have read it.
+#[derive(Clone)]
+struct Node {
+    name: &'static str,
+    host: &'static str,
+    version: &'static str,
+    own: Vec<ChecksumRow>,
+    rows: Vec<PeerChecksumRow>,
+    vars: BTreeMap<String, String>,
+    admin_users: Vec<String>,
+    error: Option<ClientError>,
+}
+
+fn node(name: &'static str, host: &'static str, own: &[(&str, u64, u64, &str)]) -> Node {
+    let mut vars = BTreeMap::new();
+    vars.insert("admin-cluster_username".into(), "cluster_user".into());
+    vars.insert("admin-cluster_password".into(), "********".into());
+    Node {
+        name,
+        host,
+        version: VERSION,
+        own: own
+            .iter()
+            .map(|(n, v, e, c)| ChecksumRow {
+                name: (*n).into(),
+                version: *v,
+                epoch: *e,
+                checksum: (*c).into(),
+            })
+            .collect(),
+        rows: Vec::new(),
+        vars,
+        admin_users: vec!["admin".into(), "cluster_user".into()],
+        error: None,
+    }
+}
+
+impl Node {
+    fn var(mut self, name: &str, value: &str) -> Self {
+        self.vars.insert(name.into(), value.into());
+        self
+    }
+
+    fn own_row(&self, module: Module) -> Option<&ChecksumRow> {
+        self.own.iter().find(|r| r.name == module.name())
+    }
+
+    /// Adds this node's view of `peer`: its announced state, `diff_check` = `dc` where it
+    /// differs from ours (0 where it matches, as ProxySQL resets it), checked at `updated_at`.
+    fn sees(&mut self, peer: &Node, dc: u64, updated_at: u64) {
+        for r in &peer.own {
+            let module = Module::from_name(&r.name).unwrap();
+            let same = self.own_row(module).map(|o| &o.checksum) == Some(&r.checksum);
+            self.rows.push(PeerChecksumRow {
+                hostname: peer.host.into(),
+                port: 6032,
+                name: r.name.clone(),
+                state: PeerModuleState {
+                    version: r.version,
+                    epoch: r.epoch,
+                    checksum: r.checksum.clone(),
+                    changed_at: updated_at.min(T - 500),
+                    updated_at,
+                    diff_check: if same { 0 } else { dc },
+                },
+            });
+        }
+    }
+
+    /// Overrides one row of this node's view of `peer_host`.
+    fn set_row(&mut self, peer_host: &str, module: Module, f: impl Fn(&mut PeerModuleState)) {
+        let row = self
+            .rows
+            .iter_mut()
+            .find(|r| r.hostname == peer_host && r.name == module.name())
+            .unwrap();
+        f(&mut row.state);
+    }
+
+    fn snapshot(&self) -> NodeSnapshot {
+        NodeSnapshot {
+            name: self.name.into(),
+            host: self.host.into(),
+            port: 6032,
+            fetched_at: T + 1,
+            elapsed_ms: 3,
+            result: match &self.error {
+                Some(e) => Err(e.clone()),
+                None => Ok(NodeData {
+                    version: self.version.into(),
+                    checksums: self.own.clone(),
+                    peer_checksums: Some(self.rows.clone()),
+                    peer_metrics: None,
+                    proxysql_servers: None,
+                    cluster_variables: Some(self.vars.clone()),
+                    admin_users: Some(self.admin_users.clone()),
+                    notes: Vec::new(),
+                }),
+            },
+        }
+    }
+}
+
+/// Every node monitors every node (itself included), all checked at `T`.
+fn mesh(nodes: &mut [Node], dc: u64) -> Vec<NodeSnapshot> {
+    let all = nodes.to_vec();
+    for n in nodes.iter_mut() {
+        for p in &all {
+            n.sees(p, dc, T);
+        }
+    }
+    nodes.iter().map(Node::snapshot).collect()
+}
+
+/// The two nodes of the reference scenario at step 4 (`runtime_checksums_values` tables of
+/// the scenario README).
+fn scenario_step4() -> [Node; 2] {
+    let node1 = node(
+        "node1",
+        "192.168.0.11",
+        &[
+            ("admin_variables", 1, 1727968666, "0xB62B8D3CB14389C2"),
+            ("mysql_query_rules", 1, 1727968666, "0x9DEAF45E6E662B5F"),
+            ("mysql_servers", 1, 1727968666, "0x397CE208AB710D50"),
+            ("mysql_users", 2, 1727969204, "0x4C50FB16DB34D2E5"),
+            ("mysql_variables", 2, 1728014575, "0x4E71AB1ADF17EF70"),
+            ("proxysql_servers", 1, 1727968666, "0xEB7F779029A89859"),
+            ("mysql_servers_v2", 1, 1727968666, "0x74B77E00F44904CE"),
+        ],
+    );
+    let node2 = node(
+        "node2",
+        "192.168.0.12",
+        &[
+            ("admin_variables", 2, 1728014600, "0xB62B8D3CB14389C2"),
+            ("mysql_query_rules", 1, 1728013985, "0x0000000000000000"),
+            ("mysql_servers", 1, 1728013985, "0x0000000000000000"),
+            ("mysql_users", 2, 1727969204, "0x4C50FB16DB34D2E5"),
+            ("mysql_variables", 2, 1728014575, "0x4E71AB1ADF17EF70"),
+            ("proxysql_servers", 2, 1728014605, "0xEB7F779029A89859"),
+            ("mysql_servers_v2", 1, 1728013985, "0x0000000000000000"),
+        ],
+    );
+    [node1, node2]
+}
+
+fn of_module(findings: &[Finding], module: Module) -> Vec<&Finding> {
+    findings
+        .iter()
+        .filter(|f| f.module == Some(module))
+        .collect()
+}
+
+fn only(findings: &[Finding], module: Module) -> &Finding {
+    let fs = of_module(findings, module);
+    assert_eq!(fs.len(), 1, "{module}: {fs:#?}");
+    fs[0]
+}
+
+#[test]
+fn scenario_step4_is_stuck_at_version_one_with_node1_to_act_on() {
+    let snaps = mesh(&mut scenario_step4(), 150);
+    let findings = diagnose(&snaps);
+    for (module, load) in [
+        (Module::MysqlQueryRules, "LOAD MYSQL QUERY RULES TO RUNTIME"),
+        (Module::MysqlServers, "LOAD MYSQL SERVERS TO RUNTIME"),
+        (Module::MysqlServersV2, "LOAD MYSQL SERVERS TO RUNTIME"),
+    ] {
+        let f = only(&findings, module);
+        assert_eq!(f.severity, Severity::Critical);
+        assert_eq!(
+            f.class,
+            Class::StuckVersionOne {
+                node_to_act_on: "node1".into(),
+                nodes_waiting: vec!["node2".into()]
+            },
+            "{module}"
+        );
+        assert_eq!(f.node_to_act_on.as_deref(), Some("node1"));
+        assert_eq!(
+            f.fix,
+            Some(Fix {
+                node: "node1".into(),
+                sql: vec![load.into()]
+            })
+        );
+        assert!(f.why.contains("version 1"), "{}", f.why);
+    }
+    for module in [
+        Module::AdminVariables,
+        Module::MysqlUsers,
+        Module::MysqlVariables,
+        Module::ProxysqlServers,
+    ] {
+        let f = only(&findings, module);
+        assert_eq!(
+            (f.severity, &f.class),
+            (Severity::Ok, &Class::InSync),
+            "{module}"
+        );
+    }
+    assert_eq!(
+        findings.iter().filter(|f| f.module.is_none()).count(),
+        0,
+        "{findings:#?}"
+    );
+    assert_eq!(overall(&findings), Severity::Critical);
+    assert_eq!(overall(&findings).exit_code(), 2);
+    assert_eq!(
+        fixes(&findings),
+        [Fix {
+            node: "node1".into(),
+            sql: vec![
+                "LOAD MYSQL QUERY RULES TO RUNTIME".into(),
+                "LOAD MYSQL SERVERS TO RUNTIME".into()
+            ]
+        }]
+    );
+}
+
+#[test]
+fn scenario_step5_after_the_fix_node2_converges_then_all_in_sync() {
+    let [mut node1, mut node2] = scenario_step4();
+    for r in &mut node1.own {
+        if ["mysql_query_rules", "mysql_servers", "mysql_servers_v2"].contains(&r.name.as_str()) {
+            r.version = 2;
+            r.epoch = 1728014190;
+        }
+    }
+    // First check after the LOAD: node2's counters were already high, so it pulls at once.
+    let snaps = mesh(&mut [node1.clone(), node2.clone()], 151);
+    let findings = diagnose(&snaps);
+    let f = only(&findings, Module::MysqlQueryRules);
+    assert_eq!(
+        f.class,
+        Class::SyncFailing {
+            puller: "node2".into(),
+            source: "node1".into(),
+            diff_check: 151
+        },
+        "a due pull that never happens is a failure"
+    );
+    // A fresh difference instead: converging, 2 checks to go.
+    let snaps = mesh(&mut [node1.clone(), node2.clone()], 1);
+    let findings = diagnose(&snaps);
+    let f = only(&findings, Module::MysqlServersV2);
+    assert_eq!(f.severity, Severity::Warning);
+    assert_eq!(
+        f.class,
+        Class::Converging {
+            puller: "node2".into(),
+            source: "node1".into(),
+            checks_left: 2
+        }
+    );
+    assert_eq!(
+        f.why,
+        "node2 will pull mysql_servers_v2 from node1 after 2 more checks."
+    );
+    assert_eq!(overall(&findings), Severity::Warning);
+    // After the pull node2 holds node1's checksums.
+    for r in &mut node2.own {
+        if let Some(src) = node1.own.iter().find(|s| s.name == r.name) {
+            r.checksum = src.checksum.clone();
+        }
+    }
+    let findings = diagnose(&mesh(&mut [node1, node2], 0));
+    assert!(
+        findings.iter().all(|f| f.class == Class::InSync),
+        "{findings:#?}"
+    );
+    assert_eq!(overall(&findings), Severity::Ok);
+    assert!(fixes(&findings).is_empty());
+}
+
+fn two_nodes_users(n1: (u64, u64, &str), n2: (u64, u64, &str)) -> [Node; 2] {
+    [
+        node("node1", "10.0.0.1", &[("mysql_users", n1.0, n1.1, n1.2)]),
+        node("node2", "10.0.0.2", &[("mysql_users", n2.0, n2.1, n2.2)]),
+    ]
+}
+
+#[test]
+fn equal_epoch_conflict() {
+    let mut nodes = two_nodes_users((2, 500, "0xAAAA"), (3, 500, "0xBBBB"));
+    let findings = diagnose(&mesh(&mut nodes, 40));
+    let f = only(&findings, Module::MysqlUsers);
+    assert_eq!(f.severity, Severity::Critical);
+    assert_eq!(
+        f.class,
+        Class::EqualEpochConflict {
+            nodes: vec!["node1".into(), "node2".into()]
+        }
+    );
+    assert_eq!(
+        f.fix.as_ref().unwrap().sql,
+        ["LOAD MYSQL USERS TO RUNTIME"],
+        "the real fix, not the log's MYSQL SERVERS quirk"
+    );
+}
+
+#[test]
+fn sync_disabled_by_zero_diffs() {
+    let mut nodes = two_nodes_users((2, 900, "0xNEW"), (2, 500, "0xOLD"));
+    nodes[1] = nodes[1]
+        .clone()
+        .var("admin-cluster_mysql_users_diffs_before_sync", "0");
+    let findings = diagnose(&mesh(&mut nodes, 12));
+    let f = only(&findings, Module::MysqlUsers);
+    assert_eq!(f.severity, Severity::Warning);
+    assert_eq!(
+        f.class,
+        Class::SyncDisabled {
+            nodes: vec!["node2".into()]
+        }
+    );
+    assert_eq!(f.node_to_act_on.as_deref(), Some("node2"));
+    assert!(f.fix.as_ref().unwrap().sql[0].contains("admin-cluster_mysql_users_diffs_before_sync"));
+}
+
+#[test]
+fn no_cluster_user_disables_monitoring() {
+    let mut nodes = two_nodes_users((2, 900, "0xNEW"), (2, 500, "0xOLD"));
+    nodes[1] = nodes[1].clone().var("admin-cluster_username", "");
+    nodes[0].sees(&nodes[1].clone(), 1, T);
+    nodes[0].sees(&nodes[0].clone(), 1, T);
+    nodes[1].sees(&nodes[0].clone(), 0, 0);
+    nodes[1].sees(&nodes[1].clone(), 0, 0);
+    let findings = diagnose(&[nodes[0].snapshot(), nodes[1].snapshot()]);
+    let f = findings.iter().find(|f| f.module.is_none()).unwrap();
+    assert_eq!(
+        f.class,
+        Class::SyncDisabled {
+            nodes: vec!["node2".into()]
+        }
+    );
+    // Its stale rows are not blamed on the network or credentials.
+    assert_eq!(
+        findings.iter().filter(|f| f.module.is_none()).count(),
+        1,
+        "{findings:#?}"
+    );
+    // node1 is newer and node2 does not look: nobody acts.
+    assert!(matches!(
+        only(&findings, Module::MysqlUsers).class,
+        Class::Diverged { .. }
+    ));
+}
+
+#[test]
+fn peer_unreachable_from_console_and_from_peers() {
+    let mut nodes = two_nodes_users((2, 500, "0xA"), (2, 500, "0xA"));
+    let mut node3 = node("node3", "10.0.0.3", &[("mysql_users", 2, 500, "0xA")]);
+    node3.error = Some(ClientError::Io {
+        cause: "Connection refused (os error 111)".into(),
+    });
+    let all = [nodes[0].clone(), nodes[1].clone(), node3.clone()];
+    for n in nodes.iter_mut() {
+        for p in &all {
+            let when = if p.name == "node3" { T - 120 } else { T };
+            n.sees(p, 0, when);
+        }
+    }
+    let findings = diagnose(&[nodes[0].snapshot(), nodes[1].snapshot(), node3.snapshot()]);
+    let f = findings.iter().find(|f| f.module.is_none()).unwrap();
+    assert_eq!(f.severity, Severity::Critical);
+    assert_eq!(
+        f.class,
+        Class::PeerUnreachable {
+            node: "node3".into(),
+            seen_by: vec!["console".into(), "node1".into(), "node2".into()],
+            cause: Some("connection failed: Connection refused (os error 111)".into()),
+        }
+    );
+    assert_eq!(f.node_to_act_on.as_deref(), Some("node3"));
+    assert_eq!(only(&findings, Module::MysqlUsers).class, Class::InSync);
+    assert_eq!(overall(&findings), Severity::Critical);
+}
+
+#[test]
+fn link_down_while_console_reaches_both() {
+    let mut nodes = two_nodes_users((2, 500, "0xA"), (2, 500, "0xA"));
+    let all = nodes.clone();
+    nodes[0].sees(&all[0], 0, T);
+    nodes[0].sees(&all[1], 0, T - 30);
+    nodes[1].sees(&all[0], 0, T);
+    nodes[1].sees(&all[1], 0, T);
+    let findings = diagnose(&[nodes[0].snapshot(), nodes[1].snapshot()]);
+    let f = findings.iter().find(|f| f.module.is_none()).unwrap();
+    assert_eq!(
+        f.class,
+        Class::PeerUnreachable {
+            node: "node2".into(),
+            seen_by: vec!["node1".into()],
+            cause: None
+        }
+    );
+    assert!(f.why.contains("has stopped checking"), "{}", f.why);
+    // A lag within the threshold (3 × 1 s + 2 s) is normal.
+    nodes[0].set_row("10.0.0.2", Module::MysqlUsers, |s| s.updated_at = T - 4);
+    let findings = diagnose(&[nodes[0].snapshot(), nodes[1].snapshot()]);
+    assert!(findings.iter().all(|f| f.module.is_some()), "{findings:#?}");
+}
+
+#[test]
+fn scenario_step3_peer_without_the_cluster_user() {
+    let [mut node1, mut node2] = scenario_step4();
+    node2.admin_users = vec!["admin".into()];
+    let (n1, n2) = (node1.clone(), node2.clone());
+    node1.sees(&n1, 0, T);
+    node1.sees(&n2, 0, 0); // never checked: Access denied
+    node2.sees(&n1, 150, T);
+    node2.sees(&n2, 0, 0); // node2 refuses its own check too, which is harmless
+    let findings = diagnose(&[node1.snapshot(), node2.snapshot()]);
+    let node_level: Vec<&Finding> = findings.iter().filter(|f| f.module.is_none()).collect();
+    assert_eq!(node_level.len(), 1, "{node_level:#?}");
+    let f = node_level[0];
+    assert_eq!(
+        f.class,
+        Class::CredentialsRefused {
+            node: "node2".into(),
+            user: Some("cluster_user".into()),
+            refused: vec!["node1".into()],
+        }
+    );
+    assert_eq!(f.severity, Severity::Critical);
+    assert_eq!(f.node_to_act_on.as_deref(), Some("node2"));
+    let fix = f.fix.as_ref().unwrap();
+    assert_eq!(fix.node, "node2");
+    assert!(
+        fix.sql[0].contains("';cluster_user:<password of cluster_user>'"),
+        "{}",
+        fix.sql[0]
+    );
+    assert_eq!(fix.sql[1], "LOAD ADMIN VARIABLES TO RUNTIME");
+}
+
+#[test]
+fn console_login_refused() {
+    let mut n = node("node1", "10.0.0.1", &[]);
+    n.error = Some(ClientError::Server {
+        code: 1045,
+        state: "28000".into(),
+        message: "ProxySQL Error: Access denied for user 'admin'@'10.0.0.9' (using password: YES)"
+            .into(),
+    });
+    let findings = diagnose(&[n.snapshot()]);
+    assert_eq!(findings.len(), 1);
+    assert_eq!(
+        findings[0].class,
+        Class::CredentialsRefused {
+            node: "node1".into(),
+            user: None,
+            refused: vec!["console".into()]
+        }
+    );
+    assert_eq!(overall(&findings), Severity::Critical);
+}
+
+#[test]
+fn version_mismatch() {
+    let mut nodes = two_nodes_users((2, 500, "0xA"), (2, 500, "0xA"));
+    nodes[1].version = "2.7.1-7-gdeadbee";
+    let all = nodes.clone();
+    nodes[0].sees(&all[0], 0, T);
+    nodes[0].sees(&all[1], 0, 0);
+    nodes[1].sees(&all[0], 0, 0);
+    nodes[1].sees(&all[1], 0, T);
+    let findings = diagnose(&[nodes[0].snapshot(), nodes[1].snapshot()]);
+    let node_level: Vec<&Finding> = findings.iter().filter(|f| f.module.is_none()).collect();
+    assert_eq!(
+        node_level.len(),
+        1,
+        "the stale links are explained by the versions: {node_level:#?}"
+    );
+    let Class::VersionMismatch { versions } = &node_level[0].class else {
+        panic!("{node_level:#?}")
+    };
+    assert_eq!(versions["2.7.1-7-gdeadbee"], ["node2"]);
+    assert_eq!(versions[VERSION], ["node1"]);
+    assert_eq!(node_level[0].severity, Severity::Critical);
+}
+
+#[test]
+fn runtime_servers_not_synced_under_algorithm_2() {
+    let own1 = [
+        ("mysql_servers", 2, 500, "0xRT1"),
+        ("mysql_servers_v2", 2, 500, "0xCFG"),
+    ];
+    let own2 = [
+        ("mysql_servers", 3, 600, "0xRT2"),
+        ("mysql_servers_v2", 2, 500, "0xCFG"),
+    ];
+    let algo2 = |n: Node| n.var("admin-cluster_mysql_servers_sync_algorithm", "2");
+    let mut nodes = [
+        algo2(node("node1", "10.0.0.1", &own1)),
+        algo2(node("node2", "10.0.0.2", &own2)),
+    ];
+    let findings = diagnose(&mesh(&mut nodes, 40));
+    let f = only(&findings, Module::MysqlServers);
+    assert_eq!(f.severity, Severity::Ok);
+    assert!(matches!(f.class, Class::RuntimeNotSynced { .. }), "{f:#?}");
+    assert_eq!(only(&findings, Module::MysqlServersV2).class, Class::InSync);
+    // With algorithm 1 the same state means node1 should have pulled node2's newer runtime.
+    let mut nodes = [
+        node("node1", "10.0.0.1", &own1),
+        node("node2", "10.0.0.2", &own2),
+    ];
+    let findings = diagnose(&mesh(&mut nodes, 2));
+    assert_eq!(
+        only(&findings, Module::MysqlServers).class,
+        Class::Converging {
+            puller: "node1".into(),
+            source: "node2".into(),
+            checks_left: 1
+        }
+    );
+}
+
+#[test]
+fn authoritative_pick() {
+    let c = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(n, c)| ((*n).into(), (*c).into()))
+            .collect()
+    };
+    let none = |_: &str| 1;
+    assert_eq!(
+        pick_authoritative(&c(&[("a", EMPTY_CHECKSUM), ("b", "0x1")]), none)
+            .unwrap()
+            .0,
+        "b"
+    );
+    let holders = |ch: &str| if ch == "0x2" { 3 } else { 1 };
+    assert_eq!(
+        pick_authoritative(&c(&[("a", "0x1"), ("b", "0x2")]), holders)
+            .unwrap()
+            .0,
+        "b"
+    );
+    assert_eq!(
+        pick_authoritative(&c(&[("b", "0x1"), ("a", "0x2")]), none)
+            .unwrap()
+            .0,
+        "a"
+    );
+    assert_eq!(pick_authoritative(&BTreeMap::new(), none), None);
+}
+
+#[test]
+fn findings_serialize_for_batch_mode() {
+    let findings = diagnose(&mesh(&mut scenario_step4(), 150));
+    let v = serde_json::to_value(&findings).unwrap();
+    let stuck = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["module"] == "mysql_query_rules")
+        .unwrap();
+    assert_eq!(stuck["severity"], "CRITICAL");
+    assert_eq!(stuck["class"], "stuck_version_one");
+    assert_eq!(stuck["node_to_act_on"], "node1");
+    assert_eq!(stuck["nodes_waiting"][0], "node2");
+    assert_eq!(stuck["fix"]["sql"][0], "LOAD MYSQL QUERY RULES TO RUNTIME");
+}
+
+#[test]
+fn empty_input() {
+    assert!(diagnose(&[]).is_empty());
+    assert_eq!(overall(&[]), Severity::Ok);
+}
