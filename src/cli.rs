@@ -42,4 +42,8 @@ pub struct NodeArgs {
     /// Version string for SELECT @@version (real peers only cluster with an identical one).
     #[arg(long = "version-string")]
     pub version_string: Option<String>,
+    /// Connect to peer FROM_HOST:PORT at TO_HOST:PORT instead (repeatable); maps a
+    /// multi-host layout such as the scenario's 192.168.0.x onto loopback ports.
+    #[arg(long = "peer-map", value_name = "FROM=TO", value_parser = crate::core::node::parse_peer_map)]
+    pub peer_map: Vec<crate::core::node::PeerMapping>,
 }

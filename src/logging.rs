@@ -67,7 +67,10 @@ pub fn set_stderr(enabled: bool) {
 pub fn format_line(level: Level, file: &str, line: u32, function: &str, msg: &str) -> String {
     let now = chrono::Local::now().format("%Y-%m-%d %H:%M:%S");
     let file = file.rsplit('/').next().unwrap_or(file);
-    format!("{now} {file}:{line}:{function}(): [{}] {msg}\n", level.tag())
+    format!(
+        "{now} {file}:{line}:{function}(): [{}] {msg}\n",
+        level.tag()
+    )
 }
 
 /// Writes one line to every sink. Use the [`px_log!`](crate::px_log) macros instead.
@@ -122,7 +125,13 @@ mod tests {
 
     #[test]
     fn line_has_proxysql_shape() {
-        let l = format_line(Level::Warning, "src/core/cluster/monitor.rs", 244, "peer_loop", "Cluster: x");
+        let l = format_line(
+            Level::Warning,
+            "src/core/cluster/monitor.rs",
+            244,
+            "peer_loop",
+            "Cluster: x",
+        );
         let re = regex::Regex::new(
             r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d monitor\.rs:244:peer_loop\(\): \[WARNING\] Cluster: x\n$",
         )

@@ -7,7 +7,10 @@ use pxadm::core::node::{Node, NodeOptions};
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("pxadm: cannot start the async runtime: {e}");
@@ -23,6 +26,7 @@ fn main() -> std::process::ExitCode {
                     admin: args.admin,
                     initial: args.initial,
                     version: args.version_string,
+                    peer_map: args.peer_map,
                 })
                 .await?;
                 node.run().await

@@ -12,10 +12,14 @@ pub async fn run_default() -> anyhow::Result<()> {
         admin: Some(admin.clone()),
         initial: false,
         version: None,
+        peer_map: Vec::new(),
     })
     .await?;
     let (host, port) = admin.rsplit_once(':').unwrap_or(("127.0.0.1", "6032"));
-    println!("pxadm: embedded ProxySQL-compatible node running (datadir {})", dir.path().display());
+    println!(
+        "pxadm: embedded ProxySQL-compatible node running (datadir {})",
+        dir.path().display()
+    );
     println!("Connect with:  mariadb -u admin -padmin -h {host} -P{port} --prompt='Admin> '");
     println!("Press Ctrl-C to stop.");
     node.run().await

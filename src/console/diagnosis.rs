@@ -45,6 +45,9 @@ use crate::client::snapshot::{NodeData, NodeSnapshot, PeerChecksumRow};
 use crate::core::cluster::decision::{choose_peer, outlook, Outlook, PeerChoice};
 use crate::core::cluster::state::{LocalModuleState, Module, PeerModuleState};
 
+/// A node waiting on a version-1 source: (node, checksum, peers seen as (name, checksum)).
+type Waiting<'a> = (&'a str, &'a str, Vec<(String, String)>);
+
 /// How bad a finding is; also the process exit code of `--batch` checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "UPPERCASE")]
@@ -524,7 +527,7 @@ impl<'a> Cluster<'a> {
 
         let mut findings = Vec::new();
         // (node, own checksum, its version-1 peers as (name, checksum))
-        let mut waiting: Vec<(&str, &str, Vec<(String, String)>)> = Vec::new();
+        let mut waiting: Vec<Waiting<'_>> = Vec::new();
         // Checksums some node is about to pull: holders of these will converge.
         let mut pulled: BTreeSet<String> = BTreeSet::new();
         let mut conflicts: BTreeSet<String> = BTreeSet::new();
@@ -692,7 +695,7 @@ impl<'a> Cluster<'a> {
                 fix: None,
             });
         }
-        findings.sort_by(|a, b| b.severity.cmp(&a.severity));
+        findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
         findings
     }
 

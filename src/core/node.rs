@@ -29,6 +29,29 @@ pub struct NodeOptions {
     pub initial: bool,
     /// Version string answered to `SELECT @@version` (peers require an identical one).
     pub version: Option<String>,
+    /// Peer address aliases: `(configured host, port) -> (host, port) to connect to`.
+    pub peer_map: Vec<PeerMapping>,
+}
+
+/// One `--peer-map` entry: (configured host, port) -> (host, port) to connect to.
+pub type PeerMapping = ((String, u16), (String, u16));
+
+/// Parses one `--peer-map HOST:PORT=HOST:PORT` entry.
+pub fn parse_peer_map(entry: &str) -> Result<PeerMapping, String> {
+    let parse = |s: &str| -> Result<(String, u16), String> {
+        let (h, p) = s
+            .trim()
+            .rsplit_once(':')
+            .ok_or_else(|| format!("'{s}' is not HOST:PORT"))?;
+        let port = p
+            .parse()
+            .map_err(|_| format!("'{p}' is not a port number"))?;
+        Ok((h.to_string(), port))
+    };
+    let (from, to) = entry
+        .split_once('=')
+        .ok_or_else(|| format!("'{entry}' is not FROM_HOST:PORT=TO_HOST:PORT"))?;
+    Ok((parse(from)?, parse(to)?))
 }
 
 /// A started node: its shared state and admin handle (used by tests and the supervisor).
@@ -47,9 +70,19 @@ impl Node {
     pub async fn start(opts: NodeOptions) -> anyhow::Result<Node> {
         std::fs::create_dir_all(&opts.datadir)?;
         crate::logging::init_file(&opts.datadir.join("proxysql.log"))?;
-        let version = opts.version.clone().unwrap_or_else(|| DEFAULT_VERSION.to_string());
-        px_info!("Starting pxadm node (ProxySQL compatible version {})", version);
+        let version = opts
+            .version
+            .clone()
+            .unwrap_or_else(|| DEFAULT_VERSION.to_string());
+        px_info!(
+            "Starting pxadm node (ProxySQL compatible version {})",
+            version
+        );
         let (shared, control) = NodeShared::new(version);
+        shared
+            .peer_map
+            .write()
+            .extend(opts.peer_map.iter().cloned());
         let engine_opts = EngineOptions {
             datadir: opts.datadir.clone(),
             config: opts.config.clone(),
@@ -57,8 +90,12 @@ impl Node {
             initial: opts.initial,
         };
         let shared2 = shared.clone();
-        let admin = tokio::task::spawn_blocking(move || AdminHandle::spawn(engine_opts, shared2)).await??;
-        std::fs::write(opts.datadir.join("proxysql.pid"), format!("{}\n", std::process::id()))?;
+        let admin =
+            tokio::task::spawn_blocking(move || AdminHandle::spawn(engine_opts, shared2)).await??;
+        std::fs::write(
+            opts.datadir.join("proxysql.pid"),
+            format!("{}\n", std::process::id()),
+        )?;
         let listeners = AdminListeners::start(admin.clone(), shared.clone()).await?;
         let cluster = super::cluster::monitor::start(admin.clone(), shared.clone());
         Ok(Node {
@@ -105,7 +142,9 @@ impl Node {
         use std::sync::atomic::Ordering;
         match cmd {
             NodeControl::PauseTraffic => self.shared.traffic_paused.store(true, Ordering::Relaxed),
-            NodeControl::ResumeTraffic => self.shared.traffic_paused.store(false, Ordering::Relaxed),
+            NodeControl::ResumeTraffic => {
+                self.shared.traffic_paused.store(false, Ordering::Relaxed)
+            }
             _ => {}
         }
     }
@@ -118,5 +157,26 @@ fn restart_in_place() -> std::io::Error {
         Ok(e) => e,
         Err(e) => return e,
     };
-    std::process::Command::new(exe).args(std::env::args_os().skip(1)).exec()
+    std::process::Command::new(exe)
+        .args(std::env::args_os().skip(1))
+        .exec()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peer_map_entries_parse_and_bad_ones_explain_themselves() {
+        assert_eq!(
+            parse_peer_map("192.168.0.11:6032=127.0.0.1:16032").unwrap(),
+            (("192.168.0.11".into(), 6032), ("127.0.0.1".into(), 16032))
+        );
+        assert!(parse_peer_map("192.168.0.11:6032")
+            .unwrap_err()
+            .contains("FROM_HOST"));
+        assert!(parse_peer_map("a:x=b:1")
+            .unwrap_err()
+            .contains("not a port"));
+    }
 }

@@ -31,11 +31,14 @@ impl ResultSet {
         I: IntoIterator<Item = Option<S>>,
         S: Into<String>,
     {
-        self.rows.push(row.into_iter().map(|f| f.map(Into::into)).collect());
+        self.rows
+            .push(row.into_iter().map(|f| f.map(Into::into)).collect());
     }
 
     /// Index of a column by case-insensitive name.
     pub fn column_index(&self, name: &str) -> Option<usize> {
-        self.columns.iter().position(|c| c.eq_ignore_ascii_case(name))
+        self.columns
+            .iter()
+            .position(|c| c.eq_ignore_ascii_case(name))
     }
 }

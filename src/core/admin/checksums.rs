@@ -148,7 +148,10 @@ mod tests {
         for m in ChecksumModule::ALL {
             t.record_load(m, 0, EpochSource::Now, true, 1_730_000_000);
         }
-        assert!(t.rows().iter().all(|(_, s)| s.version == 1 && s.checksum == "0x0000000000000000"));
+        assert!(t
+            .rows()
+            .iter()
+            .all(|(_, s)| s.version == 1 && s.checksum == "0x0000000000000000"));
         // §5.7: all seven at 0x0000000000000000, version 1.
         assert_eq!(t.global(), 1227464649817090930);
     }
@@ -160,7 +163,10 @@ mod tests {
         let s = t.record_load(
             ChecksumModule::ProxysqlServers,
             hash,
-            EpochSource::Peer { expected: "0x3720475D2B52C489", epoch: 42 },
+            EpochSource::Peer {
+                expected: "0x3720475D2B52C489",
+                epoch: 42,
+            },
             true,
             100,
         );
@@ -168,7 +174,10 @@ mod tests {
         let s = t.record_load(
             ChecksumModule::ProxysqlServers,
             hash,
-            EpochSource::Peer { expected: "0xDEADBEEF00000000", epoch: 42 },
+            EpochSource::Peer {
+                expected: "0xDEADBEEF00000000",
+                epoch: 42,
+            },
             true,
             100,
         );

@@ -210,7 +210,10 @@ pub enum ShowCommand {
     /// Rewritten to this SQL.
     Sql(String),
     /// `SHOW CREATE TABLE [db.]t`.
-    CreateTable { schema: Option<String>, table: String },
+    CreateTable {
+        schema: Option<String>,
+        table: String,
+    },
     /// `SHOW DATABASES` / `SHOW SCHEMAS`.
     Databases,
     /// `show fields from <t>` / `show table status like '<t>'`-style synthesised answers.
@@ -333,8 +336,12 @@ fn parse_proxysql(rest: &str) -> Option<ProxysqlCommand> {
         "FLUSH LOGS" => ProxysqlCommand::FlushLogs,
         "READONLY" => ProxysqlCommand::ReadOnly,
         "READWRITE" => ProxysqlCommand::ReadWrite,
-        "FLUSH QUERY CACHE" | "FLUSH MYSQL CLIENT HOSTS" | "FLUSH CONFIGDB" | "RELOAD TLS"
-        | "MEMPROFILE START" | "MEMPROFILE STOP" => ProxysqlCommand::NoOp,
+        "FLUSH QUERY CACHE"
+        | "FLUSH MYSQL CLIENT HOSTS"
+        | "FLUSH CONFIGDB"
+        | "RELOAD TLS"
+        | "MEMPROFILE START"
+        | "MEMPROFILE STOP" => ProxysqlCommand::NoOp,
         _ => return None,
     })
 }
@@ -435,7 +442,13 @@ fn is_noise(upper: &str) -> bool {
 
 /// Transaction and session statements that are OK no-ops (§1.4 step 14, §1.7.2).
 fn is_transaction_noise(upper: &str) -> bool {
-    const EXACT: &[&str] = &["BEGIN", "START TRANSACTION", "COMMIT", "ROLLBACK", "SIGNAL MYSQL THREADS"];
+    const EXACT: &[&str] = &[
+        "BEGIN",
+        "START TRANSACTION",
+        "COMMIT",
+        "ROLLBACK",
+        "SIGNAL MYSQL THREADS",
+    ];
     const PREFIXES: &[&str] = &[
         "SET SQL_SAFE_UPDATES=1",
         "SET CHARACTER_SET_RESULTS",
@@ -545,7 +558,11 @@ fn parse_select_variables(norm: &str) -> Option<AdminCommand> {
         let name = strip_prefix_ci(name, "session.")
             .or_else(|| strip_prefix_ci(name, "global."))
             .unwrap_or(name);
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
             return None;
         }
         names.push(name.to_string());
@@ -578,7 +595,8 @@ fn parse_show(norm: &str, upper: &str) -> Option<ShowCommand> {
     if !upper.starts_with("SHOW ") {
         return None;
     }
-    let var_cols = "SELECT variable_name AS Variable_name, variable_value AS Value FROM global_variables";
+    let var_cols =
+        "SELECT variable_name AS Variable_name, variable_value AS Value FROM global_variables";
     let tables_sql = |db: &str, extra: &str| {
         format!(
             "SELECT name AS tables FROM {db}sqlite_master WHERE type='table' AND name NOT IN ('sqlite_sequence'){extra} ORDER BY name"
@@ -737,15 +755,25 @@ mod tests {
         let script = "-- header; with semicolon\nUPDATE t SET v='a:b;c:d' WHERE n='x'; /* c; */ SELECT \"q;\" ;\n# note;\nSELECT 1";
         assert_eq!(
             split_statements(script),
-            ["UPDATE t SET v='a:b;c:d' WHERE n='x'", "SELECT \"q;\"", "SELECT 1"]
+            [
+                "UPDATE t SET v='a:b;c:d' WHERE n='x'",
+                "SELECT \"q;\"",
+                "SELECT 1"
+            ]
         );
-        assert_eq!(split_statements("SELECT 'it''s; ok'; ;"), ["SELECT 'it''s; ok'"]);
+        assert_eq!(
+            split_statements("SELECT 'it''s; ok'; ;"),
+            ["SELECT 'it''s; ok'"]
+        );
         assert_eq!(split_statements("SELECT 'a\\'; b'"), ["SELECT 'a\\'; b'"]);
     }
 
     #[test]
     fn normalize_collapses_whitespace_and_strips_semicolons() {
-        assert_eq!(normalize("  LOAD   MYSQL\n\tSERVERS TO RUNTIME ;; "), "LOAD MYSQL SERVERS TO RUNTIME");
+        assert_eq!(
+            normalize("  LOAD   MYSQL\n\tSERVERS TO RUNTIME ;; "),
+            "LOAD MYSQL SERVERS TO RUNTIME"
+        );
         assert_eq!(normalize("select 'a  b'"), "select 'a b'");
         assert_eq!(normalize(" ; "), "");
     }
@@ -772,7 +800,11 @@ mod tests {
         for module in Module::ALL {
             for (verb, words, dir) in forms {
                 let stmt = format!("{verb} {} {words}", module.keyword());
-                for variant in [stmt.clone(), stmt.to_lowercase(), format!("  {}  ; ", stmt.replace(' ', "  "))] {
+                for variant in [
+                    stmt.clone(),
+                    stmt.to_lowercase(),
+                    format!("  {}  ; ", stmt.replace(' ', "  ")),
+                ] {
                     assert_eq!(
                         classify(&normalize(&variant), true),
                         AdminCommand::LoadSave(module, *dir),
@@ -785,9 +817,18 @@ mod tests {
 
     #[test]
     fn load_save_not_for_stats_sessions_and_wrong_forms_fall_through() {
-        assert_eq!(classify("LOAD MYSQL SERVERS TO RUNTIME", false), AdminCommand::Sql);
-        assert_eq!(classify("LOAD MYSQL SERVER TO RUNTIME", true), AdminCommand::Sql);
-        assert_eq!(classify("SAVE MYSQL SERVERS TO RUNTIME", true), AdminCommand::Sql);
+        assert_eq!(
+            classify("LOAD MYSQL SERVERS TO RUNTIME", false),
+            AdminCommand::Sql
+        );
+        assert_eq!(
+            classify("LOAD MYSQL SERVER TO RUNTIME", true),
+            AdminCommand::Sql
+        );
+        assert_eq!(
+            classify("SAVE MYSQL SERVERS TO RUNTIME", true),
+            AdminCommand::Sql
+        );
         assert_eq!(
             classify("LOAD MYSQL USER Bob TO RUNTIME", true),
             AdminCommand::LoadOneUser("Bob".into())
@@ -798,16 +839,27 @@ mod tests {
     fn proxysql_commands() {
         assert_eq!(
             classify("PROXYSQL CLUSTER_NODE_UUID 8b5c-1 127.0.0.1:6032", true),
-            AdminCommand::Proxysql(ProxysqlCommand::ClusterNodeUuid("8b5c-1 127.0.0.1:6032".into()))
+            AdminCommand::Proxysql(ProxysqlCommand::ClusterNodeUuid(
+                "8b5c-1 127.0.0.1:6032".into()
+            ))
         );
-        assert_eq!(classify("proxysql pause", true), AdminCommand::Proxysql(ProxysqlCommand::Pause));
-        assert_eq!(classify("PROXYSQL SHUTDOWN", true), AdminCommand::Proxysql(ProxysqlCommand::Kill));
+        assert_eq!(
+            classify("proxysql pause", true),
+            AdminCommand::Proxysql(ProxysqlCommand::Pause)
+        );
+        assert_eq!(
+            classify("PROXYSQL SHUTDOWN", true),
+            AdminCommand::Proxysql(ProxysqlCommand::Kill)
+        );
         assert_eq!(classify("PROXYSQL BOGUS", true), AdminCommand::Sql);
     }
 
     #[test]
     fn identity_and_variable_queries() {
-        assert!(matches!(classify("SELECT @@version", true), AdminCommand::Identity(IdentityQuery::Version { .. })));
+        assert!(matches!(
+            classify("SELECT @@version", true),
+            AdminCommand::Identity(IdentityQuery::Version { .. })
+        ));
         assert!(matches!(
             classify("select @@version_comment limit 1", true),
             AdminCommand::Identity(IdentityQuery::VersionComment)
@@ -818,17 +870,27 @@ mod tests {
         );
         assert_eq!(
             classify("SELECT @@max_allowed_packet,@@wait_timeout,@@socket", true),
-            AdminCommand::SelectVariables(vec!["max_allowed_packet".into(), "wait_timeout".into(), "socket".into()])
+            AdminCommand::SelectVariables(vec![
+                "max_allowed_packet".into(),
+                "wait_timeout".into(),
+                "socket".into()
+            ])
         );
         assert_eq!(classify("SELECT @@a + 1", true), AdminCommand::Sql);
-        assert_eq!(classify("SELECT GLOBAL_CHECKSUM()", true), AdminCommand::GlobalChecksum);
+        assert_eq!(
+            classify("SELECT GLOBAL_CHECKSUM()", true),
+            AdminCommand::GlobalChecksum
+        );
     }
 
     #[test]
     fn set_and_noise() {
         assert_eq!(
             classify("SET admin-refresh_interval = 3000", true),
-            AdminCommand::SetVariable { name: "admin-refresh_interval".into(), value: "3000".into() }
+            AdminCommand::SetVariable {
+                name: "admin-refresh_interval".into(),
+                value: "3000".into()
+            }
         );
         assert_eq!(classify("SET NAMES utf8mb4", true), AdminCommand::NoOpOk);
         assert_eq!(classify("SET autocommit=1", false), AdminCommand::NoOpOk);
@@ -838,15 +900,30 @@ mod tests {
 
     #[test]
     fn show_forms() {
-        assert!(matches!(classify("SHOW TABLES", true), AdminCommand::Show(ShowCommand::Sql(s)) if s.contains("sqlite_master")));
-        assert!(matches!(classify("show tables from stats", true), AdminCommand::Show(ShowCommand::Sql(s)) if s.contains("stats.sqlite_master")));
+        assert!(
+            matches!(classify("SHOW TABLES", true), AdminCommand::Show(ShowCommand::Sql(s)) if s.contains("sqlite_master"))
+        );
+        assert!(
+            matches!(classify("show tables from stats", true), AdminCommand::Show(ShowCommand::Sql(s)) if s.contains("stats.sqlite_master"))
+        );
         assert_eq!(
             classify("SHOW CREATE TABLE disk.mysql_servers", true),
-            AdminCommand::Show(ShowCommand::CreateTable { schema: Some("disk".into()), table: "mysql_servers".into() })
+            AdminCommand::Show(ShowCommand::CreateTable {
+                schema: Some("disk".into()),
+                table: "mysql_servers".into()
+            })
         );
-        assert!(matches!(classify("SHOW VARIABLES LIKE 'admin-%'", true), AdminCommand::Show(ShowCommand::Sql(s)) if s.contains("LIKE 'admin-%'")));
-        assert_eq!(classify("SHOW DATABASES", true), AdminCommand::Show(ShowCommand::Databases));
+        assert!(
+            matches!(classify("SHOW VARIABLES LIKE 'admin-%'", true), AdminCommand::Show(ShowCommand::Sql(s)) if s.contains("LIKE 'admin-%'"))
+        );
+        assert_eq!(
+            classify("SHOW DATABASES", true),
+            AdminCommand::Show(ShowCommand::Databases)
+        );
         // A table name that could inject SQL is not rewritten.
-        assert_eq!(classify("SHOW TABLES FROM x; DROP", true), AdminCommand::Sql);
+        assert_eq!(
+            classify("SHOW TABLES FROM x; DROP", true),
+            AdminCommand::Sql
+        );
     }
 }

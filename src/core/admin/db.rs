@@ -136,7 +136,8 @@ impl AdminDb {
         }
         let cols = rs.columns.join(",");
         let marks = vec!["?"; rs.columns.len()].join(",");
-        let mut stmt = conn.prepare_cached(&format!("INSERT INTO {table} ({cols}) VALUES ({marks})"))?;
+        let mut stmt =
+            conn.prepare_cached(&format!("INSERT INTO {table} ({cols}) VALUES ({marks})"))?;
         for row in &rs.rows {
             stmt.execute(rusqlite::params_from_iter(row.iter()))?;
         }
@@ -181,12 +182,33 @@ mod tests {
         let rs = AdminDb::query(&db.admin, "PRAGMA database_list").unwrap();
         let names: Vec<_> = rs.rows.iter().map(|r| r[1].clone().unwrap()).collect();
         assert_eq!(names, ["main", "disk", "stats", "monitor", "stats_history"]);
-        AdminDb::run(&db.admin, "INSERT INTO proxysql_servers VALUES ('h',6032,0,'c')").unwrap();
-        let rs = AdminDb::query(&db.admin, "SELECT port, NULL, 1.5, 2.0 FROM proxysql_servers").unwrap();
-        assert_eq!(rs.rows[0], [Some("6032".into()), None, Some("1.5".into()), Some("2.0".into())]);
+        AdminDb::run(
+            &db.admin,
+            "INSERT INTO proxysql_servers VALUES ('h',6032,0,'c')",
+        )
+        .unwrap();
+        let rs = AdminDb::query(
+            &db.admin,
+            "SELECT port, NULL, 1.5, 2.0 FROM proxysql_servers",
+        )
+        .unwrap();
+        assert_eq!(
+            rs.rows[0],
+            [
+                Some("6032".into()),
+                None,
+                Some("1.5".into()),
+                Some("2.0".into())
+            ]
+        );
         // The stats handle sees what the admin handle writes into `stats`.
-        AdminDb::run(&db.admin, "INSERT INTO stats.stats_mysql_global VALUES ('Questions','7')").unwrap();
-        let rs = AdminDb::query(&db.stats, "SELECT Variable_Value FROM stats_mysql_global").unwrap();
+        AdminDb::run(
+            &db.admin,
+            "INSERT INTO stats.stats_mysql_global VALUES ('Questions','7')",
+        )
+        .unwrap();
+        let rs =
+            AdminDb::query(&db.stats, "SELECT Variable_Value FROM stats_mysql_global").unwrap();
         assert_eq!(rs.rows[0][0].as_deref(), Some("7"));
     }
 
@@ -195,13 +217,28 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         {
             let (db, _) = AdminDb::open(dir.path(), false).unwrap();
-            AdminDb::run(&db.admin, "INSERT INTO disk.proxysql_servers VALUES ('h',6032,0,'')").unwrap();
+            AdminDb::run(
+                &db.admin,
+                "INSERT INTO disk.proxysql_servers VALUES ('h',6032,0,'')",
+            )
+            .unwrap();
         }
         let (db, existed) = AdminDb::open(dir.path(), false).unwrap();
         assert!(existed);
-        assert_eq!(AdminDb::query(&db.admin, "SELECT * FROM disk.proxysql_servers").unwrap().rows.len(), 1);
+        assert_eq!(
+            AdminDb::query(&db.admin, "SELECT * FROM disk.proxysql_servers")
+                .unwrap()
+                .rows
+                .len(),
+            1
+        );
         drop(db);
         let (db, _) = AdminDb::open(dir.path(), true).unwrap();
-        assert!(AdminDb::query(&db.admin, "SELECT * FROM disk.proxysql_servers").unwrap().rows.is_empty());
+        assert!(
+            AdminDb::query(&db.admin, "SELECT * FROM disk.proxysql_servers")
+                .unwrap()
+                .rows
+                .is_empty()
+        );
     }
 }

@@ -14,12 +14,13 @@ use rusqlite::Connection;
 
 use super::checksums::{unix_now, ChecksumModule, EpochSource};
 use super::command::{
-    classify, normalize, AdminCommand, Direction, IdentityQuery, Module, ProxysqlCommand, ShowCommand,
+    classify, normalize, AdminCommand, Direction, IdentityQuery, Module, ProxysqlCommand,
+    ShowCommand,
 };
 use super::db::{AdminDb, SqlOutcome};
 use super::runtime::{
-    filter_replication_hostgroups, Runtime, FAST_ROUTING_COLUMNS, HOSTGROUP_TABLES, QUERY_RULES_COLUMNS,
-    SERVERS_COLUMNS, USERS_COLUMNS,
+    filter_replication_hostgroups, Runtime, FAST_ROUTING_COLUMNS, HOSTGROUP_TABLES,
+    QUERY_RULES_COLUMNS, SERVERS_COLUMNS, USERS_COLUMNS,
 };
 use super::shared::{NodeControl, NodeShared};
 use crate::core::checksum;
@@ -223,7 +224,10 @@ fn quote(s: &str) -> String {
 }
 
 /// Runs `f` inside one transaction (one fsync, all or nothing).
-fn in_transaction<T>(conn: &Connection, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+fn in_transaction<T>(
+    conn: &Connection,
+    f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
     conn.execute_batch("BEGIN IMMEDIATE")?;
     match f(conn) {
         Ok(v) => {
@@ -277,8 +281,10 @@ impl Engine {
         let conn = &self.db.admin;
         // Step 2: defaults, existing values win.
         in_transaction(conn, |c| {
-            let mut stmt = c.prepare("INSERT OR IGNORE INTO main.global_variables VALUES (?1, ?2)")?;
-            let mut disk = c.prepare("INSERT OR IGNORE INTO disk.global_variables VALUES (?1, ?2)")?;
+            let mut stmt =
+                c.prepare("INSERT OR IGNORE INTO main.global_variables VALUES (?1, ?2)")?;
+            let mut disk =
+                c.prepare("INSERT OR IGNORE INTO disk.global_variables VALUES (?1, ?2)")?;
             for (name, value) in variables::defaults(&self.shared.version) {
                 stmt.execute([name, value.as_str()])?;
                 disk.execute([name, value.as_str()])?;
@@ -291,7 +297,13 @@ impl Engine {
                 if def.name == "global_settings" {
                     continue;
                 }
-                c.execute(&format!("INSERT OR REPLACE INTO main.{0} SELECT * FROM disk.{0}", def.name), [])?;
+                c.execute(
+                    &format!(
+                        "INSERT OR REPLACE INTO main.{0} SELECT * FROM disk.{0}",
+                        def.name
+                    ),
+                    [],
+                )?;
             }
             Ok(())
         })?;
@@ -314,7 +326,10 @@ impl Engine {
                         continue;
                     }
                     c.execute(&format!("DELETE FROM disk.{}", def.name), [])?;
-                    c.execute(&format!("INSERT INTO disk.{0} SELECT * FROM main.{0}", def.name), [])?;
+                    c.execute(
+                        &format!("INSERT INTO disk.{0} SELECT * FROM main.{0}", def.name),
+                        [],
+                    )?;
                 }
                 Ok(())
             })?;
@@ -327,10 +342,19 @@ impl Engine {
             .and_then(|v| v.as_str())
             .map(str::to_string);
         let stored: Option<String> = conn
-            .query_row("SELECT variable_value FROM disk.global_settings WHERE variable_name='uuid'", [], |r| r.get(0))
+            .query_row(
+                "SELECT variable_value FROM disk.global_settings WHERE variable_name='uuid'",
+                [],
+                |r| r.get(0),
+            )
             .ok();
-        let uuid = cfg_uuid.or(stored).unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-        conn.execute("INSERT OR REPLACE INTO disk.global_settings VALUES ('uuid', ?1)", [&uuid])?;
+        let uuid = cfg_uuid
+            .or(stored)
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        conn.execute(
+            "INSERT OR REPLACE INTO disk.global_settings VALUES ('uuid', ?1)",
+            [&uuid],
+        )?;
         *self.shared.uuid.write() = uuid;
         // admin-version is read-only: always the build's string.
         conn.execute(
@@ -428,10 +452,12 @@ impl Engine {
             AdminCommand::Proxysql(cmd) => return self.proxysql(ctx, cmd),
             AdminCommand::LoadSave(module, dir) => self.load_save(module, dir),
             AdminCommand::LoadOneUser(_) => Reply::ok(),
-            AdminCommand::SaveConfigToFile(path) => match std::fs::write(&path, self.config_file_text()) {
-                Ok(()) => Reply::ok(),
-                Err(e) => Reply::admin_err(format!("Unable to write {path}: {e}")),
-            },
+            AdminCommand::SaveConfigToFile(path) => {
+                match std::fs::write(&path, self.config_file_text()) {
+                    Ok(()) => Reply::ok(),
+                    Err(e) => Reply::admin_err(format!("Unable to write {path}: {e}")),
+                }
+            }
             AdminCommand::SelectConfigFile => Reply::single("Data", self.config_file_text()),
             AdminCommand::Checksum { disk, what } => self.checksum_command(disk, &what),
             AdminCommand::NoOpOk => Reply::ok(),
@@ -488,11 +514,15 @@ impl Engine {
         let user_at = format!(
             "{}@{}",
             ctx.user,
-            ctx.client.map(|a| a.ip().to_string()).unwrap_or_else(|| "localhost".into())
+            ctx.client
+                .map(|a| a.ip().to_string())
+                .unwrap_or_else(|| "localhost".into())
         );
         match q {
             IdentityQuery::Version { column } => Reply::single(&column, version),
-            IdentityQuery::VersionComment => Reply::single("@@version_comment", "(ProxySQL Admin Module)"),
+            IdentityQuery::VersionComment => {
+                Reply::single("@@version_comment", "(ProxySQL Admin Module)")
+            }
             IdentityQuery::VersionConcat => Reply::single(
                 "concat(@@version, ' ', @@version_comment)",
                 format!("{version} Admin Module"),
@@ -516,7 +546,10 @@ impl Engine {
             IdentityQuery::ReadOnly { show } => {
                 if show {
                     let mut rs = ResultSet::with_columns(["Variable_name", "Value"]);
-                    rs.push_row([Some("read_only"), Some(if self.read_only { "ON" } else { "OFF" })]);
+                    rs.push_row([
+                        Some("read_only"),
+                        Some(if self.read_only { "ON" } else { "OFF" }),
+                    ]);
                     Reply::Rows(rs, ColumnKind::Text)
                 } else {
                     Reply::single("@@global.read_only", if self.read_only { "1" } else { "0" })
@@ -565,7 +598,9 @@ impl Engine {
             };
         }
         if name.eq_ignore_ascii_case("mysql-init_connect") {
-            return Reply::admin_err("ProxySQL Admin Error: mysql-init_connect cannot be set with SET");
+            return Reply::admin_err(
+                "ProxySQL Admin Error: mysql-init_connect cannot be set with SET",
+            );
         }
         let sql = format!(
             "UPDATE global_variables SET variable_value={value} WHERE variable_name={}",
@@ -586,7 +621,9 @@ impl Engine {
                 let ddl: Option<String> = self
                     .conn(ctx)
                     .query_row(
-                        &format!("SELECT sql FROM {db}.sqlite_master WHERE type='table' AND name=?1"),
+                        &format!(
+                            "SELECT sql FROM {db}.sqlite_master WHERE type='table' AND name=?1"
+                        ),
                         [&table],
                         |r| r.get(0),
                     )
@@ -597,16 +634,23 @@ impl Engine {
                         rs.push_row([Some(table), Some(schema::show_create_table_format(&ddl))]);
                         Reply::Rows(rs, ColumnKind::Text)
                     }
-                    None => Reply::admin_err(format!("ProxySQL Admin Error: Table '{table}' does not exist")),
+                    None => Reply::admin_err(format!(
+                        "ProxySQL Admin Error: Table '{table}' does not exist"
+                    )),
                 }
             }
             ShowCommand::Fields(table) => {
-                if !table.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.') {
+                if !table
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+                {
                     return Reply::admin_err("ProxySQL Admin Error: invalid table name");
                 }
                 match AdminDb::query(self.conn(ctx), &format!("PRAGMA table_info({table})")) {
                     Ok(info) => {
-                        let mut rs = ResultSet::with_columns(["Field", "Type", "Null", "Key", "Default", "Extra"]);
+                        let mut rs = ResultSet::with_columns([
+                            "Field", "Type", "Null", "Key", "Default", "Extra",
+                        ]);
                         for r in info.rows {
                             let notnull = r[3].as_deref() == Some("1");
                             let pk = r[5].as_deref().is_some_and(|p| p != "0");
@@ -737,7 +781,9 @@ impl Engine {
         if q.contains("stats_mysql_global") || q.starts_with("select @@") {
             self.refresh_stats_global();
         }
-        if q.contains("stats_proxysql_servers_checksums") || q.contains("stats_proxysql_servers_metrics") {
+        if q.contains("stats_proxysql_servers_checksums")
+            || q.contains("stats_proxysql_servers_metrics")
+        {
             self.refresh_cluster_stats();
         }
         if !admin {
@@ -765,14 +811,30 @@ impl Engine {
             }
         }
         if q.contains("runtime_mysql_users") {
-            let _ = AdminDb::replace_table(conn, "main.runtime_mysql_users", &self.rt.runtime_users_table());
+            let _ = AdminDb::replace_table(
+                conn,
+                "main.runtime_mysql_users",
+                &self.rt.runtime_users_table(),
+            );
         }
         if q.contains("runtime_mysql_query_rules") {
-            let _ = AdminDb::replace_table(conn, "main.runtime_mysql_query_rules", &self.rt.query_rules_full);
-            let _ = AdminDb::replace_table(conn, "main.runtime_mysql_query_rules_fast_routing", &self.rt.fast_routing);
+            let _ = AdminDb::replace_table(
+                conn,
+                "main.runtime_mysql_query_rules",
+                &self.rt.query_rules_full,
+            );
+            let _ = AdminDb::replace_table(
+                conn,
+                "main.runtime_mysql_query_rules_fast_routing",
+                &self.rt.fast_routing,
+            );
         }
         if q.contains("runtime_proxysql_servers") {
-            let _ = AdminDb::replace_table(conn, "main.runtime_proxysql_servers", &self.rt.proxysql_servers);
+            let _ = AdminDb::replace_table(
+                conn,
+                "main.runtime_proxysql_servers",
+                &self.rt.proxysql_servers,
+            );
         }
         if q.contains("runtime_checksums_values") {
             let rows = self.shared.checksums.lock().rows();
@@ -800,8 +862,16 @@ impl Engine {
 
     fn refresh_cluster_stats(&self) {
         let (checksums, metrics) = self.shared.cluster_stats();
-        let _ = AdminDb::replace_table(&self.db.admin, "stats.stats_proxysql_servers_checksums", &checksums);
-        let _ = AdminDb::replace_table(&self.db.admin, "stats.stats_proxysql_servers_metrics", &metrics);
+        let _ = AdminDb::replace_table(
+            &self.db.admin,
+            "stats.stats_proxysql_servers_checksums",
+            &checksums,
+        );
+        let _ = AdminDb::replace_table(
+            &self.db.admin,
+            "stats.stats_proxysql_servers_metrics",
+            &metrics,
+        );
     }
 
     // ----------------------------------------------------------------------------------------
@@ -818,9 +888,14 @@ impl Engine {
             "runtime_mysql_users" => self.rt.users.clone(),
             "mysql_servers_v2" => self.rt.servers_v2.clone(),
             "runtime_mysql_servers" => self.rt.runtime_servers_snapshot(),
-            t => match t.strip_prefix("runtime_").and_then(|name| self.rt.hostgroup_table(name)) {
+            t => match t
+                .strip_prefix("runtime_")
+                .and_then(|name| self.rt.hostgroup_table(name))
+            {
                 Some(rs) => rs.clone(),
-                None => return Reply::admin_err(format!("ProxySQL Admin Error: no such table: {t}")),
+                None => {
+                    return Reply::admin_err(format!("ProxySQL Admin Error: no such table: {t}"))
+                }
             },
         };
         Reply::Rows(rs, ColumnKind::Text)
@@ -854,10 +929,17 @@ impl Engine {
         in_transaction(&self.db.admin, |c| {
             match module {
                 Module::AdminVariables | Module::MysqlVariables => {
-                    let vars = if module == Module::AdminVariables { &rt.admin_vars } else { &rt.mysql_vars };
+                    let vars = if module == Module::AdminVariables {
+                        &rt.admin_vars
+                    } else {
+                        &rt.mysql_vars
+                    };
                     let mut n = 0;
                     for (k, v) in vars {
-                        n += c.execute("INSERT OR REPLACE INTO main.global_variables VALUES (?1, ?2)", [k, v])? as u64;
+                        n += c.execute(
+                            "INSERT OR REPLACE INTO main.global_variables VALUES (?1, ?2)",
+                            [k, v],
+                        )? as u64;
                     }
                     return Ok(n);
                 }
@@ -865,27 +947,43 @@ impl Engine {
                     let mut servers = rt.servers.clone();
                     if let Some(st) = servers.column_index("status") {
                         for row in &mut servers.rows {
-                            if row[st].as_deref().is_some_and(|s| s.to_ascii_uppercase().starts_with("SHUNNED")) {
+                            if row[st]
+                                .as_deref()
+                                .is_some_and(|s| s.to_ascii_uppercase().starts_with("SHUNNED"))
+                            {
                                 row[st] = Some("ONLINE".into());
                             }
                         }
-                        servers.rows.retain(|r| r[st].as_deref() != Some("OFFLINE_HARD"));
+                        servers
+                            .rows
+                            .retain(|r| r[st].as_deref() != Some("OFFLINE_HARD"));
                     }
                     AdminDb::replace_table(c, "main.mysql_servers", &servers)?;
                     for ((table, _), rs) in HOSTGROUP_TABLES.iter().zip(&rt.hostgroup_tables) {
                         AdminDb::replace_table(c, &format!("main.{table}"), rs)?;
                     }
                 }
-                Module::MysqlUsers => AdminDb::replace_table(c, "main.mysql_users", &rt.users_full)?,
+                Module::MysqlUsers => {
+                    AdminDb::replace_table(c, "main.mysql_users", &rt.users_full)?
+                }
                 Module::MysqlQueryRules => {
                     AdminDb::replace_table(c, "main.mysql_query_rules", &rt.query_rules_full)?;
-                    AdminDb::replace_table(c, "main.mysql_query_rules_fast_routing", &rt.fast_routing)?;
+                    AdminDb::replace_table(
+                        c,
+                        "main.mysql_query_rules_fast_routing",
+                        &rt.fast_routing,
+                    )?;
                 }
-                Module::ProxysqlServers => AdminDb::replace_table(c, "main.proxysql_servers", &rt.proxysql_servers)?,
+                Module::ProxysqlServers => {
+                    AdminDb::replace_table(c, "main.proxysql_servers", &rt.proxysql_servers)?
+                }
                 Module::Scheduler | Module::Restapi | Module::MysqlFirewall => {
                     for t in module.tables() {
                         c.execute(&format!("DELETE FROM main.{t}"), [])?;
-                        c.execute(&format!("INSERT INTO main.{t} SELECT * FROM main.runtime_{t}"), [])?;
+                        c.execute(
+                            &format!("INSERT INTO main.{t} SELECT * FROM main.runtime_{t}"),
+                            [],
+                        )?;
                     }
                 }
             }
@@ -898,7 +996,10 @@ impl Engine {
             return Reply::admin_err("ProxySQL Admin Error: Config file unknown");
         };
         let mut statements = Vec::new();
-        for section in Section::ALL.into_iter().filter(|s| s.module() == module.keyword()) {
+        for section in Section::ALL
+            .into_iter()
+            .filter(|s| s.module() == module.keyword())
+        {
             let lenient = cfg.section_statements_lenient(section);
             for skipped in &lenient.skipped {
                 px_warn!("Config file: {}", skipped);
@@ -928,14 +1029,19 @@ impl Engine {
             Module::MysqlUsers => self.load_users(None, pulled),
             Module::MysqlServers => self.load_servers(None, pulled, None),
             Module::ProxysqlServers => self.load_proxysql_servers(pulled),
-            Module::Scheduler | Module::Restapi | Module::MysqlFirewall => in_transaction(&self.db.admin, |c| {
-                for t in module.tables() {
-                    c.execute(&format!("DELETE FROM main.runtime_{t}"), [])?;
-                    c.execute(&format!("INSERT INTO main.runtime_{t} SELECT * FROM main.{t}"), [])?;
-                }
-                Ok(())
-            })
-            .map_err(|e| sqlite_message(&e)),
+            Module::Scheduler | Module::Restapi | Module::MysqlFirewall => {
+                in_transaction(&self.db.admin, |c| {
+                    for t in module.tables() {
+                        c.execute(&format!("DELETE FROM main.runtime_{t}"), [])?;
+                        c.execute(
+                            &format!("INSERT INTO main.runtime_{t} SELECT * FROM main.{t}"),
+                            [],
+                        )?;
+                    }
+                    Ok(())
+                })
+                .map_err(|e| sqlite_message(&e))
+            }
         };
         match result {
             Ok(()) => Reply::ok(),
@@ -960,7 +1066,11 @@ impl Engine {
             .record_load(module, hash, source, bump, unix_now())
     }
 
-    fn load_variables(&mut self, module: Module, pulled: Option<(&str, u64)>) -> Result<(), String> {
+    fn load_variables(
+        &mut self,
+        module: Module,
+        pulled: Option<(&str, u64)>,
+    ) -> Result<(), String> {
         let prefix = module.variable_prefix().unwrap_or("admin-");
         let rows = AdminDb::query(
             &self.db.admin,
@@ -1014,8 +1124,9 @@ impl Engine {
             let forced: Vec<String> = running
                 .keys()
                 .filter(|k| {
-                    variables::checksum_switch_for(k)
-                        .is_some_and(|switch| running.get(switch).map(String::as_str) == Some("false"))
+                    variables::checksum_switch_for(k).is_some_and(|switch| {
+                        running.get(switch).map(String::as_str) == Some("false")
+                    })
                 })
                 .cloned()
                 .collect();
@@ -1054,7 +1165,11 @@ impl Engine {
         Ok(())
     }
 
-    fn load_query_rules(&mut self, fetched: Option<(ResultSet, ResultSet)>, pulled: Option<(&str, u64)>) -> Result<(), String> {
+    fn load_query_rules(
+        &mut self,
+        fetched: Option<(ResultSet, ResultSet)>,
+        pulled: Option<(&str, u64)>,
+    ) -> Result<(), String> {
         let conn = &self.db.admin;
         let q = |sql: &str| AdminDb::query(conn, sql).map_err(|e| sqlite_message(&e));
         let (rules, fast) = match fetched {
@@ -1091,7 +1206,11 @@ impl Engine {
         Ok(())
     }
 
-    fn load_users(&mut self, fetched: Option<ResultSet>, pulled: Option<(&str, u64)>) -> Result<(), String> {
+    fn load_users(
+        &mut self,
+        fetched: Option<ResultSet>,
+        pulled: Option<(&str, u64)>,
+    ) -> Result<(), String> {
         let conn = &self.db.admin;
         let mut users = match fetched {
             Some(rs) => rs,
@@ -1109,8 +1228,11 @@ impl Engine {
                 }
             }
         }
-        let full = AdminDb::query(conn, "SELECT * FROM main.mysql_users WHERE active=1 AND default_hostgroup>=0")
-            .map_err(|e| sqlite_message(&e))?;
+        let full = AdminDb::query(
+            conn,
+            "SELECT * FROM main.mysql_users WHERE active=1 AND default_hostgroup>=0",
+        )
+        .map_err(|e| sqlite_message(&e))?;
         let hash = checksum::mysql_users_checksum(&users);
         let state = match pulled {
             Some((expected, epoch)) => self.shared.checksums.lock().record_rendered(
@@ -1174,10 +1296,18 @@ impl Engine {
         self.rt.servers_v2 = v2;
         self.rt.hostgroup_tables = tables;
         let rt_hash = checksum::raw_checksum(&self.rt.runtime_servers_snapshot());
-        let rt_state = self.record(ChecksumModule::MysqlServers, rt_hash, pulled_runtime.or(pulled_v2), true);
+        let rt_state = self.record(
+            ChecksumModule::MysqlServers,
+            rt_hash,
+            pulled_runtime.or(pulled_v2),
+            true,
+        );
         px_info!("Checksum for table mysql_servers is {}", rt_state.checksum);
         let v2_state = self.record(ChecksumModule::MysqlServersV2, v2_hash, pulled_v2, true);
-        px_info!("New computed global checksum for 'mysql_servers_v2' is '{}'", v2_state.checksum);
+        px_info!(
+            "New computed global checksum for 'mysql_servers_v2' is '{}'",
+            v2_state.checksum
+        );
         self.shared.publish_runtime(&self.rt);
         Ok(())
     }
@@ -1223,10 +1353,19 @@ impl Engine {
 
     /// Applies a module pulled from a peer (§6.6 Apply, §6.7): MEMORY replaced, loaded to
     /// runtime with the expected checksum and the peer's epoch, saved to disk if `save`.
-    pub fn apply_pull(&mut self, pulled: PulledModule, expected: &str, epoch: u64, save: bool) -> Result<(), String> {
+    pub fn apply_pull(
+        &mut self,
+        pulled: PulledModule,
+        expected: &str,
+        epoch: u64,
+        save: bool,
+    ) -> Result<(), String> {
         let err = |e: rusqlite::Error| sqlite_message(&e);
         match pulled {
-            PulledModule::QueryRules { rules, fast_routing } => {
+            PulledModule::QueryRules {
+                rules,
+                fast_routing,
+            } => {
                 in_transaction(&self.db.admin, |c| {
                     c.execute("DELETE FROM main.mysql_query_rules", [])?;
                     c.execute("DELETE FROM main.mysql_query_rules_fast_routing", [])?;
@@ -1241,7 +1380,8 @@ impl Engine {
                 .map_err(err)?;
                 self.load_query_rules(Some((rules, fast_routing)), Some((expected, epoch)))?;
                 if save {
-                    self.copy_tables(Module::MysqlQueryRules, "main", "disk").map_err(err)?;
+                    self.copy_tables(Module::MysqlQueryRules, "main", "disk")
+                        .map_err(err)?;
                 }
             }
             PulledModule::Users(users) => {
@@ -1257,7 +1397,8 @@ impl Engine {
                 .map_err(err)?;
                 self.load_users(Some(users), Some((expected, epoch)))?;
                 if save {
-                    self.copy_tables(Module::MysqlUsers, "main", "disk").map_err(err)?;
+                    self.copy_tables(Module::MysqlUsers, "main", "disk")
+                        .map_err(err)?;
                 }
             }
             PulledModule::Servers {
@@ -1279,23 +1420,36 @@ impl Engine {
                 self.load_servers(runtime, Some((expected, epoch)), rt_exp)?;
                 if save {
                     if has_runtime {
-                        self.save_runtime_to_memory(Module::MysqlServers).map_err(err)?;
+                        self.save_runtime_to_memory(Module::MysqlServers)
+                            .map_err(err)?;
                     }
-                    self.copy_tables(Module::MysqlServers, "main", "disk").map_err(err)?;
+                    self.copy_tables(Module::MysqlServers, "main", "disk")
+                        .map_err(err)?;
                 }
             }
             PulledModule::RuntimeServers(rs) => {
                 self.rt.servers = rs;
                 let hash = checksum::raw_checksum(&self.rt.runtime_servers_snapshot());
-                self.record(ChecksumModule::MysqlServers, hash, Some((expected, epoch)), true);
+                self.record(
+                    ChecksumModule::MysqlServers,
+                    hash,
+                    Some((expected, epoch)),
+                    true,
+                );
                 self.shared.publish_runtime(&self.rt);
                 if save {
-                    self.save_runtime_to_memory(Module::MysqlServers).map_err(err)?;
-                    self.copy_tables(Module::MysqlServers, "main", "disk").map_err(err)?;
+                    self.save_runtime_to_memory(Module::MysqlServers)
+                        .map_err(err)?;
+                    self.copy_tables(Module::MysqlServers, "main", "disk")
+                        .map_err(err)?;
                 }
             }
             PulledModule::Variables { prefix, rows } => {
-                let module = if prefix == "admin-" { Module::AdminVariables } else { Module::MysqlVariables };
+                let module = if prefix == "admin-" {
+                    Module::AdminVariables
+                } else {
+                    Module::MysqlVariables
+                };
                 let csi = self.cluster_sync_interfaces;
                 in_transaction(&self.db.admin, |c| {
                     let names: Vec<String> = AdminDb::query(
@@ -1332,10 +1486,14 @@ impl Engine {
                 }
             }
             PulledModule::ProxysqlServers(rs) => {
-                in_transaction(&self.db.admin, |c| AdminDb::replace_table(c, "main.proxysql_servers", &rs)).map_err(err)?;
+                in_transaction(&self.db.admin, |c| {
+                    AdminDb::replace_table(c, "main.proxysql_servers", &rs)
+                })
+                .map_err(err)?;
                 self.load_proxysql_servers(Some((expected, epoch)))?;
                 if save {
-                    self.copy_tables(Module::ProxysqlServers, "main", "disk").map_err(err)?;
+                    self.copy_tables(Module::ProxysqlServers, "main", "disk")
+                        .map_err(err)?;
                 }
             }
         }
@@ -1352,7 +1510,11 @@ impl Engine {
     }
 
     /// Runs SQL on the admin handle for internal writers (monitor logs, stats).
-    pub fn internal_sql(&self, sql: &str, params: &[&dyn rusqlite::ToSql]) -> rusqlite::Result<usize> {
+    pub fn internal_sql(
+        &self,
+        sql: &str,
+        params: &[&dyn rusqlite::ToSql],
+    ) -> rusqlite::Result<usize> {
         self.db.admin.execute(sql, params)
     }
 
@@ -1367,19 +1529,39 @@ impl Engine {
             "MYSQL QUERY RULES" => ("mysql_query_rules", "rule_id"),
             "MYSQL VARIABLES" => ("global_variables", "variable_name"),
             "MYSQL REPLICATION HOSTGROUPS" => ("mysql_replication_hostgroups", "writer_hostgroup"),
-            "MYSQL GROUP REPLICATION HOSTGROUPS" if !disk => ("mysql_group_replication_hostgroups", "writer_hostgroup"),
+            "MYSQL GROUP REPLICATION HOSTGROUPS" if !disk => {
+                ("mysql_group_replication_hostgroups", "writer_hostgroup")
+            }
             "MYSQL GALERA HOSTGROUPS" if !disk => ("mysql_galera_hostgroups", "writer_hostgroup"),
-            "MYSQL AURORA HOSTGROUPS" if !disk => ("mysql_aws_aurora_hostgroups", "writer_hostgroup"),
+            "MYSQL AURORA HOSTGROUPS" if !disk => {
+                ("mysql_aws_aurora_hostgroups", "writer_hostgroup")
+            }
             "MYSQL HOSTGROUP ATTRIBUTES" if !disk => ("mysql_hostgroup_attributes", "hostgroup_id"),
-            "MYSQL SERVERS SSL PARAMS" if !disk => ("mysql_servers_ssl_params", "hostname, port, username"),
-            _ => return Reply::admin_err(format!("ProxySQL Admin Error: unknown CHECKSUM target {what}")),
+            "MYSQL SERVERS SSL PARAMS" if !disk => {
+                ("mysql_servers_ssl_params", "hostname, port, username")
+            }
+            _ => {
+                return Reply::admin_err(format!(
+                    "ProxySQL Admin Error: unknown CHECKSUM target {what}"
+                ))
+            }
         };
         let db = if disk { "disk" } else { "main" };
-        let filter = if table == "global_variables" { " WHERE variable_name LIKE 'mysql-%'" } else { "" };
-        match AdminDb::query(&self.db.admin, &format!("SELECT * FROM {db}.{table}{filter} ORDER BY {key}")) {
+        let filter = if table == "global_variables" {
+            " WHERE variable_name LIKE 'mysql-%'"
+        } else {
+            ""
+        };
+        match AdminDb::query(
+            &self.db.admin,
+            &format!("SELECT * FROM {db}.{table}{filter} ORDER BY {key}"),
+        ) {
             Ok(rs) => {
                 let mut out = ResultSet::with_columns(["table", "checksum"]);
-                out.push_row([Some(table.to_string()), Some(checksum::render_unpadded(checksum::raw_checksum(&rs)))]);
+                out.push_row([
+                    Some(table.to_string()),
+                    Some(checksum::render_unpadded(checksum::raw_checksum(&rs))),
+                ]);
                 Reply::Rows(out, ColumnKind::Text)
             }
             Err(e) => Reply::sqlite_err(&e),
@@ -1408,8 +1590,16 @@ impl Engine {
             }
             out.push_str("}\n");
         }
-        for table in ["mysql_servers", "mysql_users", "mysql_query_rules", "proxysql_servers", "mysql_replication_hostgroups"] {
-            let Ok(rs) = AdminDb::query(conn, &format!("SELECT * FROM main.{table}")) else { continue };
+        for table in [
+            "mysql_servers",
+            "mysql_users",
+            "mysql_query_rules",
+            "proxysql_servers",
+            "mysql_replication_hostgroups",
+        ] {
+            let Ok(rs) = AdminDb::query(conn, &format!("SELECT * FROM main.{table}")) else {
+                continue;
+            };
             out.push_str(&format!("{table}:\n(\n"));
             for (i, row) in rs.rows.iter().enumerate() {
                 out.push_str("\t{\n");
@@ -1419,11 +1609,18 @@ impl Engine {
                         if is_num {
                             out.push_str(&format!("\t\t{c}={v}\n"));
                         } else {
-                            out.push_str(&format!("\t\t{c}=\"{}\"\n", v.replace('\\', "\\\\").replace('"', "\\\"")));
+                            out.push_str(&format!(
+                                "\t\t{c}=\"{}\"\n",
+                                v.replace('\\', "\\\\").replace('"', "\\\"")
+                            ));
                         }
                     }
                 }
-                out.push_str(if i + 1 < rs.rows.len() { "\t},\n" } else { "\t}\n" });
+                out.push_str(if i + 1 < rs.rows.len() {
+                    "\t},\n"
+                } else {
+                    "\t}\n"
+                });
             }
             out.push_str(")\n");
         }
@@ -1433,7 +1630,12 @@ impl Engine {
 
 /// DELETE target + INSERT ... SELECT for every table of a module; variables use
 /// `INSERT OR REPLACE` without delete (§1.5). Returns the rows copied.
-pub fn copy_module_tables(c: &Connection, module: Module, from: &str, to: &str) -> rusqlite::Result<u64> {
+pub fn copy_module_tables(
+    c: &Connection,
+    module: Module,
+    from: &str,
+    to: &str,
+) -> rusqlite::Result<u64> {
     if let Some(prefix) = module.variable_prefix() {
         return c
             .execute(
@@ -1445,7 +1647,10 @@ pub fn copy_module_tables(c: &Connection, module: Module, from: &str, to: &str) 
     let mut n = 0;
     for t in module.tables() {
         c.execute(&format!("DELETE FROM {to}.{t}"), [])?;
-        n += c.execute(&format!("INSERT INTO {to}.{t} SELECT * FROM {from}.{t}"), [])? as u64;
+        n += c.execute(
+            &format!("INSERT INTO {to}.{t} SELECT * FROM {from}.{t}"),
+            [],
+        )? as u64;
     }
     Ok(n)
 }

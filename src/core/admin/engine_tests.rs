@@ -38,10 +38,19 @@ fn run_script(e: &mut Engine, script: &str) {
 }
 
 fn checksums(e: &mut Engine) -> Vec<(String, String, String)> {
-    rows(e, "SELECT name, version, checksum FROM runtime_checksums_values ORDER BY name")
-        .into_iter()
-        .map(|r| (r[0].clone().unwrap(), r[1].clone().unwrap(), r[2].clone().unwrap()))
-        .collect()
+    rows(
+        e,
+        "SELECT name, version, checksum FROM runtime_checksums_values ORDER BY name",
+    )
+    .into_iter()
+    .map(|r| {
+        (
+            r[0].clone().unwrap(),
+            r[1].clone().unwrap(),
+            r[2].clone().unwrap(),
+        )
+    })
+    .collect()
 }
 
 fn module<'a>(c: &'a [(String, String, String)], name: &str) -> &'a (String, String, String) {
@@ -55,7 +64,13 @@ fn fresh_node_has_seven_modules_at_version_one() {
     let c = checksums(&mut e);
     assert_eq!(c.len(), 7);
     assert!(c.iter().all(|r| r.1 == "1"), "{c:?}");
-    for m in ["mysql_query_rules", "mysql_servers", "mysql_users", "proxysql_servers", "mysql_servers_v2"] {
+    for m in [
+        "mysql_query_rules",
+        "mysql_servers",
+        "mysql_users",
+        "proxysql_servers",
+        "mysql_servers_v2",
+    ] {
         assert_eq!(module(&c, m).2, "0x0000000000000000");
     }
 }
@@ -76,7 +91,6 @@ fn scenario_setup_matches_the_real_nodes_checksums() {
     // not comparable: they hash `admin-version` and the variable set of a build the report
     // does not name.
     assert_eq!(module(&c, "proxysql_servers").2, "0xEB7F779029A89859");
-
 }
 
 #[test]
@@ -90,14 +104,23 @@ fn invalid_variable_values_are_refused_and_not_stored() {
     match reply {
         Reply::Err { code, msg, .. } => {
             assert_eq!(code, 1045);
-            assert!(msg.contains("Impossible to set variable admin-cluster_check_interval_ms"), "{msg}");
+            assert!(
+                msg.contains("Impossible to set variable admin-cluster_check_interval_ms"),
+                "{msg}"
+            );
         }
         other => panic!("{other:?}"),
     }
     let v = rows(&mut e, "SELECT variable_value FROM global_variables WHERE variable_name='admin-cluster_check_interval_ms'");
     assert_eq!(v[0][0].as_deref(), Some("1000"));
-    assert!(matches!(run(&mut e, "SET admin-cluster_check_interval_ms = 5"), Reply::Err { .. }));
-    assert!(matches!(run(&mut e, "SET admin-cluster_check_interval_ms = 200"), Reply::Ok { affected: 1, .. }));
+    assert!(matches!(
+        run(&mut e, "SET admin-cluster_check_interval_ms = 5"),
+        Reply::Err { .. }
+    ));
+    assert!(matches!(
+        run(&mut e, "SET admin-cluster_check_interval_ms = 200"),
+        Reply::Ok { affected: 1, .. }
+    ));
 }
 
 #[test]
@@ -126,7 +149,10 @@ fn load_to_runtime_bumps_version_even_when_unchanged_and_global_checksum_moves()
     let dir = tempfile::tempdir().unwrap();
     let mut e = start(dir.path());
     let g1 = rows(&mut e, "SELECT GLOBAL_CHECKSUM()")[0][0].clone();
-    assert!(matches!(run(&mut e, "LOAD MYSQL QUERY RULES TO RUN"), Reply::Ok { .. }));
+    assert!(matches!(
+        run(&mut e, "LOAD MYSQL QUERY RULES TO RUN"),
+        Reply::Ok { .. }
+    ));
     let c = checksums(&mut e);
     assert_eq!(module(&c, "mysql_query_rules").1, "2");
     let g2 = rows(&mut e, "SELECT GLOBAL_CHECKSUM()")[0][0].clone();
@@ -147,7 +173,13 @@ fn query_rules_and_users_match_the_spec_vectors_and_peers_get_the_snapshot() {
     let c = checksums(&mut e);
     assert_eq!(module(&c, "mysql_query_rules").2, "0xCCFF0CE852BBA9C6");
     assert_eq!(module(&c, "mysql_users").2, "0x3CDB042C3403B717");
-    let peer_rules = rows(&mut e, &format!("PROXY_SELECT {} FROM runtime_mysql_query_rules ORDER BY rule_id", super::super::runtime::QUERY_RULES_COLUMNS));
+    let peer_rules = rows(
+        &mut e,
+        &format!(
+            "PROXY_SELECT {} FROM runtime_mysql_query_rules ORDER BY rule_id",
+            super::super::runtime::QUERY_RULES_COLUMNS
+        ),
+    );
     assert_eq!(peer_rules.len(), 1);
     assert_eq!(rows(&mut e, "SELECT * FROM runtime_mysql_users").len(), 2);
 }
@@ -157,9 +189,18 @@ fn errors_keep_sqlite_text_and_session_usable() {
     let dir = tempfile::tempdir().unwrap();
     let mut e = start(dir.path());
     match run(&mut e, "SELEC 1") {
-        Reply::Err { code: 1045, state: "28000", msg } => assert!(msg.starts_with("ProxySQL Admin Error: near \"SELEC\""), "{msg}"),
+        Reply::Err {
+            code: 1045,
+            state: "28000",
+            msg,
+        } => assert!(
+            msg.starts_with("ProxySQL Admin Error: near \"SELEC\""),
+            "{msg}"
+        ),
         other => panic!("{other:?}"),
     }
     assert_eq!(rows(&mut e, "SELECT 1+1")[0][0].as_deref(), Some("2"));
-    assert!(matches!(run(&mut e, "SET foo = 1"), Reply::Ok { info, .. } if info.contains("Unknown global variable")));
+    assert!(
+        matches!(run(&mut e, "SET foo = 1"), Reply::Ok { info, .. } if info.contains("Unknown global variable"))
+    );
 }

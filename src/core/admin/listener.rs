@@ -39,9 +39,18 @@ struct Bound {
 
 impl AdminListeners {
     /// Binds the current `admin-mysql_ifaces` (failing if none can be bound) and follows changes.
-    pub async fn start(admin: AdminHandle, shared: Arc<NodeShared>) -> anyhow::Result<AdminListeners> {
+    pub async fn start(
+        admin: AdminHandle,
+        shared: Arc<NodeShared>,
+    ) -> anyhow::Result<AdminListeners> {
         let mut vars = shared.admin_vars.subscribe();
-        let initial = parse_ifaces(&vars.borrow_and_update().get("admin-mysql_ifaces").cloned().unwrap_or_default());
+        let initial = parse_ifaces(
+            &vars
+                .borrow_and_update()
+                .get("admin-mysql_ifaces")
+                .cloned()
+                .unwrap_or_default(),
+        );
         let mut bound: BTreeMap<String, Bound> = BTreeMap::new();
         for addr in &initial {
             let b = bind(addr, admin.clone(), shared.clone()).await?;
@@ -58,7 +67,13 @@ impl AdminListeners {
                     _ = stop.cancelled() => break,
                     changed = vars.changed() => if changed.is_err() { break },
                 }
-                let wanted = parse_ifaces(&vars.borrow_and_update().get("admin-mysql_ifaces").cloned().unwrap_or_default());
+                let wanted = parse_ifaces(
+                    &vars
+                        .borrow_and_update()
+                        .get("admin-mysql_ifaces")
+                        .cloned()
+                        .unwrap_or_default(),
+                );
                 bound.retain(|addr, b| {
                     let keep = wanted.contains(addr);
                     if !keep {
@@ -102,7 +117,13 @@ async fn bind(addr: &str, admin: AdminHandle, shared: Arc<NodeShared>) -> anyhow
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot bind admin interface {addr}: {e}"))?;
-    px_info!("Admin listening on {}", listener.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| addr.into()));
+    px_info!(
+        "Admin listening on {}",
+        listener
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_else(|_| addr.into())
+    );
     let cancel = CancellationToken::new();
     let stop = cancel.clone();
     tokio::spawn(async move {
@@ -116,7 +137,9 @@ async fn bind(addr: &str, admin: AdminHandle, shared: Arc<NodeShared>) -> anyhow
                     let _ = stream.set_nodelay(true);
                     let admin = admin.clone();
                     let shared = shared.clone();
-                    tokio::spawn(async move { serve_admin_connection(stream, peer, admin, shared).await });
+                    tokio::spawn(async move {
+                        serve_admin_connection(stream, peer, admin, shared).await
+                    });
                 }
                 Err(e) => {
                     // EMFILE and friends: back off instead of spinning.

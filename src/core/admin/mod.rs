@@ -76,7 +76,11 @@ impl AdminHandle {
     }
 
     /// Executes one statement for a session; the session context comes back updated.
-    pub async fn query(&self, mut ctx: SessionCtx, sql: String) -> Result<(Reply, After, SessionCtx), EngineGone> {
+    pub async fn query(
+        &self,
+        mut ctx: SessionCtx,
+        sql: String,
+    ) -> Result<(Reply, After, SessionCtx), EngineGone> {
         self.call(move |e| {
             let (reply, after) = e.execute(&mut ctx, &sql);
             (reply, after, ctx)

@@ -11,7 +11,8 @@ use crate::core::resultset::ResultSet;
 /// Columns of the query rules snapshot (§5.3 R, §6.6 fetch).
 pub const QUERY_RULES_COLUMNS: &str = "rule_id, username, schemaname, flagIN, client_addr, proxy_addr, proxy_port, digest, match_digest, match_pattern, negate_match_pattern, re_modifiers, flagOUT, replace_pattern, destination_hostgroup, cache_ttl, cache_empty_result, cache_timeout, reconnect, timeout, retries, delay, next_query_flagIN, mirror_flagOUT, mirror_hostgroup, error_msg, ok_msg, sticky_conn, multiplex, gtid_from_hostgroup, log, apply, attributes, comment";
 /// Columns of the fast routing snapshot.
-pub const FAST_ROUTING_COLUMNS: &str = "username, schemaname, flagIN, destination_hostgroup, comment";
+pub const FAST_ROUTING_COLUMNS: &str =
+    "username, schemaname, flagIN, destination_hostgroup, comment";
 /// Columns of the users snapshot (§5.3).
 pub const USERS_COLUMNS: &str = "username, password, use_ssl, default_hostgroup, default_schema, schema_locked, transaction_persistent, fast_forward, backend, frontend, max_connections, attributes, comment";
 /// Columns of the servers snapshots (runtime and v2).
@@ -113,7 +114,10 @@ impl Runtime {
 /// Drops replication hostgroup entries whose writer hostgroup is another entry's reader
 /// hostgroup, as the hostgroup manager does (`Incompatible entry ... will be ignored`).
 pub fn filter_replication_hostgroups(rs: &ResultSet) -> (ResultSet, Vec<String>) {
-    let (Some(w), Some(r)) = (rs.column_index("writer_hostgroup"), rs.column_index("reader_hostgroup")) else {
+    let (Some(w), Some(r)) = (
+        rs.column_index("writer_hostgroup"),
+        rs.column_index("reader_hostgroup"),
+    ) else {
         return (rs.clone(), Vec::new());
     };
     let readers: Vec<Option<String>> = rs.rows.iter().map(|row| row[r].clone()).collect();
@@ -142,11 +146,14 @@ mod tests {
 
     #[test]
     fn runtime_snapshot_hides_offline_hard_and_shows_shunned_online() {
-        let mut rt = Runtime::default();
-        rt.servers = ResultSet::with_columns(["hostgroup_id", "hostname", "status"]);
+        let mut rt = Runtime {
+            servers: ResultSet::with_columns(["hostgroup_id", "hostname", "status"]),
+            ..Default::default()
+        };
         rt.servers.push_row([Some("0"), Some("a"), Some("ONLINE")]);
         rt.servers.push_row([Some("0"), Some("b"), Some("SHUNNED")]);
-        rt.servers.push_row([Some("0"), Some("c"), Some("OFFLINE_HARD")]);
+        rt.servers
+            .push_row([Some("0"), Some("c"), Some("OFFLINE_HARD")]);
         let snap = rt.runtime_servers_snapshot();
         assert_eq!(snap.rows.len(), 2);
         assert_eq!(snap.rows[1][2].as_deref(), Some("ONLINE"));
@@ -154,13 +161,19 @@ mod tests {
 
     #[test]
     fn users_listed_once_per_map() {
-        let mut rt = Runtime::default();
-        rt.users_full = ResultSet::with_columns(["username", "backend", "frontend"]);
+        let mut rt = Runtime {
+            users_full: ResultSet::with_columns(["username", "backend", "frontend"]),
+            ..Default::default()
+        };
         rt.users_full.push_row([Some("app"), Some("1"), Some("1")]);
-        rt.users_full.push_row([Some("fe_only"), Some("0"), Some("1")]);
+        rt.users_full
+            .push_row([Some("fe_only"), Some("0"), Some("1")]);
         let t = rt.runtime_users_table();
         assert_eq!(t.rows.len(), 3);
-        assert_eq!(t.rows[0], [Some("app".into()), Some("1".into()), Some("0".into())]);
+        assert_eq!(
+            t.rows[0],
+            [Some("app".into()), Some("1".into()), Some("0".into())]
+        );
     }
 
     #[test]

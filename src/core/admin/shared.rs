@@ -97,6 +97,9 @@ pub struct NodeShared {
     pub cluster: Mutex<BTreeMap<(String, u16), PeerStatsRows>>,
     /// Whether the traffic listener is paused (`mysql_listener_paused`).
     pub traffic_paused: std::sync::atomic::AtomicBool,
+    /// Where to really connect for a peer address (`--peer-map`): lets the scenario's
+    /// addresses run on one machine, mapped to loopback.
+    pub peer_map: RwLock<BTreeMap<(String, u16), (String, u16)>>,
 }
 
 impl NodeShared {
@@ -115,8 +118,18 @@ impl NodeShared {
             counters: Counters::default(),
             cluster: Mutex::new(BTreeMap::new()),
             traffic_paused: std::sync::atomic::AtomicBool::new(false),
+            peer_map: RwLock::new(BTreeMap::new()),
         };
         (Arc::new(shared), rx)
+    }
+
+    /// The address to connect to for peer `host:port` (itself unless mapped).
+    pub fn resolve_peer(&self, host: &str, port: u16) -> (String, u16) {
+        self.peer_map
+            .read()
+            .get(&(host.to_string(), port))
+            .cloned()
+            .unwrap_or_else(|| (host.to_string(), port))
     }
 
     /// Publishes a new runtime snapshot to the tasks that follow it.
@@ -138,25 +151,52 @@ impl NodeShared {
     pub fn stats_global_rows(&self) -> Vec<(String, String)> {
         let c = &self.counters;
         let get = |a: &AtomicU64| a.load(Ordering::Relaxed).to_string();
-        let servers_version = self.checksums.lock().get(super::checksums::ChecksumModule::MysqlServers).version;
+        let servers_version = self
+            .checksums
+            .lock()
+            .get(super::checksums::ChecksumModule::MysqlServers)
+            .version;
         let mut rows = vec![
-            ("Access_Denied_Wrong_Password".to_string(), get(&c.access_denied_wrong_password)),
+            (
+                "Access_Denied_Wrong_Password".to_string(),
+                get(&c.access_denied_wrong_password),
+            ),
             ("Active_Transactions".into(), get(&c.active_transactions)),
             ("Client_Connections_aborted".into(), get(&c.client_aborted)),
-            ("Client_Connections_connected".into(), get(&c.client_connected)),
+            (
+                "Client_Connections_connected".into(),
+                get(&c.client_connected),
+            ),
             ("Client_Connections_created".into(), get(&c.client_created)),
-            ("Client_Connections_non_idle".into(), get(&c.client_connected)),
-            ("MySQL_Thread_Workers".into(), self.mysql_var("mysql-threads").unwrap_or_else(|| "4".into())),
-            ("ProxySQL_Uptime".into(), self.started.elapsed().as_secs().to_string()),
+            (
+                "Client_Connections_non_idle".into(),
+                get(&c.client_connected),
+            ),
+            (
+                "MySQL_Thread_Workers".into(),
+                self.mysql_var("mysql-threads")
+                    .unwrap_or_else(|| "4".into()),
+            ),
+            (
+                "ProxySQL_Uptime".into(),
+                self.started.elapsed().as_secs().to_string(),
+            ),
             ("Questions".into(), get(&c.questions)),
             ("Server_Connections_aborted".into(), get(&c.server_aborted)),
-            ("Server_Connections_connected".into(), get(&c.server_connected)),
+            (
+                "Server_Connections_connected".into(),
+                get(&c.server_connected),
+            ),
             ("Server_Connections_created".into(), get(&c.server_created)),
             ("Servers_table_version".into(), servers_version.to_string()),
             ("Slow_queries".into(), get(&c.slow_queries)),
             (
                 "mysql_listener_paused".into(),
-                if self.traffic_paused.load(Ordering::Relaxed) { "true".into() } else { "false".into() },
+                if self.traffic_paused.load(Ordering::Relaxed) {
+                    "true".into()
+                } else {
+                    "false".into()
+                },
             ),
         ];
         rows.sort();
@@ -166,7 +206,15 @@ impl NodeShared {
     /// `stats_proxysql_servers_checksums` and `stats_proxysql_servers_metrics` contents.
     pub fn cluster_stats(&self) -> (ResultSet, ResultSet) {
         let mut checksums = ResultSet::with_columns([
-            "hostname", "port", "name", "version", "epoch", "checksum", "changed_at", "updated_at", "diff_check",
+            "hostname",
+            "port",
+            "name",
+            "version",
+            "epoch",
+            "checksum",
+            "changed_at",
+            "updated_at",
+            "diff_check",
         ]);
         let mut metrics = ResultSet::with_columns([
             "hostname",

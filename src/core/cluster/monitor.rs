@@ -15,7 +15,10 @@ use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::decision::{self, choose_peer, evaluate, evaluate_servers, PeerChoice, ServersPull, ServersSyncAlgorithm, Step};
+use super::decision::{
+    self, choose_peer, evaluate, evaluate_servers, PeerChoice, ServersPull, ServersSyncAlgorithm,
+    Step,
+};
 use super::pull::{self, Expected, PullKind};
 use super::state::{ChecksumRow, DiffsBeforeSync, Module, PeerChecksums, PeerId};
 use crate::client::conn::{self, ClientError, NodeAddr};
@@ -75,7 +78,11 @@ struct Settings {
 impl Settings {
     fn read(shared: &NodeShared) -> Settings {
         let vars = shared.admin_vars.borrow().clone();
-        let num = |name: &str, default: u64| vars.get(name).and_then(|v| v.parse().ok()).unwrap_or(default);
+        let num = |name: &str, default: u64| {
+            vars.get(name)
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(default)
+        };
         let diffs = DiffsBeforeSync {
             admin_variables: num("admin-cluster_admin_variables_diffs_before_sync", 3),
             mysql_query_rules: num("admin-cluster_mysql_query_rules_diffs_before_sync", 3),
@@ -85,19 +92,31 @@ impl Settings {
             proxysql_servers: num("admin-cluster_proxysql_servers_diffs_before_sync", 3),
         };
         Settings {
-            user: vars.get("admin-cluster_username").cloned().unwrap_or_default(),
-            password: vars.get("admin-cluster_password").cloned().unwrap_or_default(),
+            user: vars
+                .get("admin-cluster_username")
+                .cloned()
+                .unwrap_or_default(),
+            password: vars
+                .get("admin-cluster_password")
+                .cloned()
+                .unwrap_or_default(),
             interval: Duration::from_millis(num("admin-cluster_check_interval_ms", 1000)),
             status_frequency: num("admin-cluster_check_status_frequency", 10),
             diffs,
-            servers_algorithm: ServersSyncAlgorithm::from_value(num("admin-cluster_mysql_servers_sync_algorithm", 1))
-                .unwrap_or(ServersSyncAlgorithm::RuntimeAndV2),
+            servers_algorithm: ServersSyncAlgorithm::from_value(num(
+                "admin-cluster_mysql_servers_sync_algorithm",
+                1,
+            ))
+            .unwrap_or(ServersSyncAlgorithm::RuntimeAndV2),
             monitor_enabled: shared.mysql_var("mysql-monitor_enabled").as_deref() != Some("false"),
         }
     }
 
     fn save_to_disk(&self, shared: &NodeShared, kind: &PullKind) -> bool {
-        shared.admin_var(pull::save_to_disk_variable(kind)).as_deref() == Some("true")
+        shared
+            .admin_var(pull::save_to_disk_variable(kind))
+            .as_deref()
+            == Some("true")
     }
 }
 
@@ -139,8 +158,15 @@ pub fn start(admin: AdminHandle, shared: Arc<NodeShared>) -> JoinHandle<()> {
                     if !keep {
                         cancel.cancel();
                         list.remove(peer);
-                        shared.cluster.lock().remove(&(peer.host.clone(), peer.port));
-                        px_info!("Destroyed Cluster Node Entry for host {}:{}", peer.host, peer.port);
+                        shared
+                            .cluster
+                            .lock()
+                            .remove(&(peer.host.clone(), peer.port));
+                        px_info!(
+                            "Destroyed Cluster Node Entry for host {}:{}",
+                            peer.host,
+                            peer.port
+                        );
                     }
                     keep
                 });
@@ -149,7 +175,11 @@ pub fn start(admin: AdminHandle, shared: Arc<NodeShared>) -> JoinHandle<()> {
                     entry.weight.clone_from(weight);
                     entry.comment.clone_from(comment);
                     if !tasks.contains_key(peer) {
-                        px_info!("Created new Cluster Node Entry for host {}:{}", peer.host, peer.port);
+                        px_info!(
+                            "Created new Cluster Node Entry for host {}:{}",
+                            peer.host,
+                            peer.port
+                        );
                         let cancel = CancellationToken::new();
                         let task = tokio::spawn(peer_loop(
                             peer.clone(),
@@ -205,21 +235,36 @@ fn publish_stats(shared: &NodeShared, list: &BTreeMap<PeerId, PeerEntry>) {
             ]);
         }
         let m = entry.metrics.clone().unwrap_or_default();
-        let last_check_ms = m
-            .at
-            .map(|at| at.elapsed().as_millis() as u64)
-            .unwrap_or(u64::MAX / 1000);
+        let last_check_ms =
+            m.at.map(|at| at.elapsed().as_millis() as u64)
+                .unwrap_or(u64::MAX / 1000);
         rows.metrics = vec![
             Some(peer.host.clone()),
             Some(peer.port.to_string()),
             Some(entry.weight.clone()),
             Some(entry.comment.clone()),
             Some(m.response_time_ms.to_string()),
-            Some(if m.uptime_s.is_empty() { "0".into() } else { m.uptime_s.clone() }),
+            Some(if m.uptime_s.is_empty() {
+                "0".into()
+            } else {
+                m.uptime_s.clone()
+            }),
             Some(last_check_ms.to_string()),
-            Some(if m.queries.is_empty() { "0".into() } else { m.queries.clone() }),
-            Some(if m.client_connected.is_empty() { "0".into() } else { m.client_connected.clone() }),
-            Some(if m.client_created.is_empty() { "0".into() } else { m.client_created.clone() }),
+            Some(if m.queries.is_empty() {
+                "0".into()
+            } else {
+                m.queries.clone()
+            }),
+            Some(if m.client_connected.is_empty() {
+                "0".into()
+            } else {
+                m.client_connected.clone()
+            }),
+            Some(if m.client_created.is_empty() {
+                "0".into()
+            } else {
+                m.client_created.clone()
+            }),
         ];
         out.insert((peer.host.clone(), peer.port), rows);
     }
@@ -233,8 +278,27 @@ async fn sleep_or_cancel(cancel: &CancellationToken, d: Duration) -> bool {
     }
 }
 
+/// `PXADM_LOOPBACK_ONLY=1` confines a node's peer connections to loopback (tests and labs
+/// that run configurations written for other hosts).
+fn loopback_only() -> bool {
+    std::env::var_os("PXADM_LOOPBACK_ONLY").is_some_and(|v| v != "0")
+}
+
+fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 /// The monitor loop for one peer (§6.2).
-async fn peer_loop(peer: PeerId, admin: AdminHandle, shared: Arc<NodeShared>, nodes: Nodes, cancel: CancellationToken) {
+async fn peer_loop(
+    peer: PeerId,
+    admin: AdminHandle,
+    shared: Arc<NodeShared>,
+    nodes: Nodes,
+    cancel: CancellationToken,
+) {
     let (host, port) = (peer.host.clone(), peer.port);
     'outer: while !cancel.is_cancelled() {
         let settings = Settings::read(&shared);
@@ -244,17 +308,35 @@ async fn peer_loop(peer: PeerId, admin: AdminHandle, shared: Arc<NodeShared>, no
             }
             continue;
         }
+        let (real_host, real_port) = shared.resolve_peer(&host, port);
+        if loopback_only() && !is_loopback(&real_host) {
+            px_warn!(
+                "Cluster: not connecting to peer {}:{} : PXADM_LOOPBACK_ONLY is set and {} is not a loopback address (use --peer-map)",
+                host,
+                port,
+                real_host
+            );
+            if !sleep_or_cancel(&cancel, Duration::from_secs(5)).await {
+                break;
+            }
+            continue;
+        }
         let addr = NodeAddr {
             name: peer.to_string(),
-            host: host.clone(),
-            port,
+            host: real_host,
+            port: real_port,
             user: settings.user.clone(),
             password: settings.password.clone(),
         };
         let mut c = match conn::connect(&addr, CONNECT_TIMEOUT).await {
             Ok(c) => c,
             Err(e) => {
-                px_warn!("Cluster: unable to connect to peer {}:{} . Error: {}", host, port, peer_error_text(&e));
+                px_warn!(
+                    "Cluster: unable to connect to peer {}:{} . Error: {}",
+                    host,
+                    port,
+                    peer_error_text(&e)
+                );
                 if !sleep_or_cancel(&cancel, settings.interval + Duration::from_secs(1)).await {
                     break;
                 }
@@ -264,7 +346,11 @@ async fn peer_loop(peer: PeerId, admin: AdminHandle, shared: Arc<NodeShared>, no
         // Version check: only an identical string clusters (§6.2 step 3).
         match conn::query_text(&mut c, "SELECT @@version").await {
             Ok(rs) => {
-                let remote = rs.rows.first().and_then(|r| r.first().cloned().flatten()).unwrap_or_default();
+                let remote = rs
+                    .rows
+                    .first()
+                    .and_then(|r| r.first().cloned().flatten())
+                    .unwrap_or_default();
                 if remote != shared.version {
                     px_warn!(
                         "Cluster: different ProxySQL version with peer {}:{} . Remote: {} . Self: {}",
@@ -298,8 +384,18 @@ async fn peer_loop(peer: PeerId, admin: AdminHandle, shared: Arc<NodeShared>, no
         }
         let uuid = shared.uuid.read().clone();
         let ifaces = shared.admin_var("admin-mysql_ifaces").unwrap_or_default();
-        px_info!("Cluster: sending CLUSTER_NODE_UUID {} to peer {}:{}", uuid, host, port);
-        if let Err(e) = conn::execute_text(&mut c, &format!("PROXYSQL CLUSTER_NODE_UUID {uuid} {ifaces}")).await {
+        px_info!(
+            "Cluster: sending CLUSTER_NODE_UUID {} to peer {}:{}",
+            uuid,
+            host,
+            port
+        );
+        if let Err(e) = conn::execute_text(
+            &mut c,
+            &format!("PROXYSQL CLUSTER_NODE_UUID {uuid} {ifaces}"),
+        )
+        .await
+        {
             query_failed(&host, port, &settings.user, &e);
             c.close().await;
             if !sleep_or_cancel(&cancel, settings.interval).await {
@@ -311,7 +407,17 @@ async fn peer_loop(peer: PeerId, admin: AdminHandle, shared: Arc<NodeShared>, no
         loop {
             let started = Instant::now();
             let settings = Settings::read(&shared);
-            match check_once(&mut c, &peer, &admin, &shared, &nodes, &settings, &mut successes).await {
+            match check_once(
+                &mut c,
+                &peer,
+                &admin,
+                &shared,
+                &nodes,
+                &settings,
+                &mut successes,
+            )
+            .await
+            {
                 Ok(()) => {}
                 Err(e) => {
                     query_failed(&host, port, &settings.user, &e);
@@ -363,11 +469,19 @@ async fn check_once(
         .unwrap_or(0);
     let changed = {
         let mut list = nodes.lock().await;
-        list.entry(peer.clone()).or_default().checksums.note_global_checksum(global)
+        list.entry(peer.clone())
+            .or_default()
+            .checksums
+            .note_global_checksum(global)
     };
     let fetched = if changed {
-        let rs = conn::query_text(c, "SELECT * FROM runtime_checksums_values ORDER BY name").await?;
-        Some(ChecksumRow::parse_resultset(&rs).map_err(|e| ClientError::UnexpectedResult { message: e.to_string() })?)
+        let rs =
+            conn::query_text(c, "SELECT * FROM runtime_checksums_values ORDER BY name").await?;
+        Some(
+            ChecksumRow::parse_resultset(&rs).map_err(|e| ClientError::UnexpectedResult {
+                message: e.to_string(),
+            })?,
+        )
     } else {
         None
     };
@@ -375,7 +489,8 @@ async fn check_once(
     let metrics = if settings.status_frequency > 0 && *successes >= settings.status_frequency {
         *successes = 0;
         let t = Instant::now();
-        let rs = conn::query_text(c, "SELECT * FROM stats_mysql_global ORDER BY Variable_Name").await?;
+        let rs =
+            conn::query_text(c, "SELECT * FROM stats_mysql_global ORDER BY Variable_Name").await?;
         let get = |name: &str| {
             rs.rows
                 .iter()
@@ -403,7 +518,10 @@ async fn check_once(
         let entry = list.entry(peer.clone()).or_default();
         match &fetched {
             Some(rows) => {
-                for ev in entry.checksums.apply_fetched_rows(rows, &local, &settings.diffs, now) {
+                for ev in entry
+                    .checksums
+                    .apply_fetched_rows(rows, &local, &settings.diffs, now)
+                {
                     px_log!(ev.level(), "{}", ev.log_line(&peer.host, peer.port));
                 }
             }
@@ -415,7 +533,9 @@ async fn check_once(
     }
     publish_stats(shared, &list);
 
-    let syncs_runtime = settings.servers_algorithm.syncs_runtime(settings.monitor_enabled);
+    let syncs_runtime = settings
+        .servers_algorithm
+        .syncs_runtime(settings.monitor_enabled);
     for step in decision::EVALUATION_ORDER {
         // Re-read: an earlier pull in this round changed the local state.
         let local = shared.checksums.lock().local().clone();
@@ -454,10 +574,14 @@ async fn check_once(
                 }
                 match sv.pull {
                     ServersPull::None => (None, Module::MysqlServersV2, lines),
-                    ServersPull::V2 { with_runtime } => {
-                        (Some(PullKind::ServersV2 { with_runtime }), Module::MysqlServersV2, lines)
+                    ServersPull::V2 { with_runtime } => (
+                        Some(PullKind::ServersV2 { with_runtime }),
+                        Module::MysqlServersV2,
+                        lines,
+                    ),
+                    ServersPull::RuntimeOnly => {
+                        (Some(PullKind::RuntimeServers), Module::MysqlServers, lines)
                     }
-                    ServersPull::RuntimeOnly => (Some(PullKind::RuntimeServers), Module::MysqlServers, lines),
                 }
             }
         };
@@ -470,13 +594,21 @@ async fn check_once(
         }
         // §6.5: the peer that triggered the decision is not necessarily the source.
         let d = settings.diffs.get(module);
-        let entries: Vec<(PeerId, &super::state::PeerModuleState)> =
-            list.iter().map(|(id, e)| (id.clone(), e.checksums.get(module))).collect();
+        let entries: Vec<(PeerId, &super::state::PeerModuleState)> = list
+            .iter()
+            .map(|(id, e)| (id.clone(), e.checksums.get(module)))
+            .collect();
         let choice = choose_peer(module, &entries, d);
         if let Some((level, line)) = choice.log_line() {
             px_log!(level, "{}", line);
         }
-        let PeerChoice::Selected { peer: source, checksum, epoch, .. } = choice else {
+        let PeerChoice::Selected {
+            peer: source,
+            checksum,
+            epoch,
+            ..
+        } = choice
+        else {
             continue;
         };
         let runtime_expected = list.get(&source).map(|e| {
@@ -490,7 +622,18 @@ async fn check_once(
         };
         let save = settings.save_to_disk(shared, &kind);
         let csi = false;
-        let result = pull::pull(admin, &source, (&settings.user, &settings.password), kind, expected, save, csi).await;
+        let connect_to = shared.resolve_peer(&source.host, source.port);
+        let result = pull::pull(
+            admin,
+            &source,
+            connect_to,
+            (&settings.user, &settings.password),
+            kind,
+            expected,
+            save,
+            csi,
+        )
+        .await;
         if result.is_err() {
             // ProxySQL sleeps 1 s after a failed pull (outside the module mutex).
             drop(list);

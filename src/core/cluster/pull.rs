@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use crate::client::conn::{self, ClientError, NodeAddr};
 use crate::core::admin::engine::PulledModule;
-use crate::core::admin::runtime::{HOSTGROUP_TABLES, QUERY_RULES_COLUMNS, SERVERS_COLUMNS, USERS_COLUMNS};
+use crate::core::admin::runtime::{
+    HOSTGROUP_TABLES, QUERY_RULES_COLUMNS, SERVERS_COLUMNS, USERS_COLUMNS,
+};
 use crate::core::admin::AdminHandle;
 use crate::core::checksum;
 use crate::core::resultset::ResultSet;
@@ -90,7 +92,8 @@ fn save_variable(kind: &PullKind) -> &'static str {
 
 /// The variables fetch of §6.6 (plain SQL on the peer).
 fn variables_query(prefix: &str, cluster_sync_interfaces: bool) -> String {
-    let mut sql = format!("SELECT * FROM runtime_global_variables WHERE variable_name LIKE '{prefix}%'");
+    let mut sql =
+        format!("SELECT * FROM runtime_global_variables WHERE variable_name LIKE '{prefix}%'");
     if prefix == "mysql-" {
         sql.push_str(" AND variable_name NOT IN ('mysql-threads')");
     }
@@ -130,9 +133,11 @@ fn verify(expected: &str, hash: u64) -> Result<(), PullError> {
 }
 
 /// Fetches, verifies and applies one module from `peer`. Logs as ProxySQL does.
+#[allow(clippy::too_many_arguments)]
 pub async fn pull(
     admin: &AdminHandle,
     peer: &PeerId,
+    connect_to: (String, u16),
     creds: (&str, &str),
     kind: PullKind,
     expected: Expected,
@@ -148,21 +153,51 @@ pub async fn pull(
         port,
         expected.checksum
     );
-    let result = fetch_and_verify(peer, creds, &kind, &expected, cluster_sync_interfaces).await;
+    let result = fetch_and_verify(
+        peer,
+        connect_to,
+        creds,
+        &kind,
+        &expected,
+        cluster_sync_interfaces,
+    )
+    .await;
     let pulled = match result {
         Ok(p) => p,
         Err(e) => {
             match &e {
                 PullError::ChecksumMismatch { .. } => {
-                    px_error!("Cluster: Fetching {} from peer {}:{} failed: {}", what, host, port, e)
+                    px_error!(
+                        "Cluster: Fetching {} from peer {}:{} failed: {}",
+                        what,
+                        host,
+                        port,
+                        e
+                    )
                 }
-                _ => px_error!("Cluster: Fetching {} from peer {}:{} failed: {}", what, host, port, e),
+                _ => px_error!(
+                    "Cluster: Fetching {} from peer {}:{} failed: {}",
+                    what,
+                    host,
+                    port,
+                    e
+                ),
             }
             return Err(e);
         }
     };
-    px_info!("Cluster: Fetching {} from peer {}:{} completed", what, host, port);
-    px_info!("Cluster: Loading to runtime {} from peer {}:{}", what, host, port);
+    px_info!(
+        "Cluster: Fetching {} from peer {}:{} completed",
+        what,
+        host,
+        port
+    );
+    px_info!(
+        "Cluster: Loading to runtime {} from peer {}:{}",
+        what,
+        host,
+        port
+    );
     let exp = expected.checksum.clone();
     let epoch = expected.epoch;
     admin
@@ -171,15 +206,26 @@ pub async fn pull(
         .map_err(|e| PullError::Apply(e.to_string()))?
         .map_err(PullError::Apply)?;
     if save {
-        px_info!("Cluster: Saving to disk {} from peer {}:{}", what, host, port);
+        px_info!(
+            "Cluster: Saving to disk {} from peer {}:{}",
+            what,
+            host,
+            port
+        );
     } else {
-        px_info!("Cluster: NOT saving to disk {} from peer {}:{}", what, host, port);
+        px_info!(
+            "Cluster: NOT saving to disk {} from peer {}:{}",
+            what,
+            host,
+            port
+        );
     }
     Ok(())
 }
 
 async fn fetch_and_verify(
     peer: &PeerId,
+    (connect_host, connect_port): (String, u16),
     (user, password): (&str, &str),
     kind: &PullKind,
     expected: &Expected,
@@ -187,8 +233,8 @@ async fn fetch_and_verify(
 ) -> Result<PulledModule, PullError> {
     let addr = NodeAddr {
         name: peer.to_string(),
-        host: peer.host.clone(),
-        port: peer.port,
+        host: connect_host,
+        port: connect_port,
         user: user.to_string(),
         password: password.to_string(),
     };
@@ -293,9 +339,8 @@ async fn fetch_and_verify(
                         port,
                         checksum::render(rt_hash)
                     );
-                    match &expected.runtime {
-                        Some((exp, _)) => verify(exp, rt_hash)?,
-                        None => {}
+                    if let Some((exp, _)) = &expected.runtime {
+                        verify(exp, rt_hash)?;
                     }
                     (Some(rs), expected.runtime.clone())
                 } else {
@@ -352,7 +397,9 @@ mod tests {
     #[test]
     fn variables_queries_exclude_interfaces_unless_synced() {
         let q = variables_query("mysql-", false);
-        assert!(q.contains("NOT IN ('mysql-threads')") && q.contains("NOT IN ('mysql-interfaces')"));
+        assert!(
+            q.contains("NOT IN ('mysql-threads')") && q.contains("NOT IN ('mysql-interfaces')")
+        );
         let q = variables_query("admin-", true);
         assert!(!q.contains("admin-mysql_ifaces"));
         assert!(q.ends_with("ORDER BY variable_name"));
@@ -361,6 +408,9 @@ mod tests {
     #[test]
     fn mismatch_is_reported_with_both_checksums() {
         let e = verify("0x0000000000000001", 0).unwrap_err();
-        assert_eq!(e.to_string(), "Checksum changed from 0x0000000000000001 to 0x0000000000000000");
+        assert_eq!(
+            e.to_string(),
+            "Checksum changed from 0x0000000000000001 to 0x0000000000000000"
+        );
     }
 }
