@@ -1,26 +1,351 @@
-//! The embedded default (`pxadm` with no arguments): a local node to try things on.
+//! The embedded default: a local cluster of `pxadm node` child processes set up as the
+//! reference scenario (`pxadm` with no arguments opens the console on it).
+//!
+//! node1 gets servers (the MariaDB lab's ports), a user and two query rules, is saved and
+//! restarted so those modules sit at version 1; node2 starts empty; the scenario's cluster SQL
+//! runs on both with the 192.168.0.x addresses mapped to this machine's loopback ports. The
+//! stuck version-1 state then appears by itself, as in the field report.
 
-use crate::core::node::{Node, NodeOptions};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::Duration;
 
-/// Starts a local embedded node in a temporary folder and tells how to connect to it.
+use tokio::process::{Child, Command};
+use tokio::sync::Mutex;
+
+use crate::client::conn::{self, NodeAddr};
+use crate::core::admin::command::split_statements;
+
+use super::faults::Fault;
+use super::nodes::ConsoleNode;
+
+const CLUSTER_SETUP: &str = include_str!("../../tests/fixtures/scenario/node-cluster-setup.sql");
+const NODE2_MONITOR: &str = include_str!("../../tests/fixtures/scenario/node2-monitor.sql");
+
+/// The scenario's backends on the MariaDB lab's default ports (`scripts/lab`).
+fn node1_config(lab_primary: u16) -> String {
+    let (p, r1, r2) = (lab_primary, lab_primary + 1, lab_primary + 2);
+    format!(
+        "INSERT INTO mysql_servers (hostgroup_id, hostname, port, comment) VALUES (0,'127.0.0.1',{p},'primary'), (1,'127.0.0.1',{r1},'replica1'), (1,'127.0.0.1',{r2},'replica2');
+         INSERT INTO mysql_replication_hostgroups (writer_hostgroup, reader_hostgroup, comment) VALUES (0,1,'duhokim');
+         INSERT INTO mysql_users (username, password, default_hostgroup, default_schema) VALUES ('svcusr','svcusr',0,'duhokim');
+         INSERT INTO mysql_query_rules (rule_id, active, match_digest, destination_hostgroup, apply) VALUES (1,1,'^SELECT.*FOR UPDATE$',0,1), (2,1,'^SELECT',1,1);
+         SAVE MYSQL SERVERS TO DISK; SAVE MYSQL USERS TO DISK; SAVE MYSQL QUERY RULES TO DISK;"
+    )
+}
+
+/// Options of the demo cluster.
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    /// Folder for the nodes' datadirs (a temporary one when None).
+    pub dir: Option<PathBuf>,
+    /// Primary port of the MariaDB lab the backends point at.
+    pub lab_primary_port: u16,
+    /// The `pxadm` executable to start nodes with.
+    pub exe: PathBuf,
+}
+
+impl Default for DemoOptions {
+    fn default() -> Self {
+        DemoOptions {
+            dir: None,
+            lab_primary_port: std::env::var("PXADM_LAB_PORT")
+                .ok()
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(23306),
+            exe: std::env::current_exe().unwrap_or_else(|_| PathBuf::from("pxadm")),
+        }
+    }
+}
+
+struct ManagedNode {
+    name: String,
+    admin_port: u16,
+    datadir: PathBuf,
+    child: Option<Child>,
+}
+
+/// A running demo cluster; every child is stopped on [`DemoCluster::stop`] or drop.
+pub struct DemoCluster {
+    _tmp: Option<tempfile::TempDir>,
+    dir: PathBuf,
+    exe: PathBuf,
+    nodes: Mutex<Vec<ManagedNode>>,
+}
+
+fn free_port() -> std::io::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn admin_addr(name: &str, port: u16) -> NodeAddr {
+    NodeAddr {
+        name: name.to_string(),
+        host: "127.0.0.1".into(),
+        port,
+        user: "admin".into(),
+        password: "admin".into(),
+    }
+}
+
+async fn run_sql(addr: &NodeAddr, script: &str) -> anyhow::Result<()> {
+    let mut c = conn::connect(addr, Duration::from_secs(5)).await?;
+    for stmt in split_statements(script) {
+        conn::execute_text(&mut c, &stmt)
+            .await
+            .map_err(|e| anyhow::anyhow!("{} on {}: {e}", stmt, addr.name))?;
+    }
+    c.close().await;
+    Ok(())
+}
+
+impl DemoCluster {
+    /// Starts node1 and node2 and brings them to the scenario's step-4 state.
+    pub async fn start(opts: DemoOptions) -> anyhow::Result<Arc<DemoCluster>> {
+        let (tmp, dir) = match opts.dir {
+            Some(d) => {
+                std::fs::create_dir_all(&d)?;
+                (None, d)
+            }
+            None => {
+                let t = tempfile::Builder::new().prefix("pxadm-demo-").tempdir()?;
+                let d = t.path().to_path_buf();
+                (Some(t), d)
+            }
+        };
+        let mut nodes = Vec::new();
+        for name in ["node1", "node2"] {
+            nodes.push(ManagedNode {
+                name: name.into(),
+                admin_port: free_port()?,
+                datadir: dir.join(name),
+                child: None,
+            });
+        }
+        let cluster = Arc::new(DemoCluster {
+            _tmp: tmp,
+            dir,
+            exe: opts.exe,
+            nodes: Mutex::new(nodes),
+        });
+        cluster.bootstrap(opts.lab_primary_port).await?;
+        Ok(cluster)
+    }
+
+    async fn bootstrap(&self, lab_primary: u16) -> anyhow::Result<()> {
+        let ports: Vec<u16> = self
+            .nodes
+            .lock()
+            .await
+            .iter()
+            .map(|n| n.admin_port)
+            .collect();
+        let (a1, a2) = (admin_addr("node1", ports[0]), admin_addr("node2", ports[1]));
+        // node1: configured, saved, restarted from disk so its modules are at version 1.
+        self.spawn("node1").await?;
+        run_sql(&a1, &node1_config(lab_primary)).await?;
+        self.signal("node1", libc::SIGTERM).await?;
+        self.wait_exit("node1").await;
+        self.spawn("node1").await?;
+        self.spawn("node2").await?;
+        // The scenario's addresses, mapped onto this machine.
+        let setup = CLUSTER_SETUP
+            .replace("'192.168.0.11',6032", &format!("'127.0.0.1',{}", ports[0]))
+            .replace("'192.168.0.12',6032", &format!("'127.0.0.1',{}", ports[1]));
+        run_sql(&a1, &setup).await?;
+        run_sql(&a2, &setup).await?;
+        run_sql(&a2, NODE2_MONITOR).await?;
+        // Users were reloaded on node1 after its restart in the report (version 2 there).
+        run_sql(&a1, "LOAD MYSQL USERS TO RUNTIME").await?;
+        Ok(())
+    }
+
+    /// The folder holding the nodes' datadirs.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The nodes as the front ends see them.
+    pub async fn console_nodes(&self) -> Vec<ConsoleNode> {
+        self.nodes
+            .lock()
+            .await
+            .iter()
+            .map(|n| ConsoleNode {
+                addr: admin_addr(&n.name, n.admin_port),
+                managed: true,
+                log_path: Some(n.datadir.join("proxysql.log")),
+                fault_commands: Default::default(),
+            })
+            .collect()
+    }
+
+    async fn spawn(&self, name: &str) -> anyhow::Result<()> {
+        let mut nodes = self.nodes.lock().await;
+        let n = nodes
+            .iter_mut()
+            .find(|n| n.name == name)
+            .ok_or_else(|| anyhow::anyhow!("no node {name}"))?;
+        std::fs::create_dir_all(&n.datadir)?;
+        let stderr = std::fs::File::create(n.datadir.join("stderr.log"))?;
+        let mut cmd = Command::new(&self.exe);
+        // SAFETY: prctl in the forked child before exec only sets its own death signal; the
+        // nodes must not outlive a console that was killed.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+                Ok(())
+            });
+        }
+        let child = cmd
+            .arg("node")
+            .arg("--datadir")
+            .arg(&n.datadir)
+            .arg("--admin")
+            .arg(format!("127.0.0.1:{}", n.admin_port))
+            .env("PXADM_LOOPBACK_ONLY", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(stderr))
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| anyhow::anyhow!("cannot start {}: {e}", self.exe.display()))?;
+        n.child = Some(child);
+        let port = n.admin_port;
+        let datadir = n.datadir.clone();
+        drop(nodes);
+        for _ in 0..100 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let err = std::fs::read_to_string(datadir.join("stderr.log")).unwrap_or_default();
+        anyhow::bail!("{name} did not open its admin port {port}: {}", err.trim())
+    }
+
+    async fn pid(&self, name: &str) -> anyhow::Result<i32> {
+        let nodes = self.nodes.lock().await;
+        let n = nodes
+            .iter()
+            .find(|n| n.name == name)
+            .ok_or_else(|| anyhow::anyhow!("no node {name}"))?;
+        n.child
+            .as_ref()
+            .and_then(|c| c.id())
+            .map(|p| p as i32)
+            .ok_or_else(|| anyhow::anyhow!("{name} is not running"))
+    }
+
+    async fn signal(&self, name: &str, sig: i32) -> anyhow::Result<()> {
+        let pid = self.pid(name).await?;
+        // SAFETY: kill(2) on a pid we spawned and still own (not yet reaped).
+        if unsafe { libc::kill(pid, sig) } != 0 {
+            anyhow::bail!("signal to {name}: {}", std::io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
+    async fn wait_exit(&self, name: &str) {
+        let mut nodes = self.nodes.lock().await;
+        if let Some(n) = nodes.iter_mut().find(|n| n.name == name) {
+            if let Some(mut c) = n.child.take() {
+                if tokio::time::timeout(Duration::from_secs(10), c.wait())
+                    .await
+                    .is_err()
+                {
+                    let _ = c.kill().await;
+                }
+            }
+        }
+    }
+
+    /// Applies a fault to a node with signals; pause/resume go through the admin port.
+    pub async fn inject(&self, name: &str, fault: Fault) -> anyhow::Result<String> {
+        match fault {
+            Fault::Kill => {
+                self.signal(name, libc::SIGKILL).await?;
+                self.wait_exit(name).await;
+                Ok(format!("{name} killed (SIGKILL)"))
+            }
+            Fault::Freeze => {
+                self.signal(name, libc::SIGSTOP).await?;
+                Ok(format!("{name} frozen (SIGSTOP)"))
+            }
+            Fault::Thaw => {
+                self.signal(name, libc::SIGCONT).await?;
+                Ok(format!("{name} thawed (SIGCONT)"))
+            }
+            Fault::Restart => {
+                if self.pid(name).await.is_ok() {
+                    let _ = self.signal(name, libc::SIGCONT).await;
+                    self.signal(name, libc::SIGTERM).await?;
+                    self.wait_exit(name).await;
+                }
+                self.spawn(name).await?;
+                Ok(format!("{name} restarted"))
+            }
+            Fault::Pause | Fault::Resume => {
+                let port = {
+                    let nodes = self.nodes.lock().await;
+                    nodes.iter().find(|n| n.name == name).map(|n| n.admin_port)
+                }
+                .ok_or_else(|| anyhow::anyhow!("no node {name}"))?;
+                let sql = if fault == Fault::Pause {
+                    "PROXYSQL PAUSE"
+                } else {
+                    "PROXYSQL RESUME"
+                };
+                run_sql(&admin_addr(name, port), sql).await?;
+                Ok(format!("{sql} sent to {name}"))
+            }
+        }
+    }
+
+    /// Stops every node (SIGTERM, then SIGKILL after a grace period).
+    pub async fn stop(&self) {
+        let names: Vec<String> = self
+            .nodes
+            .lock()
+            .await
+            .iter()
+            .map(|n| n.name.clone())
+            .collect();
+        for name in names {
+            let _ = self.signal(&name, libc::SIGCONT).await;
+            let _ = self.signal(&name, libc::SIGTERM).await;
+            self.wait_exit(&name).await;
+        }
+    }
+}
+
+/// `pxadm` with no arguments: the demo cluster in the console (for now: a summary and the
+/// connection commands until Ctrl-C).
 pub async fn run_default() -> anyhow::Result<()> {
-    let dir = tempfile::Builder::new().prefix("pxadm-demo-").tempdir()?;
-    let admin = std::env::var("PXADM_DEMO_ADMIN").unwrap_or_else(|_| "127.0.0.1:6032".into());
-    let node = Node::start(NodeOptions {
-        datadir: dir.path().to_path_buf(),
-        config: None,
-        admin: Some(admin.clone()),
-        initial: false,
-        version: None,
-        peer_map: Vec::new(),
-    })
-    .await?;
-    let (host, port) = admin.rsplit_once(':').unwrap_or(("127.0.0.1", "6032"));
-    println!(
-        "pxadm: embedded ProxySQL-compatible node running (datadir {})",
-        dir.path().display()
-    );
-    println!("Connect with:  mariadb -u admin -padmin -h {host} -P{port} --prompt='Admin> '");
-    println!("Press Ctrl-C to stop.");
-    node.run().await
+    eprintln!("pxadm: starting a local demo cluster (two pxadm nodes, the reference scenario)...");
+    let cluster = DemoCluster::start(DemoOptions::default()).await?;
+    for n in cluster.console_nodes().await {
+        println!(
+            "{}: mariadb -u admin -padmin -h {} -P{} --prompt='Admin> '   (log: {})",
+            n.addr.name,
+            n.addr.host,
+            n.addr.port,
+            n.log_path
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
+        );
+    }
+    println!("Press Ctrl-C to stop the demo cluster.");
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    cluster.stop().await;
+    Ok(())
 }

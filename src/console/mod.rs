@@ -1,5 +1,9 @@
 //! Operator front ends: the TUI console, the `Admin>` shell and `--batch` mode, sharing one
-//! node list, configuration and diagnosis engine.
+//! node list ([`nodes`]), configuration ([`config`]), diagnosis engine ([`diagnosis`]) and
+//! fault injector ([`faults`]).
 
+pub mod config;
 pub mod demo;
 pub mod diagnosis;
+pub mod faults;
+pub mod nodes;

@@ -1,0 +1,425 @@
+//! The console/shell/batch configuration file: `$XDG_CONFIG_HOME/pxadm/config.toml`.
+//!
+//! ```toml
+//! theme = "dark"            # dark | light | high-contrast | a file in the themes dir
+//! refresh_ms = 1000
+//! read_only = false
+//! default_cluster = "prod"
+//!
+//! [keys]                    # action = key (see `?` in the console)
+//! reload = "r"
+//!
+//! [clusters.prod]
+//! user = "radmin"           # defaults for the cluster's nodes
+//! password_env = "PXADM_PROD_PASS"
+//! discover = "10.0.0.11:6032"   # or list nodes:
+//! [[clusters.prod.nodes]]
+//! name = "proxysql1"
+//! host = "10.0.0.11"
+//! port = 6032
+//! fault_commands = { restart = "ssh 10.0.0.11 sudo systemctl restart proxysql" }
+//! ```
+//!
+//! Credentials come from `password` (inline), `password_env`, `password_file`, or the
+//! `[client]` section of `~/.my.cnf` (`use_my_cnf = true`). Unknown keys are errors, reported
+//! with the file, line and key, so a typo never silently changes behaviour.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// A config file that could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// Unreadable file.
+    #[error("{path}: {source}")]
+    Io {
+        /// File.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// Syntax or schema error, with TOML's line/column and key.
+    #[error("{path}: {message}")]
+    Invalid {
+        /// File.
+        path: PathBuf,
+        /// toml's message (names line, column and key).
+        message: String,
+    },
+    /// A value that parses but cannot be used (unknown cluster, missing password...).
+    #[error("{0}")]
+    Unusable(String),
+}
+
+/// Credentials of a node or cluster (the first set source wins).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Credentials {
+    /// Admin user.
+    pub user: Option<String>,
+    /// Inline password.
+    pub password: Option<String>,
+    /// Environment variable holding the password.
+    pub password_env: Option<String>,
+    /// File whose first line is the password.
+    pub password_file: Option<PathBuf>,
+    /// Take user/password from `~/.my.cnf` `[client]`.
+    #[serde(default)]
+    pub use_my_cnf: bool,
+}
+
+/// One node of a configured cluster.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct NodeConfig {
+    /// Display name (defaults to host:port).
+    pub name: Option<String>,
+    /// Admin host.
+    pub host: String,
+    /// Admin port.
+    #[serde(default = "default_admin_port")]
+    pub port: u16,
+    /// Per-node credentials (override the cluster's).
+    #[serde(flatten)]
+    pub credentials: Credentials,
+    /// Shell commands for faults on real hosts: kill, freeze, thaw, restart.
+    #[serde(default)]
+    pub fault_commands: BTreeMap<String, String>,
+}
+
+fn default_admin_port() -> u16 {
+    6032
+}
+
+/// A named cluster.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterConfig {
+    /// Default credentials for the nodes.
+    #[serde(flatten)]
+    pub credentials: Credentials,
+    /// Explicit nodes.
+    #[serde(default)]
+    pub nodes: Vec<NodeConfig>,
+    /// Or: discover the nodes from this node's `runtime_proxysql_servers` (`host:port`).
+    pub discover: Option<String>,
+}
+
+/// The whole file.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Theme name.
+    #[serde(default = "default_theme")]
+    pub theme: String,
+    /// Poll interval in milliseconds.
+    #[serde(default = "default_refresh_ms")]
+    pub refresh_ms: u64,
+    /// Disable every action (reload, fix, faults).
+    #[serde(default)]
+    pub read_only: bool,
+    /// Cluster used when none is named.
+    pub default_cluster: Option<String>,
+    /// Key bindings: action = key.
+    #[serde(default)]
+    pub keys: BTreeMap<String, String>,
+    /// Named clusters.
+    #[serde(default)]
+    pub clusters: BTreeMap<String, ClusterConfig>,
+    /// Where it was read from (not a key).
+    #[serde(skip)]
+    pub path: Option<PathBuf>,
+}
+
+fn default_theme() -> String {
+    "dark".into()
+}
+
+fn default_refresh_ms() -> u64 {
+    1000
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            theme: default_theme(),
+            refresh_ms: default_refresh_ms(),
+            read_only: false,
+            default_cluster: None,
+            keys: BTreeMap::new(),
+            clusters: BTreeMap::new(),
+            path: None,
+        }
+    }
+}
+
+/// `$XDG_CONFIG_HOME/pxadm` (or `~/.config/pxadm`).
+pub fn config_dir() -> Option<PathBuf> {
+    xdg_dir("XDG_CONFIG_HOME", ".config").map(|d| d.join("pxadm"))
+}
+
+/// `$XDG_DATA_HOME/pxadm` (or `~/.local/share/pxadm`): history files.
+pub fn data_dir() -> Option<PathBuf> {
+    xdg_dir("XDG_DATA_HOME", ".local/share").map(|d| d.join("pxadm"))
+}
+
+fn xdg_dir(var: &str, fallback: &str) -> Option<PathBuf> {
+    match std::env::var_os(var) {
+        Some(v) if !v.is_empty() => Some(PathBuf::from(v)),
+        _ => std::env::var_os("HOME").map(|h| PathBuf::from(h).join(fallback)),
+    }
+}
+
+impl Config {
+    /// Parses a config text; `path` names the file in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let mut cfg: Config = toml::from_str(text).map_err(|e| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message: e.to_string().trim_end().to_string(),
+        })?;
+        if cfg.refresh_ms < 100 {
+            return Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                message: format!(
+                    "key `refresh_ms`: {} is below the minimum of 100",
+                    cfg.refresh_ms
+                ),
+            });
+        }
+        if let Some(name) = &cfg.default_cluster {
+            if !cfg.clusters.contains_key(name) {
+                return Err(ConfigError::Invalid {
+                    path: path.to_path_buf(),
+                    message: format!("key `default_cluster`: no [clusters.{name}] section"),
+                });
+            }
+        }
+        cfg.path = Some(path.to_path_buf());
+        Ok(cfg)
+    }
+
+    /// Loads `path`, or the default file when `path` is None (a missing default file is an
+    /// empty configuration; a missing explicit file is an error).
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        let (path, explicit) = match path {
+            Some(p) => (p.to_path_buf(), true),
+            None => match config_dir() {
+                Some(d) => (d.join("config.toml"), false),
+                None => return Ok(Config::default()),
+            },
+        };
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Config::parse(&text, &path),
+            Err(e) if !explicit && e.kind() == std::io::ErrorKind::NotFound => {
+                Ok(Config::default())
+            }
+            Err(source) => Err(ConfigError::Io { path, source }),
+        }
+    }
+
+    /// The poll interval.
+    pub fn refresh(&self) -> Duration {
+        Duration::from_millis(self.refresh_ms)
+    }
+}
+
+/// `[client]` user/password/host/port from a `my.cnf`-style text.
+pub fn parse_my_cnf(text: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut in_client = false;
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with('#') || line.starts_with(';') || line.is_empty() {
+            continue;
+        }
+        if line.starts_with('[') {
+            in_client = line.eq_ignore_ascii_case("[client]");
+            continue;
+        }
+        if in_client {
+            let (k, v) = line.split_once('=').unwrap_or((line, ""));
+            let v = v.trim();
+            let v = v
+                .strip_prefix('"')
+                .and_then(|x| x.strip_suffix('"'))
+                .or_else(|| v.strip_prefix('\'').and_then(|x| x.strip_suffix('\'')))
+                .unwrap_or(v);
+            out.insert(
+                k.trim().replace('_', "-").to_ascii_lowercase(),
+                v.to_string(),
+            );
+        }
+    }
+    out
+}
+
+/// `~/.my.cnf` `[client]` values, if the file exists.
+pub fn my_cnf() -> BTreeMap<String, String> {
+    std::env::var_os("HOME")
+        .map(|h| PathBuf::from(h).join(".my.cnf"))
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .map(|t| parse_my_cnf(&t))
+        .unwrap_or_default()
+}
+
+impl Credentials {
+    /// Fills unset fields from `fallback` (node over cluster).
+    pub fn or(&self, fallback: &Credentials) -> Credentials {
+        Credentials {
+            user: self.user.clone().or_else(|| fallback.user.clone()),
+            password: self.password.clone().or_else(|| fallback.password.clone()),
+            password_env: self
+                .password_env
+                .clone()
+                .or_else(|| fallback.password_env.clone()),
+            password_file: self
+                .password_file
+                .clone()
+                .or_else(|| fallback.password_file.clone()),
+            use_my_cnf: self.use_my_cnf || fallback.use_my_cnf,
+        }
+    }
+
+    /// Resolves to (user, password), defaulting to ProxySQL's `admin`/`admin`.
+    pub fn resolve(&self) -> Result<(String, String), ConfigError> {
+        let cnf = if self.use_my_cnf {
+            my_cnf()
+        } else {
+            BTreeMap::new()
+        };
+        let user = self
+            .user
+            .clone()
+            .or_else(|| cnf.get("user").cloned())
+            .unwrap_or_else(|| "admin".into());
+        let password = if let Some(p) = &self.password {
+            p.clone()
+        } else if let Some(var) = &self.password_env {
+            std::env::var(var).map_err(|_| {
+                ConfigError::Unusable(format!(
+                    "password_env: environment variable {var} is not set"
+                ))
+            })?
+        } else if let Some(file) = &self.password_file {
+            let text = std::fs::read_to_string(file).map_err(|e| {
+                ConfigError::Unusable(format!("password_file {}: {e}", file.display()))
+            })?;
+            text.lines().next().unwrap_or("").to_string()
+        } else if let Some(p) = cnf.get("password") {
+            p.clone()
+        } else {
+            "admin".into()
+        };
+        Ok((user, password))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = r#"
+theme = "light"
+refresh_ms = 2000
+default_cluster = "prod"
+
+[keys]
+reload = "R"
+
+[clusters.prod]
+user = "radmin"
+password = "s3cret"
+
+[[clusters.prod.nodes]]
+name = "proxysql1"
+host = "10.0.0.11"
+
+[[clusters.prod.nodes]]
+host = "10.0.0.12"
+port = 16032
+password_env = "NODE2_PASS"
+fault_commands = { restart = "ssh 10.0.0.12 sudo systemctl restart proxysql" }
+"#;
+
+    #[test]
+    fn parses_clusters_nodes_and_credentials() {
+        let cfg = Config::parse(SAMPLE, Path::new("config.toml")).unwrap();
+        assert_eq!(cfg.theme, "light");
+        assert_eq!(cfg.refresh(), Duration::from_secs(2));
+        let prod = &cfg.clusters["prod"];
+        assert_eq!(prod.nodes.len(), 2);
+        assert_eq!(prod.nodes[0].port, 6032);
+        assert_eq!(
+            prod.nodes[1].fault_commands["restart"],
+            "ssh 10.0.0.12 sudo systemctl restart proxysql"
+        );
+        let c = prod.nodes[0].credentials.or(&prod.credentials);
+        assert_eq!(c.resolve().unwrap(), ("radmin".into(), "s3cret".into()));
+    }
+
+    #[test]
+    fn unknown_key_names_file_line_and_key() {
+        let err = Config::parse(
+            "theme = \"dark\"\nrefresh = 5\n",
+            Path::new("/etc/pxadm.toml"),
+        )
+        .unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.starts_with("/etc/pxadm.toml: "), "{msg}");
+        assert!(msg.contains("line 2"), "{msg}");
+        assert!(msg.contains("refresh"), "{msg}");
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_their_key() {
+        let err = Config::parse("refresh_ms = \"fast\"\n", Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("refresh_ms") && err.contains("line 1"),
+            "{err}"
+        );
+        let err = Config::parse("refresh_ms = 5\n", Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("refresh_ms"), "{err}");
+        let err = Config::parse("default_cluster = \"nope\"\n", Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("default_cluster"), "{err}");
+    }
+
+    #[test]
+    fn my_cnf_client_section() {
+        let cnf = parse_my_cnf(
+            "[mysqld]\nuser=mysql\n[client]\nuser = radmin\npassword=\"p w\"\nport=6032\n",
+        );
+        assert_eq!(cnf["user"], "radmin");
+        assert_eq!(cnf["password"], "p w");
+        assert_eq!(cnf["port"], "6032");
+    }
+
+    #[test]
+    fn password_sources() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("pw");
+        std::fs::write(&f, "from-file\nignored\n").unwrap();
+        let c = Credentials {
+            password_file: Some(f),
+            ..Default::default()
+        };
+        assert_eq!(c.resolve().unwrap().1, "from-file");
+        let c = Credentials {
+            password_env: Some("PXADM_TEST_SURELY_UNSET_VAR".into()),
+            ..Default::default()
+        };
+        assert!(c
+            .resolve()
+            .unwrap_err()
+            .to_string()
+            .contains("PXADM_TEST_SURELY_UNSET_VAR"));
+    }
+}
