@@ -9,3 +9,4 @@ pub mod protocol;
 pub mod resultset;
 pub mod schema;
 pub mod variables;
+pub mod vip;
