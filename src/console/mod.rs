@@ -7,3 +7,4 @@ pub mod demo;
 pub mod diagnosis;
 pub mod faults;
 pub mod nodes;
+pub mod screenshot;
