@@ -1154,6 +1154,9 @@ impl Engine {
             state.checksum,
             state.epoch
         );
+        if module == Module::AdminVariables {
+            self.read_only = running.get("admin-read_only").map(String::as_str) == Some("true");
+        }
         let running = Arc::new(running);
         if module == Module::AdminVariables {
             self.rt.admin_vars = (*running).clone();

@@ -204,3 +204,29 @@ fn errors_keep_sqlite_text_and_session_usable() {
         matches!(run(&mut e, "SET foo = 1"), Reply::Ok { info, .. } if info.contains("Unknown global variable"))
     );
 }
+
+#[test]
+fn admin_read_only_blocks_plain_sql_writes_but_not_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut e = start(dir.path());
+    run_script(
+        &mut e,
+        "SET admin-read_only='true'; LOAD ADMIN VARIABLES TO RUNTIME",
+    );
+    assert!(matches!(
+        run(&mut e, "INSERT INTO proxysql_servers VALUES ('h',1,0,'')"),
+        Reply::Err { .. }
+    ));
+    assert_eq!(
+        rows(&mut e, "SELECT @@global.read_only")[0][0].as_deref(),
+        Some("1")
+    );
+    assert!(matches!(
+        run(&mut e, "PROXYSQL READWRITE"),
+        Reply::Ok { .. }
+    ));
+    assert!(matches!(
+        run(&mut e, "INSERT INTO proxysql_servers VALUES ('h',1,0,'')"),
+        Reply::Ok { .. }
+    ));
+}
