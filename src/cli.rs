@@ -22,6 +22,39 @@ pub struct Cli {
 pub enum Command {
     /// Run one embedded ProxySQL-compatible node in the foreground.
     Node(NodeArgs),
+    /// keepalived deployments: render keepalived.conf files and the check script.
+    #[command(subcommand)]
+    Keepalived(KeepalivedCommand),
+    /// Rehearse failures against local nodes and measure them.
+    #[command(subcommand)]
+    Drill(DrillCommand),
+}
+
+/// `pxadm keepalived` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum KeepalivedCommand {
+    /// Write keepalived-<node>.conf, vip-<node>.toml (pxadm's embedded equivalent) and the
+    /// check script for every node of a virtual router.
+    Render(KeepalivedRenderArgs),
+}
+
+/// `pxadm keepalived render` arguments.
+#[derive(Debug, clap::Args)]
+pub struct KeepalivedRenderArgs {
+    /// Directory to write into (created if missing; existing files are replaced).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// TOML description of the virtual router and its nodes (format in docs/vip.md);
+    /// without it, the scenario's two nodes.
+    #[arg(long, value_name = "FILE")]
+    pub nodes: Option<PathBuf>,
+}
+
+/// `pxadm drill` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum DrillCommand {
+    /// Kill the VIP holder under a steady write load and measure the failover.
+    Failover(crate::console::drill::FailoverArgs),
 }
 
 /// `pxadm node` arguments.
@@ -46,4 +79,8 @@ pub struct NodeArgs {
     /// multi-host layout such as the scenario's 192.168.0.x onto loopback ports.
     #[arg(long = "peer-map", value_name = "FROM=TO", value_parser = crate::core::node::parse_peer_map)]
     pub peer_map: Vec<crate::core::node::PeerMapping>,
+    /// Run a VRRP instance that moves a virtual address between nodes, configured like
+    /// keepalived in a TOML file (format in docs/vip.md).
+    #[arg(long, value_name = "FILE.toml")]
+    pub vip: Option<PathBuf>,
 }

@@ -1,24 +1,42 @@
 //! The `pxadm` binary: dispatches subcommands to the library.
 
+use std::path::Path;
+
 use clap::Parser;
 
-use pxadm::cli::{Cli, Command};
+use pxadm::cli::{Cli, Command, DrillCommand, KeepalivedCommand, KeepalivedRenderArgs};
 use pxadm::core::node::{Node, NodeOptions};
+use pxadm::core::vip::cluster::VipCluster;
+use pxadm::core::vip::VipConfig;
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    let result = match cli.command {
+        // Plain file work: no runtime needed.
+        Some(Command::Keepalived(KeepalivedCommand::Render(args))) => render_keepalived(&args),
+        command => run_async(command, cli.batch),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("pxadm: {e:#}");
+            std::process::ExitCode::from(1)
+        }
+    }
+}
+
+fn run_async(command: Option<Command>, batch: bool) -> anyhow::Result<()> {
+    // Read before the runtime starts: a bad --vip file fails fast, without blocking a worker.
+    let vip = match &command {
+        Some(Command::Node(args)) => args.vip.as_deref().map(VipConfig::load).transpose()?,
+        _ => None,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("pxadm: cannot start the async runtime: {e}");
-            return std::process::ExitCode::from(3);
-        }
-    };
-    let result = runtime.block_on(async move {
-        match cli.command {
+        .map_err(|e| anyhow::anyhow!("cannot start the async runtime: {e}"))?;
+    runtime.block_on(async move {
+        match command {
             Some(Command::Node(args)) => {
                 let node = Node::start(NodeOptions {
                     datadir: args.datadir,
@@ -27,18 +45,48 @@ fn main() -> std::process::ExitCode {
                     initial: args.initial,
                     version: args.version_string,
                     peer_map: args.peer_map,
+                    vip,
                 })
                 .await?;
                 node.run().await
             }
+            Some(Command::Drill(DrillCommand::Failover(args))) => {
+                pxadm::console::drill::run_cli(args, batch).await
+            }
+            Some(Command::Keepalived(_)) => unreachable!("handled without a runtime"),
             None => pxadm::console::demo::run_default().await,
         }
-    });
-    match result {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("pxadm: {e:#}");
-            std::process::ExitCode::from(1)
+    })
+}
+
+/// `pxadm keepalived render`: every node's keepalived.conf and pxadm `--vip` file, plus the
+/// check script, into `--out`.
+fn render_keepalived(args: &KeepalivedRenderArgs) -> anyhow::Result<()> {
+    let cluster = match &args.nodes {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+            VipCluster::from_toml(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
         }
+        None => VipCluster::scenario(),
+    };
+    let files = cluster.render()?;
+    std::fs::create_dir_all(&args.out)
+        .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", args.out.display()))?;
+    for file in files {
+        let path = args.out.join(&file.name);
+        write_file(&path, &file.contents, file.executable)?;
+        println!("{}", path.display());
     }
+    Ok(())
+}
+
+fn write_file(path: &Path, contents: &str, executable: bool) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, contents)
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+    let mode = if executable { 0o755 } else { 0o644 };
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .map_err(|e| anyhow::anyhow!("cannot chmod {}: {e}", path.display()))?;
+    Ok(())
 }

@@ -1,10 +1,11 @@
 //! Operator front ends: the TUI console, the `Admin>` shell and `--batch` mode, sharing one
 //! node list ([`nodes`]), configuration ([`config`]), diagnosis engine ([`diagnosis`]) and
-//! fault injector ([`faults`]).
+//! fault injector ([`faults`]); [`drill`] rehearses a VIP failover and measures it.
 
 pub mod config;
 pub mod demo;
 pub mod diagnosis;
+pub mod drill;
 pub mod faults;
 pub mod nodes;
 pub mod screenshot;

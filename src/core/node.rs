@@ -1,20 +1,28 @@
 //! `pxadm node`: one embedded ProxySQL-compatible node in the foreground.
 //!
 //! The supervisor starts the admin engine (start-up sequence §2.2), the admin listeners, the
-//! cluster monitors and the traffic side, then waits for SIGTERM/SIGINT or an admin
-//! `PROXYSQL ...` request. Logs go to stderr and `DATADIR/proxysql.log`.
+//! cluster monitors, the traffic side and, with `--vip`, the VRRP instance, then waits for
+//! SIGTERM/SIGINT or an admin `PROXYSQL ...` request. Logs go to stderr and
+//! `DATADIR/proxysql.log`.
 
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::mpsc;
 
 use super::admin::engine::EngineOptions;
 use super::admin::listener::AdminListeners;
 use super::admin::shared::{NodeControl, NodeShared};
 use super::admin::AdminHandle;
 use super::variables::DEFAULT_VERSION;
+use super::vip::{CheckOutcome, HealthCheck, VipConfig, VipHandle};
 use crate::{px_info, px_warn};
+
+/// Accepted VIP connections queued for the traffic side; beyond this, clients wait in the
+/// kernel's listen backlog rather than in our memory.
+const VIP_QUEUE: usize = 128;
 
 /// Options of `pxadm node`.
 #[derive(Debug, Clone)]
@@ -31,6 +39,8 @@ pub struct NodeOptions {
     pub version: Option<String>,
     /// Peer address aliases: `(configured host, port) -> (host, port) to connect to`.
     pub peer_map: Vec<PeerMapping>,
+    /// The VRRP instance to run (`--vip FILE`, see [`crate::core::vip::config`]).
+    pub vip: Option<VipConfig>,
 }
 
 /// One `--peer-map` entry: (configured host, port) -> (host, port) to connect to.
@@ -63,6 +73,7 @@ pub struct Node {
     control: tokio::sync::mpsc::UnboundedReceiver<NodeControl>,
     listeners: AdminListeners,
     cluster: tokio::task::JoinHandle<()>,
+    vip: Option<VipHandle>,
 }
 
 impl Node {
@@ -96,14 +107,33 @@ impl Node {
             opts.datadir.join("proxysql.pid"),
             format!("{}\n", std::process::id()),
         )?;
+        // The slot is filled before the traffic side starts, so it finds the receiver.
+        let vip_conns = opts.vip.as_ref().map(|_| {
+            let (tx, rx) = mpsc::channel(VIP_QUEUE);
+            *shared.vip_connections.lock() = Some(rx);
+            tx
+        });
         let listeners = AdminListeners::start(admin.clone(), shared.clone()).await?;
         let cluster = super::cluster::monitor::start(admin.clone(), shared.clone());
+        // Last, so a node never claims the VIP before it can serve it.
+        let vip = match (opts.vip, vip_conns) {
+            (Some(cfg), Some(conns)) => {
+                let check: Arc<dyn HealthCheck> = Arc::new(NodeHealth {
+                    shared: shared.clone(),
+                });
+                let handle = VipHandle::spawn(cfg, Some(check), conns).await?;
+                *shared.vip_status.lock() = Some(handle.subscribe());
+                Some(handle)
+            }
+            _ => None,
+        };
         Ok(Node {
             cluster,
             shared,
             admin,
             control,
             listeners,
+            vip,
         })
     }
 
@@ -123,6 +153,7 @@ impl Node {
                     Some(NodeControl::Shutdown) | None => { px_info!("Shutdown requested"); break; }
                     Some(NodeControl::Restart) => {
                         px_info!("PROXYSQL RESTART: re-executing");
+                        self.stop_vip().await;
                         self.listeners.stop().await;
                         let err = restart_in_place();
                         px_warn!("Restart failed: {}", err);
@@ -132,10 +163,19 @@ impl Node {
                 }
             }
         }
+        self.stop_vip().await;
         self.listeners.stop().await;
         self.cluster.abort();
         px_info!("Shutdown completed");
         Ok(())
+    }
+
+    /// Leaves the virtual router politely: a MASTER sends the priority-0 advert so a backup
+    /// takes over after its skew time instead of a whole Master_Down_Interval.
+    async fn stop_vip(&mut self) {
+        if let Some(vip) = self.vip.take() {
+            vip.shutdown().await;
+        }
     }
 
     async fn on_control(&mut self, cmd: NodeControl) {
@@ -147,6 +187,52 @@ impl Node {
             }
             _ => {}
         }
+    }
+}
+
+/// The builtin tracked check (`kind = "builtin"`): the node is healthy while its own
+/// listener accepts connections. A node whose serving side is wedged must not keep the VIP.
+struct NodeHealth {
+    shared: Arc<NodeShared>,
+}
+
+impl NodeHealth {
+    /// The address the node's listener can be reached at from the node itself.
+    fn own_address(&self) -> Option<SocketAddr> {
+        let ifaces = self.shared.admin_var("admin-mysql_ifaces")?;
+        let first = super::admin::listener::parse_ifaces(&ifaces)
+            .into_iter()
+            .find_map(|a| a.parse::<SocketAddr>().ok())?;
+        Some(reachable(first))
+    }
+}
+
+impl HealthCheck for NodeHealth {
+    fn check(
+        &self,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = CheckOutcome> + Send + '_>> {
+        Box::pin(async move {
+            let Some(addr) = self.own_address() else {
+                return CheckOutcome::Failed("no listener address configured".into());
+            };
+            match tokio::net::TcpStream::connect(addr).await {
+                Ok(_) => CheckOutcome::Succeeded,
+                Err(e) => CheckOutcome::Failed(format!("listener {addr} not accepting: {e}")),
+            }
+        })
+    }
+}
+
+/// A wildcard listen address is reached through the loopback address of its family.
+fn reachable(addr: SocketAddr) -> SocketAddr {
+    match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => {
+            SocketAddr::new(Ipv4Addr::LOCALHOST.into(), addr.port())
+        }
+        IpAddr::V6(ip) if ip.is_unspecified() => {
+            SocketAddr::new(Ipv6Addr::LOCALHOST.into(), addr.port())
+        }
+        _ => addr,
     }
 }
 

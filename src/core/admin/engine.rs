@@ -258,6 +258,13 @@ impl Engine {
             None => None,
         };
         let (db, disk_existed) = AdminDb::open(&opts.datadir, opts.initial)?;
+        // pxadm's own stats table lives beside ProxySQL's, so admin and stats sessions see it.
+        db.admin
+            .execute_batch(&crate::core::vip::STATS_PXADM_VRRP_DDL.replacen(
+                "CREATE TABLE ",
+                "CREATE TABLE stats.",
+                1,
+            ))?;
         let cluster_sync_interfaces = config
             .as_ref()
             .and_then(|c| c.top_level("cluster_sync_interfaces"))
@@ -785,6 +792,10 @@ impl Engine {
             || q.contains("stats_proxysql_servers_metrics")
         {
             self.refresh_cluster_stats();
+        }
+        if q.contains("stats_pxadm_vrrp") {
+            let rs = self.shared.vrrp_stats();
+            let _ = AdminDb::replace_table(&self.db.admin, "stats.stats_pxadm_vrrp", &rs);
         }
         if !admin {
             return;

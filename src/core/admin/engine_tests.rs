@@ -230,3 +230,42 @@ fn admin_read_only_blocks_plain_sql_writes_but_not_reads() {
         Reply::Ok { .. }
     ));
 }
+
+#[test]
+fn stats_pxadm_vrrp_follows_the_vip_status_watch() {
+    use crate::core::vip::{VipStatus, VrrpState};
+    let dir = tempfile::tempdir().unwrap();
+    let mut e = start(dir.path());
+    let sql = "SELECT instance, state, effective_priority, vip_held FROM stats.stats_pxadm_vrrp";
+    assert!(rows(&mut e, sql).is_empty(), "no --vip, no rows");
+    let status = VipStatus {
+        instance: "VI_1".into(),
+        state: VrrpState::Backup,
+        base_priority: 100,
+        effective_priority: 100,
+        last_advert_from: None,
+        last_advert_at: None,
+        vip: "127.0.0.20:6033".parse().unwrap(),
+        vip_held: false,
+        check_ok: None,
+        transitions: 1,
+        has_check: false,
+    };
+    let (tx, rx) = tokio::sync::watch::channel(status.clone());
+    *e.shared.vip_status.lock() = Some(rx);
+    let row = |s: &str, p: &str, h: &str| {
+        vec![
+            Some("VI_1".into()),
+            Some(s.into()),
+            Some(p.into()),
+            Some(h.into()),
+        ]
+    };
+    assert_eq!(rows(&mut e, sql), [row("BACKUP", "100", "0")]);
+    tx.send_modify(|s| {
+        s.state = VrrpState::Master;
+        s.vip_held = true;
+    });
+    // Read again: the table is refreshed on every read, not cached.
+    assert_eq!(rows(&mut e, sql), [row("MASTER", "100", "1")]);
+}

@@ -6,16 +6,19 @@
 //! cluster view that the stats tables are materialised from.
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
 use parking_lot::{Mutex, RwLock};
+use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 
 use super::checksums::ChecksumTable;
 use super::runtime::Runtime;
 use crate::core::resultset::ResultSet;
+use crate::core::vip::VipStatus;
 
 /// Requests from the engine to the node supervisor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,6 +103,13 @@ pub struct NodeShared {
     /// Where to really connect for a peer address (`--peer-map`): lets the scenario's
     /// addresses run on one machine, mapped to loopback.
     pub peer_map: RwLock<BTreeMap<(String, u16), (String, u16)>>,
+    /// Client connections accepted on the VIP while this node is MASTER. The node fills the
+    /// slot when it runs a VRRP instance (`--vip`); the traffic side takes the receiver once
+    /// and serves these connections exactly like its own listener's.
+    pub vip_connections: Mutex<Option<mpsc::Receiver<(TcpStream, SocketAddr)>>>,
+    /// Status of the node's VRRP instance, materialised into `stats_pxadm_vrrp` on read;
+    /// `None` when the node runs without `--vip`.
+    pub vip_status: Mutex<Option<watch::Receiver<VipStatus>>>,
 }
 
 impl NodeShared {
@@ -119,6 +129,8 @@ impl NodeShared {
             cluster: Mutex::new(BTreeMap::new()),
             traffic_paused: std::sync::atomic::AtomicBool::new(false),
             peer_map: RwLock::new(BTreeMap::new()),
+            vip_connections: Mutex::new(None),
+            vip_status: Mutex::new(None),
         };
         (Arc::new(shared), rx)
     }
@@ -201,6 +213,16 @@ impl NodeShared {
         ];
         rows.sort();
         rows
+    }
+
+    /// `stats_pxadm_vrrp` contents: one row per VRRP instance (none without `--vip`).
+    pub fn vrrp_stats(&self) -> ResultSet {
+        let status = self
+            .vip_status
+            .lock()
+            .as_ref()
+            .map(|rx| rx.borrow().clone());
+        crate::core::vip::stats_resultset(status.as_ref(), Instant::now())
     }
 
     /// `stats_proxysql_servers_checksums` and `stats_proxysql_servers_metrics` contents.

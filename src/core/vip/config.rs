@@ -3,10 +3,42 @@
 //! Field names and defaults follow keepalived's `vrrp_instance` / `vrrp_script` keywords so an
 //! operator can move between `pxadm node --vip ...` and a real keepalived without relearning
 //! anything; [`super::keepalived`] renders the same values back into keepalived.conf.
+//!
+//! # The `--vip` file
+//!
+//! ```toml
+//! instance = "VI_1"              # optional, default VI_1 (the "(VI_1)" of log lines)
+//! virtual_router_id = 51         # required, 1-255, the same on every node
+//! state = "MASTER"               # optional: MASTER or BACKUP (default BACKUP)
+//! priority = 100                 # optional: 1-254, 255 = address owner (default 100,
+//!                                # or 255 when only state = "MASTER" is given)
+//! advert_int = 1                 # optional, seconds, 0.01-40.95 in 0.01 steps (default 1)
+//! preempt = true                 # optional (default true); or nopreempt = true
+//! preempt_delay = 0              # optional, seconds (0-1000), BACKUP with preempt only
+//! auth_pass = "1234"             # optional, 1-8 printable characters, same on every node
+//! vip = "127.0.0.20:6033"        # required: address:port the MASTER listens on for traffic
+//! bind = "127.0.0.11:5405"       # required: this node's UDP address for adverts
+//! peers = ["127.0.0.12:5405"]    # the other nodes' `bind` addresses (unicast adverts)
+//!
+//! [check]                        # optional tracked check (vrrp_script + track_script)
+//! name = "chk_service"           # optional, default chk_service
+//! kind = "builtin"               # the node's own health; or
+//!                                # kind = { script = "/etc/keepalived/check_service.sh" }
+//! interval = 2                   # seconds between runs (default 1)
+//! timeout = 2                    # optional, seconds; default = interval
+//! fall = 2                       # failures in a row before "failed" (default 1)
+//! rise = 1                       # successes in a row before "healthy" again (default 1)
+//! weight = -20                   # priority change while failed (<0) or healthy (>0);
+//!                                # 0 (default) = FAULT state while failed
+//! init_fail = false              # count as failed until the first success
+//! ```
+//!
+//! Unknown keys are errors, and so is every combination keepalived would silently rewrite
+//! (see [`VipConfig::validate`]), so the file means exactly what it says.
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -153,7 +185,45 @@ fn invalid(field: &'static str, reason: impl Into<String>) -> VipConfigError {
     }
 }
 
+/// Why a `--vip` file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum VipFileError {
+    /// The file could not be read.
+    #[error("cannot read vip config {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The file is not a valid VIP configuration (syntax, unknown key or rule violation).
+    #[error("vip config {path}: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// TOML's or validation's message, with the position when known.
+        message: String,
+    },
+}
+
 impl VipConfig {
+    /// Parses and validates the TOML format described in the [module docs](self).
+    pub fn from_toml(text: &str) -> Result<Self, String> {
+        toml::from_str(text).map_err(|e| e.to_string().trim_end().to_string())
+    }
+
+    /// Reads a `--vip` file (blocking: call it before the runtime starts or off it).
+    pub fn load(path: &Path) -> Result<Self, VipFileError> {
+        let text = std::fs::read_to_string(path).map_err(|source| VipFileError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_toml(&text).map_err(|message| VipFileError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        })
+    }
+
     /// A BACKUP instance `VI_1` with keepalived's defaults (priority 100, advert_int 1 s,
     /// preempt on), no peers, no authentication and no check.
     pub fn new(virtual_router_id: u8, vip: SocketAddr, bind: SocketAddr) -> Self {
@@ -537,6 +607,19 @@ mod tests {
             let err = parse(&text).expect_err(extra);
             assert!(err.contains(field), "{extra}: {err}");
         }
+    }
+
+    #[test]
+    fn load_reports_the_file_and_the_problem() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vip.toml");
+        std::fs::write(&path, NODE1).unwrap();
+        assert_eq!(VipConfig::load(&path).unwrap().priority, 100);
+        std::fs::write(&path, "virtual_router_id = 51\nvip = \"127.0.0.20:6033\"\n").unwrap();
+        let err = VipConfig::load(&path).unwrap_err().to_string();
+        assert!(err.contains("vip.toml") && err.contains("bind"), "{err}");
+        let missing = VipConfig::load(&dir.path().join("nope.toml")).unwrap_err();
+        assert!(matches!(missing, VipFileError::Read { .. }));
     }
 
     #[test]

@@ -64,7 +64,8 @@ fn seconds(d: Duration) -> String {
     }
 }
 
-fn parse_cidr(text: &str) -> Result<(IpAddr, u8), RenderError> {
+/// Splits `address/prefix`, checking both parts.
+pub(crate) fn parse_cidr(text: &str) -> Result<(IpAddr, u8), RenderError> {
     let (addr, prefix) = text
         .split_once('/')
         .ok_or_else(|| deployment_error("vip_cidr", format!("{text:?} is not address/prefix")))?;

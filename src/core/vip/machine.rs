@@ -379,6 +379,7 @@ impl Machine {
         self.stopped = true;
         if self.state == VrrpState::Master {
             out.push(Action::SendAdvert(0));
+            out.push(self.log("sent 0 priority"));
             out.push(Action::ReleaseVip);
         }
         if self.state != VrrpState::Init {
@@ -434,6 +435,7 @@ impl Machine {
         out.push(self.log("Entering FAULT STATE"));
         if self.state == VrrpState::Master {
             out.push(Action::SendAdvert(0));
+            out.push(self.log("sent 0 priority"));
             out.push(Action::ReleaseVip);
         }
         self.set_state(VrrpState::Fault);
@@ -459,6 +461,7 @@ impl Machine {
         if advert.priority == 0 {
             // The master is leaving: take over after Skew_Time so the highest-priority
             // backup wins without waiting for Master_Down_Interval.
+            out.push(self.log("Backup received priority 0 advertisement"));
             self.deadline = Some(now + self.skew_time());
             return;
         }
@@ -879,6 +882,17 @@ mod tests {
         // `until_master` steps in 1 ms, so the takeover is seen within 1 ms of the skew.
         assert!(took >= skew && took <= skew + MS, "{took:?} vs {skew:?}");
         assert_eq!(net.holder(), Some(1));
+        let lines: Vec<(usize, &str)> = net.log.iter().map(|(_, n, l)| (*n, l.as_str())).collect();
+        assert!(lines.contains(&(0, "(VI_1) sent 0 priority")), "{lines:?}");
+        let node1: Vec<&str> = lines.iter().filter(|l| l.0 == 1).map(|l| l.1).collect();
+        assert_eq!(
+            node1[node1.len() - 3..],
+            [
+                "(VI_1) Backup received priority 0 advertisement",
+                "(VI_1) Receive advertisement timeout",
+                "(VI_1) Entering MASTER STATE",
+            ]
+        );
     }
 
     #[test]
@@ -1211,7 +1225,14 @@ mod tests {
         let mut m = Machine::new(&config(11, 255, InitialState::Master));
         let now = Instant::now();
         m.start(now);
-        assert_eq!(m.shutdown(), [Action::SendAdvert(0), Action::ReleaseVip]);
+        assert_eq!(
+            m.shutdown(),
+            [
+                Action::SendAdvert(0),
+                Action::LogLine("(VI_1) sent 0 priority".into()),
+                Action::ReleaseVip
+            ]
+        );
         assert!(m.shutdown().is_empty());
         assert!(m.on_timer(now + Duration::from_secs(9)).is_empty());
         assert_eq!(m.state(), VrrpState::Init);

@@ -11,8 +11,10 @@
 //! - [`machine`]: the pure state machine, tested in virtual time;
 //! - [`wire`]: the advert datagram;
 //! - [`runtime`]: sockets, the VIP listener and checks on tokio ([`VipHandle`]);
-//! - [`keepalived`]: the same configuration rendered as a real keepalived.conf.
+//! - [`keepalived`]: the same configuration rendered as a real keepalived.conf;
+//! - [`cluster`]: one description of every node, rendered as pxadm and keepalived files.
 
+pub mod cluster;
 pub mod config;
 pub mod keepalived;
 pub mod machine;
@@ -22,7 +24,7 @@ pub mod wire;
 use std::net::SocketAddr;
 use std::time::Instant;
 
-pub use config::{CheckKind, InitialState, TrackConfig, VipConfig, VipConfigError};
+pub use config::{CheckKind, InitialState, TrackConfig, VipConfig, VipConfigError, VipFileError};
 pub use machine::{Action, Advert, CheckOutcome, Machine, VrrpState};
 pub use runtime::{Connection, HealthCheck, VipError, VipHandle};
 

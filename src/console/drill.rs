@@ -1,0 +1,1415 @@
+//! `pxadm drill failover`: the scenario's step 7 as a rehearsal with numbers.
+//!
+//! The drill starts two or three `pxadm node` processes on loopback, each with a VRRP
+//! instance for the same VIP (127.0.0.20:<port>, adverts between 127.0.0.11-13) and the MariaDB
+//! lab primary as its only backend. A writer inserts one unique row through the VIP every
+//! interval; the drill kills the VIP holder with SIGKILL, watches every node's
+//! `stats_pxadm_vrrp` until another node holds the VIP and writes succeed again, restarts the
+//! killed node, and finally checks on the primary itself that every acknowledged insert is
+//! there. [`run_failover`] returns a serialisable [`DrillReport`] and streams [`DrillEvent`]s
+//! for a live timeline; [`run_cli`] is the command-line front end.
+
+mod cluster;
+mod writer;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant, SystemTime};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::{mpsc, watch};
+
+use cluster::{Cluster, Poller, Views};
+use writer::{Attempt, Writer, WriterConfig};
+
+/// VRRP timing presets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Profile {
+    /// The scenario's keepalived: advert 1 s, check every 2 s, fall 2, weight -20.
+    Scenario,
+    /// Sub-second: advert 0.1 s, check every 0.1 s, fall 1, weight -20.
+    Tuned,
+}
+
+impl Profile {
+    /// The preset's timing.
+    pub fn timing(self) -> VrrpTiming {
+        match self {
+            Profile::Scenario => VrrpTiming {
+                advert_int: Duration::from_secs(1),
+                check_interval: Duration::from_secs(2),
+                fall: 2,
+                rise: 1,
+                weight: -20,
+            },
+            Profile::Tuned => VrrpTiming {
+                advert_int: Duration::from_millis(100),
+                check_interval: Duration::from_millis(100),
+                fall: 1,
+                rise: 1,
+                weight: -20,
+            },
+        }
+    }
+}
+
+/// Advertisement and tracked-check settings shared by every drill node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VrrpTiming {
+    /// `advert_int`.
+    #[serde(with = "millis")]
+    pub advert_int: Duration,
+    /// The builtin check's `interval`.
+    #[serde(with = "millis")]
+    pub check_interval: Duration,
+    /// `fall`.
+    pub fall: u32,
+    /// `rise`.
+    pub rise: u32,
+    /// `weight` (0 = FAULT while failed).
+    pub weight: i32,
+}
+
+/// How the writer connects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectionMode {
+    /// A new connection per INSERT, like the scenario's `mysql` loop.
+    Fresh,
+    /// One connection, re-opened after an error, like an application pool.
+    Persistent,
+}
+
+/// Which node to kill.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KillTarget {
+    /// Whoever holds the VIP when the fault is injected.
+    Holder,
+    /// A node by name (`node2`).
+    Node(String),
+}
+
+/// The backend every drill node proxies to, and the accounts used on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Backend {
+    /// Primary host.
+    pub host: String,
+    /// Primary port.
+    pub port: u16,
+    /// Application user (inserts through the VIP; verification on the primary).
+    pub user: String,
+    /// Its password.
+    pub password: String,
+    /// Database holding `tab1(col1 pk, col2 varchar(100), col3 datetime)`.
+    pub database: String,
+    /// Monitor user the nodes check the backend with.
+    pub monitor_user: String,
+    /// Its password.
+    pub monitor_password: String,
+}
+
+impl Default for Backend {
+    /// The MariaDB lab's primary (`scripts/lab`, port 23306) and its accounts.
+    fn default() -> Self {
+        Backend {
+            host: "127.0.0.1".into(),
+            port: 23306,
+            user: "svcusr".into(),
+            password: "svcusr".into(),
+            database: "duhokim".into(),
+            monitor_user: "monitor".into(),
+            monitor_password: "monitor".into(),
+        }
+    }
+}
+
+/// Everything a drill run needs.
+#[derive(Debug, Clone)]
+pub struct DrillOptions {
+    /// The preset the timing came from (`None` when flags changed it).
+    pub profile: Option<Profile>,
+    /// VRRP timing of every node.
+    pub timing: VrrpTiming,
+    /// Number of nodes, 2 or 3 (priorities 100, 90, 80).
+    pub nodes: usize,
+    /// keepalived's preempt (default) or nopreempt.
+    pub preempt: bool,
+    /// The node to kill.
+    pub kill: KillTarget,
+    /// Restart the killed node and watch where the VIP goes.
+    pub restart: bool,
+    /// Time between two INSERT starts.
+    pub write_interval: Duration,
+    /// Limit of one INSERT attempt.
+    pub attempt_timeout: Duration,
+    /// Writer connection mode.
+    pub connection: ConnectionMode,
+    /// Backend and accounts.
+    pub backend: Backend,
+    /// The VIP (default 127.0.0.20 with a free port).
+    pub vip: Option<SocketAddr>,
+    /// Where node datadirs and configs go (default: a temporary directory, removed after).
+    pub workdir: Option<PathBuf>,
+    /// The `pxadm` binary to start nodes with.
+    pub pxadm_bin: PathBuf,
+    /// Steady writing before the kill.
+    pub warmup: Duration,
+    /// Writing after the killed node is back (and, with preempt, has the VIP again).
+    pub settle: Duration,
+    /// Limit of every wait (first holder, takeover, writes resuming...).
+    pub wait_limit: Duration,
+}
+
+impl DrillOptions {
+    /// Defaults for `profile`: 2 nodes, preempt, kill the holder and restart it, one fresh
+    /// connection per INSERT every 100 ms, the lab primary as backend, this executable as
+    /// `pxadm`.
+    pub fn new(profile: Profile) -> Self {
+        DrillOptions {
+            profile: Some(profile),
+            timing: profile.timing(),
+            nodes: 2,
+            preempt: true,
+            kill: KillTarget::Holder,
+            restart: true,
+            write_interval: Duration::from_millis(100),
+            attempt_timeout: Duration::from_secs(2),
+            connection: ConnectionMode::Fresh,
+            backend: Backend::default(),
+            vip: None,
+            workdir: None,
+            pxadm_bin: std::env::current_exe().unwrap_or_else(|_| PathBuf::from("pxadm")),
+            warmup: Duration::from_secs(2),
+            settle: Duration::from_secs(2),
+            wait_limit: Duration::from_secs(60),
+        }
+    }
+
+    /// Rejects settings the drill cannot run with.
+    pub fn validate(&self) -> Result<(), DrillError> {
+        let bad = |m: &str| Err(DrillError::Options(m.to_string()));
+        if !(2..=3).contains(&self.nodes) {
+            return bad("--nodes must be 2 or 3");
+        }
+        if let KillTarget::Node(name) = &self.kill {
+            let known = (1..=self.nodes).any(|i| *name == format!("node{i}"));
+            if !known {
+                return Err(DrillError::Options(format!(
+                    "--node {name}: the drill's nodes are node1..node{}",
+                    self.nodes
+                )));
+            }
+        }
+        if self.write_interval.is_zero() || self.attempt_timeout.is_zero() {
+            return bad("--interval-ms and --attempt-timeout-ms must be positive");
+        }
+        let ident =
+            |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if !ident(&self.backend.database) {
+            return bad("--database must be a plain identifier (letters, digits, '_')");
+        }
+        Ok(())
+    }
+
+    /// Master_Down_Interval of a backup with `priority` (RFC 5798: 3 adverts + skew).
+    pub fn master_down_interval(&self, priority: u8) -> Duration {
+        let adv = self.timing.advert_int;
+        adv * 3 + adv * (256 - u32::from(priority)) / 256
+    }
+}
+
+/// `pxadm drill failover` flags.
+#[derive(Debug, Clone, clap::Args)]
+pub struct FailoverArgs {
+    /// Timing preset: `scenario` (advert 1 s, check 2 s, fall 2, weight -20) or `tuned`
+    /// (advert 0.1 s, check 0.1 s, fall 1).
+    #[arg(long, value_enum, default_value = "scenario")]
+    pub profile: Profile,
+    /// Override the advert interval, seconds (0.01 steps).
+    #[arg(long, value_name = "SECONDS")]
+    pub advert_int: Option<f64>,
+    /// Override the check interval, seconds.
+    #[arg(long, value_name = "SECONDS")]
+    pub check_interval: Option<f64>,
+    /// Override the check's fall.
+    #[arg(long)]
+    pub fall: Option<u32>,
+    /// Override the check's rise.
+    #[arg(long)]
+    pub rise: Option<u32>,
+    /// Override the check's weight (0 = FAULT while failed).
+    #[arg(long, allow_hyphen_values = true)]
+    pub weight: Option<i32>,
+    /// Number of nodes (2 or 3; priorities 100, 90, 80).
+    #[arg(long, default_value_t = 2)]
+    pub nodes: usize,
+    /// Kill this node (node1..node3) instead of the VIP holder.
+    #[arg(long, value_name = "NAME")]
+    pub node: Option<String>,
+    /// nopreempt on every node: the restarted node does not take the VIP back.
+    #[arg(long)]
+    pub nopreempt: bool,
+    /// Do not restart the killed node.
+    #[arg(long)]
+    pub no_restart: bool,
+    /// Milliseconds between two INSERTs.
+    #[arg(long, default_value_t = 100)]
+    pub interval_ms: u64,
+    /// Milliseconds one INSERT (with its connect) may take.
+    #[arg(long, default_value_t = 2000)]
+    pub attempt_timeout_ms: u64,
+    /// `fresh`: a new connection per INSERT (the scenario's mysql loop); `persistent`: one
+    /// connection, re-opened after errors.
+    #[arg(long, value_enum, default_value = "fresh")]
+    pub connection: ConnectionMode,
+    /// Backend primary HOST:PORT (default: the MariaDB lab's primary).
+    #[arg(long, default_value = "127.0.0.1:23306")]
+    pub backend: String,
+    /// Application user.
+    #[arg(long, default_value = "svcusr")]
+    pub user: String,
+    /// Application password.
+    #[arg(long, default_value = "svcusr")]
+    pub password: String,
+    /// Database holding tab1.
+    #[arg(long, default_value = "duhokim")]
+    pub database: String,
+    /// VIP address:port (default 127.0.0.20 with a free port).
+    #[arg(long)]
+    pub vip: Option<SocketAddr>,
+    /// Keep node datadirs, configs and logs here instead of a removed temporary directory.
+    #[arg(long)]
+    pub workdir: Option<PathBuf>,
+    /// The pxadm binary for the nodes (default: this one).
+    #[arg(long)]
+    pub pxadm_bin: Option<PathBuf>,
+    /// Seconds of steady writing before the kill.
+    #[arg(long, default_value_t = 2.0)]
+    pub warmup: f64,
+    /// Seconds of writing after the killed node is back.
+    #[arg(long, default_value_t = 2.0)]
+    pub settle: f64,
+}
+
+fn seconds(flag: &str, value: f64) -> Result<Duration, DrillError> {
+    if !(0.0..=3600.0).contains(&value) {
+        return Err(DrillError::Options(format!(
+            "{flag} {value}: not a number of seconds between 0 and 3600"
+        )));
+    }
+    Ok(Duration::from_millis((value * 1000.0).round() as u64))
+}
+
+impl FailoverArgs {
+    /// The library options these flags describe.
+    pub fn to_options(&self) -> Result<DrillOptions, DrillError> {
+        let mut opts = DrillOptions::new(self.profile);
+        let preset = opts.timing;
+        if let Some(v) = self.advert_int {
+            opts.timing.advert_int = seconds("--advert-int", v)?;
+        }
+        if let Some(v) = self.check_interval {
+            opts.timing.check_interval = seconds("--check-interval", v)?;
+        }
+        opts.timing.fall = self.fall.unwrap_or(preset.fall);
+        opts.timing.rise = self.rise.unwrap_or(preset.rise);
+        opts.timing.weight = self.weight.unwrap_or(preset.weight);
+        if opts.timing != preset {
+            opts.profile = None;
+        }
+        opts.nodes = self.nodes;
+        opts.kill = match &self.node {
+            Some(name) => KillTarget::Node(name.clone()),
+            None => KillTarget::Holder,
+        };
+        opts.preempt = !self.nopreempt;
+        opts.restart = !self.no_restart;
+        opts.write_interval = Duration::from_millis(self.interval_ms);
+        opts.attempt_timeout = Duration::from_millis(self.attempt_timeout_ms);
+        opts.connection = self.connection;
+        let (host, port) = self
+            .backend
+            .rsplit_once(':')
+            .and_then(|(h, p)| Some((h.to_string(), p.parse::<u16>().ok()?)))
+            .ok_or_else(|| {
+                DrillError::Options(format!("--backend {}: expected HOST:PORT", self.backend))
+            })?;
+        opts.backend.host = host;
+        opts.backend.port = port;
+        opts.backend.user = self.user.clone();
+        opts.backend.password = self.password.clone();
+        opts.backend.database = self.database.clone();
+        opts.vip = self.vip;
+        opts.workdir = self.workdir.clone();
+        if let Some(bin) = &self.pxadm_bin {
+            opts.pxadm_bin = bin.clone();
+        }
+        opts.warmup = seconds("--warmup", self.warmup)?;
+        opts.settle = seconds("--settle", self.settle)?;
+        opts.validate()?;
+        Ok(opts)
+    }
+}
+
+/// Why a drill could not run to its end.
+#[derive(Debug, thiserror::Error)]
+pub enum DrillError {
+    /// Invalid options.
+    #[error("drill: {0}")]
+    Options(String),
+    /// Files, ports or node processes could not be set up.
+    #[error("drill set-up: {0}")]
+    Setup(String),
+    /// The backend primary is unreachable or refused the drill's queries.
+    #[error("drill backend: {0}")]
+    Backend(String),
+    /// Something the drill waits for did not happen in time.
+    #[error("drill: no {what} within {limit_s} s\n{logs}")]
+    Timeout {
+        /// What was awaited.
+        what: String,
+        /// The limit in seconds.
+        limit_s: u64,
+        /// Tails of the nodes' logs.
+        logs: String,
+    },
+}
+
+/// One step of a running drill, for a live timeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DrillEvent {
+    /// Milliseconds since the drill started.
+    pub at_ms: u64,
+    /// What happened.
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+/// What a [`DrillEvent`] reports.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum EventKind {
+    /// A node process accepts admin connections.
+    NodeStarted {
+        /// Node name.
+        node: String,
+        /// Its pid.
+        pid: u32,
+        /// Its admin address.
+        admin: String,
+        /// Its VRRP priority.
+        priority: u8,
+    },
+    /// A node's `stats_pxadm_vrrp` row changed.
+    VrrpState {
+        /// Node name.
+        node: String,
+        /// MASTER, BACKUP, FAULT or INIT.
+        state: String,
+        /// Whether it holds the VIP.
+        vip_held: bool,
+        /// Its advertised priority.
+        effective_priority: u8,
+    },
+    /// A node's admin port stopped answering.
+    NodeUnreachable {
+        /// Node name.
+        node: String,
+    },
+    /// The writer started.
+    WriterStarted {
+        /// Prefix of every inserted value.
+        prefix: String,
+    },
+    /// One INSERT attempt finished.
+    Write {
+        /// Sequence number.
+        seq: u64,
+        /// Acknowledged by the server.
+        ok: bool,
+        /// Duration of the attempt.
+        latency_ms: u64,
+        /// The client's error, when it failed.
+        error: Option<String>,
+    },
+    /// The first acknowledged INSERT after failures.
+    WritesResumed {
+        /// Failed attempts before it.
+        failed: u64,
+    },
+    /// A node was killed with SIGKILL.
+    Killed {
+        /// Node name.
+        node: String,
+        /// Its pid.
+        pid: u32,
+        /// Whether it held the VIP.
+        was_holder: bool,
+    },
+    /// The killed node runs again.
+    Restarted {
+        /// Node name.
+        node: String,
+        /// Its new pid.
+        pid: u32,
+    },
+    /// The acknowledged inserts were looked up on the primary.
+    Verified {
+        /// Acknowledged inserts.
+        acknowledged: u64,
+        /// Of those, present on the primary.
+        found: u64,
+    },
+}
+
+/// Sends events stamped with the drill's clock; without a receiver, nothing.
+#[derive(Debug, Clone)]
+struct Emitter {
+    t0: Instant,
+    tx: Option<mpsc::UnboundedSender<DrillEvent>>,
+}
+
+impl Emitter {
+    fn emit(&self, kind: EventKind) {
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(DrillEvent {
+                at_ms: writer::ms(self.t0.elapsed()),
+                kind,
+            });
+        }
+    }
+}
+
+/// Settings a report was produced with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DrillSettings {
+    /// The preset, or `None` for custom timing.
+    pub profile: Option<Profile>,
+    /// VRRP timing.
+    pub timing: VrrpTiming,
+    /// keepalived preempt.
+    pub preempt: bool,
+    /// Milliseconds between INSERTs.
+    pub write_interval_ms: u64,
+    /// Writer connection mode.
+    pub connection: ConnectionMode,
+    /// The VIP.
+    pub vip: String,
+}
+
+/// One node as the report describes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NodeInfo {
+    /// Name.
+    pub name: String,
+    /// VRRP priority.
+    pub priority: u8,
+    /// Admin address.
+    pub admin: String,
+    /// Advert address.
+    pub advert: String,
+    /// The node's own traffic listener.
+    pub traffic: String,
+}
+
+/// The service gap around the kill, as the scenario's report measures it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outage {
+    /// Wall-clock time of the last acknowledged INSERT before the fault (`HH:MM:SS.mmm`).
+    pub last_success_before: String,
+    /// Wall-clock time of the first acknowledged INSERT after it.
+    pub first_success_after: String,
+    /// Milliseconds between the two.
+    pub window_ms: u64,
+    /// Attempts that failed in between.
+    pub failed_attempts: u64,
+}
+
+/// What happened after the killed node came back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failback {
+    /// Milliseconds from the kill to the restarted node answering on its admin port.
+    pub restarted_after_kill_ms: u64,
+    /// Whether the restarted node took the VIP back (preempt with a higher priority).
+    pub vip_returned: bool,
+    /// Milliseconds from the restart to the VIP being bound there, when it returned.
+    pub takeover_ms: Option<u64>,
+    /// The VIP holder at the end of the drill.
+    pub final_holder: Option<String>,
+    /// Longest gap between acknowledged INSERTs after the restart.
+    pub max_write_gap_ms: u64,
+    /// Attempts that failed after the restart.
+    pub failed_attempts: u64,
+}
+
+/// Writer totals.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WriteSummary {
+    /// INSERTs attempted.
+    pub attempts: u64,
+    /// INSERTs acknowledged.
+    pub acknowledged: u64,
+    /// INSERTs that failed.
+    pub failed: u64,
+    /// Failures per error class (`ERROR 2003`, `timeout`...).
+    pub errors: BTreeMap<String, u64>,
+}
+
+/// The durability proof: acknowledged inserts looked up on the primary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Proof {
+    /// Acknowledged inserts.
+    pub acknowledged: u64,
+    /// Of those, present on the primary.
+    pub found: u64,
+    /// Acknowledged values missing on the primary (should be empty).
+    pub missing: Vec<String>,
+    /// Failed attempts whose row is present nevertheless (committed, answer lost).
+    pub unacknowledged_committed: u64,
+    /// `missing` is empty.
+    pub holds: bool,
+}
+
+/// A drill's figures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DrillReport {
+    /// Unique id; every inserted value starts with `drill-<run_id>-`.
+    pub run_id: String,
+    /// Settings.
+    pub settings: DrillSettings,
+    /// The nodes.
+    pub nodes: Vec<NodeInfo>,
+    /// The node killed with SIGKILL.
+    pub killed: String,
+    /// Whether it held the VIP.
+    pub killed_was_holder: bool,
+    /// The node holding the VIP after the failover.
+    pub new_holder: Option<String>,
+    /// RFC 5798 Master_Down_Interval of the best survivor: what detection should take.
+    pub master_down_interval_ms: u64,
+    /// From the kill to a survivor entering MASTER state.
+    pub detection_ms: Option<u64>,
+    /// From the kill to the survivor's listener being bound on the VIP.
+    pub takeover_ms: Option<u64>,
+    /// From the kill to the first acknowledged INSERT after it.
+    pub writes_resumed_ms: Option<u64>,
+    /// Last success before → first success after.
+    pub outage: Option<Outage>,
+    /// After the restart of the killed node.
+    pub failback: Option<Failback>,
+    /// Writer totals.
+    pub writes: WriteSummary,
+    /// Every acknowledged insert present on the primary.
+    pub proof: Proof,
+    /// Nodes seen holding the VIP in the same poll, if that ever happened (should be `None`).
+    pub double_holder: Option<Vec<String>>,
+}
+
+/// Runs the drill. Nodes are stopped (SIGTERM) before it returns, whatever the outcome.
+/// Events go to `progress` as they happen.
+pub async fn run_failover(
+    opts: DrillOptions,
+    progress: Option<mpsc::UnboundedSender<DrillEvent>>,
+) -> Result<DrillReport, DrillError> {
+    opts.validate()?;
+    let events = Emitter {
+        t0: Instant::now(),
+        tx: progress,
+    };
+    writer::check_backend(&opts.backend).await?;
+    let mut cluster = Cluster::prepare(&opts).await?;
+    let result = drive(&opts, &mut cluster, &events).await;
+    let result = match result {
+        Err(DrillError::Timeout { what, limit_s, .. }) => Err(DrillError::Timeout {
+            what,
+            limit_s,
+            logs: cluster.log_tails(15).await,
+        }),
+        other => other,
+    };
+    cluster.stop_all().await;
+    result
+}
+
+fn timeout(what: impl Into<String>, limit: Duration) -> DrillError {
+    DrillError::Timeout {
+        what: what.into(),
+        limit_s: limit.as_secs(),
+        logs: String::new(),
+    }
+}
+
+/// Waits until `pred` holds for the polled views.
+async fn wait_views(
+    views: &mut watch::Receiver<Views>,
+    limit: Duration,
+    what: &str,
+    mut pred: impl FnMut(&Views) -> bool,
+) -> Result<Views, DrillError> {
+    match tokio::time::timeout(limit, views.wait_for(|v| pred(v))).await {
+        Ok(Ok(v)) => Ok(v.clone()),
+        _ => Err(timeout(what, limit)),
+    }
+}
+
+/// Polls `cond` every 5 ms until it yields a value.
+async fn wait_for<T>(
+    limit: Duration,
+    what: &str,
+    mut cond: impl FnMut() -> Option<T>,
+) -> Result<T, DrillError> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(v) = cond() {
+            return Ok(v);
+        }
+        if Instant::now() >= deadline {
+            return Err(timeout(what, limit));
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+async fn drive(
+    opts: &DrillOptions,
+    cluster: &mut Cluster,
+    events: &Emitter,
+) -> Result<DrillReport, DrillError> {
+    let limit = opts.wait_limit;
+    for i in 0..cluster.nodes.len() {
+        cluster.start(i, true, events).await?;
+    }
+    let poller = Poller::start(cluster, events.clone());
+    let mut views = poller.views.clone();
+    wait_views(&mut views, limit, "single VIP holder", |v| {
+        v.holders().len() == 1 && v.nodes.iter().all(Option::is_some)
+    })
+    .await?;
+
+    let run_id = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
+    let prefix = format!("drill-{run_id}-");
+    let writer = Writer::start(
+        WriterConfig {
+            target: cluster.vip,
+            backend: opts.backend.clone(),
+            interval: opts.write_interval,
+            attempt_timeout: opts.attempt_timeout,
+            mode: opts.connection,
+            prefix: prefix.clone(),
+        },
+        events.clone(),
+    );
+    events.emit(EventKind::WriterStarted {
+        prefix: prefix.clone(),
+    });
+    let started = Instant::now();
+    wait_for(limit, "acknowledged INSERT through the VIP", || {
+        writer.first_success_since(started)
+    })
+    .await?;
+    tokio::time::sleep(opts.warmup).await;
+
+    // The fault.
+    let holders = views.borrow().holders();
+    let victim = match &opts.kill {
+        KillTarget::Holder => *holders
+            .first()
+            .ok_or_else(|| timeout("VIP holder to kill", limit))?,
+        KillTarget::Node(name) => cluster
+            .index_of(name)
+            .ok_or_else(|| DrillError::Options(format!("no node {name}")))?,
+    };
+    let was_holder = holders == [victim];
+    let pid = cluster.kill(victim)?;
+    let t_kill = Instant::now();
+    events.emit(EventKind::Killed {
+        node: cluster.nodes[victim].name.clone(),
+        pid,
+        was_holder,
+    });
+    cluster.reap(victim).await;
+
+    // Detection and takeover, as the survivors' stats tables show them.
+    let survivors: Vec<usize> = (0..cluster.nodes.len()).filter(|&i| i != victim).collect();
+    let mut detection = None;
+    let mut takeover = None;
+    if was_holder {
+        let deadline = tokio::time::Instant::from_std(t_kill + limit);
+        loop {
+            {
+                let v = views.borrow_and_update();
+                if v.at > t_kill {
+                    for &i in &survivors {
+                        if let Some(view) = &v.nodes[i] {
+                            if detection.is_none() && view.state == "MASTER" {
+                                detection = Some((i, v.at));
+                            }
+                            if takeover.is_none() && view.vip_held {
+                                takeover = Some((i, v.at));
+                            }
+                        }
+                    }
+                }
+            }
+            if detection.is_some() && takeover.is_some() {
+                break;
+            }
+            match tokio::time::timeout_at(deadline, views.changed()).await {
+                Ok(Ok(())) => {}
+                _ => return Err(timeout("survivor taking the VIP over", limit)),
+            }
+        }
+    }
+    let resumed = wait_for(limit, "acknowledged INSERT after the kill", || {
+        writer.first_success_since(t_kill)
+    })
+    .await?;
+
+    // The killed node comes back.
+    let mut failback = None;
+    let mut restart_at = None;
+    if opts.restart {
+        cluster.start(victim, false, events).await?;
+        let t_restart = Instant::now();
+        restart_at = Some(t_restart);
+        if let Some(pid) = cluster.nodes[victim].pid() {
+            events.emit(EventKind::Restarted {
+                node: cluster.nodes[victim].name.clone(),
+                pid,
+            });
+        }
+        let holder_priority = views
+            .borrow()
+            .holders()
+            .first()
+            .map(|&i| cluster.nodes[i].priority)
+            .unwrap_or(0);
+        let expect_return = opts.preempt && cluster.nodes[victim].priority > holder_priority;
+        let mut returned_at = None;
+        if expect_return {
+            let v = wait_views(&mut views, limit, "VIP back on the restarted node", |v| {
+                v.holders() == [victim]
+            })
+            .await?;
+            returned_at = Some(v.at);
+        } else {
+            // Long enough for a preempting node to have struck: its own Master_Down_Interval
+            // after it started, twice, plus a second of slack.
+            let hold = opts.master_down_interval(cluster.nodes[victim].priority) * 2
+                + Duration::from_secs(1);
+            tokio::time::sleep(hold).await;
+        }
+        tokio::time::sleep(opts.settle).await;
+        let final_holder = views
+            .borrow()
+            .holders()
+            .first()
+            .map(|&i| cluster.nodes[i].name.clone());
+        failback = Some((t_restart, returned_at, final_holder));
+    } else {
+        tokio::time::sleep(opts.settle).await;
+    }
+    let attempts = writer.stop().await;
+    let double_holder = poller.double_holder.lock().clone();
+    drop(poller);
+
+    let committed = writer::committed_values(&opts.backend, &prefix).await?;
+    let proof = prove(&attempts, &committed);
+    events.emit(EventKind::Verified {
+        acknowledged: proof.acknowledged,
+        found: proof.found,
+    });
+
+    let best_survivor = survivors
+        .iter()
+        .map(|&i| cluster.nodes[i].priority)
+        .max()
+        .unwrap_or(0);
+    let since_kill = |at: Instant| writer::ms(at.saturating_duration_since(t_kill));
+    Ok(DrillReport {
+        run_id,
+        settings: DrillSettings {
+            profile: opts.profile,
+            timing: opts.timing,
+            preempt: opts.preempt,
+            write_interval_ms: writer::ms(opts.write_interval),
+            connection: opts.connection,
+            vip: cluster.vip.to_string(),
+        },
+        nodes: cluster
+            .nodes
+            .iter()
+            .map(|n| NodeInfo {
+                name: n.name.clone(),
+                priority: n.priority,
+                admin: n.admin.to_string(),
+                advert: n.advert.to_string(),
+                traffic: n.traffic.to_string(),
+            })
+            .collect(),
+        killed: cluster.nodes[victim].name.clone(),
+        killed_was_holder: was_holder,
+        new_holder: takeover.map(|(i, _)| cluster.nodes[i].name.clone()),
+        master_down_interval_ms: writer::ms(opts.master_down_interval(best_survivor)),
+        detection_ms: detection.map(|(_, at)| since_kill(at)),
+        takeover_ms: takeover.map(|(_, at)| since_kill(at)),
+        writes_resumed_ms: Some(since_kill(resumed.finished)),
+        outage: outage(&attempts, t_kill, restart_at),
+        failback: failback.map(|(t_restart, returned_at, final_holder)| {
+            let (max_gap, failed) = after_restart(&attempts, t_restart);
+            Failback {
+                restarted_after_kill_ms: since_kill(t_restart),
+                vip_returned: returned_at.is_some(),
+                takeover_ms: returned_at
+                    .map(|at| writer::ms(at.saturating_duration_since(t_restart))),
+                final_holder,
+                max_write_gap_ms: max_gap,
+                failed_attempts: failed,
+            }
+        }),
+        writes: summary(&attempts),
+        proof,
+        double_holder,
+    })
+}
+
+/// Local wall-clock `HH:MM:SS.mmm`.
+fn clock(t: SystemTime) -> String {
+    chrono::DateTime::<chrono::Local>::from(t)
+        .format("%H:%M:%S%.3f")
+        .to_string()
+}
+
+/// The gap around `t_kill`: the last acknowledged INSERT that started before the kill
+/// (it went through the old holder) and the first that started after it, counting only
+/// attempts before the restart so the failback does not blur the figure.
+fn outage(attempts: &[Attempt], t_kill: Instant, until: Option<Instant>) -> Option<Outage> {
+    let before = attempts
+        .iter()
+        .filter(|a| a.ok() && a.started < t_kill)
+        .max_by_key(|a| a.finished)?;
+    let after = attempts
+        .iter()
+        .filter(|a| a.ok() && a.started >= t_kill)
+        .filter(|a| until.is_none_or(|u| a.started < u))
+        .min_by_key(|a| a.finished)?;
+    let failed = attempts
+        .iter()
+        .filter(|a| !a.ok() && a.seq > before.seq && a.seq < after.seq)
+        .count() as u64;
+    Some(Outage {
+        last_success_before: clock(before.finished_wall),
+        first_success_after: clock(after.finished_wall),
+        window_ms: writer::ms(after.finished.saturating_duration_since(before.finished)),
+        failed_attempts: failed,
+    })
+}
+
+/// Longest gap between acknowledged INSERTs that ends with one started after `t` (the first
+/// may be measured from the last success before `t`), and the failures started after `t`.
+fn after_restart(attempts: &[Attempt], t: Instant) -> (u64, u64) {
+    let mut last_ok: Option<Instant> = None;
+    let mut max_gap = Duration::ZERO;
+    let mut failed = 0;
+    for a in attempts {
+        if a.ok() {
+            if let Some(prev) = last_ok.filter(|_| a.started >= t) {
+                max_gap = max_gap.max(a.finished.saturating_duration_since(prev));
+            }
+            last_ok = Some(a.finished);
+        } else if a.started >= t {
+            failed += 1;
+        }
+    }
+    (writer::ms(max_gap), failed)
+}
+
+fn summary(attempts: &[Attempt]) -> WriteSummary {
+    let mut errors = BTreeMap::new();
+    for e in attempts.iter().filter_map(|a| a.error.as_deref()) {
+        *errors.entry(writer::error_class(e)).or_insert(0) += 1;
+    }
+    let acknowledged = attempts.iter().filter(|a| a.ok()).count() as u64;
+    WriteSummary {
+        attempts: attempts.len() as u64,
+        acknowledged,
+        failed: attempts.len() as u64 - acknowledged,
+        errors,
+    }
+}
+
+fn prove(attempts: &[Attempt], committed: &std::collections::HashSet<String>) -> Proof {
+    let missing: Vec<String> = attempts
+        .iter()
+        .filter(|a| a.ok() && !committed.contains(&a.value))
+        .map(|a| a.value.clone())
+        .collect();
+    let acknowledged = attempts.iter().filter(|a| a.ok()).count() as u64;
+    let unacknowledged_committed = attempts
+        .iter()
+        .filter(|a| !a.ok() && committed.contains(&a.value))
+        .count() as u64;
+    Proof {
+        acknowledged,
+        found: acknowledged - missing.len() as u64,
+        holds: missing.is_empty(),
+        missing,
+        unacknowledged_committed,
+    }
+}
+
+/// Seconds with millisecond precision, as the table prints them.
+fn secs(ms: u64) -> String {
+    format!("{}.{:03} s", ms / 1000, ms % 1000)
+}
+
+/// The report as a two-column table.
+pub fn render_table(report: &DrillReport) -> String {
+    let s = &report.settings;
+    let t = &s.timing;
+    let profile = match s.profile {
+        Some(Profile::Scenario) => "scenario",
+        Some(Profile::Tuned) => "tuned",
+        None => "custom",
+    };
+    let mut table = comfy_table::Table::new();
+    table.load_preset(comfy_table::presets::ASCII_MARKDOWN);
+    table.set_header(["figure", "value"]);
+    let opt = |v: Option<u64>| v.map(secs).unwrap_or_else(|| "-".into());
+    table.add_row([
+        "settings".to_string(),
+        format!(
+            "{profile}: advert {} s, check {} s, fall {}, rise {}, weight {}, {}; INSERT every {} ms ({:?} connection)",
+            t.advert_int.as_secs_f64(),
+            t.check_interval.as_secs_f64(),
+            t.fall,
+            t.rise,
+            t.weight,
+            if s.preempt { "preempt" } else { "nopreempt" },
+            s.write_interval_ms,
+            s.connection
+        ),
+    ]);
+    table.add_row([
+        "killed (SIGKILL)".to_string(),
+        format!(
+            "{}{}",
+            report.killed,
+            if report.killed_was_holder {
+                " (VIP holder)"
+            } else {
+                " (backup)"
+            }
+        ),
+    ]);
+    table.add_row([
+        "new VIP holder".to_string(),
+        report.new_holder.clone().unwrap_or_else(|| "-".into()),
+    ]);
+    table.add_row([
+        "Master_Down_Interval (model)".to_string(),
+        secs(report.master_down_interval_ms),
+    ]);
+    table.add_row([
+        "detection (kill → MASTER)".to_string(),
+        opt(report.detection_ms),
+    ]);
+    table.add_row([
+        "takeover (kill → VIP bound)".to_string(),
+        opt(report.takeover_ms),
+    ]);
+    table.add_row([
+        "writes resumed (kill → first OK)".to_string(),
+        opt(report.writes_resumed_ms),
+    ]);
+    match &report.outage {
+        Some(o) => {
+            table.add_row([
+                "outage window".to_string(),
+                format!(
+                    "{} ({} → {})",
+                    secs(o.window_ms),
+                    o.last_success_before,
+                    o.first_success_after
+                ),
+            ]);
+            table.add_row(["failed attempts".to_string(), o.failed_attempts.to_string()]);
+        }
+        None => {
+            table.add_row(["outage window".to_string(), "-".to_string()]);
+        }
+    }
+    if let Some(f) = &report.failback {
+        table.add_row([
+            "failback".to_string(),
+            format!(
+                "restarted {} after kill; VIP {}; holder now {}; longest write gap {}, {} failed",
+                secs(f.restarted_after_kill_ms),
+                match f.takeover_ms {
+                    Some(ms) => format!("returned {} after restart", secs(ms)),
+                    None => "stayed".to_string(),
+                },
+                f.final_holder.as_deref().unwrap_or("-"),
+                secs(f.max_write_gap_ms),
+                f.failed_attempts
+            ),
+        ]);
+    }
+    let w = &report.writes;
+    let errors: Vec<String> = w.errors.iter().map(|(k, v)| format!("{k} ×{v}")).collect();
+    table.add_row([
+        "writes".to_string(),
+        format!(
+            "{} attempted, {} acknowledged, {} failed{}",
+            w.attempts,
+            w.acknowledged,
+            w.failed,
+            if errors.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", errors.join(", "))
+            }
+        ),
+    ]);
+    let p = &report.proof;
+    table.add_row([
+        "proof (primary)".to_string(),
+        format!(
+            "{}: {} of {} acknowledged inserts present, {} missing; {} unacknowledged but committed",
+            if p.holds { "HOLDS" } else { "BROKEN" },
+            p.found,
+            p.acknowledged,
+            p.missing.len(),
+            p.unacknowledged_committed
+        ),
+    ]);
+    table.add_row([
+        "VIP holders at once".to_string(),
+        match &report.double_holder {
+            None => "never more than one".to_string(),
+            Some(nodes) => format!("TWO: {}", nodes.join(", ")),
+        },
+    ]);
+    table.to_string()
+}
+
+/// A progress line for the terminal, or `None` for events too frequent to print.
+fn progress_line(e: &DrillEvent) -> Option<String> {
+    let at = secs(e.at_ms);
+    let text = match &e.kind {
+        EventKind::NodeStarted {
+            node,
+            pid,
+            admin,
+            priority,
+        } => format!("{node} started (pid {pid}, admin {admin}, priority {priority})"),
+        EventKind::VrrpState {
+            node,
+            state,
+            vip_held,
+            effective_priority,
+        } => format!(
+            "{node}: {state}, priority {effective_priority}{}",
+            if *vip_held { ", holds the VIP" } else { "" }
+        ),
+        EventKind::NodeUnreachable { node } => format!("{node}: admin unreachable"),
+        EventKind::WriterStarted { prefix } => format!("writer started ({prefix}...)"),
+        EventKind::Write {
+            ok: false, error, ..
+        } => {
+            format!("INSERT failed: {}", error.as_deref().unwrap_or("?"))
+        }
+        EventKind::Write { .. } => return None,
+        EventKind::WritesResumed { failed } => {
+            format!("INSERTs acknowledged again after {failed} failed attempts")
+        }
+        EventKind::Killed {
+            node,
+            pid,
+            was_holder,
+        } => format!(
+            "kill -9 {pid} ({node}{})",
+            if *was_holder { ", the VIP holder" } else { "" }
+        ),
+        EventKind::Restarted { node, pid } => format!("{node} restarted (pid {pid})"),
+        EventKind::Verified {
+            acknowledged,
+            found,
+        } => format!("primary has {found} of {acknowledged} acknowledged inserts"),
+    };
+    Some(format!("[{at:>10}] {text}"))
+}
+
+/// `pxadm drill failover`: progress on stderr and the table on stdout, or (with `--batch`)
+/// only the JSON report on stdout. Fails when the drill cannot finish or an acknowledged
+/// insert is missing.
+pub async fn run_cli(args: FailoverArgs, batch: bool) -> anyhow::Result<()> {
+    let opts = args.to_options()?;
+    let (tx, mut rx) = mpsc::unbounded_channel::<DrillEvent>();
+    let printer = tokio::spawn(async move {
+        let mut consecutive_failures = 0u32;
+        while let Some(event) = rx.recv().await {
+            if batch {
+                continue;
+            }
+            // A failing streak prints its first error only; the resume line counts the rest.
+            if let EventKind::Write { ok, .. } = &event.kind {
+                if *ok {
+                    consecutive_failures = 0;
+                    continue;
+                }
+                consecutive_failures += 1;
+                if consecutive_failures > 1 {
+                    continue;
+                }
+            }
+            if let Some(line) = progress_line(&event) {
+                eprintln!("{line}");
+            }
+        }
+    });
+    let result = run_failover(opts, Some(tx)).await;
+    let _ = printer.await;
+    let report = result?;
+    if batch {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!("{}", render_table(&report));
+    }
+    if !report.proof.holds {
+        anyhow::bail!(
+            "{} acknowledged inserts are missing on the primary: {}",
+            report.proof.missing.len(),
+            report.proof.missing.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// Durations as integer milliseconds in JSON.
+mod millis {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::time::Duration;
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        u64::deserialize(d).map(Duration::from_millis)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: FailoverArgs,
+    }
+
+    fn args(line: &[&str]) -> Result<DrillOptions, String> {
+        let mut argv = vec!["drill"];
+        argv.extend_from_slice(line);
+        let cli = Cli::try_parse_from(argv).map_err(|e| e.to_string())?;
+        cli.args.to_options().map_err(|e| e.to_string())
+    }
+
+    fn attempt(seq: u64, t0: Instant, start_ms: u64, ok: bool) -> Attempt {
+        let started = t0 + Duration::from_millis(start_ms);
+        Attempt {
+            seq,
+            value: format!("drill-x-{seq:06}"),
+            started,
+            finished: started + Duration::from_millis(5),
+            finished_wall: SystemTime::UNIX_EPOCH,
+            error: (!ok).then(|| "ERROR 2003 (HY000): Can't connect".to_string()),
+        }
+    }
+
+    #[test]
+    fn profiles_and_overrides() {
+        let o = args(&[]).unwrap();
+        assert_eq!(o.profile, Some(Profile::Scenario));
+        assert_eq!(o.timing.advert_int, Duration::from_secs(1));
+        assert_eq!(o.timing.check_interval, Duration::from_secs(2));
+        assert_eq!((o.timing.fall, o.timing.weight), (2, -20));
+        let o = args(&["--profile", "tuned"]).unwrap();
+        assert_eq!(o.timing.advert_int, Duration::from_millis(100));
+        assert_eq!(o.timing.fall, 1);
+        let o = args(&[
+            "--profile",
+            "tuned",
+            "--weight",
+            "0",
+            "--advert-int",
+            "0.05",
+        ])
+        .unwrap();
+        assert_eq!(o.profile, None, "overridden timing is custom");
+        assert_eq!(o.timing.weight, 0);
+        assert_eq!(o.timing.advert_int, Duration::from_millis(50));
+        let o = args(&["--weight", "-30", "--node", "node2", "--nopreempt"]).unwrap();
+        assert_eq!(o.timing.weight, -30);
+        assert_eq!(o.kill, KillTarget::Node("node2".into()));
+        assert!(!o.preempt);
+    }
+
+    #[test]
+    fn bad_flags_are_explained() {
+        for (line, expect) in [
+            (&["--nodes", "4"][..], "2 or 3"),
+            (&["--node", "node3"], "node1..node2"),
+            (&["--backend", "localhost"], "HOST:PORT"),
+            (&["--database", "a;drop"], "identifier"),
+            (&["--interval-ms", "0"], "positive"),
+            (&["--warmup=-1"], "seconds"),
+        ] {
+            let err = args(line).unwrap_err();
+            assert!(err.contains(expect), "{line:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn master_down_interval_follows_rfc_5798() {
+        let o = DrillOptions::new(Profile::Scenario);
+        assert_eq!(
+            o.master_down_interval(90),
+            Duration::from_nanos(3_648_437_500)
+        );
+        let o = DrillOptions::new(Profile::Tuned);
+        assert_eq!(
+            o.master_down_interval(90),
+            Duration::from_nanos(364_843_750)
+        );
+    }
+
+    #[test]
+    fn outage_spans_last_success_before_to_first_success_after() {
+        let t0 = Instant::now();
+        let attempts = vec![
+            attempt(1, t0, 0, true),
+            attempt(2, t0, 100, true),
+            attempt(3, t0, 200, false),
+            attempt(4, t0, 300, false),
+            attempt(5, t0, 400, true),
+            attempt(6, t0, 500, false),
+            attempt(7, t0, 600, true),
+        ];
+        // Killed at 150 ms, restarted at 450 ms.
+        let o = outage(
+            &attempts,
+            t0 + Duration::from_millis(150),
+            Some(t0 + Duration::from_millis(450)),
+        )
+        .unwrap();
+        assert_eq!(o.window_ms, 300);
+        assert_eq!(o.failed_attempts, 2);
+        let (gap, failed) = after_restart(&attempts, t0 + Duration::from_millis(450));
+        assert_eq!((gap, failed), (200, 1));
+        // Nothing acknowledged after the kill: no window to report.
+        assert!(outage(&attempts[..4], t0 + Duration::from_millis(150), None).is_none());
+    }
+
+    #[test]
+    fn proof_finds_missing_and_unacknowledged_rows() {
+        let t0 = Instant::now();
+        let attempts = vec![
+            attempt(1, t0, 0, true),
+            attempt(2, t0, 100, false),
+            attempt(3, t0, 200, true),
+        ];
+        let committed = ["drill-x-000001", "drill-x-000002"]
+            .map(String::from)
+            .into_iter()
+            .collect();
+        let p = prove(&attempts, &committed);
+        assert!(!p.holds);
+        assert_eq!(p.missing, ["drill-x-000003"]);
+        assert_eq!(
+            (p.acknowledged, p.found, p.unacknowledged_committed),
+            (2, 1, 1)
+        );
+        let s = summary(&attempts);
+        assert_eq!((s.attempts, s.acknowledged, s.failed), (3, 2, 1));
+        assert_eq!(s.errors.get("ERROR 2003"), Some(&1));
+    }
+
+    #[test]
+    fn report_round_trips_through_json_and_renders() {
+        let report = DrillReport {
+            run_id: "abc".into(),
+            settings: DrillSettings {
+                profile: Some(Profile::Tuned),
+                timing: Profile::Tuned.timing(),
+                preempt: true,
+                write_interval_ms: 100,
+                connection: ConnectionMode::Fresh,
+                vip: "127.0.0.20:6033".into(),
+            },
+            nodes: Vec::new(),
+            killed: "node1".into(),
+            killed_was_holder: true,
+            new_holder: Some("node2".into()),
+            master_down_interval_ms: 364,
+            detection_ms: Some(370),
+            takeover_ms: Some(371),
+            writes_resumed_ms: Some(420),
+            outage: Some(Outage {
+                last_success_before: "22:06:58.000".into(),
+                first_success_after: "22:06:58.450".into(),
+                window_ms: 450,
+                failed_attempts: 4,
+            }),
+            failback: None,
+            writes: WriteSummary {
+                attempts: 10,
+                acknowledged: 6,
+                failed: 4,
+                errors: BTreeMap::from([("ERROR 2003".to_string(), 4)]),
+            },
+            proof: Proof {
+                acknowledged: 6,
+                found: 6,
+                missing: Vec::new(),
+                unacknowledged_committed: 0,
+                holds: true,
+            },
+            double_holder: None,
+        };
+        let json = serde_json::to_string(&report).unwrap();
+        assert!(json.contains("\"advert_int\":100"), "{json}");
+        let back: DrillReport = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, report);
+        let table = render_table(&report);
+        assert!(
+            table.contains("0.450 s (22:06:58.000 → 22:06:58.450)"),
+            "{table}"
+        );
+        assert!(table.contains("HOLDS: 6 of 6"), "{table}");
+    }
+
+    #[test]
+    fn events_serialise_with_a_tag() {
+        let e = DrillEvent {
+            at_ms: 12,
+            kind: EventKind::Killed {
+                node: "node1".into(),
+                pid: 42,
+                was_holder: true,
+            },
+        };
+        let json = serde_json::to_value(&e).unwrap();
+        assert_eq!(json["event"], "killed");
+        assert_eq!(json["at_ms"], 12);
+        assert!(progress_line(&e)
+            .unwrap()
+            .contains("kill -9 42 (node1, the VIP holder)"));
+    }
+}

@@ -1,0 +1,568 @@
+//! The drill's nodes: files, ports and `pxadm node` processes on loopback, plus the poller
+//! that watches every node's `stats_pxadm_vrrp` through its admin port.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use tokio::process::{Child, Command};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use super::{DrillError, DrillOptions, Emitter, EventKind};
+use crate::client::conn::{self, NodeAddr};
+use crate::core::vip::cluster::{ClusterCheck, ClusterNode, VipCluster};
+use crate::core::vip::InitialState;
+
+/// Priorities of node1..node3: node1 is the scenario's MASTER (100), node2 its BACKUP (90).
+const PRIORITIES: [u8; 3] = [100, 90, 80];
+/// Advert addresses: node N sends from 127.0.0.(10+N), as the scenario's hosts are .11-.13.
+const ADVERT_BASE: u8 = 10;
+/// How long a node may take to open its admin port.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a node may take to exit after SIGTERM before it gets SIGKILL.
+const STOP_TIMEOUT: Duration = Duration::from_secs(10);
+/// State poll period: the resolution of the detection and takeover figures.
+const POLL: Duration = Duration::from_millis(10);
+
+/// One node of the drill.
+#[derive(Debug)]
+pub(super) struct Node {
+    /// `node1`...
+    pub name: String,
+    /// Configured VRRP priority.
+    pub priority: u8,
+    /// Admin listener.
+    pub admin: SocketAddr,
+    /// The node's own traffic listener.
+    pub traffic: SocketAddr,
+    /// UDP advert address.
+    pub advert: SocketAddr,
+    datadir: PathBuf,
+    config: PathBuf,
+    vip_file: PathBuf,
+    log: PathBuf,
+    child: Option<Child>,
+}
+
+impl Node {
+    /// The running process id.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().and_then(Child::id)
+    }
+
+    /// The admin address as the client module wants it.
+    pub fn admin_addr(&self) -> NodeAddr {
+        NodeAddr {
+            name: self.name.clone(),
+            host: self.admin.ip().to_string(),
+            port: self.admin.port(),
+            user: "admin".into(),
+            password: "admin".into(),
+        }
+    }
+}
+
+/// The drill's nodes and their working directory.
+pub(super) struct Cluster {
+    /// The nodes, node1 first.
+    pub nodes: Vec<Node>,
+    /// The VIP address:port.
+    pub vip: SocketAddr,
+    exe: PathBuf,
+    /// Kept for its Drop: removes the working directory unless the caller chose one.
+    _scratch: Option<tempfile::TempDir>,
+}
+
+impl Cluster {
+    /// Picks ports, writes every node's ProxySQL config and `--vip` file.
+    pub async fn prepare(opts: &DrillOptions) -> Result<Cluster, DrillError> {
+        let (dir, scratch) = match &opts.workdir {
+            Some(dir) => (dir.clone(), None),
+            None => {
+                let tmp = tempfile::Builder::new()
+                    .prefix("pxadm-drill-")
+                    .tempdir()
+                    .map_err(|e| {
+                        DrillError::Setup(format!("cannot create a work directory: {e}"))
+                    })?;
+                (tmp.path().to_path_buf(), Some(tmp))
+            }
+        };
+        let vip = match opts.vip {
+            Some(vip) => vip,
+            None => free_tcp(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 20))).await?,
+        };
+        let advert_ips: Vec<IpAddr> = (1..=opts.nodes)
+            .map(|i| IpAddr::V4(Ipv4Addr::new(127, 0, 0, ADVERT_BASE + i as u8)))
+            .collect();
+        let advert_port = free_udp_on_all(&advert_ips).await?;
+        let description = VipCluster {
+            instance: "VI_1".into(),
+            virtual_router_id: 51,
+            auth_pass: Some("1234".into()),
+            advert_int: opts.timing.advert_int.as_secs_f64(),
+            nopreempt: !opts.preempt,
+            vip: format!("{}/32", vip.ip()),
+            port: vip.port(),
+            interface: "lo".into(),
+            advert_port,
+            unicast: true,
+            check: Some(ClusterCheck {
+                name: "chk_service".into(),
+                script: "/etc/keepalived/check_service.sh".into(),
+                pattern: "proxysql.cnf".into(),
+                interval: opts.timing.check_interval.as_secs_f64(),
+                timeout: None,
+                fall: opts.timing.fall,
+                rise: opts.timing.rise,
+                weight: opts.timing.weight,
+            }),
+            nodes: advert_ips
+                .iter()
+                .enumerate()
+                .map(|(i, ip)| ClusterNode {
+                    name: format!("node{}", i + 1),
+                    address: *ip,
+                    // nopreempt only works when every node starts as BACKUP (keepalived).
+                    state: if i == 0 && opts.preempt {
+                        InitialState::Master
+                    } else {
+                        InitialState::Backup
+                    },
+                    priority: PRIORITIES[i],
+                    interface: None,
+                })
+                .collect(),
+        };
+        let mut nodes = Vec::new();
+        for spec in &description.nodes {
+            let datadir = dir.join(&spec.name);
+            tokio::fs::create_dir_all(&datadir)
+                .await
+                .map_err(|e| io_setup(&datadir, e))?;
+            let admin = free_tcp(IpAddr::V4(Ipv4Addr::LOCALHOST)).await?;
+            let traffic = free_tcp(IpAddr::V4(Ipv4Addr::LOCALHOST)).await?;
+            let config = dir.join(format!("{}.cnf", spec.name));
+            write(&config, &proxysql_cnf(opts, admin, traffic)).await?;
+            let vip_file = dir.join(format!("vip-{}.toml", spec.name));
+            let toml = description
+                .vip_toml(spec)
+                .map_err(|e| DrillError::Setup(e.to_string()))?;
+            write(&vip_file, &toml).await?;
+            nodes.push(Node {
+                name: spec.name.clone(),
+                priority: spec.priority,
+                admin,
+                traffic,
+                advert: SocketAddr::new(spec.address, advert_port),
+                log: datadir.join("proxysql.log"),
+                datadir,
+                config,
+                vip_file,
+                child: None,
+            });
+        }
+        Ok(Cluster {
+            nodes,
+            vip,
+            exe: opts.pxadm_bin.clone(),
+            _scratch: scratch,
+        })
+    }
+
+    /// Index of the node called `name`.
+    pub fn index_of(&self, name: &str) -> Option<usize> {
+        self.nodes.iter().position(|n| n.name == name)
+    }
+
+    /// Starts node `i` (`--initial` on its first start) and waits for its admin port.
+    pub async fn start(
+        &mut self,
+        i: usize,
+        initial: bool,
+        events: &Emitter,
+    ) -> Result<u32, DrillError> {
+        let node = &mut self.nodes[i];
+        let stderr = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(node.datadir.join("stderr.log"))
+            .map_err(|e| io_setup(&node.datadir, e))?;
+        let mut cmd = Command::new(&self.exe);
+        cmd.arg("node")
+            .arg("--datadir")
+            .arg(&node.datadir)
+            .arg("--admin")
+            .arg(node.admin.to_string())
+            .arg("--config")
+            .arg(&node.config)
+            .arg("--vip")
+            .arg(&node.vip_file);
+        if initial {
+            cmd.arg("--initial");
+        }
+        cmd.env("PXADM_LOOPBACK_ONLY", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(stderr))
+            .kill_on_drop(true);
+        // SAFETY: prctl(2) in the forked child before exec only sets its own death signal:
+        // a drill that is itself killed must not leave nodes holding the VIP.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        let child = cmd
+            .spawn()
+            .map_err(|e| DrillError::Setup(format!("cannot start {}: {e}", self.exe.display())))?;
+        let pid = child.id().unwrap_or(0);
+        node.child = Some(child);
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            if tokio::net::TcpStream::connect(node.admin).await.is_ok() {
+                break;
+            }
+            let exited = node
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten());
+            if exited.is_some() || Instant::now() >= deadline {
+                let why = match exited {
+                    Some(status) => format!("exited ({status})"),
+                    None => format!("did not open its admin port within {START_TIMEOUT:?}"),
+                };
+                let err = tokio::fs::read_to_string(node.datadir.join("stderr.log"))
+                    .await
+                    .unwrap_or_default();
+                return Err(DrillError::Setup(format!(
+                    "{} {why}: {}",
+                    node.name,
+                    tail(&err, 5)
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        events.emit(EventKind::NodeStarted {
+            node: node.name.clone(),
+            pid,
+            admin: node.admin.to_string(),
+            priority: node.priority,
+        });
+        Ok(pid)
+    }
+
+    /// `kill -9` of node `i`; returns its pid.
+    pub fn kill(&mut self, i: usize) -> Result<u32, DrillError> {
+        let node = &mut self.nodes[i];
+        let pid = node
+            .pid()
+            .ok_or_else(|| DrillError::Setup(format!("{} is not running", node.name)))?;
+        let raw = libc::pid_t::try_from(pid)
+            .map_err(|_| DrillError::Setup(format!("pid {pid} out of range")))?;
+        // SAFETY: kill(2) on our own child, not reaped yet, so the pid cannot be recycled.
+        if unsafe { libc::kill(raw, libc::SIGKILL) } != 0 {
+            return Err(DrillError::Setup(format!(
+                "kill -9 {pid} ({}): {}",
+                node.name,
+                std::io::Error::last_os_error()
+            )));
+        }
+        Ok(pid)
+    }
+
+    /// Waits for node `i` to exit after a signal, and forgets the process.
+    pub async fn reap(&mut self, i: usize) {
+        if let Some(mut child) = self.nodes[i].child.take() {
+            let _ = child.wait().await;
+        }
+    }
+
+    /// Stops every node gracefully (SIGTERM: the holder sends its priority-0 advert), then
+    /// SIGKILL whatever did not exit in time.
+    pub async fn stop_all(&mut self) {
+        for node in &mut self.nodes {
+            let Some(mut child) = node.child.take() else {
+                continue;
+            };
+            if let Some(raw) = child.id().and_then(|p| libc::pid_t::try_from(p).ok()) {
+                // SAFETY: kill(2) on our own unreaped child.
+                unsafe { libc::kill(raw, libc::SIGTERM) };
+            }
+            if tokio::time::timeout(STOP_TIMEOUT, child.wait())
+                .await
+                .is_err()
+            {
+                let _ = child.kill().await;
+            }
+        }
+    }
+
+    /// The tail of every node's proxysql.log, for error reports.
+    pub async fn log_tails(&self, lines: usize) -> String {
+        let mut out = String::new();
+        for node in &self.nodes {
+            let text = tokio::fs::read_to_string(&node.log)
+                .await
+                .unwrap_or_default();
+            out.push_str(&format!(
+                "--- {} proxysql.log ---\n{}\n",
+                node.name,
+                tail(&text, lines)
+            ));
+        }
+        out
+    }
+}
+
+/// The ProxySQL-format bootstrap config of one drill node: its listeners, the lab primary
+/// as the only backend (hostgroup 0) and the application user.
+fn proxysql_cnf(opts: &DrillOptions, admin: SocketAddr, traffic: SocketAddr) -> String {
+    let b = &opts.backend;
+    format!(
+        "# written by pxadm drill failover\n\
+         admin_variables =\n{{\n    admin_credentials = \"admin:admin\"\n    mysql_ifaces = \"{admin}\"\n}}\n\
+         mysql_variables =\n{{\n    interfaces = \"{traffic}\"\n    monitor_username = {mu}\n    monitor_password = {mp}\n    \
+         monitor_connect_interval = 1000\n    monitor_ping_interval = 1000\n    monitor_read_only_interval = 1000\n}}\n\
+         mysql_servers =\n(\n    {{ address = {host}, port = {port}, hostgroup = 0, comment = \"drill backend\" }},\n)\n\
+         mysql_users =\n(\n    {{ username = {user}, password = {pass}, default_hostgroup = 0, default_schema = {db} }},\n)\n",
+        mu = quoted(&b.monitor_user),
+        mp = quoted(&b.monitor_password),
+        host = quoted(&b.host),
+        port = b.port,
+        user = quoted(&b.user),
+        pass = quoted(&b.password),
+        db = quoted(&b.database),
+    )
+}
+
+/// A libconfig string literal.
+fn quoted(text: &str) -> String {
+    format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+async fn write(path: &Path, contents: &str) -> Result<(), DrillError> {
+    tokio::fs::write(path, contents)
+        .await
+        .map_err(|e| io_setup(path, e))
+}
+
+fn io_setup(path: &Path, e: std::io::Error) -> DrillError {
+    DrillError::Setup(format!("{}: {e}", path.display()))
+}
+
+fn tail(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// A TCP port on `ip` that was free a moment ago.
+async fn free_tcp(ip: IpAddr) -> Result<SocketAddr, DrillError> {
+    let listener = tokio::net::TcpListener::bind(SocketAddr::new(ip, 0))
+        .await
+        .map_err(|e| DrillError::Setup(format!("cannot bind a port on {ip}: {e}")))?;
+    listener
+        .local_addr()
+        .map_err(|e| DrillError::Setup(e.to_string()))
+}
+
+/// A UDP port free on every address (so each node's advert address differs only by IP).
+async fn free_udp_on_all(ips: &[IpAddr]) -> Result<u16, DrillError> {
+    'attempt: for _ in 0..50 {
+        let first = tokio::net::UdpSocket::bind(SocketAddr::new(ips[0], 0))
+            .await
+            .map_err(|e| DrillError::Setup(format!("cannot bind UDP on {}: {e}", ips[0])))?;
+        let port = first
+            .local_addr()
+            .map_err(|e| DrillError::Setup(e.to_string()))?
+            .port();
+        for ip in &ips[1..] {
+            if tokio::net::UdpSocket::bind(SocketAddr::new(*ip, port))
+                .await
+                .is_err()
+            {
+                continue 'attempt;
+            }
+        }
+        return Ok(port);
+    }
+    Err(DrillError::Setup(
+        "no UDP port free on every advert address".into(),
+    ))
+}
+
+/// One node's `stats_pxadm_vrrp` row as last polled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct VrrpView {
+    /// MASTER, BACKUP, FAULT or INIT.
+    pub state: String,
+    /// Whether the node's listener is bound on the VIP.
+    pub vip_held: bool,
+    /// Advertised priority.
+    pub effective_priority: u8,
+}
+
+/// Every node's last polled view (`None`: unreachable), and when it was taken.
+#[derive(Debug, Clone)]
+pub(super) struct Views {
+    /// Per node, in cluster order.
+    pub nodes: Vec<Option<VrrpView>>,
+    /// When the poll finished.
+    pub at: Instant,
+}
+
+impl Views {
+    /// Indices of the nodes reporting the VIP as bound.
+    pub fn holders(&self) -> Vec<usize> {
+        (0..self.nodes.len())
+            .filter(|&i| self.nodes[i].as_ref().is_some_and(|v| v.vip_held))
+            .collect()
+    }
+}
+
+/// Polls every node's `stats_pxadm_vrrp` every [`POLL`], publishing the views and emitting
+/// an event per change; remembers whether two nodes ever reported the VIP at once.
+pub(super) struct Poller {
+    /// Latest views.
+    pub views: watch::Receiver<Views>,
+    /// Set when one poll round saw two holders.
+    pub double_holder: Arc<Mutex<Option<Vec<String>>>>,
+    task: JoinHandle<()>,
+}
+
+impl Poller {
+    /// Starts polling the cluster's nodes.
+    pub fn start(cluster: &Cluster, events: Emitter) -> Poller {
+        let addrs: Vec<NodeAddr> = cluster.nodes.iter().map(Node::admin_addr).collect();
+        let (tx, views) = watch::channel(Views {
+            nodes: vec![None; addrs.len()],
+            at: Instant::now(),
+        });
+        let double_holder = Arc::new(Mutex::new(None));
+        let seen_double = double_holder.clone();
+        let task = tokio::spawn(async move {
+            let mut conns: Vec<Option<conn::Conn>> = addrs.iter().map(|_| None).collect();
+            let mut tick = tokio::time::interval(POLL);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let polls = addrs
+                    .iter()
+                    .zip(conns.iter_mut())
+                    .map(|(addr, slot)| poll_one(addr, slot));
+                let nodes = futures::future::join_all(polls).await;
+                let at = Instant::now();
+                let previous = tx.borrow().nodes.clone();
+                for (i, (old, new)) in previous.iter().zip(&nodes).enumerate() {
+                    if old != new {
+                        events.emit(match new {
+                            Some(v) => EventKind::VrrpState {
+                                node: addrs[i].name.clone(),
+                                state: v.state.clone(),
+                                vip_held: v.vip_held,
+                                effective_priority: v.effective_priority,
+                            },
+                            None => EventKind::NodeUnreachable {
+                                node: addrs[i].name.clone(),
+                            },
+                        });
+                    }
+                }
+                let views = Views { nodes, at };
+                let holders = views.holders();
+                if holders.len() > 1 {
+                    let mut seen = seen_double.lock();
+                    if seen.is_none() {
+                        *seen = Some(holders.iter().map(|&i| addrs[i].name.clone()).collect());
+                    }
+                }
+                if tx.send(views).is_err() {
+                    return;
+                }
+            }
+        });
+        Poller {
+            views,
+            double_holder,
+            task,
+        }
+    }
+}
+
+impl Drop for Poller {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// One node's row, reconnecting as needed; `None` while the node is unreachable.
+async fn poll_one(addr: &NodeAddr, slot: &mut Option<conn::Conn>) -> Option<VrrpView> {
+    // Short timeouts: a dead node must not stall the poll of the others.
+    const LIMIT: Duration = Duration::from_millis(500);
+    if slot.is_none() {
+        *slot = conn::connect(addr, LIMIT).await.ok();
+    }
+    let c = slot.as_mut()?;
+    match conn::query_text(
+        c,
+        "SELECT state, vip_held, effective_priority FROM stats_pxadm_vrrp",
+    )
+    .await
+    {
+        Ok(rs) => {
+            let row = rs.rows.first()?;
+            let text = |i: usize| row.get(i).cloned().flatten().unwrap_or_default();
+            Some(VrrpView {
+                state: text(0),
+                vip_held: text(1) == "1",
+                effective_priority: text(2).parse().unwrap_or(0),
+            })
+        }
+        Err(_) => {
+            *slot = None;
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cnf_quotes_values_and_names_the_backend() {
+        let mut opts = DrillOptions::new(super::super::Profile::Tuned);
+        opts.backend.password = "p\"w".into();
+        let text = proxysql_cnf(
+            &opts,
+            "127.0.0.1:16032".parse().unwrap(),
+            "127.0.0.1:16033".parse().unwrap(),
+        );
+        assert!(text.contains("mysql_ifaces = \"127.0.0.1:16032\""));
+        assert!(text.contains("interfaces = \"127.0.0.1:16033\""));
+        assert!(text.contains("password = \"p\\\"w\""));
+        let parsed = crate::core::config_file::ConfigFile::parse(&text);
+        assert!(parsed.is_ok(), "{parsed:?}");
+    }
+
+    #[test]
+    fn holders_lists_every_node_reporting_the_vip() {
+        let view = |held| {
+            Some(VrrpView {
+                state: "MASTER".into(),
+                vip_held: held,
+                effective_priority: 100,
+            })
+        };
+        let views = Views {
+            nodes: vec![view(true), None, view(false), view(true)],
+            at: Instant::now(),
+        };
+        assert_eq!(views.holders(), [0, 3]);
+    }
+}
