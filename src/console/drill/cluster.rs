@@ -476,9 +476,20 @@ impl Poller {
                 let views = Views { nodes, at };
                 let holders = views.holders();
                 if holders.len() > 1 {
-                    let mut seen = seen_double.lock();
-                    if seen.is_none() {
-                        *seen = Some(holders.iter().map(|&i| addrs[i].name.clone()).collect());
+                    // One round's reads are not simultaneous: a handover between them looks
+                    // like two holders. Both still holding when read again means both held at
+                    // the moment the later of the first reads happened.
+                    let mut still = Vec::new();
+                    for &i in &holders {
+                        if poll_one(&addrs[i], &mut conns[i])
+                            .await
+                            .is_some_and(|v| v.vip_held)
+                        {
+                            still.push(addrs[i].name.clone());
+                        }
+                    }
+                    if still.len() > 1 {
+                        seen_double.lock().get_or_insert(still);
                     }
                 }
                 if tx.send(views).is_err() {
