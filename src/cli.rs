@@ -54,7 +54,7 @@ pub struct KeepalivedRenderArgs {
 #[derive(Debug, Subcommand)]
 pub enum DrillCommand {
     /// Kill the VIP holder under a steady write load and measure the failover.
-    Failover(crate::console::drill::FailoverArgs),
+    Failover(Box<crate::console::drill::FailoverArgs>),
 }
 
 /// `pxadm node` arguments.

@@ -51,7 +51,7 @@ fn run_async(command: Option<Command>, batch: bool) -> anyhow::Result<()> {
                 node.run().await
             }
             Some(Command::Drill(DrillCommand::Failover(args))) => {
-                pxadm::console::drill::run_cli(args, batch).await
+                pxadm::console::drill::run_cli(*args, batch).await
             }
             Some(Command::Keepalived(_)) => unreachable!("handled without a runtime"),
             None => pxadm::console::demo::run_default().await,

@@ -20,6 +20,7 @@ use std::time::{Duration, Instant, SystemTime};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, watch};
 
+use crate::client::conn::NodeAddr;
 use cluster::{Cluster, Poller, Views};
 use writer::{Attempt, Writer, WriterConfig};
 
@@ -133,8 +134,12 @@ pub struct DrillOptions {
     pub profile: Option<Profile>,
     /// VRRP timing of every node.
     pub timing: VrrpTiming,
-    /// Number of nodes, 2 or 3 (priorities 100, 90, 80).
+    /// Number of nodes to start, 2 or 3 (priorities 100, 90, 80).
     pub nodes: usize,
+    /// Running nodes to use instead of starting any (their admin addresses; each must run
+    /// a VRRP instance for the same VIP). The kill is then `PROXYSQL KILL` and the killed
+    /// node is not restarted.
+    pub attach: Vec<NodeAddr>,
     /// keepalived's preempt (default) or nopreempt.
     pub preempt: bool,
     /// The node to kill.
@@ -172,6 +177,7 @@ impl DrillOptions {
             profile: Some(profile),
             timing: profile.timing(),
             nodes: 2,
+            attach: Vec::new(),
             preempt: true,
             kill: KillTarget::Holder,
             restart: true,
@@ -191,15 +197,33 @@ impl DrillOptions {
     /// Rejects settings the drill cannot run with.
     pub fn validate(&self) -> Result<(), DrillError> {
         let bad = |m: &str| Err(DrillError::Options(m.to_string()));
-        if !(2..=3).contains(&self.nodes) {
+        if self.attach.is_empty() && !(2..=3).contains(&self.nodes) {
             return bad("--nodes must be 2 or 3");
         }
+        if !self.attach.is_empty() {
+            if self.attach.len() < 2 {
+                return bad("--attach needs at least two nodes");
+            }
+            let mut names = std::collections::HashSet::new();
+            if !self.attach.iter().all(|a| names.insert(&a.name)) {
+                return bad("--attach names must be unique");
+            }
+        }
         if let KillTarget::Node(name) = &self.kill {
-            let known = (1..=self.nodes).any(|i| *name == format!("node{i}"));
+            let known = if self.attach.is_empty() {
+                (1..=self.nodes).any(|i| *name == format!("node{i}"))
+            } else {
+                self.attach.iter().any(|a| a.name == *name)
+            };
             if !known {
+                let names: Vec<String> = if self.attach.is_empty() {
+                    (1..=self.nodes).map(|i| format!("node{i}")).collect()
+                } else {
+                    self.attach.iter().map(|a| a.name.clone()).collect()
+                };
                 return Err(DrillError::Options(format!(
-                    "--node {name}: the drill's nodes are node1..node{}",
-                    self.nodes
+                    "--node {name}: the drill's nodes are {}",
+                    names.join(", ")
                 )));
             }
         }
@@ -246,6 +270,17 @@ pub struct FailoverArgs {
     /// Number of nodes (2 or 3; priorities 100, 90, 80).
     #[arg(long, default_value_t = 2)]
     pub nodes: usize,
+    /// Use running nodes instead of starting some: [NAME=]HOST:PORT of each admin port
+    /// (repeatable; names default to node1, node2...). The kill is PROXYSQL KILL and the
+    /// killed node is not restarted.
+    #[arg(long, value_name = "[NAME=]HOST:PORT")]
+    pub attach: Vec<String>,
+    /// Admin user for --attach.
+    #[arg(long, default_value = "admin")]
+    pub admin_user: String,
+    /// Admin password for --attach.
+    #[arg(long, default_value = "admin")]
+    pub admin_password: String,
     /// Kill this node (node1..node3) instead of the VIP holder.
     #[arg(long, value_name = "NAME")]
     pub node: Option<String>,
@@ -304,6 +339,28 @@ fn seconds(flag: &str, value: f64) -> Result<Duration, DrillError> {
 }
 
 impl FailoverArgs {
+    /// One `--attach [NAME=]HOST:PORT` entry.
+    fn attach_addr(&self, i: usize, entry: &str) -> Result<NodeAddr, DrillError> {
+        let (name, endpoint) = match entry.split_once('=') {
+            Some((name, endpoint)) => (name.to_string(), endpoint),
+            None => (format!("node{}", i + 1), entry),
+        };
+        let (host, port) = endpoint
+            .rsplit_once(':')
+            .and_then(|(h, p)| Some((h.to_string(), p.parse::<u16>().ok()?)))
+            .filter(|(h, _)| !h.is_empty() && !name.is_empty())
+            .ok_or_else(|| {
+                DrillError::Options(format!("--attach {entry}: expected [NAME=]HOST:PORT"))
+            })?;
+        Ok(NodeAddr {
+            name,
+            host,
+            port,
+            user: self.admin_user.clone(),
+            password: self.admin_password.clone(),
+        })
+    }
+
     /// The library options these flags describe.
     pub fn to_options(&self) -> Result<DrillOptions, DrillError> {
         let mut opts = DrillOptions::new(self.profile);
@@ -321,6 +378,12 @@ impl FailoverArgs {
             opts.profile = None;
         }
         opts.nodes = self.nodes;
+        opts.attach = self
+            .attach
+            .iter()
+            .enumerate()
+            .map(|(i, entry)| self.attach_addr(i, entry))
+            .collect::<Result<_, _>>()?;
         opts.kill = match &self.node {
             Some(name) => KillTarget::Node(name.clone()),
             None => KillTarget::Holder,
@@ -440,12 +503,12 @@ pub enum EventKind {
         /// Failed attempts before it.
         failed: u64,
     },
-    /// A node was killed with SIGKILL.
+    /// A node was killed: SIGKILL, or `PROXYSQL KILL` for an attached node.
     Killed {
         /// Node name.
         node: String,
-        /// Its pid.
-        pid: u32,
+        /// Its pid, when the drill started it.
+        pid: Option<u32>,
         /// Whether it held the VIP.
         was_holder: bool,
     },
@@ -509,10 +572,10 @@ pub struct NodeInfo {
     pub priority: u8,
     /// Admin address.
     pub admin: String,
-    /// Advert address.
-    pub advert: String,
-    /// The node's own traffic listener.
-    pub traffic: String,
+    /// Advert address (started nodes).
+    pub advert: Option<String>,
+    /// The node's own traffic listener (started nodes).
+    pub traffic: Option<String>,
 }
 
 /// The service gap around the kill, as the scenario's report measures it.
@@ -620,7 +683,11 @@ pub async fn run_failover(
         tx: progress,
     };
     writer::check_backend(&opts.backend).await?;
-    let mut cluster = Cluster::prepare(&opts).await?;
+    let mut cluster = if opts.attach.is_empty() {
+        Cluster::prepare(&opts).await?
+    } else {
+        Cluster::attach(&opts.attach).await?
+    };
     let result = drive(&opts, &mut cluster, &events).await;
     let result = match result {
         Err(DrillError::Timeout { what, limit_s, .. }) => Err(DrillError::Timeout {
@@ -680,7 +747,9 @@ async fn drive(
 ) -> Result<DrillReport, DrillError> {
     let limit = opts.wait_limit;
     for i in 0..cluster.nodes.len() {
-        cluster.start(i, true, events).await?;
+        if cluster.is_managed(i) {
+            cluster.start(i, true, events).await?;
+        }
     }
     let poller = Poller::start(cluster, events.clone());
     let mut views = poller.views.clone();
@@ -723,7 +792,7 @@ async fn drive(
             .ok_or_else(|| DrillError::Options(format!("no node {name}")))?,
     };
     let was_holder = holders == [victim];
-    let pid = cluster.kill(victim)?;
+    let pid = cluster.kill(victim).await?;
     let t_kill = Instant::now();
     events.emit(EventKind::Killed {
         node: cluster.nodes[victim].name.clone(),
@@ -771,7 +840,7 @@ async fn drive(
     // The killed node comes back.
     let mut failback = None;
     let mut restart_at = None;
-    if opts.restart {
+    if opts.restart && cluster.is_managed(victim) {
         cluster.start(victim, false, events).await?;
         let t_restart = Instant::now();
         restart_at = Some(t_restart);
@@ -845,9 +914,9 @@ async fn drive(
             .map(|n| NodeInfo {
                 name: n.name.clone(),
                 priority: n.priority,
-                admin: n.admin.to_string(),
-                advert: n.advert.to_string(),
-                traffic: n.traffic.to_string(),
+                admin: n.admin.endpoint(),
+                advert: n.advert.map(|a| a.to_string()),
+                traffic: n.traffic.map(|a| a.to_string()),
             })
             .collect(),
         killed: cluster.nodes[victim].name.clone(),
@@ -1131,7 +1200,11 @@ fn progress_line(e: &DrillEvent) -> Option<String> {
             pid,
             was_holder,
         } => format!(
-            "kill -9 {pid} ({node}{})",
+            "{} ({node}{})",
+            match pid {
+                Some(pid) => format!("kill -9 {pid}"),
+                None => "PROXYSQL KILL".to_string(),
+            },
             if *was_holder { ", the VIP holder" } else { "" }
         ),
         EventKind::Restarted { node, pid } => format!("{node} restarted (pid {pid})"),
@@ -1259,17 +1332,51 @@ mod tests {
         assert_eq!(o.timing.weight, -30);
         assert_eq!(o.kill, KillTarget::Node("node2".into()));
         assert!(!o.preempt);
+        let o = args(&[
+            "--attach",
+            "left=127.0.0.1:16032",
+            "--attach",
+            "127.0.0.1:16033",
+            "--node",
+            "left",
+            "--admin-user",
+            "radmin",
+        ])
+        .unwrap();
+        let names: Vec<&str> = o.attach.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(names, ["left", "node2"]);
+        assert_eq!(
+            (o.attach[1].port, o.attach[1].user.as_str()),
+            (16033, "radmin")
+        );
     }
 
     #[test]
     fn bad_flags_are_explained() {
         for (line, expect) in [
             (&["--nodes", "4"][..], "2 or 3"),
-            (&["--node", "node3"], "node1..node2"),
+            (&["--node", "node3"], "node1, node2"),
             (&["--backend", "localhost"], "HOST:PORT"),
             (&["--database", "a;drop"], "identifier"),
             (&["--interval-ms", "0"], "positive"),
             (&["--warmup=-1"], "seconds"),
+            (&["--attach", "nowhere"], "[NAME=]HOST:PORT"),
+            (&["--attach", "127.0.0.1:1"], "at least two"),
+            (
+                &["--attach", "a=127.0.0.1:1", "--attach", "a=127.0.0.1:2"],
+                "unique",
+            ),
+            (
+                &[
+                    "--attach",
+                    "127.0.0.1:1",
+                    "--attach",
+                    "127.0.0.1:2",
+                    "--node",
+                    "x",
+                ],
+                "node1, node2",
+            ),
         ] {
             let err = args(line).unwrap_err();
             assert!(err.contains(expect), "{line:?}: {err}");
@@ -1401,7 +1508,7 @@ mod tests {
             at_ms: 12,
             kind: EventKind::Killed {
                 node: "node1".into(),
-                pid: 42,
+                pid: Some(42),
                 was_holder: true,
             },
         };

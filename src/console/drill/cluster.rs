@@ -35,34 +35,42 @@ pub(super) struct Node {
     pub name: String,
     /// Configured VRRP priority.
     pub priority: u8,
-    /// Admin listener.
-    pub admin: SocketAddr,
-    /// The node's own traffic listener.
-    pub traffic: SocketAddr,
-    /// UDP advert address.
-    pub advert: SocketAddr,
+    /// Admin address and credentials.
+    pub admin: NodeAddr,
+    /// The node's own traffic listener (started nodes only).
+    pub traffic: Option<SocketAddr>,
+    /// UDP advert address (started nodes only).
+    pub advert: Option<SocketAddr>,
+    /// The process, for nodes the drill started; `None` for attached ones.
+    process: Option<Process>,
+}
+
+/// A node process the drill started, with its files.
+#[derive(Debug)]
+struct Process {
     datadir: PathBuf,
     config: PathBuf,
     vip_file: PathBuf,
-    log: PathBuf,
     child: Option<Child>,
 }
 
 impl Node {
-    /// The running process id.
+    /// The running process id (started nodes only).
     pub fn pid(&self) -> Option<u32> {
-        self.child.as_ref().and_then(Child::id)
+        self.process
+            .as_ref()
+            .and_then(|p| p.child.as_ref())
+            .and_then(Child::id)
     }
+}
 
-    /// The admin address as the client module wants it.
-    pub fn admin_addr(&self) -> NodeAddr {
-        NodeAddr {
-            name: self.name.clone(),
-            host: self.admin.ip().to_string(),
-            port: self.admin.port(),
-            user: "admin".into(),
-            password: "admin".into(),
-        }
+fn local_admin(name: &str, admin: SocketAddr) -> NodeAddr {
+    NodeAddr {
+        name: name.to_string(),
+        host: admin.ip().to_string(),
+        port: admin.port(),
+        user: "admin".into(),
+        password: "admin".into(),
     }
 }
 
@@ -156,14 +164,15 @@ impl Cluster {
             nodes.push(Node {
                 name: spec.name.clone(),
                 priority: spec.priority,
-                admin,
-                traffic,
-                advert: SocketAddr::new(spec.address, advert_port),
-                log: datadir.join("proxysql.log"),
-                datadir,
-                config,
-                vip_file,
-                child: None,
+                admin: local_admin(&spec.name, admin),
+                traffic: Some(traffic),
+                advert: Some(SocketAddr::new(spec.address, advert_port)),
+                process: Some(Process {
+                    datadir,
+                    config,
+                    vip_file,
+                    child: None,
+                }),
             });
         }
         Ok(Cluster {
@@ -172,6 +181,61 @@ impl Cluster {
             exe: opts.pxadm_bin.clone(),
             _scratch: scratch,
         })
+    }
+
+    /// Uses running nodes: each must answer `stats_pxadm_vrrp` with one instance, all for
+    /// the same VIP.
+    pub async fn attach(addrs: &[NodeAddr]) -> Result<Cluster, DrillError> {
+        let mut nodes = Vec::new();
+        let mut vip: Option<SocketAddr> = None;
+        for addr in addrs {
+            let fail = |why: String| {
+                DrillError::Setup(format!("{} ({}): {why}", addr.name, addr.endpoint()))
+            };
+            let mut c = conn::connect(addr, Duration::from_secs(5))
+                .await
+                .map_err(|e| fail(e.to_string()))?;
+            let rs = conn::query_text(&mut c, "SELECT priority, vip FROM stats_pxadm_vrrp")
+                .await
+                .map_err(|e| fail(e.to_string()))?;
+            c.close().await;
+            let row = rs
+                .rows
+                .first()
+                .ok_or_else(|| fail("runs no VRRP instance (start it with --vip)".into()))?;
+            let field = |i: usize| row.get(i).cloned().flatten().unwrap_or_default();
+            let priority: u8 = field(0)
+                .parse()
+                .map_err(|_| fail(format!("priority {:?} is not a number", field(0))))?;
+            let node_vip: SocketAddr = field(1)
+                .parse()
+                .map_err(|_| fail(format!("vip {:?} is not address:port", field(1))))?;
+            match vip {
+                Some(v) if v != node_vip => {
+                    return Err(fail(format!("serves VIP {node_vip}, the others {v}")));
+                }
+                _ => vip = Some(node_vip),
+            }
+            nodes.push(Node {
+                name: addr.name.clone(),
+                priority,
+                admin: addr.clone(),
+                traffic: None,
+                advert: None,
+                process: None,
+            });
+        }
+        Ok(Cluster {
+            nodes,
+            vip: vip.ok_or_else(|| DrillError::Options("no node to attach to".into()))?,
+            exe: PathBuf::new(),
+            _scratch: None,
+        })
+    }
+
+    /// Whether node `i` is a process the drill started (and so can restart).
+    pub fn is_managed(&self, i: usize) -> bool {
+        self.nodes[i].process.is_some()
     }
 
     /// Index of the node called `name`.
@@ -187,21 +251,29 @@ impl Cluster {
         events: &Emitter,
     ) -> Result<u32, DrillError> {
         let node = &mut self.nodes[i];
+        let name = node.name.clone();
+        let Some(process) = node.process.as_mut() else {
+            return Err(DrillError::Setup(format!(
+                "{name} is an attached node: the drill cannot start it"
+            )));
+        };
+        let stderr_path = process.datadir.join("stderr.log");
         let stderr = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(node.datadir.join("stderr.log"))
-            .map_err(|e| io_setup(&node.datadir, e))?;
+            .open(&stderr_path)
+            .map_err(|e| io_setup(&stderr_path, e))?;
+        let admin = format!("{}:{}", node.admin.host, node.admin.port);
         let mut cmd = Command::new(&self.exe);
         cmd.arg("node")
             .arg("--datadir")
-            .arg(&node.datadir)
+            .arg(&process.datadir)
             .arg("--admin")
-            .arg(node.admin.to_string())
+            .arg(&admin)
             .arg("--config")
-            .arg(&node.config)
+            .arg(&process.config)
             .arg("--vip")
-            .arg(&node.vip_file);
+            .arg(&process.vip_file);
         if initial {
             cmd.arg("--initial");
         }
@@ -222,13 +294,13 @@ impl Cluster {
             .spawn()
             .map_err(|e| DrillError::Setup(format!("cannot start {}: {e}", self.exe.display())))?;
         let pid = child.id().unwrap_or(0);
-        node.child = Some(child);
+        process.child = Some(child);
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
-            if tokio::net::TcpStream::connect(node.admin).await.is_ok() {
+            if tokio::net::TcpStream::connect(&admin).await.is_ok() {
                 break;
             }
-            let exited = node
+            let exited = process
                 .child
                 .as_mut()
                 .and_then(|c| c.try_wait().ok().flatten());
@@ -237,29 +309,37 @@ impl Cluster {
                     Some(status) => format!("exited ({status})"),
                     None => format!("did not open its admin port within {START_TIMEOUT:?}"),
                 };
-                let err = tokio::fs::read_to_string(node.datadir.join("stderr.log"))
+                let err = tokio::fs::read_to_string(&stderr_path)
                     .await
                     .unwrap_or_default();
                 return Err(DrillError::Setup(format!(
-                    "{} {why}: {}",
-                    node.name,
+                    "{name} {why}: {}",
                     tail(&err, 5)
                 )));
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         events.emit(EventKind::NodeStarted {
-            node: node.name.clone(),
+            node: name,
             pid,
-            admin: node.admin.to_string(),
+            admin,
             priority: node.priority,
         });
         Ok(pid)
     }
 
-    /// `kill -9` of node `i`; returns its pid.
-    pub fn kill(&mut self, i: usize) -> Result<u32, DrillError> {
-        let node = &mut self.nodes[i];
+    /// Kills node `i` without any goodbye: SIGKILL for a started node, `PROXYSQL KILL`
+    /// through the admin port for an attached one. Returns the pid when known.
+    pub async fn kill(&mut self, i: usize) -> Result<Option<u32>, DrillError> {
+        let node = &self.nodes[i];
+        if node.process.is_none() {
+            let mut c = conn::connect(&node.admin, Duration::from_secs(5))
+                .await
+                .map_err(|e| DrillError::Setup(format!("{}: {e}", node.name)))?;
+            // The node exits before answering: the error that follows is the expected one.
+            let _ = conn::query_text(&mut c, "PROXYSQL KILL").await;
+            return Ok(None);
+        }
         let pid = node
             .pid()
             .ok_or_else(|| DrillError::Setup(format!("{} is not running", node.name)))?;
@@ -273,21 +353,37 @@ impl Cluster {
                 std::io::Error::last_os_error()
             )));
         }
-        Ok(pid)
+        Ok(Some(pid))
     }
 
-    /// Waits for node `i` to exit after a signal, and forgets the process.
+    /// Waits for node `i` to be gone after [`Cluster::kill`]: the process reaped, or an
+    /// attached node's admin port refusing connections.
     pub async fn reap(&mut self, i: usize) {
-        if let Some(mut child) = self.nodes[i].child.take() {
-            let _ = child.wait().await;
+        let node = &mut self.nodes[i];
+        match node.process.as_mut() {
+            Some(process) => {
+                if let Some(mut child) = process.child.take() {
+                    let _ = child.wait().await;
+                }
+            }
+            None => {
+                let endpoint = node.admin.endpoint();
+                let deadline = Instant::now() + STOP_TIMEOUT;
+                while Instant::now() < deadline
+                    && tokio::net::TcpStream::connect(&endpoint).await.is_ok()
+                {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            }
         }
     }
 
-    /// Stops every node gracefully (SIGTERM: the holder sends its priority-0 advert), then
-    /// SIGKILL whatever did not exit in time.
+    /// Stops every node the drill started, gracefully (SIGTERM: the holder sends its
+    /// priority-0 advert), then SIGKILL whatever did not exit in time. Attached nodes are
+    /// left alone.
     pub async fn stop_all(&mut self) {
         for node in &mut self.nodes {
-            let Some(mut child) = node.child.take() else {
+            let Some(mut child) = node.process.as_mut().and_then(|p| p.child.take()) else {
                 continue;
             };
             if let Some(raw) = child.id().and_then(|p| libc::pid_t::try_from(p).ok()) {
@@ -303,11 +399,14 @@ impl Cluster {
         }
     }
 
-    /// The tail of every node's proxysql.log, for error reports.
+    /// The tail of every started node's proxysql.log, for error reports.
     pub async fn log_tails(&self, lines: usize) -> String {
         let mut out = String::new();
         for node in &self.nodes {
-            let text = tokio::fs::read_to_string(&node.log)
+            let Some(process) = &node.process else {
+                continue;
+            };
+            let text = tokio::fs::read_to_string(process.datadir.join("proxysql.log"))
                 .await
                 .unwrap_or_default();
             out.push_str(&format!(
@@ -438,7 +537,7 @@ pub(super) struct Poller {
 impl Poller {
     /// Starts polling the cluster's nodes.
     pub fn start(cluster: &Cluster, events: Emitter) -> Poller {
-        let addrs: Vec<NodeAddr> = cluster.nodes.iter().map(Node::admin_addr).collect();
+        let addrs: Vec<NodeAddr> = cluster.nodes.iter().map(|n| n.admin.clone()).collect();
         let (tx, views) = watch::channel(Views {
             nodes: vec![None; addrs.len()],
             at: Instant::now(),
