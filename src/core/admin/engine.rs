@@ -612,7 +612,12 @@ impl Engine {
     fn show(&mut self, ctx: &SessionCtx, show: ShowCommand) -> Reply {
         match show {
             ShowCommand::Sql(sql) => self.plain_sql(ctx, &sql),
-            ShowCommand::Databases => self.plain_sql(ctx, "PRAGMA DATABASE_LIST"),
+            // ProxySQL's answer is PRAGMA DATABASE_LIST of a handle without a temp schema; ours
+            // has one (the variable-validation triggers are TEMP), which must not show.
+            ShowCommand::Databases => self.plain_sql(
+                ctx,
+                "SELECT seq, name, file FROM pragma_database_list WHERE name <> 'temp' ORDER BY seq",
+            ),
             ShowCommand::CreateTable { schema, table } => {
                 let db = schema.unwrap_or_else(|| "main".into());
                 if !db.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {

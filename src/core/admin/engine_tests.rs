@@ -204,3 +204,14 @@ fn errors_keep_sqlite_text_and_session_usable() {
         matches!(run(&mut e, "SET foo = 1"), Reply::Ok { info, .. } if info.contains("Unknown global variable"))
     );
 }
+
+#[test]
+fn show_databases_lists_proxysqls_five_schemas_without_temp() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut e = start(dir.path());
+    let names: Vec<_> = rows(&mut e, "SHOW DATABASES")
+        .into_iter()
+        .map(|r| r[1].clone().unwrap())
+        .collect();
+    assert_eq!(names, ["main", "disk", "stats", "monitor", "stats_history"]);
+}
