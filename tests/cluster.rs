@@ -992,6 +992,29 @@ async fn peer_sending_a_wrong_checksum_is_discarded_and_config_stays_untouched()
     server.abort();
 }
 
+// --- the loopback guard -------------------------------------------------------------------
+
+#[tokio::test]
+async fn unmapped_scenario_peers_are_never_dialled() {
+    // No --peer-map: the harness's PXADM_LOOPBACK_ONLY=1 must stop the node from reaching
+    // the scenario's real addresses.
+    let node = TestNode::start().await;
+    join_cluster(&node).await;
+    for host in [NODE1_HOST, NODE2_HOST] {
+        node.wait_for_log(
+            &format!(
+                "Cluster: not connecting to peer {host}:6032 : PXADM_LOOPBACK_ONLY is set and {host} is not a loopback address"
+            ),
+            LOG_WAIT,
+        )
+        .await;
+    }
+    assert!(node
+        .log_lines("unable to connect to peer 192.168.")
+        .is_empty());
+    assert!(node.log_lines("clustering with peer 192.168.").is_empty());
+}
+
 /// Guards the scenario constants this file relies on against drift in the harness.
 #[test]
 fn scenario_addresses_match_the_setup_sql() {
