@@ -648,6 +648,7 @@ async fn check_once(
         let save = settings.save_to_disk(shared, &kind);
         let csi = false;
         let connect_to = shared.resolve_peer(&source.host, source.port);
+        let silent_mismatch = kind == PullKind::RuntimeServers;
         let result = pull::pull(
             admin,
             &source,
@@ -659,7 +660,13 @@ async fn check_once(
             csi,
         )
         .await;
-        if result.is_err() {
+        let backs_off = match &result {
+            Ok(()) => false,
+            // A runtime-servers mismatch is ignored without a pause (§6.6).
+            Err(pull::PullError::ChecksumMismatch { .. }) => !silent_mismatch,
+            Err(_) => true,
+        };
+        if backs_off {
             // ProxySQL sleeps 1 s after a failed pull (outside the module mutex).
             drop(list);
             tokio::time::sleep(Duration::from_secs(1)).await;
