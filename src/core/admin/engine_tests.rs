@@ -269,3 +269,34 @@ fn stats_pxadm_vrrp_follows_the_vip_status_watch() {
     // Read again: the table is refreshed on every read, not cached.
     assert_eq!(rows(&mut e, sql), [row("MASTER", "100", "1")]);
 }
+
+#[test]
+fn show_databases_lists_proxysqls_five_schemas_without_temp() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut e = start(dir.path());
+    let names: Vec<_> = rows(&mut e, "SHOW DATABASES")
+        .into_iter()
+        .map(|r| r[1].clone().unwrap())
+        .collect();
+    assert_eq!(names, ["main", "disk", "stats", "monitor", "stats_history"]);
+}
+
+#[test]
+fn pause_is_visible_in_stats_before_the_ok_returns() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut e = start(dir.path());
+    let paused = |e: &mut Engine| {
+        rows(
+            e,
+            "SELECT Variable_Value FROM stats_mysql_global WHERE Variable_Name='mysql_listener_paused'",
+        )[0][0]
+            .clone()
+    };
+    assert!(matches!(run(&mut e, "PROXYSQL PAUSE"), Reply::Ok { .. }));
+    // No supervisor runs here: the flag must not depend on it.
+    assert_eq!(paused(&mut e).as_deref(), Some("true"));
+    assert!(matches!(run(&mut e, "PROXYSQL PAUSE"), Reply::Err { .. }));
+    assert!(matches!(run(&mut e, "PROXYSQL RESUME"), Reply::Ok { .. }));
+    assert_eq!(paused(&mut e).as_deref(), Some("false"));
+    assert!(matches!(run(&mut e, "PROXYSQL RESUME"), Reply::Err { .. }));
+}
