@@ -709,8 +709,8 @@ async fn drill_measures_a_tuned_failover_and_proves_no_acknowledged_write_is_los
         events.push(e.kind);
     }
 
-    assert_eq!(report.killed, "node1");
-    assert!(report.killed_was_holder);
+    assert_eq!(report.victim, "node1");
+    assert!(report.victim_was_holder);
     assert_eq!(report.new_holder.as_deref(), Some("node2"));
     let takeover = report.takeover_ms.unwrap();
     assert!(takeover < 1000, "tuned takeover {takeover} ms");

@@ -3,7 +3,7 @@
 //! The drill starts two or three `pxadm node` processes on loopback, each with a VRRP
 //! instance for the same VIP (127.0.0.20:<port>, adverts between 127.0.0.11-13) and the MariaDB
 //! lab primary as its only backend. A writer inserts one unique row through the VIP every
-//! interval; the drill kills the VIP holder with SIGKILL, watches every node's
+//! interval; the drill kills the VIP holder with SIGKILL (or pauses its proxy), watches every node's
 //! `stats_pxadm_vrrp` until another node holds the VIP and writes succeed again, restarts the
 //! killed node, and finally checks on the primary itself that every acknowledged insert is
 //! there. [`run_failover`] returns a serialisable [`DrillReport`] and streams [`DrillEvent`]s
@@ -83,6 +83,19 @@ pub enum ConnectionMode {
     Persistent,
 }
 
+/// What happens to the victim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Fault {
+    /// SIGKILL (`PROXYSQL KILL` for an attached node): the proxy and its VRRP instance die
+    /// together, so the others notice after Master_Down_Interval. Recovery: restart.
+    Kill,
+    /// `PROXYSQL PAUSE`: the proxy stops accepting while its VRRP instance lives on and
+    /// notices through its check (priority drop or FAULT), as when the scenario's proxysql
+    /// died under a running keepalived. Recovery: `PROXYSQL RESUME`.
+    Pause,
+}
+
 /// Which node to kill.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -142,9 +155,11 @@ pub struct DrillOptions {
     pub attach: Vec<NodeAddr>,
     /// keepalived's preempt (default) or nopreempt.
     pub preempt: bool,
-    /// The node to kill.
+    /// The node to hit.
     pub kill: KillTarget,
-    /// Restart the killed node and watch where the VIP goes.
+    /// What to do to it.
+    pub fault: Fault,
+    /// Restart (or resume) the victim and watch where the VIP goes.
     pub restart: bool,
     /// Time between two INSERT starts.
     pub write_interval: Duration,
@@ -180,6 +195,7 @@ impl DrillOptions {
             attach: Vec::new(),
             preempt: true,
             kill: KillTarget::Holder,
+            fault: Fault::Kill,
             restart: true,
             write_interval: Duration::from_millis(100),
             attempt_timeout: Duration::from_secs(2),
@@ -238,6 +254,26 @@ impl DrillOptions {
         Ok(())
     }
 
+    /// The longest takeover the protocol allows after the fault, for a best survivor of
+    /// `priority`: Master_Down_Interval after a kill; after a pause, first the check must
+    /// fail `fall` times, then either the survivor waits Master_Down_Interval from the last
+    /// advert it accepted (negative weight) or only its skew (weight 0: FAULT sends a
+    /// priority-0 advert).
+    pub fn model_takeover(&self, priority: u8) -> Duration {
+        let mdi = self.master_down_interval(priority);
+        match self.fault {
+            Fault::Kill => mdi,
+            Fault::Pause => {
+                let check = self.timing.check_interval * self.timing.fall;
+                if self.timing.weight == 0 {
+                    check + self.timing.advert_int * (256 - u32::from(priority)) / 256
+                } else {
+                    check + mdi
+                }
+            }
+        }
+    }
+
     /// Master_Down_Interval of a backup with `priority` (RFC 5798: 3 adverts + skew).
     pub fn master_down_interval(&self, priority: u8) -> Duration {
         let adv = self.timing.advert_int;
@@ -287,7 +323,12 @@ pub struct FailoverArgs {
     /// nopreempt on every node: the restarted node does not take the VIP back.
     #[arg(long)]
     pub nopreempt: bool,
-    /// Do not restart the killed node.
+    /// `kill`: SIGKILL the node (proxy and VRRP die together); `pause`: PROXYSQL PAUSE, the
+    /// proxy stops accepting while its VRRP instance notices through its check (the field
+    /// report's case: proxysql killed, keepalived alive).
+    #[arg(long, value_enum, default_value = "kill")]
+    pub fault: Fault,
+    /// Do not restart (or resume) the victim.
     #[arg(long)]
     pub no_restart: bool,
     /// Milliseconds between two INSERTs.
@@ -389,6 +430,7 @@ impl FailoverArgs {
             None => KillTarget::Holder,
         };
         opts.preempt = !self.nopreempt;
+        opts.fault = self.fault;
         opts.restart = !self.no_restart;
         opts.write_interval = Duration::from_millis(self.interval_ms);
         opts.attempt_timeout = Duration::from_millis(self.attempt_timeout_ms);
@@ -512,6 +554,18 @@ pub enum EventKind {
         /// Whether it held the VIP.
         was_holder: bool,
     },
+    /// The victim's proxy was paused (`--fault pause`).
+    Paused {
+        /// Node name.
+        node: String,
+        /// Whether it held the VIP.
+        was_holder: bool,
+    },
+    /// The paused proxy accepts again.
+    Resumed {
+        /// Node name.
+        node: String,
+    },
     /// The killed node runs again.
     Restarted {
         /// Node name.
@@ -555,6 +609,8 @@ pub struct DrillSettings {
     pub timing: VrrpTiming,
     /// keepalived preempt.
     pub preempt: bool,
+    /// The fault injected.
+    pub fault: Fault,
     /// Milliseconds between INSERTs.
     pub write_interval_ms: u64,
     /// Writer connection mode.
@@ -594,17 +650,17 @@ pub struct Outage {
 /// What happened after the killed node came back.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Failback {
-    /// Milliseconds from the kill to the restarted node answering on its admin port.
-    pub restarted_after_kill_ms: u64,
-    /// Whether the restarted node took the VIP back (preempt with a higher priority).
+    /// Milliseconds from the fault to the victim serving again (restarted or resumed).
+    pub recovered_after_fault_ms: u64,
+    /// Whether the victim took the VIP back (preempt with a higher priority).
     pub vip_returned: bool,
-    /// Milliseconds from the restart to the VIP being bound there, when it returned.
+    /// Milliseconds from the recovery to the VIP being bound there, when it returned.
     pub takeover_ms: Option<u64>,
     /// The VIP holder at the end of the drill.
     pub final_holder: Option<String>,
-    /// Longest gap between acknowledged INSERTs after the restart.
+    /// Longest gap between acknowledged INSERTs after the recovery.
     pub max_write_gap_ms: u64,
-    /// Attempts that failed after the restart.
+    /// Attempts that failed after the recovery.
     pub failed_attempts: u64,
 }
 
@@ -645,14 +701,17 @@ pub struct DrillReport {
     pub settings: DrillSettings,
     /// The nodes.
     pub nodes: Vec<NodeInfo>,
-    /// The node killed with SIGKILL.
-    pub killed: String,
+    /// The node the fault hit.
+    pub victim: String,
     /// Whether it held the VIP.
-    pub killed_was_holder: bool,
+    pub victim_was_holder: bool,
     /// The node holding the VIP after the failover.
     pub new_holder: Option<String>,
-    /// RFC 5798 Master_Down_Interval of the best survivor: what detection should take.
+    /// RFC 5798 Master_Down_Interval of the best survivor.
     pub master_down_interval_ms: u64,
+    /// The longest takeover the protocol allows for this fault and timing
+    /// ([`DrillOptions::model_takeover`]).
+    pub model_takeover_max_ms: u64,
     /// From the kill to a survivor entering MASTER state.
     pub detection_ms: Option<u64>,
     /// From the kill to the survivor's listener being bound on the VIP.
@@ -792,14 +851,29 @@ async fn drive(
             .ok_or_else(|| DrillError::Options(format!("no node {name}")))?,
     };
     let was_holder = holders == [victim];
-    let pid = cluster.kill(victim).await?;
-    let t_kill = Instant::now();
-    events.emit(EventKind::Killed {
-        node: cluster.nodes[victim].name.clone(),
-        pid,
-        was_holder,
-    });
-    cluster.reap(victim).await;
+    let victim_name = cluster.nodes[victim].name.clone();
+    let t_kill = match opts.fault {
+        Fault::Kill => {
+            let pid = cluster.kill(victim).await?;
+            let t = Instant::now();
+            events.emit(EventKind::Killed {
+                node: victim_name.clone(),
+                pid,
+                was_holder,
+            });
+            cluster.reap(victim).await;
+            t
+        }
+        Fault::Pause => {
+            cluster.admin_command(victim, "PROXYSQL PAUSE").await?;
+            let t = Instant::now();
+            events.emit(EventKind::Paused {
+                node: victim_name.clone(),
+                was_holder,
+            });
+            t
+        }
+    };
 
     // Detection and takeover, as the survivors' stats tables show them.
     let survivors: Vec<usize> = (0..cluster.nodes.len()).filter(|&i| i != victim).collect();
@@ -840,16 +914,25 @@ async fn drive(
     // The killed node comes back.
     let mut failback = None;
     let mut restart_at = None;
-    if opts.restart && cluster.is_managed(victim) {
-        cluster.start(victim, false, events).await?;
+    let can_recover = opts.fault == Fault::Pause || cluster.is_managed(victim);
+    if opts.restart && can_recover {
+        match opts.fault {
+            Fault::Kill => {
+                let pid = cluster.start(victim, false, events).await?;
+                events.emit(EventKind::Restarted {
+                    node: victim_name.clone(),
+                    pid,
+                });
+            }
+            Fault::Pause => {
+                cluster.admin_command(victim, "PROXYSQL RESUME").await?;
+                events.emit(EventKind::Resumed {
+                    node: victim_name.clone(),
+                });
+            }
+        }
         let t_restart = Instant::now();
         restart_at = Some(t_restart);
-        if let Some(pid) = cluster.nodes[victim].pid() {
-            events.emit(EventKind::Restarted {
-                node: cluster.nodes[victim].name.clone(),
-                pid,
-            });
-        }
         let holder_priority = views
             .borrow()
             .holders()
@@ -904,6 +987,7 @@ async fn drive(
             profile: opts.profile,
             timing: opts.timing,
             preempt: opts.preempt,
+            fault: opts.fault,
             write_interval_ms: writer::ms(opts.write_interval),
             connection: opts.connection,
             vip: cluster.vip.to_string(),
@@ -919,10 +1003,11 @@ async fn drive(
                 traffic: n.traffic.map(|a| a.to_string()),
             })
             .collect(),
-        killed: cluster.nodes[victim].name.clone(),
-        killed_was_holder: was_holder,
+        victim: victim_name,
+        victim_was_holder: was_holder,
         new_holder: takeover.map(|(i, _)| cluster.nodes[i].name.clone()),
         master_down_interval_ms: writer::ms(opts.master_down_interval(best_survivor)),
+        model_takeover_max_ms: writer::ms(opts.model_takeover(best_survivor)),
         detection_ms: detection.map(|(_, at)| since_kill(at)),
         takeover_ms: takeover.map(|(_, at)| since_kill(at)),
         writes_resumed_ms: Some(since_kill(resumed.finished)),
@@ -930,7 +1015,7 @@ async fn drive(
         failback: failback.map(|(t_restart, returned_at, final_holder)| {
             let (max_gap, failed) = after_restart(&attempts, t_restart);
             Failback {
-                restarted_after_kill_ms: since_kill(t_restart),
+                recovered_after_fault_ms: since_kill(t_restart),
                 vip_returned: returned_at.is_some(),
                 takeover_ms: returned_at
                     .map(|at| writer::ms(at.saturating_duration_since(t_restart))),
@@ -1062,12 +1147,16 @@ pub fn render_table(report: &DrillReport) -> String {
             s.connection
         ),
     ]);
+    let (fault, verb, recovery) = match s.fault {
+        Fault::Kill => ("kill -9", "kill", "restarted"),
+        Fault::Pause => ("PROXYSQL PAUSE", "pause", "resumed"),
+    };
     table.add_row([
-        "killed (SIGKILL)".to_string(),
+        format!("fault ({fault})"),
         format!(
             "{}{}",
-            report.killed,
-            if report.killed_was_holder {
+            report.victim,
+            if report.victim_was_holder {
                 " (VIP holder)"
             } else {
                 " (backup)"
@@ -1079,19 +1168,23 @@ pub fn render_table(report: &DrillReport) -> String {
         report.new_holder.clone().unwrap_or_else(|| "-".into()),
     ]);
     table.add_row([
-        "Master_Down_Interval (model)".to_string(),
-        secs(report.master_down_interval_ms),
+        "model (RFC 5798)".to_string(),
+        format!(
+            "Master_Down_Interval {}, takeover at most {}",
+            secs(report.master_down_interval_ms),
+            secs(report.model_takeover_max_ms)
+        ),
     ]);
     table.add_row([
-        "detection (kill → MASTER)".to_string(),
+        format!("detection ({verb} → MASTER)"),
         opt(report.detection_ms),
     ]);
     table.add_row([
-        "takeover (kill → VIP bound)".to_string(),
+        format!("takeover ({verb} → VIP bound)"),
         opt(report.takeover_ms),
     ]);
     table.add_row([
-        "writes resumed (kill → first OK)".to_string(),
+        format!("writes resumed ({verb} → first OK)"),
         opt(report.writes_resumed_ms),
     ]);
     match &report.outage {
@@ -1115,10 +1208,10 @@ pub fn render_table(report: &DrillReport) -> String {
         table.add_row([
             "failback".to_string(),
             format!(
-                "restarted {} after kill; VIP {}; holder now {}; longest write gap {}, {} failed",
-                secs(f.restarted_after_kill_ms),
+                "{recovery} {} after the {verb}; VIP {}; holder now {}; longest write gap {}, {} failed",
+                secs(f.recovered_after_fault_ms),
                 match f.takeover_ms {
-                    Some(ms) => format!("returned {} after restart", secs(ms)),
+                    Some(ms) => format!("returned {} later", secs(ms)),
                     None => "stayed".to_string(),
                 },
                 f.final_holder.as_deref().unwrap_or("-"),
@@ -1208,6 +1301,11 @@ fn progress_line(e: &DrillEvent) -> Option<String> {
             if *was_holder { ", the VIP holder" } else { "" }
         ),
         EventKind::Restarted { node, pid } => format!("{node} restarted (pid {pid})"),
+        EventKind::Paused { node, was_holder } => format!(
+            "PROXYSQL PAUSE on {node}{}",
+            if *was_holder { ", the VIP holder" } else { "" }
+        ),
+        EventKind::Resumed { node } => format!("PROXYSQL RESUME on {node}"),
         EventKind::Verified {
             acknowledged,
             found,
@@ -1332,6 +1430,8 @@ mod tests {
         assert_eq!(o.timing.weight, -30);
         assert_eq!(o.kill, KillTarget::Node("node2".into()));
         assert!(!o.preempt);
+        assert_eq!(o.fault, Fault::Kill);
+        assert_eq!(args(&["--fault", "pause"]).unwrap().fault, Fault::Pause);
         let o = args(&[
             "--attach",
             "left=127.0.0.1:16032",
@@ -1389,6 +1489,19 @@ mod tests {
         assert_eq!(
             o.master_down_interval(90),
             Duration::from_nanos(3_648_437_500)
+        );
+        assert_eq!(o.model_takeover(90), o.master_down_interval(90));
+        let mut o = o;
+        o.fault = Fault::Pause;
+        // The scenario's 7 s: up to 2 × 2 s of failing checks, then Master_Down_Interval.
+        assert_eq!(
+            o.model_takeover(90),
+            Duration::from_secs(4) + o.master_down_interval(90)
+        );
+        o.timing.weight = 0;
+        assert_eq!(
+            o.model_takeover(90),
+            Duration::from_secs(4) + Duration::from_secs(1) * 166 / 256
         );
         let o = DrillOptions::new(Profile::Tuned);
         assert_eq!(
@@ -1456,15 +1569,17 @@ mod tests {
                 profile: Some(Profile::Tuned),
                 timing: Profile::Tuned.timing(),
                 preempt: true,
+                fault: Fault::Kill,
                 write_interval_ms: 100,
                 connection: ConnectionMode::Fresh,
                 vip: "127.0.0.20:6033".into(),
             },
             nodes: Vec::new(),
-            killed: "node1".into(),
-            killed_was_holder: true,
+            victim: "node1".into(),
+            victim_was_holder: true,
             new_holder: Some("node2".into()),
             master_down_interval_ms: 364,
+            model_takeover_max_ms: 364,
             detection_ms: Some(370),
             takeover_ms: Some(371),
             writes_resumed_ms: Some(420),

@@ -356,6 +356,18 @@ impl Cluster {
         Ok(Some(pid))
     }
 
+    /// Runs one admin command (`PROXYSQL PAUSE`...) on node `i`.
+    pub async fn admin_command(&self, i: usize, sql: &str) -> Result<(), DrillError> {
+        let node = &self.nodes[i];
+        let fail = |e: conn::ClientError| DrillError::Setup(format!("{} {sql}: {e}", node.name));
+        let mut c = conn::connect(&node.admin, Duration::from_secs(5))
+            .await
+            .map_err(fail)?;
+        let result = conn::execute_text(&mut c, sql).await;
+        c.close().await;
+        result.map(|_| ()).map_err(fail)
+    }
+
     /// Waits for node `i` to be gone after [`Cluster::kill`]: the process reaped, or an
     /// attached node's admin port refusing connections.
     pub async fn reap(&mut self, i: usize) {
