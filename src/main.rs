@@ -1,12 +1,10 @@
 //! The `pxadm` binary: dispatches subcommands to the library.
 
-use clap::Parser;
-
 use pxadm::cli::{Cli, Command};
 use pxadm::core::node::{Node, NodeOptions};
 
 fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_args();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -31,11 +29,25 @@ fn main() -> std::process::ExitCode {
                 .await?;
                 node.run().await
             }
+            Some(Command::Shell(args)) => pxadm::console::shell::run(args).await,
+            Some(Command::Batch(command)) => pxadm::console::batch::run(command).await,
+            None if cli.shell.execute.is_some() => pxadm::console::shell::run(cli.shell).await,
+            None if cli.batch => {
+                eprintln!("pxadm: --batch needs a command (status, checksums, diagnose, exec, reload, fix, fault, watch)");
+                Err(pxadm::console::batch::Exit(3).into())
+            }
             None => pxadm::console::demo::run_default().await,
         }
     });
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        // Commands that chose their exit status have already said why.
+        Err(e) if e.downcast_ref::<pxadm::console::batch::Exit>().is_some() => {
+            let code = e
+                .downcast_ref::<pxadm::console::batch::Exit>()
+                .map_or(1, |x| x.0);
+            std::process::ExitCode::from(code)
+        }
         Err(e) => {
             eprintln!("pxadm: {e:#}");
             std::process::ExitCode::from(1)

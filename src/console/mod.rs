@@ -2,9 +2,11 @@
 //! node list ([`nodes`]), configuration ([`config`]), diagnosis engine ([`diagnosis`]) and
 //! fault injector ([`faults`]).
 
+pub mod batch;
 pub mod config;
 pub mod demo;
 pub mod diagnosis;
 pub mod faults;
 pub mod nodes;
 pub mod screenshot;
+pub mod shell;
