@@ -603,11 +603,17 @@ pub fn finding_label(f: &Finding) -> String {
 /// Up to four labels of the worst findings, for a summary line.
 pub fn problems_clause(problems: &[Finding]) -> String {
     let worst = problems.iter().map(|f| f.severity).max();
-    let labels: Vec<String> = problems
+    let mut labels: Vec<String> = Vec::new();
+    for label in problems
         .iter()
         .filter(|f| Some(f.severity) == worst)
         .map(finding_label)
-        .collect();
+    {
+        // Several pullers of one module make one label.
+        if !labels.contains(&label) {
+            labels.push(label);
+        }
+    }
     match labels.len() {
         0 => String::new(),
         n if n <= 4 => format!("; {}", labels.join(", ")),
