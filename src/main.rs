@@ -29,9 +29,11 @@ fn main() -> std::process::ExitCode {
                 .await?;
                 node.run().await
             }
-            Some(Command::Shell(args)) => pxadm::console::shell::run(args).await,
+            Some(Command::Shell(args)) => pxadm::console::shell::run(args, cli.batch).await,
             Some(Command::Batch(command)) => pxadm::console::batch::run(command).await,
-            None if cli.shell.execute.is_some() => pxadm::console::shell::run(cli.shell).await,
+            None if cli.shell.execute.is_some() => {
+                pxadm::console::shell::run(cli.shell, cli.batch).await
+            }
             None if cli.batch => {
                 eprintln!("pxadm: --batch needs a command (status, checksums, diagnose, exec, reload, fix, fault, watch)");
                 Err(pxadm::console::batch::Exit(3).into())

@@ -112,14 +112,15 @@ pub async fn resolve(nodes: &NodeArgs, code: u8) -> Result<Vec<NodeAddr>, Exit> 
     }
 }
 
-/// Runs the shell: interactive on a terminal, a script otherwise, or `-e`. Failures are
-/// reported on stderr and returned as [`Exit`] (status 1, like the mysql client).
-pub async fn run(mut args: ShellArgs) -> anyhow::Result<()> {
+/// Runs the shell: interactive on a terminal (unless `batch`, i.e. `pxadm --batch shell`), a
+/// script otherwise, or `-e`. Failures are reported on stderr and returned as [`Exit`]
+/// (status 1, like the mysql client).
+pub async fn run(mut args: ShellArgs, batch: bool) -> anyhow::Result<()> {
     ask_password_if_needed(args.ask_password, &mut args.nodes).await?;
     let nodes = resolve(&args.nodes, 1).await?;
     let vocab = Arc::new(RwLock::new(Vocabulary::default()));
     let stdin_tty = std::io::stdin().is_terminal();
-    let interactive = args.execute.is_none() && stdin_tty;
+    let interactive = args.execute.is_none() && stdin_tty && !batch;
     let opts = Options {
         interactive,
         table: args.table || (args.execute.is_some() && std::io::stdout().is_terminal()),

@@ -314,14 +314,15 @@ impl Session {
                 self.client_error(&e, Phase::Query, origin).await
             }
             Some(Ok(outcome)) => {
-                let text = self.render_outcome(&outcome, vertical, started.elapsed());
+                let node = self.node().name.clone();
+                let text = self.render_outcome(&outcome, vertical, started.elapsed(), &node);
                 out(&text).await;
                 Flow::Continue
             }
         }
     }
 
-    fn render_outcome(&self, o: &Outcome, vertical: bool, elapsed: Duration) -> String {
+    fn render_outcome(&self, o: &Outcome, vertical: bool, elapsed: Duration, node: &str) -> String {
         let mut text = String::new();
         let interactive = self.opts.interactive;
         if o.result.columns.is_empty() {
@@ -345,9 +346,8 @@ impl Session {
         }
         if self.timing {
             text.push_str(&format!(
-                "Time: {:.3} ms on {}\n",
-                elapsed.as_secs_f64() * 1000.0,
-                self.node().name
+                "Time: {:.3} ms on {node}\n",
+                elapsed.as_secs_f64() * 1000.0
             ));
         }
         if interactive {
@@ -533,7 +533,7 @@ impl Session {
             for (n, (r, elapsed)) in self.nodes.iter().zip(&answers) {
                 text.push_str(&format!("{} ({}):\n", n.name, n.endpoint()));
                 match r {
-                    Ok(o) => text.push_str(&self.render_outcome(o, vertical, *elapsed)),
+                    Ok(o) => text.push_str(&self.render_outcome(o, vertical, *elapsed, &n.name)),
                     Err((phase, e)) => {
                         failed.push(render::error_line(e, *phase, &n.endpoint(), None));
                         text.push_str(&with_newline(render::error_line(
