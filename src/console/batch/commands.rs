@@ -60,34 +60,34 @@ async fn dispatch(cmd: BatchCommand) -> Result<u8, Usage> {
     let timeout = seconds_arg("timeout", cmd.common().timeout)?;
     let report = match cmd {
         BatchCommand::Status(c) => {
-            let nodes = nodes(&c, false, false).await?;
+            let nodes = nodes(&c, Want::Cluster).await?;
             status(&poll(&nodes, timeout).await, None)
         }
         BatchCommand::Checksums(c) => {
-            let nodes = nodes(&c, false, false).await?;
+            let nodes = nodes(&c, Want::Cluster).await?;
             checksums(&poll(&nodes, timeout).await)
         }
         BatchCommand::Diagnose(c) => {
-            let nodes = nodes(&c, false, false).await?;
+            let nodes = nodes(&c, Want::Cluster).await?;
             diagnosis(&poll(&nodes, timeout).await)
         }
         BatchCommand::Exec(a) => {
-            let targets = nodes(&a.common, true, a.all).await?;
+            let targets = nodes(&a.common, Want::OneOrAll { all: a.all }).await?;
             exec(&targets, &a.sql, None, timeout).await
         }
         BatchCommand::Reload(a) => {
             let (module, sql) = reload_statement(&a.module)?;
-            let targets = nodes(&a.common, true, false).await?;
+            let targets = nodes(&a.common, Want::One).await?;
             exec(&targets, &sql, Some(module), timeout).await
         }
         BatchCommand::Fix(a) => {
-            let nodes = nodes(&a.common, false, false).await?;
+            let nodes = nodes(&a.common, Want::Cluster).await?;
             fix(&nodes, a.dry_run, timeout).await
         }
         BatchCommand::Fault(a) => fault(&a.common, a.fault).await?,
         BatchCommand::Watch(a) => {
             let interval = seconds_arg("interval", a.interval)?;
-            let nodes = nodes(&a.common, false, false).await?;
+            let nodes = nodes(&a.common, Want::Cluster).await?;
             return Ok(watch(&nodes, timeout, interval, a.count, format).await);
         }
     };
@@ -119,20 +119,30 @@ async fn resolve_all(args: &NodeArgs) -> Result<(Vec<ConsoleNode>, Vec<String>),
     Ok((list, names))
 }
 
-/// Picks nodes from the resolved list: by name when names were given; otherwise all of them
-/// for cluster-wide commands, and for single-node commands the only one, or all with `--all`.
-fn select(
-    list: Vec<ConsoleNode>,
-    names: &[String],
-    single: bool,
-    all: bool,
-) -> Result<Vec<ConsoleNode>, Usage> {
+/// Which nodes a command works on when no `--node NAME` narrows the list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Want {
+    /// Every node (status, checksums, diagnose, fix, watch).
+    Cluster,
+    /// One node (reload, fault).
+    One,
+    /// One node, or every node with `--all` (exec).
+    OneOrAll {
+        /// `--all` was given.
+        all: bool,
+    },
+}
+
+/// Picks nodes from the resolved list: by name (or `host:port`) when names were given,
+/// otherwise as `want` says; a single-node command on a list of several is a usage error.
+fn select(list: Vec<ConsoleNode>, names: &[String], want: Want) -> Result<Vec<ConsoleNode>, Usage> {
     let known = || {
         list.iter()
             .map(|n| n.addr.name.as_str())
             .collect::<Vec<_>>()
             .join(", ")
     };
+    let all = want == Want::OneOrAll { all: true };
     if all && !names.is_empty() {
         return Err(Usage("give either --node NAME or --all, not both".into()));
     }
@@ -147,19 +157,23 @@ fn select(
         }
         return Ok(picked);
     }
-    if single && !all && list.len() > 1 {
-        return Err(Usage(format!(
+    match want {
+        Want::One | Want::OneOrAll { all: false } if list.len() > 1 => Err(Usage(format!(
             "several nodes ({}): choose one with --node NAME{}",
             known(),
-            " or use --all"
-        )));
+            if want == Want::One {
+                ""
+            } else {
+                ", or use --all"
+            }
+        ))),
+        _ => Ok(list),
     }
-    Ok(list)
 }
 
-async fn nodes(c: &CommonArgs, single: bool, all: bool) -> Result<Vec<ConsoleNode>, Usage> {
+async fn nodes(c: &CommonArgs, want: Want) -> Result<Vec<ConsoleNode>, Usage> {
     let (list, names) = resolve_all(&c.nodes).await?;
-    select(list, &names, single, all)
+    select(list, &names, want)
 }
 
 /// Polls every node in parallel.
@@ -527,7 +541,7 @@ async fn fix(nodes: &[ConsoleNode], dry_run: bool, timeout: Duration) -> Report 
 
 async fn fault(c: &CommonArgs, fault: Fault) -> Result<Report, Usage> {
     let (list, names) = resolve_all(&c.nodes).await?;
-    let target = select(list.clone(), &names, true, false)?;
+    let target = select(list.clone(), &names, Want::One)?;
     let [target] = target.as_slice() else {
         return Err(Usage(
             "a fault applies to one node: give one --node NAME".into(),
@@ -669,30 +683,31 @@ mod tests {
         assert_eq!(names, ["node1"]);
 
         let list = vec![node("node1", 1), node("node2", 2)];
-        let picked = select(list.clone(), &["node2".into()], true, false)
-            .ok()
-            .unwrap();
-        assert_eq!(picked[0].addr.name, "node2");
-        let by_endpoint = select(list.clone(), &["127.0.0.1:1".into()], true, false)
-            .ok()
-            .unwrap();
-        assert_eq!(by_endpoint[0].addr.name, "node1");
-        assert!(select(list.clone(), &[], true, false)
-            .err()
-            .unwrap()
-            .0
-            .contains("choose one with --node NAME"));
-        assert_eq!(select(list.clone(), &[], true, true).ok().unwrap().len(), 2);
+        let one = |names: &[&str], want| {
+            let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+            select(list.clone(), &names, want)
+                .map(|v| v.into_iter().map(|n| n.addr.name).collect::<Vec<_>>())
+                .map_err(|u| u.0)
+        };
+        assert_eq!(one(&["node2"], Want::One), Ok(vec!["node2".to_owned()]));
         assert_eq!(
-            select(list.clone(), &[], false, false).ok().unwrap().len(),
-            2
+            one(&["127.0.0.1:1"], Want::One),
+            Ok(vec!["node1".to_owned()])
         );
-        assert!(select(list.clone(), &["nope".into()], false, false)
-            .err()
-            .unwrap()
-            .0
-            .contains("no node named 'nope' (nodes: node1, node2)"));
-        assert!(select(list, &["node1".into()], true, true).is_err());
+        assert_eq!(
+            one(&[], Want::One),
+            Err("several nodes (node1, node2): choose one with --node NAME".to_owned())
+        );
+        assert!(one(&[], Want::OneOrAll { all: false })
+            .unwrap_err()
+            .ends_with(", or use --all"));
+        assert_eq!(one(&[], Want::OneOrAll { all: true }).unwrap().len(), 2);
+        assert_eq!(one(&[], Want::Cluster).unwrap().len(), 2);
+        assert_eq!(
+            one(&["nope"], Want::Cluster),
+            Err("no node named 'nope' (nodes: node1, node2)".to_owned())
+        );
+        assert!(one(&["node1"], Want::OneOrAll { all: true }).is_err());
     }
 
     #[test]
