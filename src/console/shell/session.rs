@@ -23,6 +23,8 @@ use crate::core::resultset::ResultSet;
 const NO_LIMIT: Duration = Duration::from_secs(30 * 24 * 3600);
 /// How long `\nodes` and `\diag` wait for each node.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long reading the completion vocabulary may take.
+const VOCABULARY_TIMEOUT: Duration = Duration::from_secs(3);
 /// `\source` nesting limit, against a file that sources itself.
 const MAX_SOURCE_DEPTH: usize = 16;
 
@@ -157,7 +159,16 @@ impl Session {
         }
         if self.opts.interactive && self.vocab_node != Some(self.current) {
             self.vocab_node = Some(self.current);
-            self.refresh_vocabulary().await;
+            // Completion is a convenience: a busy node must not hold up the statement for it.
+            if tokio::time::timeout(VOCABULARY_TIMEOUT, self.refresh_vocabulary())
+                .await
+                .is_err()
+            {
+                // The connection is mid-answer now; the statement gets a fresh one.
+                self.conn = None;
+                let c = open(&self.nodes[self.current], self.opts.connect_timeout).await?;
+                self.conn = Some(c);
+            }
         }
         self.conn.as_mut().ok_or_else(|| ClientError::Io {
             cause: "not connected".into(),
