@@ -43,6 +43,10 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const NODE_START_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long one `mariadb` client invocation may run.
 pub const CLI_TIMEOUT: Duration = Duration::from_secs(60);
+/// The scenario's node1 as listed in `proxysql_servers` by `node-cluster-setup.sql`.
+pub const SCENARIO_NODE1: &str = "192.168.0.11:6032";
+/// The scenario's node2 as listed in `proxysql_servers` by `node-cluster-setup.sql`.
+pub const SCENARIO_NODE2: &str = "192.168.0.12:6032";
 /// Poll interval of every wait loop in this harness.
 const POLL: Duration = Duration::from_millis(50);
 
@@ -303,6 +307,20 @@ impl NodeBuilder {
         self
     }
 
+    /// Pass `--peer-map <from>=127.0.0.1:<to_port>`: the node connects to the peer listed as
+    /// `from` (`host:port`, e.g. the scenario's `192.168.0.11:6032`) on loopback instead.
+    pub fn peer_map(self, from: &str, to_port: u16) -> Self {
+        self.arg("--peer-map")
+            .arg(format!("{from}={HOST}:{to_port}"))
+    }
+
+    /// Maps the scenario's two core members (`192.168.0.11:6032`, `192.168.0.12:6032`, as
+    /// listed by `node-cluster-setup.sql`) onto the loopback admin ports `node1` and `node2`.
+    pub fn scenario_peers(self, node1: u16, node2: u16) -> Self {
+        self.peer_map(SCENARIO_NODE1, node1)
+            .peer_map(SCENARIO_NODE2, node2)
+    }
+
     /// Spawns the node and waits until its admin port accepts connections.
     pub async fn start(self) -> TestNode {
         let scratch = tempfile::Builder::new()
@@ -331,7 +349,8 @@ impl NodeBuilder {
     }
 }
 
-/// A running `pxadm node --datadir <dir> --admin 127.0.0.1:<port> [--config F] [--initial]`.
+/// A running `pxadm node --datadir <dir> --admin 127.0.0.1:<port> [--config F] [--initial]`,
+/// always with `PXADM_LOOPBACK_ONLY=1` in its environment.
 /// stdout and stderr go to files in a private scratch directory; dropping the value kills
 /// the process with SIGKILL, so a failing test never leaks a node. The node also gets
 /// SIGKILL when the thread that spawned it ends (PR_SET_PDEATHSIG), which covers a killed
@@ -447,6 +466,15 @@ impl TestNode {
         read_lossy(&self.stdout_path)
     }
 
+    /// Every line of `proxysql.log` that contains `needle`, oldest first.
+    pub fn log_lines(&self, needle: &str) -> Vec<String> {
+        self.log()
+            .lines()
+            .filter(|line| line.contains(needle))
+            .map(str::to_owned)
+            .collect()
+    }
+
     /// Waits until a line of `proxysql.log` contains `needle` and returns that line; panics
     /// with the log's tail after `timeout`.
     pub async fn wait_for_log(&self, needle: &str, timeout: Duration) -> String {
@@ -495,7 +523,10 @@ impl TestNode {
         if initial {
             cmd.arg("--initial");
         }
+        // Peer connections never leave loopback, whatever addresses a test's SQL lists
+        // (unmapped non-loopback peers are refused by the node, not dialled).
         cmd.args(&self.options.args)
+            .env("PXADM_LOOPBACK_ONLY", "1")
             .envs(self.options.envs.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(out)
@@ -806,6 +837,23 @@ pub async fn mariadb_cli_args<'a>(
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
         status: output.status,
     }
+}
+
+/// Path of a scenario SQL file copied unchanged into `tests/fixtures/scenario/`.
+pub fn scenario_sql(name: &str) -> PathBuf {
+    repo_root()
+        .join("tests")
+        .join("fixtures")
+        .join("scenario")
+        .join(name)
+}
+
+/// Seconds since the Unix epoch (the unit of ProxySQL's checksum epochs).
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 /// Writes `contents` to `<dir>/<name>` and returns the path (for config and SQL files).

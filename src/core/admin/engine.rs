@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use rusqlite::Connection;
@@ -216,7 +217,6 @@ pub struct Engine {
     config: Option<ConfigFile>,
     cluster_sync_interfaces: bool,
     read_only: bool,
-    traffic_paused: bool,
 }
 
 fn quote(s: &str) -> String {
@@ -271,7 +271,6 @@ impl Engine {
             config,
             cluster_sync_interfaces,
             read_only: false,
-            traffic_paused: false,
         };
         engine.bootstrap(disk_existed)?;
         Ok(engine)
@@ -612,7 +611,12 @@ impl Engine {
     fn show(&mut self, ctx: &SessionCtx, show: ShowCommand) -> Reply {
         match show {
             ShowCommand::Sql(sql) => self.plain_sql(ctx, &sql),
-            ShowCommand::Databases => self.plain_sql(ctx, "PRAGMA DATABASE_LIST"),
+            // ProxySQL's answer is PRAGMA DATABASE_LIST of a handle without a temp schema; ours
+            // has one (the variable-validation triggers are TEMP), which must not show.
+            ShowCommand::Databases => self.plain_sql(
+                ctx,
+                "SELECT seq, name, file FROM pragma_database_list WHERE name <> 'temp' ORDER BY seq",
+            ),
             ShowCommand::CreateTable { schema, table } => {
                 let db = schema.unwrap_or_else(|| "main".into());
                 if !db.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
@@ -677,20 +681,21 @@ impl Engine {
         };
         let reply = match cmd {
             ProxysqlCommand::ClusterNodeUuid(args) => return self.cluster_node_uuid(ctx, &args),
+            // The shared flag flips before the OK, so `mysql_listener_paused` reads true right
+            // after PAUSE (ProxySQL pauses synchronously); the supervisor then closes or
+            // reopens the listeners.
             ProxysqlCommand::Pause => {
-                if self.traffic_paused {
+                if self.shared.traffic_paused.swap(true, Ordering::SeqCst) {
                     Reply::admin_err("ProxySQL MySQL module is already paused, impossible to pause")
                 } else {
-                    self.traffic_paused = true;
                     control(NodeControl::PauseTraffic);
                     Reply::ok()
                 }
             }
             ProxysqlCommand::Resume => {
-                if !self.traffic_paused {
+                if !self.shared.traffic_paused.swap(false, Ordering::SeqCst) {
                     Reply::admin_err("ProxySQL MySQL module is not paused, impossible to resume")
                 } else {
-                    self.traffic_paused = false;
                     control(NodeControl::ResumeTraffic);
                     Reply::ok()
                 }
@@ -1503,12 +1508,31 @@ impl Engine {
         Ok(())
     }
 
-    /// Monitor-driven change of the runtime servers: checksum and epoch change, version does not.
+    /// Monitor-driven change of the runtime servers (read_only moves, shunning). When the
+    /// cluster-visible table changes (§5.3: shunned counts as ONLINE) the `mysql_servers`
+    /// checksum and epoch change but not the version (§5.4); plain shunning changes nothing
+    /// the cluster sees.
     pub fn set_runtime_servers(&mut self, servers: ResultSet) {
         self.rt.servers = servers;
-        let hash = checksum::raw_checksum(&self.rt.runtime_servers_snapshot());
-        let state = self.record(ChecksumModule::MysqlServers, hash, None, false);
-        px_info!("Checksum for table mysql_servers is {}", state.checksum);
+        let rendered =
+            checksum::render(checksum::raw_checksum(&self.rt.runtime_servers_snapshot()));
+        let current = self
+            .shared
+            .checksums
+            .lock()
+            .get(ChecksumModule::MysqlServers)
+            .checksum
+            .clone();
+        if rendered != current {
+            let state = self.shared.checksums.lock().record_rendered(
+                ChecksumModule::MysqlServers,
+                rendered,
+                EpochSource::Now,
+                false,
+                unix_now(),
+            );
+            px_info!("Checksum for table mysql_servers is {}", state.checksum);
+        }
         self.shared.publish_runtime(&self.rt);
     }
 

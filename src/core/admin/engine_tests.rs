@@ -230,3 +230,75 @@ fn admin_read_only_blocks_plain_sql_writes_but_not_reads() {
         Reply::Ok { .. }
     ));
 }
+
+#[test]
+fn show_databases_lists_proxysqls_five_schemas_without_temp() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut e = start(dir.path());
+    let names: Vec<_> = rows(&mut e, "SHOW DATABASES")
+        .into_iter()
+        .map(|r| r[1].clone().unwrap())
+        .collect();
+    assert_eq!(names, ["main", "disk", "stats", "monitor", "stats_history"]);
+}
+
+#[test]
+fn pause_is_visible_in_stats_before_the_ok_returns() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut e = start(dir.path());
+    let paused = |e: &mut Engine| {
+        rows(
+            e,
+            "SELECT Variable_Value FROM stats_mysql_global WHERE Variable_Name='mysql_listener_paused'",
+        )[0][0]
+            .clone()
+    };
+    assert!(matches!(run(&mut e, "PROXYSQL PAUSE"), Reply::Ok { .. }));
+    // No supervisor runs here: the flag must not depend on it.
+    assert_eq!(paused(&mut e).as_deref(), Some("true"));
+    assert!(matches!(run(&mut e, "PROXYSQL PAUSE"), Reply::Err { .. }));
+    assert!(matches!(run(&mut e, "PROXYSQL RESUME"), Reply::Ok { .. }));
+    assert_eq!(paused(&mut e).as_deref(), Some("false"));
+    assert!(matches!(run(&mut e, "PROXYSQL RESUME"), Reply::Err { .. }));
+}
+
+#[test]
+fn monitor_changes_move_checksum_and_epoch_but_not_version_and_shunning_is_invisible() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut e = start(dir.path());
+    run_script(
+        &mut e,
+        "INSERT INTO mysql_servers (hostgroup_id, hostname, port) VALUES (0,'127.0.0.1',3306); LOAD MYSQL SERVERS TO RUNTIME;",
+    );
+    let before = e
+        .shared
+        .checksums
+        .lock()
+        .get(ChecksumModule::MysqlServers)
+        .clone();
+    let mut servers = e.runtime().servers.clone();
+    servers.rows[0][4] = Some("SHUNNED".into());
+    e.set_runtime_servers(servers.clone());
+    assert_eq!(
+        *e.shared.checksums.lock().get(ChecksumModule::MysqlServers),
+        before
+    );
+    assert_eq!(
+        rows(&mut e, "SELECT status FROM runtime_mysql_servers")[0][0].as_deref(),
+        Some("SHUNNED")
+    );
+    // A read_only move: the server now also sits in hostgroup 1.
+    let mut moved = servers.clone();
+    let mut row = moved.rows[0].clone();
+    row[0] = Some("1".into());
+    moved.rows.push(row);
+    e.set_runtime_servers(moved);
+    let after = e
+        .shared
+        .checksums
+        .lock()
+        .get(ChecksumModule::MysqlServers)
+        .clone();
+    assert_ne!(after.checksum, before.checksum);
+    assert_eq!(after.version, before.version);
+}

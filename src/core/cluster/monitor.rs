@@ -344,7 +344,7 @@ async fn peer_loop(
             }
         };
         // Version check: only an identical string clusters (§6.2 step 3).
-        match conn::query_text(&mut c, "SELECT @@version").await {
+        match monitor_query(&mut c, "SELECT @@version").await {
             Ok(rs) => {
                 let remote = rs
                     .rows
@@ -390,13 +390,15 @@ async fn peer_loop(
             host,
             port
         );
-        if let Err(e) = conn::execute_text(
-            &mut c,
-            &format!("PROXYSQL CLUSTER_NODE_UUID {uuid} {ifaces}"),
-        )
-        .await
-        {
-            query_failed(&host, port, &settings.user, &e);
+        let register = format!("PROXYSQL CLUSTER_NODE_UUID {uuid} {ifaces}");
+        let started = Instant::now();
+        if let Err(error) = conn::execute_text(&mut c, &register).await {
+            let failure = QueryFailure {
+                query: register,
+                elapsed_ms: started.elapsed().as_millis(),
+                error,
+            };
+            query_failed(&host, port, &settings.user, &failure);
             c.close().await;
             if !sleep_or_cancel(&cancel, settings.interval).await {
                 break;
@@ -438,15 +440,37 @@ async fn peer_loop(
     px_info!("Cluster: closing thread for peer {}:{}", host, port);
 }
 
-fn query_failed(host: &str, port: u16, user: &str, e: &ClientError) {
+/// A failed peer query: what ran, for how long, and why it failed.
+struct QueryFailure {
+    query: String,
+    elapsed_ms: u128,
+    error: ClientError,
+}
+
+/// Runs one monitor query, remembering what failed for ProxySQL's error line.
+async fn monitor_query(
+    c: &mut conn::Conn,
+    sql: &str,
+) -> Result<crate::core::resultset::ResultSet, QueryFailure> {
+    let started = Instant::now();
+    conn::query_text(c, sql)
+        .await
+        .map_err(|error| QueryFailure {
+            query: sql.to_string(),
+            elapsed_ms: started.elapsed().as_millis(),
+            error,
+        })
+}
+
+fn query_failed(host: &str, port: u16, user: &str, f: &QueryFailure) {
     px_error!(
         "Cluster: unable to run query on {}:{} using user {} after {}ms : {} . Error: {}",
         host,
         port,
         user,
-        0,
-        "",
-        peer_error_text(e)
+        f.elapsed_ms,
+        f.query,
+        peer_error_text(&f.error)
     );
 }
 
@@ -459,8 +483,8 @@ async fn check_once(
     nodes: &Nodes,
     settings: &Settings,
     successes: &mut u64,
-) -> Result<(), ClientError> {
-    let rs = conn::query_text(c, "SELECT GLOBAL_CHECKSUM()").await?;
+) -> Result<(), QueryFailure> {
+    let rs = monitor_query(c, "SELECT GLOBAL_CHECKSUM()").await?;
     let global: u64 = rs
         .rows
         .first()
@@ -475,13 +499,14 @@ async fn check_once(
             .note_global_checksum(global)
     };
     let fetched = if changed {
-        let rs =
-            conn::query_text(c, "SELECT * FROM runtime_checksums_values ORDER BY name").await?;
-        Some(
-            ChecksumRow::parse_resultset(&rs).map_err(|e| ClientError::UnexpectedResult {
+        let rs = monitor_query(c, "SELECT * FROM runtime_checksums_values ORDER BY name").await?;
+        Some(ChecksumRow::parse_resultset(&rs).map_err(|e| QueryFailure {
+            query: "SELECT * FROM runtime_checksums_values ORDER BY name".into(),
+            elapsed_ms: 0,
+            error: ClientError::UnexpectedResult {
                 message: e.to_string(),
-            })?,
-        )
+            },
+        })?)
     } else {
         None
     };
@@ -490,7 +515,7 @@ async fn check_once(
         *successes = 0;
         let t = Instant::now();
         let rs =
-            conn::query_text(c, "SELECT * FROM stats_mysql_global ORDER BY Variable_Name").await?;
+            monitor_query(c, "SELECT * FROM stats_mysql_global ORDER BY Variable_Name").await?;
         let get = |name: &str| {
             rs.rows
                 .iter()
@@ -623,6 +648,7 @@ async fn check_once(
         let save = settings.save_to_disk(shared, &kind);
         let csi = false;
         let connect_to = shared.resolve_peer(&source.host, source.port);
+        let silent_mismatch = kind == PullKind::RuntimeServers;
         let result = pull::pull(
             admin,
             &source,
@@ -634,7 +660,13 @@ async fn check_once(
             csi,
         )
         .await;
-        if result.is_err() {
+        let backs_off = match &result {
+            Ok(()) => false,
+            // A runtime-servers mismatch is ignored without a pause (§6.6).
+            Err(pull::PullError::ChecksumMismatch { .. }) => !silent_mismatch,
+            Err(_) => true,
+        };
+        if backs_off {
             // ProxySQL sleeps 1 s after a failed pull (outside the module mutex).
             drop(list);
             tokio::time::sleep(Duration::from_secs(1)).await;

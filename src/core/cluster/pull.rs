@@ -14,7 +14,7 @@ use crate::core::admin::AdminHandle;
 use crate::core::checksum;
 use crate::core::resultset::ResultSet;
 use crate::core::variables;
-use crate::{px_error, px_info};
+use crate::px_info;
 
 use super::state::{Module, PeerId};
 
@@ -66,15 +66,140 @@ pub enum PullError {
     Apply(String),
 }
 
-fn label(kind: &PullKind) -> &'static str {
-    match kind {
-        PullKind::Module(Module::MysqlQueryRules) => "MySQL Query Rules",
-        PullKind::Module(Module::MysqlUsers) => "MySQL Users",
-        PullKind::Module(Module::AdminVariables) => "Admin Variables",
-        PullKind::Module(Module::MysqlVariables) => "MySQL Variables",
-        PullKind::Module(Module::ProxysqlServers) => "ProxySQL Servers",
-        PullKind::ServersV2 { .. } => "MySQL Servers v2",
-        PullKind::RuntimeServers | PullKind::Module(_) => "MySQL Servers",
+/// The pull procedures of ProxySQL (one per `pull_*_from_peer` function).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Procedure {
+    QueryRules,
+    Users,
+    /// `vars_type_str`: `Admin` or `MySQL`.
+    Variables(&'static str),
+    ProxysqlServers,
+    ServersV2,
+    RuntimeServers,
+}
+
+impl Procedure {
+    fn of(kind: &PullKind) -> Procedure {
+        match kind {
+            PullKind::Module(Module::MysqlQueryRules) => Procedure::QueryRules,
+            PullKind::Module(Module::MysqlUsers) => Procedure::Users,
+            PullKind::Module(Module::AdminVariables) => Procedure::Variables("Admin"),
+            PullKind::Module(Module::MysqlVariables) => Procedure::Variables("MySQL"),
+            PullKind::Module(Module::ProxysqlServers) => Procedure::ProxysqlServers,
+            PullKind::ServersV2 { .. }
+            | PullKind::Module(Module::MysqlServers | Module::MysqlServersV2) => {
+                Procedure::ServersV2
+            }
+            PullKind::RuntimeServers => Procedure::RuntimeServers,
+        }
+    }
+
+    /// What the "Loading to runtime", "Saving to disk" and "Checksum changed" lines name.
+    fn subject(self) -> String {
+        match self {
+            Procedure::QueryRules => "MySQL Query Rules".into(),
+            Procedure::Users => "MySQL Users".into(),
+            Procedure::Variables(t) => format!("{t} Variables"),
+            Procedure::ProxysqlServers => "ProxySQL Servers".into(),
+            Procedure::ServersV2 | Procedure::RuntimeServers => "MySQL Servers v2".into(),
+        }
+    }
+}
+
+/// ProxySQL's log texts of one pull (`lib/ProxySQL_Cluster.cpp`, 2.7.2). Wording and
+/// punctuation differ per procedure (`Expected checksum:` vs `Expected checksum`, `variables`
+/// vs `Variables`, the servers pulls' "Not saving ... failed." on success); they are
+/// reproduced as they are because log parsers and DBAs match them. ProxySQL logs all of them,
+/// failures included, at INFO.
+struct Texts<'a> {
+    procedure: Procedure,
+    host: &'a str,
+    port: u16,
+}
+
+impl<'a> Texts<'a> {
+    fn new(kind: &PullKind, host: &'a str, port: u16) -> Self {
+        Texts {
+            procedure: Procedure::of(kind),
+            host,
+            port,
+        }
+    }
+
+    fn started(&self, expected: &str) -> String {
+        let (h, p) = (self.host, self.port);
+        match self.procedure {
+            Procedure::Variables(t) => {
+                format!("Cluster: Fetching {t} variables from peer {h}:{p} started")
+            }
+            Procedure::ServersV2 => format!(
+                "Cluster: Fetching MySQL Servers v2 from peer {h}:{p} started. Expected checksum {expected}"
+            ),
+            Procedure::RuntimeServers => format!(
+                "Cluster: Fetching 'MySQL Servers' from peer {h}:{p} started. Expected checksum {expected}"
+            ),
+            other => format!(
+                "Cluster: Fetching {} from peer {h}:{p} started. Expected checksum: {expected}",
+                other.subject()
+            ),
+        }
+    }
+
+    /// A connection or query failure (ProxySQL appends `mysql_error()`).
+    fn failed(&self, error: &str) -> String {
+        let subject = match self.procedure {
+            Procedure::ServersV2 | Procedure::RuntimeServers => "MySQL Servers".to_string(),
+            other => other.subject(),
+        };
+        format!(
+            "Cluster: Fetching {subject} from peer {}:{} failed: {error}",
+            self.host, self.port
+        )
+    }
+
+    /// The discarded-pull line; `None` for the runtime-servers pull, whose mismatch ProxySQL
+    /// ignores silently.
+    fn mismatch(&self, expected: &str, computed: &str) -> Option<String> {
+        let (h, p) = (self.host, self.port);
+        match self.procedure {
+            Procedure::RuntimeServers => None,
+            Procedure::QueryRules => Some(format!(
+                "Cluster: Fetching MySQL Query Rules from peer {h}:{p} failed because of mismatching checksum. Expected: {expected} , Computed: {computed}"
+            )),
+            other => Some(format!(
+                "Cluster: Fetching {} from peer {h}:{p} failed: Checksum changed from {expected} to {computed}",
+                other.subject()
+            )),
+        }
+    }
+
+    fn loading(&self) -> Option<String> {
+        (self.procedure != Procedure::RuntimeServers).then(|| {
+            format!(
+                "Cluster: Loading to runtime {} from peer {}:{}",
+                self.procedure.subject(),
+                self.host,
+                self.port
+            )
+        })
+    }
+
+    fn saving(&self, save: bool) -> Option<String> {
+        let (h, p) = (self.host, self.port);
+        match (self.procedure, save) {
+            (procedure, true) => Some(format!(
+                "Cluster: Saving to disk {} from peer {h}:{p}",
+                procedure.subject()
+            )),
+            (Procedure::Variables(_) | Procedure::RuntimeServers, false) => None,
+            (Procedure::ServersV2, false) => Some(format!(
+                "Cluster: Not saving to disk MySQL Servers from peer {h}:{p} failed."
+            )),
+            (procedure, false) => Some(format!(
+                "Cluster: NOT saving to disk {} from peer {h}:{p}",
+                procedure.subject()
+            )),
+        }
     }
 }
 
@@ -144,15 +269,8 @@ pub async fn pull(
     save: bool,
     cluster_sync_interfaces: bool,
 ) -> Result<(), PullError> {
-    let what = label(&kind);
-    let (host, port) = (peer.host.as_str(), peer.port);
-    px_info!(
-        "Cluster: Fetching {} from peer {}:{} started. Expected checksum: {}",
-        what,
-        host,
-        port,
-        expected.checksum
-    );
+    let texts = Texts::new(&kind, &peer.host, peer.port);
+    px_info!("{}", texts.started(&expected.checksum));
     let result = fetch_and_verify(
         peer,
         connect_to,
@@ -165,39 +283,26 @@ pub async fn pull(
     let pulled = match result {
         Ok(p) => p,
         Err(e) => {
-            match &e {
-                PullError::ChecksumMismatch { .. } => {
-                    px_error!(
-                        "Cluster: Fetching {} from peer {}:{} failed: {}",
-                        what,
-                        host,
-                        port,
-                        e
-                    )
+            let line = match &e {
+                PullError::ChecksumMismatch { expected, computed } => {
+                    texts.mismatch(expected, computed)
                 }
-                _ => px_error!(
-                    "Cluster: Fetching {} from peer {}:{} failed: {}",
-                    what,
-                    host,
-                    port,
-                    e
-                ),
+                other => Some(texts.failed(&other.to_string())),
+            };
+            if let Some(line) = line {
+                px_info!("{}", line);
             }
             return Err(e);
         }
     };
-    px_info!(
-        "Cluster: Fetching {} from peer {}:{} completed",
-        what,
-        host,
-        port
-    );
-    px_info!(
-        "Cluster: Loading to runtime {} from peer {}:{}",
-        what,
-        host,
-        port
-    );
+    if matches!(kind, PullKind::ServersV2 { .. }) {
+        for table in std::iter::once("mysql_servers").chain(HOSTGROUP_TABLES.map(|(t, _)| t)) {
+            px_info!("Cluster: Writing {} table", table);
+        }
+    }
+    if let Some(line) = texts.loading() {
+        px_info!("{}", line);
+    }
     let exp = expected.checksum.clone();
     let epoch = expected.epoch;
     admin
@@ -205,23 +310,22 @@ pub async fn pull(
         .await
         .map_err(|e| PullError::Apply(e.to_string()))?
         .map_err(PullError::Apply)?;
-    if save {
-        px_info!(
-            "Cluster: Saving to disk {} from peer {}:{}",
-            what,
-            host,
-            port
-        );
-    } else {
-        px_info!(
-            "Cluster: NOT saving to disk {} from peer {}:{}",
-            what,
-            host,
-            port
-        );
+    if let Some(line) = texts.saving(save) {
+        px_info!("{}", line);
     }
     Ok(())
 }
+
+/// The progress lines ProxySQL's `fetch_and_store` prints around the hostgroup queries of a
+/// servers pull, in [`hostgroup_queries`] order (the replication hostgroups have none).
+const HOSTGROUP_FETCH_NAMES: [Option<&str>; 6] = [
+    None,
+    Some("MySQL Group Replication Hostgroups"),
+    Some("MySQL Galera Hostgroups"),
+    Some("MySQL Aurora Hostgroups"),
+    Some("MySQL Hostgroup Attributes"),
+    Some("MySQL Servers SSL Params"),
+];
 
 async fn fetch_and_verify(
     peer: &PeerId,
@@ -253,6 +357,7 @@ async fn fetch_and_verify(
                     "PROXY_SELECT username, schemaname, flagIN, destination_hostgroup, comment FROM runtime_mysql_query_rules_fast_routing ORDER BY username, schemaname, flagIN",
                 )
                 .await?;
+                px_info!("Cluster: Fetching MySQL Query Rules from peer {}:{} completed", host, port);
                 let hash = checksum::query_rules_checksum(&rules, &fast);
                 px_info!(
                     "Cluster: Computed checksum for MySQL Query Rules from peer {}:{} : {}",
@@ -266,6 +371,7 @@ async fn fetch_and_verify(
             PullKind::Module(Module::MysqlUsers) => {
                 let users =
                     conn::query_text(&mut c, &format!("PROXY_SELECT {USERS_COLUMNS} FROM runtime_mysql_users")).await?;
+                px_info!("Cluster: Fetching MySQL Users from peer {}:{} completed", host, port);
                 let hash = checksum::mysql_users_checksum(&users);
                 px_info!(
                     "Cluster: Computed checksum for MySQL Users from peer {}:{} : {}",
@@ -277,8 +383,13 @@ async fn fetch_and_verify(
                 PulledModule::Users(users)
             }
             PullKind::Module(m @ (Module::AdminVariables | Module::MysqlVariables)) => {
-                let prefix = if *m == Module::AdminVariables { "admin-" } else { "mysql-" };
+                let (prefix, label) = if *m == Module::AdminVariables {
+                    ("admin-", "Admin")
+                } else {
+                    ("mysql-", "MySQL")
+                };
                 let rows = conn::query_text(&mut c, &variables_query(prefix, cluster_sync_interfaces)).await?;
+                px_info!("Cluster: Fetching {} Variables from peer {}:{} completed", label, host, port);
                 // Only the two (name, value) columns count, whatever else the peer sends.
                 let mut pairs = ResultSet::with_columns(["variable_name", "variable_value"]);
                 for r in &rows.rows {
@@ -289,6 +400,13 @@ async fn fetch_and_verify(
                     pairs.push_row([Some(name), r.get(1).cloned().flatten()]);
                 }
                 let hash = checksum::raw_checksum(&pairs);
+                px_info!(
+                    "Cluster: Computed checksum for {} Variables from peer {}:{} : {}",
+                    label,
+                    host,
+                    port,
+                    checksum::render(hash)
+                );
                 verify(&expected.checksum, hash)?;
                 PulledModule::Variables { prefix, rows: pairs }
             }
@@ -309,19 +427,31 @@ async fn fetch_and_verify(
                 PulledModule::ProxysqlServers(rows)
             }
             PullKind::ServersV2 { with_runtime } => {
+                // Everything is fetched first, then both checksums are verified (§6.6).
                 let v2 = conn::query_text(
                     &mut c,
                     &format!("PROXY_SELECT {SERVERS_COLUMNS} FROM mysql_servers_v2 WHERE status<>'OFFLINE_HARD' ORDER BY hostgroup_id, hostname, port"),
                 )
                 .await?;
+                px_info!("Cluster: Fetching 'MySQL Servers v2' from peer {}:{} completed", host, port);
                 let mut parts = [0u64; 7];
                 parts[0] = checksum::raw_checksum(&v2);
                 let mut hostgroups = Vec::with_capacity(6);
                 for (i, q) in hostgroup_queries().iter().enumerate() {
+                    if let Some(name) = HOSTGROUP_FETCH_NAMES[i] {
+                        px_info!("Cluster: Fetching '{}' from peer {}:{}", name, host, port);
+                    }
                     let rs = conn::query_text(&mut c, q).await?;
                     parts[i + 1] = checksum::raw_checksum(&rs);
                     hostgroups.push(rs);
                 }
+                let runtime = if *with_runtime {
+                    let rs = fetch_runtime_servers(&mut c).await?;
+                    px_info!("Cluster: Fetching 'MySQL Servers' from peer {}:{} completed", host, port);
+                    Some(rs)
+                } else {
+                    None
+                };
                 let hash = checksum::mysql_servers_v2_checksum(parts);
                 px_info!(
                     "Cluster: Computed checksum for MySQL Servers v2 from peer {}:{} : {}",
@@ -329,10 +459,9 @@ async fn fetch_and_verify(
                     port,
                     checksum::render(hash)
                 );
-                verify(&expected.checksum, hash)?;
-                let (runtime, runtime_expected) = if *with_runtime {
-                    let rs = fetch_runtime_servers(&mut c).await?;
-                    let rt_hash = checksum::raw_checksum(&rs);
+                let mut runtime_matches = true;
+                if let Some(rs) = &runtime {
+                    let rt_hash = checksum::raw_checksum(rs);
                     px_info!(
                         "Cluster: Computed checksum for MySQL Servers from peer {}:{} : {}",
                         host,
@@ -340,13 +469,25 @@ async fn fetch_and_verify(
                         checksum::render(rt_hash)
                     );
                     if let Some((exp, _)) = &expected.runtime {
-                        verify(exp, rt_hash)?;
+                        runtime_matches = verify(exp, rt_hash).is_ok();
                     }
-                    (Some(rs), expected.runtime.clone())
-                } else {
-                    (None, None)
-                };
+                }
+                // ProxySQL reports a runtime mismatch with the v2 checksums, matching or not.
+                let v2_ok = verify(&expected.checksum, hash);
+                if v2_ok.is_err() || !runtime_matches {
+                    return Err(PullError::ChecksumMismatch {
+                        expected: expected.checksum.clone(),
+                        computed: checksum::render(hash),
+                    });
+                }
+                px_info!(
+                    "Cluster: Fetching checksum for 'MySQL Servers' from peer {}:{} successful. Checksum: {}",
+                    host,
+                    port,
+                    checksum::render(hash)
+                );
                 debug_assert_eq!(hostgroups.len(), HOSTGROUP_TABLES.len());
+                let runtime_expected = runtime.as_ref().and(expected.runtime.clone());
                 PulledModule::Servers {
                     v2,
                     hostgroups,
@@ -356,6 +497,7 @@ async fn fetch_and_verify(
             }
             PullKind::RuntimeServers => {
                 let rs = fetch_runtime_servers(&mut c).await?;
+                px_info!("Cluster: Fetching 'MySQL Servers' from peer {}:{} completed", host, port);
                 let hash = checksum::raw_checksum(&rs);
                 px_info!(
                     "Cluster: Computed checksum for MySQL Servers from peer {}:{} : {}",
@@ -403,6 +545,76 @@ mod tests {
         let q = variables_query("admin-", true);
         assert!(!q.contains("admin-mysql_ifaces"));
         assert!(q.ends_with("ORDER BY variable_name"));
+    }
+
+    fn texts(kind: PullKind) -> Texts<'static> {
+        Texts::new(&kind, "192.168.0.11", 6032)
+    }
+
+    #[test]
+    fn log_texts_are_proxysqls_per_procedure() {
+        let rules = texts(PullKind::Module(Module::MysqlQueryRules));
+        assert_eq!(
+            rules.started("0xA"),
+            "Cluster: Fetching MySQL Query Rules from peer 192.168.0.11:6032 started. Expected checksum: 0xA"
+        );
+        assert_eq!(
+            rules.mismatch("0xA", "0xB").unwrap(),
+            "Cluster: Fetching MySQL Query Rules from peer 192.168.0.11:6032 failed because of mismatching checksum. Expected: 0xA , Computed: 0xB"
+        );
+        assert_eq!(
+            rules.saving(false).unwrap(),
+            "Cluster: NOT saving to disk MySQL Query Rules from peer 192.168.0.11:6032"
+        );
+        let users = texts(PullKind::Module(Module::MysqlUsers));
+        assert_eq!(
+            users.mismatch("0xA", "0xB").unwrap(),
+            "Cluster: Fetching MySQL Users from peer 192.168.0.11:6032 failed: Checksum changed from 0xA to 0xB"
+        );
+        let servers = texts(PullKind::ServersV2 { with_runtime: true });
+        assert_eq!(
+            servers.started("0xA"),
+            "Cluster: Fetching MySQL Servers v2 from peer 192.168.0.11:6032 started. Expected checksum 0xA"
+        );
+        assert_eq!(
+            servers.failed("timeout"),
+            "Cluster: Fetching MySQL Servers from peer 192.168.0.11:6032 failed: timeout"
+        );
+        assert_eq!(
+            servers.loading().unwrap(),
+            "Cluster: Loading to runtime MySQL Servers v2 from peer 192.168.0.11:6032"
+        );
+        assert_eq!(
+            servers.saving(false).unwrap(),
+            "Cluster: Not saving to disk MySQL Servers from peer 192.168.0.11:6032 failed."
+        );
+        let admin = texts(PullKind::Module(Module::AdminVariables));
+        assert_eq!(
+            admin.started("0xA"),
+            "Cluster: Fetching Admin variables from peer 192.168.0.11:6032 started"
+        );
+        assert_eq!(
+            admin.saving(true).unwrap(),
+            "Cluster: Saving to disk Admin Variables from peer 192.168.0.11:6032"
+        );
+        assert_eq!(admin.saving(false), None);
+        let mysql = texts(PullKind::Module(Module::MysqlVariables));
+        assert_eq!(
+            mysql.mismatch("0xA", "0xB").unwrap(),
+            "Cluster: Fetching MySQL Variables from peer 192.168.0.11:6032 failed: Checksum changed from 0xA to 0xB"
+        );
+        let proxies = texts(PullKind::Module(Module::ProxysqlServers));
+        assert_eq!(
+            proxies.started("0xA"),
+            "Cluster: Fetching ProxySQL Servers from peer 192.168.0.11:6032 started. Expected checksum: 0xA"
+        );
+        let runtime = texts(PullKind::RuntimeServers);
+        assert_eq!(
+            runtime.started("0xA"),
+            "Cluster: Fetching 'MySQL Servers' from peer 192.168.0.11:6032 started. Expected checksum 0xA"
+        );
+        assert_eq!(runtime.mismatch("0xA", "0xB"), None, "ignored silently");
+        assert_eq!(runtime.loading(), None);
     }
 
     #[test]
