@@ -15,6 +15,43 @@ pub struct Cli {
     /// What to do; without one, a local demo cluster opens in the console.
     #[command(subcommand)]
     pub command: Option<Command>,
+
+    /// Connection and output options for `pxadm -e SQL` (the same as `pxadm shell`'s).
+    #[command(flatten, next_help_heading = "Shell options (pxadm -e SQL)")]
+    pub shell: crate::console::shell::ShellArgs,
+}
+
+impl Cli {
+    /// Parses the process arguments with the mysql client's spellings (`-h HOST`, a bare `-p`
+    /// asking for the password; see [`crate::console::shell::args`]). With `--batch`, a
+    /// command-line error exits with 3 (UNKNOWN) instead of clap's 2, which a monitoring
+    /// system would read as CRITICAL.
+    pub fn parse_args() -> Cli {
+        use clap::{CommandFactory, FromArgMatches};
+        let raw: Vec<std::ffi::OsString> = std::env::args_os().collect();
+        let batch = raw
+            .iter()
+            .take_while(|a| *a != "--")
+            .any(|a| a == "--batch");
+        let command = Cli::command();
+        let names: Vec<String> = command
+            .get_subcommands()
+            .map(|c| c.get_name().to_owned())
+            .collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let args = crate::console::shell::args::mysql_style(raw, &names);
+        let parsed = command
+            .try_get_matches_from(args)
+            .and_then(|m| Cli::from_arg_matches(&m));
+        match parsed {
+            Ok(cli) => cli,
+            Err(e) if batch && e.use_stderr() => {
+                let _ = e.print();
+                std::process::exit(3)
+            }
+            Err(e) => e.exit(),
+        }
+    }
 }
 
 /// Subcommands.
@@ -22,6 +59,11 @@ pub struct Cli {
 pub enum Command {
     /// Run one embedded ProxySQL-compatible node in the foreground.
     Node(NodeArgs),
+    /// The `Admin>` shell on one node or a cluster (stdin not a terminal: run it as a script).
+    Shell(crate::console::shell::ShellArgs),
+    /// Checks and actions for scripts and monitoring (see `--batch`).
+    #[command(flatten)]
+    Batch(crate::console::batch::BatchCommand),
     /// keepalived deployments: render keepalived.conf files and the check script.
     #[command(subcommand)]
     Keepalived(KeepalivedCommand),

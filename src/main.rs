@@ -2,22 +2,27 @@
 
 use std::path::Path;
 
-use clap::Parser;
-
 use pxadm::cli::{Cli, Command, DrillCommand, KeepalivedCommand, KeepalivedRenderArgs};
 use pxadm::core::node::{Node, NodeOptions};
 use pxadm::core::vip::cluster::VipCluster;
 use pxadm::core::vip::VipConfig;
 
 fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_args();
     let result = match cli.command {
         // Plain file work: no runtime needed.
         Some(Command::Keepalived(KeepalivedCommand::Render(args))) => render_keepalived(&args),
-        command => run_async(command, cli.batch),
+        command => run_async(command, cli.batch, cli.shell),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        // Commands that chose their exit status have already said why.
+        Err(e) if e.downcast_ref::<pxadm::console::batch::Exit>().is_some() => {
+            let code = e
+                .downcast_ref::<pxadm::console::batch::Exit>()
+                .map_or(1, |x| x.0);
+            std::process::ExitCode::from(code)
+        }
         Err(e) => {
             eprintln!("pxadm: {e:#}");
             std::process::ExitCode::from(1)
@@ -25,7 +30,11 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-fn run_async(command: Option<Command>, batch: bool) -> anyhow::Result<()> {
+fn run_async(
+    command: Option<Command>,
+    batch: bool,
+    shell: pxadm::console::shell::ShellArgs,
+) -> anyhow::Result<()> {
     // Read before the runtime starts: a bad --vip file fails fast, without blocking a worker.
     let vip = match &command {
         Some(Command::Node(args)) => args.vip.as_deref().map(VipConfig::load).transpose()?,
@@ -50,10 +59,17 @@ fn run_async(command: Option<Command>, batch: bool) -> anyhow::Result<()> {
                 .await?;
                 node.run().await
             }
+            Some(Command::Shell(args)) => pxadm::console::shell::run(args, batch).await,
+            Some(Command::Batch(command)) => pxadm::console::batch::run(command).await,
             Some(Command::Drill(DrillCommand::Failover(args))) => {
                 pxadm::console::drill::run_cli(*args, batch).await
             }
             Some(Command::Keepalived(_)) => unreachable!("handled without a runtime"),
+            None if shell.execute.is_some() => pxadm::console::shell::run(shell, batch).await,
+            None if batch => {
+                eprintln!("pxadm: --batch needs a command (status, checksums, diagnose, exec, reload, fix, fault, watch)");
+                Err(pxadm::console::batch::Exit(3).into())
+            }
             None => pxadm::console::demo::run_default().await,
         }
     })

@@ -108,7 +108,9 @@ pub enum Class {
     },
     /// Nodes wait forever for a peer that is at version 1 (§8.2).
     StuckVersionOne {
-        /// Node whose config should win; `LOAD … TO RUNTIME` there.
+        /// Node whose config should win; `LOAD … TO RUNTIME` there. Serialised once, as the
+        /// finding's own `node_to_act_on`.
+        #[serde(skip_serializing)]
         node_to_act_on: String,
         /// Nodes that will then pull from it.
         nodes_waiting: Vec<String>,

@@ -2,6 +2,7 @@
 //! node list ([`nodes`]), configuration ([`config`]), diagnosis engine ([`diagnosis`]) and
 //! fault injector ([`faults`]); [`drill`] rehearses a VIP failover and measures it.
 
+pub mod batch;
 pub mod config;
 pub mod demo;
 pub mod diagnosis;
@@ -9,3 +10,4 @@ pub mod drill;
 pub mod faults;
 pub mod nodes;
 pub mod screenshot;
+pub mod shell;

@@ -75,8 +75,19 @@ pub fn parse_node_spec(spec: &str) -> Result<NodeAddr, ConfigError> {
             "node '{spec}': {why} (expected [name=]user:password@host:port)"
         ))
     };
+    // A name may be a plain word or the `host:port` the node is known by in its peers'
+    // proxysql_servers (so the diagnosis can match peer rows when the address we connect to
+    // differs, e.g. through NAT or a port map). A `user:pa=ss@...` spec has no such prefix.
+    let looks_like_name = |n: &str| {
+        !n.is_empty()
+            && !n.contains('@')
+            && match n.rsplit_once(':') {
+                None => true,
+                Some((host, port)) => !host.is_empty() && port.parse::<u16>().is_ok(),
+            }
+    };
     let (name, rest) = match spec.split_once('=') {
-        Some((n, r)) if !n.contains('@') && !n.contains(':') => (Some(n.to_string()), r),
+        Some((n, r)) if looks_like_name(n) => (Some(n.to_string()), r),
         _ => (None, spec),
     };
     let (creds, hostport) = rest.rsplit_once('@').ok_or_else(|| bad("missing '@'"))?;

@@ -163,7 +163,12 @@ pub enum AdminCommand {
     /// `SELECT CONFIG FILE`.
     SelectConfigFile,
     /// `CHECKSUM [DISK|MEMORY] <module words>`.
-    Checksum { disk: bool, what: String },
+    Checksum {
+        /// `DISK` rather than memory.
+        disk: bool,
+        /// The module words, upper-cased.
+        what: String,
+    },
     /// Statements answered with a bare OK (connector noise, transactions, `USE`).
     NoOpOk,
     /// A fixed one-row answer: column names and values.
@@ -173,7 +178,12 @@ pub enum AdminCommand {
     /// `SELECT @@name` (single variable): looked up in global_variables ∪ stats_mysql_global.
     SelectVariables(Vec<String>),
     /// `SET name = value` of a ProxySQL variable.
-    SetVariable { name: String, value: String },
+    SetVariable {
+        /// Variable name (`admin-...`, `mysql-...`).
+        name: String,
+        /// Value text as written (quotes kept, like ProxySQL's rewrite).
+        value: String,
+    },
     /// `SHOW ...` rewritten to SQL, or a special form.
     Show(ShowCommand),
     /// Anything else: executed by SQLite as written.
@@ -184,17 +194,26 @@ pub enum AdminCommand {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IdentityQuery {
     /// `SELECT @@version...`, `SELECT version()`.
-    Version { column: String },
+    Version {
+        /// Column name of the answer.
+        column: String,
+    },
     /// `select @@version_comment limit 1`.
     VersionComment,
     /// `select concat(@@version, ' ', @@version_comment)`.
     VersionConcat,
     /// `SELECT DATABASE()` (column name given).
-    Database { column: String },
+    Database {
+        /// Column name of the answer.
+        column: String,
+    },
     /// `select DATABASE(), USER() limit 1`.
     DatabaseUser,
     /// `SELECT current_user()` / `SELECT user()`.
-    User { column: String },
+    User {
+        /// Column name of the answer.
+        column: String,
+    },
     /// `SELECT TIMEDIFF(NOW(), UTC_TIMESTAMP())`.
     TimeDiff,
     /// `SELECT @@global.read_only` (`show` for `SHOW GLOBAL VARIABLES LIKE 'read_only'`).
@@ -211,7 +230,9 @@ pub enum ShowCommand {
     Sql(String),
     /// `SHOW CREATE TABLE [db.]t`.
     CreateTable {
+        /// Attached database, `main` when absent.
         schema: Option<String>,
+        /// Table name.
         table: String,
     },
     /// `SHOW DATABASES` / `SHOW SCHEMAS`.

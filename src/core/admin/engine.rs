@@ -1519,12 +1519,31 @@ impl Engine {
         Ok(())
     }
 
-    /// Monitor-driven change of the runtime servers: checksum and epoch change, version does not.
+    /// Monitor-driven change of the runtime servers (read_only moves, shunning). When the
+    /// cluster-visible table changes (§5.3: shunned counts as ONLINE) the `mysql_servers`
+    /// checksum and epoch change but not the version (§5.4); plain shunning changes nothing
+    /// the cluster sees.
     pub fn set_runtime_servers(&mut self, servers: ResultSet) {
         self.rt.servers = servers;
-        let hash = checksum::raw_checksum(&self.rt.runtime_servers_snapshot());
-        let state = self.record(ChecksumModule::MysqlServers, hash, None, false);
-        px_info!("Checksum for table mysql_servers is {}", state.checksum);
+        let rendered =
+            checksum::render(checksum::raw_checksum(&self.rt.runtime_servers_snapshot()));
+        let current = self
+            .shared
+            .checksums
+            .lock()
+            .get(ChecksumModule::MysqlServers)
+            .checksum
+            .clone();
+        if rendered != current {
+            let state = self.shared.checksums.lock().record_rendered(
+                ChecksumModule::MysqlServers,
+                rendered,
+                EpochSource::Now,
+                false,
+                unix_now(),
+            );
+            px_info!("Checksum for table mysql_servers is {}", state.checksum);
+        }
         self.shared.publish_runtime(&self.rt);
     }
 

@@ -300,3 +300,44 @@ fn pause_is_visible_in_stats_before_the_ok_returns() {
     assert_eq!(paused(&mut e).as_deref(), Some("false"));
     assert!(matches!(run(&mut e, "PROXYSQL RESUME"), Reply::Err { .. }));
 }
+
+#[test]
+fn monitor_changes_move_checksum_and_epoch_but_not_version_and_shunning_is_invisible() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut e = start(dir.path());
+    run_script(
+        &mut e,
+        "INSERT INTO mysql_servers (hostgroup_id, hostname, port) VALUES (0,'127.0.0.1',3306); LOAD MYSQL SERVERS TO RUNTIME;",
+    );
+    let before = e
+        .shared
+        .checksums
+        .lock()
+        .get(ChecksumModule::MysqlServers)
+        .clone();
+    let mut servers = e.runtime().servers.clone();
+    servers.rows[0][4] = Some("SHUNNED".into());
+    e.set_runtime_servers(servers.clone());
+    assert_eq!(
+        *e.shared.checksums.lock().get(ChecksumModule::MysqlServers),
+        before
+    );
+    assert_eq!(
+        rows(&mut e, "SELECT status FROM runtime_mysql_servers")[0][0].as_deref(),
+        Some("SHUNNED")
+    );
+    // A read_only move: the server now also sits in hostgroup 1.
+    let mut moved = servers.clone();
+    let mut row = moved.rows[0].clone();
+    row[0] = Some("1".into());
+    moved.rows.push(row);
+    e.set_runtime_servers(moved);
+    let after = e
+        .shared
+        .checksums
+        .lock()
+        .get(ChecksumModule::MysqlServers)
+        .clone();
+    assert_ne!(after.checksum, before.checksum);
+    assert_eq!(after.version, before.version);
+}

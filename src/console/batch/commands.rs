@@ -1,0 +1,744 @@
+//! What each batch subcommand does, from resolved nodes to a [`Report`].
+
+use std::time::{Duration, Instant};
+
+use futures::future::join_all;
+
+use super::matrix::ChecksumMatrix;
+use super::report::{
+    differing_modules, problems_clause, ActionResult, Body, ChecksumsBody, DiagnoseBody, ErrorInfo,
+    ExecBody, FaultBody, FixAction, FixBody, NodeError, NodeResult, NodeStatus, Report, Rows,
+    Status, StatusBody,
+};
+use super::{seconds_arg, BatchCommand, CommonArgs, Format, Progress};
+use crate::client::conn::{self, NodeAddr};
+use crate::client::snapshot::{fetch_snapshot, NodeSnapshot};
+use crate::console::config::Config;
+use crate::console::diagnosis::{diagnose, fixes, overall, Finding, Severity};
+use crate::console::faults::{Fault, FaultInjector, Injector};
+use crate::console::nodes::{resolve_nodes, ConsoleNode, NodeArgs};
+use crate::console::shell::render::Phase;
+use crate::console::shell::session::{err, out};
+use crate::core::admin::command::Module as AdminModule;
+use crate::core::cluster::state::Module as ClusterModule;
+
+/// A usage or configuration error: reported as `UNKNOWN`, exit 3.
+struct Usage(String);
+
+impl<E: std::fmt::Display> From<E> for Usage {
+    fn from(e: E) -> Self {
+        Usage(e.to_string())
+    }
+}
+
+/// Prints a report: stdout for table and JSON; TSV and CSV have no room for a usage error, so
+/// that goes to stderr.
+pub async fn emit(report: &Report, format: Format) {
+    match (&report.body, format) {
+        (Body::Error { error }, Format::Tsv | Format::Csv) => {
+            err(&format!("pxadm: {error}\n")).await;
+        }
+        _ => out(&report.render(format)).await,
+    }
+}
+
+/// Runs `cmd`, prints its report(s) and returns the exit code.
+pub async fn execute(cmd: BatchCommand) -> u8 {
+    let name = cmd.name();
+    let format = cmd.common().format;
+    match dispatch(cmd).await {
+        Ok(code) => code,
+        Err(Usage(message)) => {
+            emit(&Report::unknown(name, &message), format).await;
+            Status::Unknown.exit_code()
+        }
+    }
+}
+
+async fn dispatch(cmd: BatchCommand) -> Result<u8, Usage> {
+    let format = cmd.common().format;
+    let timeout = seconds_arg("timeout", cmd.common().timeout)?;
+    let report = match cmd {
+        BatchCommand::Status(c) => {
+            let nodes = nodes(&c, Want::Cluster).await?;
+            status(&poll(&nodes, timeout).await, None)
+        }
+        BatchCommand::Checksums(c) => {
+            let nodes = nodes(&c, Want::Cluster).await?;
+            checksums(&poll(&nodes, timeout).await)
+        }
+        BatchCommand::Diagnose(c) => {
+            let nodes = nodes(&c, Want::Cluster).await?;
+            diagnosis(&poll(&nodes, timeout).await)
+        }
+        BatchCommand::Exec(a) => {
+            let targets = nodes(&a.common, Want::OneOrAll { all: a.all }).await?;
+            exec(&targets, &a.sql, None, timeout).await
+        }
+        BatchCommand::Reload(a) => {
+            let (module, sql) = reload_statement(&a.module)?;
+            let targets = nodes(&a.common, Want::One).await?;
+            exec(&targets, &sql, Some(module), timeout).await
+        }
+        BatchCommand::Fix(a) => {
+            let nodes = nodes(&a.common, Want::Cluster).await?;
+            fix(&nodes, a.dry_run, timeout).await
+        }
+        BatchCommand::Fault(a) => fault(&a.common, a.fault).await?,
+        BatchCommand::Watch(a) => {
+            let interval = seconds_arg("interval", a.interval)?;
+            let nodes = nodes(&a.common, Want::Cluster).await?;
+            return Ok(watch(&nodes, timeout, interval, a.count, format).await);
+        }
+    };
+    emit(&report, format).await;
+    Ok(report.exit_code)
+}
+
+/// Splits `--node` values into specs (which add nodes) and bare names (which select).
+fn split_names(args: &NodeArgs) -> (NodeArgs, Vec<String>) {
+    let (specs, names): (Vec<String>, Vec<String>) =
+        args.nodes.iter().cloned().partition(|n| n.contains('@'));
+    (
+        NodeArgs {
+            nodes: specs,
+            ..args.clone()
+        },
+        names,
+    )
+}
+
+async fn resolve_all(args: &NodeArgs) -> Result<(Vec<ConsoleNode>, Vec<String>), Usage> {
+    let (specs, names) = split_names(args);
+    let path = specs.config.clone();
+    let config = tokio::task::spawn_blocking(move || Config::load(path.as_deref())).await??;
+    let list = resolve_nodes(&specs, &config).await?;
+    if list.is_empty() {
+        return Err(Usage("no nodes to talk to".into()));
+    }
+    Ok((list, names))
+}
+
+/// Which nodes a command works on when no `--node NAME` narrows the list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Want {
+    /// Every node (status, checksums, diagnose, fix, watch).
+    Cluster,
+    /// One node (reload, fault).
+    One,
+    /// One node, or every node with `--all` (exec).
+    OneOrAll {
+        /// `--all` was given.
+        all: bool,
+    },
+}
+
+/// Picks nodes from the resolved list: by name (or `host:port`) when names were given,
+/// otherwise as `want` says; a single-node command on a list of several is a usage error.
+fn select(list: Vec<ConsoleNode>, names: &[String], want: Want) -> Result<Vec<ConsoleNode>, Usage> {
+    let known = || {
+        list.iter()
+            .map(|n| n.addr.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let all = want == Want::OneOrAll { all: true };
+    if all && !names.is_empty() {
+        return Err(Usage("give either --node NAME or --all, not both".into()));
+    }
+    if !names.is_empty() {
+        let mut picked = Vec::new();
+        for name in names {
+            let n = list
+                .iter()
+                .find(|n| &n.addr.name == name || n.addr.endpoint() == *name)
+                .ok_or_else(|| Usage(format!("no node named '{name}' (nodes: {})", known())))?;
+            picked.push(n.clone());
+        }
+        return Ok(picked);
+    }
+    match want {
+        Want::One | Want::OneOrAll { all: false } if list.len() > 1 => Err(Usage(format!(
+            "several nodes ({}): choose one with --node NAME{}",
+            known(),
+            if want == Want::One {
+                ""
+            } else {
+                ", or use --all"
+            }
+        ))),
+        _ => Ok(list),
+    }
+}
+
+async fn nodes(c: &CommonArgs, want: Want) -> Result<Vec<ConsoleNode>, Usage> {
+    let (list, names) = resolve_all(&c.nodes).await?;
+    select(list, &names, want)
+}
+
+/// Polls every node in parallel.
+async fn poll(nodes: &[ConsoleNode], timeout: Duration) -> Vec<NodeSnapshot> {
+    let _note = Progress::start(&format!("polling {} node(s)...", nodes.len()));
+    join_all(nodes.iter().map(|n| fetch_snapshot(&n.addr, timeout))).await
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+fn problems(findings: &[Finding]) -> Vec<Finding> {
+    let mut p: Vec<Finding> = findings
+        .iter()
+        .filter(|f| f.severity != Severity::Ok)
+        .cloned()
+        .collect();
+    p.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    p
+}
+
+/// The `status` report of one poll (`iteration` set for `watch`).
+pub fn status(snaps: &[NodeSnapshot], iteration: Option<u64>) -> Report {
+    let findings = diagnose(snaps);
+    let matrix = ChecksumMatrix::from_snapshots(snaps);
+    let nodes: Vec<NodeStatus> = snaps
+        .iter()
+        .map(|s| NodeStatus {
+            name: s.name.clone(),
+            host: s.host.clone(),
+            port: s.port,
+            reachable: s.data().is_some(),
+            version: s.data().map(|d| d.version.clone()),
+            elapsed_ms: s.elapsed_ms,
+            error: s
+                .error()
+                .map(|e| ErrorInfo::from_client(e, Phase::Connect, &s.endpoint())),
+        })
+        .collect();
+    let reachable = nodes.iter().filter(|n| n.reachable).count();
+    let problems = problems(&findings);
+    let summary = format!(
+        "{reachable}/{} nodes reachable, {}/{} modules in sync{}",
+        nodes.len(),
+        matrix.in_sync_count(),
+        matrix.modules.len(),
+        problems_clause(&problems)
+    );
+    let body = StatusBody {
+        iteration,
+        modules_in_sync: matrix.in_sync_count(),
+        modules: matrix.modules.len(),
+        nodes,
+        problems,
+    };
+    let command = if iteration.is_some() {
+        "watch"
+    } else {
+        "status"
+    };
+    Report::new(
+        command,
+        overall(&findings).into(),
+        &summary,
+        Body::Status(body),
+    )
+}
+
+fn checksums(snaps: &[NodeSnapshot]) -> Report {
+    let findings = diagnose(snaps);
+    let matrix = ChecksumMatrix::from_snapshots(snaps);
+    let unreachable: Vec<NodeError> = snaps
+        .iter()
+        .filter_map(|s| {
+            Some(NodeError {
+                node: s.name.clone(),
+                error: ErrorInfo::from_client(s.error()?, Phase::Connect, &s.endpoint()),
+            })
+        })
+        .collect();
+    let differ = differing_modules(&matrix);
+    let mut summary = format!(
+        "{}/{} modules in sync on {}/{} nodes",
+        matrix.in_sync_count(),
+        matrix.modules.len(),
+        snaps.len() - unreachable.len(),
+        snaps.len()
+    );
+    if !differ.is_empty() {
+        summary.push_str(&format!("; differ: {}", differ.join(", ")));
+    }
+    if let Some(u) = unreachable.first() {
+        summary.push_str(&format!("; unreachable: {}", u.node));
+        if unreachable.len() > 1 {
+            summary.push_str(&format!(" and {} more", unreachable.len() - 1));
+        }
+    }
+    Report::new(
+        "checksums",
+        overall(&findings).into(),
+        &summary,
+        Body::Checksums(ChecksumsBody::new(matrix, unreachable)),
+    )
+}
+
+fn diagnosis(snaps: &[NodeSnapshot]) -> Report {
+    let findings = diagnose(snaps);
+    let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
+    let merged = fixes(&findings);
+    let summary = format!(
+        "{} critical, {} warning, {} ok; {}{}",
+        count(Severity::Critical),
+        count(Severity::Warning),
+        count(Severity::Ok),
+        plural(merged.len(), "node to fix", "nodes to fix"),
+        problems_clause(&problems(&findings))
+    );
+    Report::new(
+        "diagnose",
+        overall(&findings).into(),
+        &summary,
+        Body::Diagnose(DiagnoseBody {
+            findings,
+            fixes: merged,
+        }),
+    )
+}
+
+/// Runs `sql` on one node with a fresh connection.
+async fn run_on(addr: &NodeAddr, sql: &str, timeout: Duration) -> NodeResult {
+    let started = Instant::now();
+    let result = async {
+        let mut c = conn::connect(addr, timeout)
+            .await
+            .map_err(|e| ErrorInfo::from_client(&e, Phase::Connect, &addr.endpoint()))?;
+        let o = conn::execute_text(&mut c, sql).await;
+        match o {
+            Ok(o) => {
+                c.close().await;
+                Ok(o)
+            }
+            Err(e) => {
+                if !e.is_fatal() {
+                    c.close().await;
+                }
+                Err(ErrorInfo::from_client(&e, Phase::Query, &addr.endpoint()))
+            }
+        }
+    }
+    .await;
+    NodeResult::new(
+        addr,
+        u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        result,
+    )
+}
+
+async fn exec(
+    targets: &[ConsoleNode],
+    sql: &str,
+    module: Option<String>,
+    timeout: Duration,
+) -> Report {
+    let results = {
+        let _note = Progress::start(&format!("running on {} node(s)...", targets.len()));
+        join_all(targets.iter().map(|n| run_on(&n.addr, sql, timeout))).await
+    };
+    let failed: Vec<&str> = results
+        .iter()
+        .filter(|r| !r.ok)
+        .map(|r| r.node.as_str())
+        .collect();
+    let what = if module.is_some() { sql } else { "statement" };
+    let (status, summary) = if failed.is_empty() {
+        (
+            Status::Ok,
+            format!(
+                "{what} succeeded on {}",
+                if results.len() == 1 {
+                    results[0].node.clone()
+                } else {
+                    format!("{}/{} nodes", results.len(), results.len())
+                }
+            ),
+        )
+    } else {
+        let first = results
+            .iter()
+            .find_map(|r| r.error.as_ref())
+            .map(ErrorInfo::line)
+            .unwrap_or_default();
+        (
+            Status::Critical,
+            format!(
+                "{what} failed on {} ({} of {}): {first}",
+                failed.join(", "),
+                failed.len(),
+                results.len()
+            ),
+        )
+    };
+    let command = if module.is_some() { "reload" } else { "exec" };
+    Report::new(
+        command,
+        status,
+        &summary,
+        Body::Exec(ExecBody {
+            module,
+            sql: sql.to_owned(),
+            results,
+        }),
+    )
+}
+
+/// `LOAD … TO RUNTIME` for a module named as in `runtime_checksums_values` or by its
+/// LOAD/SAVE words, in any case, with `_`, `-` or spaces.
+fn reload_statement(module: &str) -> Result<(String, String), Usage> {
+    let norm = module.trim().to_ascii_lowercase().replace([' ', '-'], "_");
+    if let Some(m) = ClusterModule::from_name(&norm) {
+        return Ok((m.name().to_owned(), m.load_to_runtime().to_owned()));
+    }
+    if let Some(m) = AdminModule::ALL
+        .into_iter()
+        .find(|m| m.keyword().to_ascii_lowercase().replace(' ', "_") == norm)
+    {
+        return Ok((norm, format!("LOAD {} TO RUNTIME", m.keyword())));
+    }
+    let mut known: Vec<String> = ClusterModule::ALL
+        .iter()
+        .map(|m| m.name().to_owned())
+        .collect();
+    known.extend(
+        AdminModule::ALL
+            .iter()
+            .map(|m| m.keyword().to_ascii_lowercase().replace(' ', "_")),
+    );
+    known.sort();
+    known.dedup();
+    Err(Usage(format!(
+        "unknown module '{module}' (modules: {})",
+        known.join(", ")
+    )))
+}
+
+/// True for a statement the operator must complete first (`<password of x>`).
+fn needs_operator(sql: &str) -> bool {
+    sql.contains('<') && sql.contains('>')
+}
+
+async fn fix(nodes: &[ConsoleNode], dry_run: bool, timeout: Duration) -> Report {
+    let snaps = poll(nodes, timeout).await;
+    let findings = diagnose(&snaps);
+    let problems = problems(&findings);
+    let merged = fixes(&findings);
+    let mut actions = Vec::new();
+    for f in &merged {
+        let target = nodes.iter().find(|n| n.addr.name == f.node);
+        let mut conn = None;
+        let mut broken = false;
+        for sql in &f.sql {
+            let mut action = FixAction {
+                node: f.node.clone(),
+                sql: sql.clone(),
+                result: ActionResult::Planned,
+                error: None,
+            };
+            if dry_run {
+                actions.push(action);
+                continue;
+            }
+            let Some(target) = target else {
+                action.result = ActionResult::Skipped;
+                action.error = Some(ErrorInfo::action(format!(
+                    "{} is not in the node list",
+                    f.node
+                )));
+                actions.push(action);
+                continue;
+            };
+            if broken {
+                action.result = ActionResult::NotRun;
+                actions.push(action);
+                continue;
+            }
+            if needs_operator(sql) {
+                action.result = ActionResult::Skipped;
+                action.error = Some(ErrorInfo::action(
+                    "needs the operator's input in <angle brackets>; run it by hand",
+                ));
+                broken = true;
+                actions.push(action);
+                continue;
+            }
+            let endpoint = target.addr.endpoint();
+            if conn.is_none() {
+                match conn::connect(&target.addr, timeout).await {
+                    Ok(c) => conn = Some(c),
+                    Err(e) => {
+                        action.result = ActionResult::Failed;
+                        action.error = Some(ErrorInfo::from_client(&e, Phase::Connect, &endpoint));
+                        broken = true;
+                        actions.push(action);
+                        continue;
+                    }
+                }
+            }
+            let Some(c) = conn.as_mut() else { continue };
+            match conn::execute_text(c, sql).await {
+                Ok(_) => action.result = ActionResult::Applied,
+                Err(e) => {
+                    action.result = ActionResult::Failed;
+                    action.error = Some(ErrorInfo::from_client(&e, Phase::Query, &endpoint));
+                    broken = true;
+                }
+            }
+            actions.push(action);
+        }
+        if let Some(c) = conn {
+            c.close().await;
+        }
+    }
+    let diagnosed: Status = overall(&findings).into();
+    let count = |r: ActionResult| actions.iter().filter(|a| a.result == r).count();
+    let statements = plural(actions.len(), "statement", "statements");
+    let on_nodes = plural(merged.len(), "node", "nodes");
+    let (status, summary) = if actions.is_empty() {
+        (
+            diagnosed,
+            format!("nothing to fix{}", problems_clause(&problems)),
+        )
+    } else if dry_run {
+        (
+            diagnosed,
+            format!(
+                "{statements} to run on {on_nodes} (dry run){}",
+                problems_clause(&problems)
+            ),
+        )
+    } else if count(ActionResult::Applied) == actions.len() {
+        (Status::Ok, format!("applied {statements} on {on_nodes}"))
+    } else {
+        (
+            Status::Critical,
+            format!(
+                "{} applied, {} failed, {} skipped, {} not run of {statements}",
+                count(ActionResult::Applied),
+                count(ActionResult::Failed),
+                count(ActionResult::Skipped),
+                count(ActionResult::NotRun)
+            ),
+        )
+    };
+    Report::new(
+        "fix",
+        status,
+        &summary,
+        Body::Fix(FixBody {
+            dry_run,
+            actions,
+            problems,
+        }),
+    )
+}
+
+async fn fault(c: &CommonArgs, fault: Fault) -> Result<Report, Usage> {
+    let (list, names) = resolve_all(&c.nodes).await?;
+    let target = select(list.clone(), &names, Want::One)?;
+    let [target] = target.as_slice() else {
+        return Err(Usage(
+            "a fault applies to one node: give one --node NAME".into(),
+        ));
+    };
+    let needs_host = matches!(fault, Fault::Freeze | Fault::Thaw | Fault::Restart);
+    if needs_host && !target.managed && !target.fault_commands.contains_key(fault.name()) {
+        return Err(Usage(format!(
+            "{} has no '{}' command: pxadm can {} only nodes it started, or nodes with fault_commands.{} in the config file",
+            target.addr.name,
+            fault.name(),
+            fault.name(),
+            fault.name()
+        )));
+    }
+    let name = target.addr.name.clone();
+    let injector = Injector::new(list, None);
+    let result = {
+        let _note = Progress::start(&format!("{} on {name}...", fault.name()));
+        injector.inject(&name, fault).await
+    };
+    let (status, ok, message) = match result {
+        Ok(m) => (Status::Ok, true, m),
+        Err(e) => (Status::Critical, false, format!("{e:#}")),
+    };
+    let summary = if ok {
+        format!("{} on {name}: {message}", fault.name())
+    } else {
+        format!("{} on {name} failed: {message}", fault.name())
+    };
+    Ok(Report::new(
+        "fault",
+        status,
+        &summary,
+        Body::Fault(FaultBody {
+            node: name,
+            fault,
+            ok,
+            message,
+        }),
+    ))
+}
+
+/// `watch`: a status per interval; returns the last exit code. Ctrl-C ends it early.
+async fn watch(
+    nodes: &[ConsoleNode],
+    timeout: Duration,
+    interval: Duration,
+    count: u64,
+    format: Format,
+) -> u8 {
+    let mut last = Status::Unknown.exit_code();
+    let mut i = 0u64;
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    loop {
+        i += 1;
+        let started = tokio::time::Instant::now();
+        let report = tokio::select! {
+            snaps = poll(nodes, timeout) => status(&snaps, Some(i)),
+            _ = &mut ctrl_c => return last,
+        };
+        last = report.exit_code;
+        let text = match format {
+            Format::Json => report.json_line(),
+            Format::Table => format!("{}\n", report.render(Format::Table)),
+            Format::Tsv | Format::Csv => watch_rows(&report, format, i == 1),
+        };
+        out(&text).await;
+        if count != 0 && i >= count {
+            return last;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep_until(started + interval) => {}
+            _ = &mut ctrl_c => return last,
+        }
+    }
+}
+
+/// `watch` rows: each status row prefixed by the iteration and the poll time; the header
+/// only once.
+fn watch_rows(report: &Report, format: Format, header: bool) -> String {
+    let Some(rows) = report.tables().into_iter().next() else {
+        return String::new();
+    };
+    let mut header_names = vec!["iteration".to_owned(), "generated_at".to_owned()];
+    header_names.extend(rows.header);
+    let iteration = match &report.body {
+        Body::Status(b) => b.iteration.unwrap_or(0),
+        _ => 0,
+    };
+    let prefixed = Rows {
+        header: header_names,
+        rows: rows
+            .rows
+            .into_iter()
+            .map(|r| {
+                let mut v = vec![
+                    Some(iteration.to_string()),
+                    Some(report.generated_at.to_string()),
+                ];
+                v.extend(r);
+                v
+            })
+            .collect(),
+    };
+    match format {
+        Format::Csv => prefixed.csv(header),
+        _ => prefixed.tsv(header),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(name: &str, port: u16) -> ConsoleNode {
+        ConsoleNode::plain(NodeAddr {
+            name: name.into(),
+            host: "127.0.0.1".into(),
+            port,
+            user: "admin".into(),
+            password: "admin".into(),
+        })
+    }
+
+    #[test]
+    fn names_select_and_specs_add() {
+        let args = NodeArgs {
+            nodes: vec![
+                "node1=admin:admin@127.0.0.1:1".into(),
+                "node1".into(),
+                "x:y@h:2".into(),
+            ],
+            ..Default::default()
+        };
+        let (specs, names) = split_names(&args);
+        assert_eq!(specs.nodes, ["node1=admin:admin@127.0.0.1:1", "x:y@h:2"]);
+        assert_eq!(names, ["node1"]);
+
+        let list = vec![node("node1", 1), node("node2", 2)];
+        let one = |names: &[&str], want| {
+            let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+            select(list.clone(), &names, want)
+                .map(|v| v.into_iter().map(|n| n.addr.name).collect::<Vec<_>>())
+                .map_err(|u| u.0)
+        };
+        assert_eq!(one(&["node2"], Want::One), Ok(vec!["node2".to_owned()]));
+        assert_eq!(
+            one(&["127.0.0.1:1"], Want::One),
+            Ok(vec!["node1".to_owned()])
+        );
+        assert_eq!(
+            one(&[], Want::One),
+            Err("several nodes (node1, node2): choose one with --node NAME".to_owned())
+        );
+        assert!(one(&[], Want::OneOrAll { all: false })
+            .unwrap_err()
+            .ends_with(", or use --all"));
+        assert_eq!(one(&[], Want::OneOrAll { all: true }).unwrap().len(), 2);
+        assert_eq!(one(&[], Want::Cluster).unwrap().len(), 2);
+        assert_eq!(
+            one(&["nope"], Want::Cluster),
+            Err("no node named 'nope' (nodes: node1, node2)".to_owned())
+        );
+        assert!(one(&["node1"], Want::OneOrAll { all: true }).is_err());
+    }
+
+    #[test]
+    fn reload_accepts_both_module_spellings() {
+        let sql = |m: &str| reload_statement(m).ok().map(|(_, s)| s);
+        assert_eq!(
+            sql("mysql_query_rules").unwrap(),
+            "LOAD MYSQL QUERY RULES TO RUNTIME"
+        );
+        assert_eq!(
+            sql("mysql_servers_v2").unwrap(),
+            "LOAD MYSQL SERVERS TO RUNTIME"
+        );
+        assert_eq!(sql("MYSQL USERS").unwrap(), "LOAD MYSQL USERS TO RUNTIME");
+        assert_eq!(
+            sql("admin-variables").unwrap(),
+            "LOAD ADMIN VARIABLES TO RUNTIME"
+        );
+        assert_eq!(sql("scheduler").unwrap(), "LOAD SCHEDULER TO RUNTIME");
+        let e = reload_statement("servers").err().unwrap().0;
+        assert!(
+            e.contains("unknown module 'servers'") && e.contains("mysql_firewall"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn placeholders_need_an_operator() {
+        assert!(needs_operator(
+            "UPDATE global_variables SET variable_value = variable_value || ';cluster_user:<password of cluster_user>' WHERE variable_name = 'admin-admin_credentials'"
+        ));
+        assert!(!needs_operator("LOAD MYSQL SERVERS TO RUNTIME"));
+    }
+}

@@ -1,0 +1,361 @@
+//! Turning typed or piped lines into statements and shell commands.
+//!
+//! Lines accumulate until the buffer ends with a `;` (or `\G` / `\g`) that is outside quotes and
+//! comments, exactly as the mysql client reads a script. Whether the buffer is complete is asked
+//! of the admin's own splitter ([`split_statements`]) rather than a second parser: a sentinel
+//! statement appended after a newline survives as the last piece only when every `;` before it
+//! really ended a statement (an open quote or comment would swallow it).
+//!
+//! A line that starts a fresh statement with `\` (or is `exit`, `quit`, `source FILE`) is a shell
+//! command; commands are never continued over lines.
+
+use std::path::PathBuf;
+
+use crate::core::admin::command::split_statements;
+
+/// Survives the splitter as its own last piece only after a terminated buffer.
+const SENTINEL: &str = "\u{1}pxadm-end-of-buffer\u{1}";
+
+/// A shell command (`\help` lists them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Meta {
+    /// `\nodes`: the node list with reachability.
+    Nodes,
+    /// `\use NODE`: switch the current node (name, `host:port` or 1-based index).
+    Use(String),
+    /// `\all STATEMENT`: run on every node in parallel.
+    All {
+        /// The statement, without its terminator.
+        sql: String,
+        /// Ended with `\G`.
+        vertical: bool,
+    },
+    /// `\diag`: the diagnosis of the cluster.
+    Diag,
+    /// `\source FILE` (also `\. FILE`, `source FILE`).
+    Source(PathBuf),
+    /// `\timing`: toggle the per-statement timing line.
+    Timing,
+    /// `\help` (also `\?`, `help`).
+    Help,
+    /// `\q`, `exit`, `quit`.
+    Quit,
+    /// Anything else starting with `\`.
+    Unknown(String),
+}
+
+/// One thing to do, with the line it started on (for `ERROR ... at line N`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Item {
+    /// A statement for the current node.
+    Statement {
+        /// The statement, without its terminator.
+        sql: String,
+        /// Print `\G`-style records.
+        vertical: bool,
+        /// Line where its buffer started (1-based).
+        line: usize,
+    },
+    /// A shell command.
+    Meta {
+        /// The command.
+        meta: Meta,
+        /// Its line (1-based).
+        line: usize,
+    },
+}
+
+/// Collects lines into [`Item`]s.
+#[derive(Debug, Default)]
+pub struct Accumulator {
+    buf: String,
+    start_line: usize,
+    line_no: usize,
+}
+
+impl Accumulator {
+    /// An empty accumulator at line 0.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// True when no statement is in progress (the shell shows its main prompt).
+    pub fn is_empty(&self) -> bool {
+        self.buf.trim().is_empty()
+    }
+
+    /// Drops the statement in progress (Ctrl-C at the prompt).
+    pub fn clear(&mut self) {
+        self.buf.clear();
+    }
+
+    /// The statement in progress, as typed so far (for the history).
+    pub fn pending(&self) -> &str {
+        &self.buf
+    }
+
+    /// Feeds one line (without its newline); returns what became complete.
+    pub fn feed(&mut self, line: &str) -> Vec<Item> {
+        self.line_no += 1;
+        if self.is_empty() {
+            self.buf.clear();
+            let trimmed = line.trim();
+            if trimmed.is_empty() {
+                return Vec::new();
+            }
+            if let Some(meta) = parse_meta(trimmed) {
+                return vec![Item::Meta {
+                    meta,
+                    line: self.line_no,
+                }];
+            }
+            self.start_line = self.line_no;
+        } else {
+            self.buf.push('\n');
+        }
+        self.buf.push_str(line);
+        self.take_complete()
+    }
+
+    /// End of input: a last statement without terminator still runs, as in the mysql client.
+    pub fn finish(&mut self) -> Vec<Item> {
+        if self.is_empty() {
+            return Vec::new();
+        }
+        let buf = std::mem::take(&mut self.buf);
+        split_statements(&buf)
+            .into_iter()
+            .map(|sql| Item::Statement {
+                sql,
+                vertical: false,
+                line: self.start_line,
+            })
+            .collect()
+    }
+
+    fn take_complete(&mut self) -> Vec<Item> {
+        let trimmed = self.buf.trim_end();
+        let (body, vertical) = match trimmed
+            .strip_suffix("\\G")
+            .map(|b| (b, true))
+            .or_else(|| trimmed.strip_suffix("\\g").map(|b| (b, false)))
+        {
+            // `\G` ends the statement only outside quotes: with a `;` in its place the buffer
+            // must then be complete.
+            Some((body, vertical)) if terminated(&format!("{body};")) => {
+                (format!("{body};"), vertical)
+            }
+            _ if terminated(&self.buf) => (self.buf.clone(), false),
+            _ => return Vec::new(),
+        };
+        self.buf.clear();
+        let statements = split_statements(&body);
+        let last = statements.len().saturating_sub(1);
+        statements
+            .into_iter()
+            .enumerate()
+            .map(|(i, sql)| Item::Statement {
+                sql,
+                vertical: vertical && i == last,
+                line: self.start_line,
+            })
+            .collect()
+    }
+}
+
+/// True when every statement in `buf` is terminated by a `;` outside quotes and comments.
+fn terminated(buf: &str) -> bool {
+    let pieces = split_statements(&format!("{buf}\n{SENTINEL}"));
+    pieces.last().map(String::as_str) == Some(SENTINEL)
+}
+
+/// Recognises a shell command on a line that starts a fresh statement.
+pub fn parse_meta(line: &str) -> Option<Meta> {
+    let bare = line.trim_end_matches(';').trim();
+    let lower = bare.to_ascii_lowercase();
+    match lower.as_str() {
+        "exit" | "quit" => return Some(Meta::Quit),
+        "help" => return Some(Meta::Help),
+        _ => {}
+    }
+    if lower.starts_with("source ") {
+        return Some(Meta::Source(PathBuf::from(bare[7..].trim())));
+    }
+    let rest = line.strip_prefix('\\')?;
+    let (word, arg) = match rest.find(char::is_whitespace) {
+        Some(i) => (&rest[..i], rest[i..].trim()),
+        None => (rest, ""),
+    };
+    let arg_bare = arg.trim_end_matches(';').trim();
+    Some(match word {
+        "nodes" => Meta::Nodes,
+        "use" if !arg_bare.is_empty() => Meta::Use(arg_bare.to_owned()),
+        "all" if !arg_bare.is_empty() => {
+            let (sql, vertical) = match arg.trim_end().strip_suffix("\\G") {
+                Some(s) => (s.trim().trim_end_matches(';').trim(), true),
+                None => (arg.trim_end().trim_end_matches(';').trim(), false),
+            };
+            Meta::All {
+                sql: sql.to_owned(),
+                vertical,
+            }
+        }
+        "diag" => Meta::Diag,
+        "source" | "." if !arg_bare.is_empty() => Meta::Source(PathBuf::from(arg_bare)),
+        "timing" => Meta::Timing,
+        "help" | "?" | "h" => Meta::Help,
+        "q" | "quit" | "exit" => Meta::Quit,
+        _ => Meta::Unknown(line.to_owned()),
+    })
+}
+
+/// Lines kept out of the history file, like the mysql client's default `histignore`
+/// (`*IDENTIFIED*:*PASSWORD*`) plus ProxySQL's credential variables, which hold passwords
+/// as `user:password` pairs.
+pub fn is_secret(line: &str) -> bool {
+    let upper = line.to_ascii_uppercase();
+    ["PASSWORD", "IDENTIFIED", "CREDENTIALS"]
+        .iter()
+        .any(|w| upper.contains(w))
+}
+
+/// The shell's help text.
+pub const HELP: &str = "\
+Shell commands (at the start of a line):
+  \\nodes            list the nodes with reachability (* marks the current one)
+  \\use NODE         switch to a node (name, host:port or number from \\nodes)
+  \\all STATEMENT    run STATEMENT on every node in parallel, one result per node;
+                    runtime_checksums_values results are merged into one table
+  \\diag             diagnose the cluster (findings and the statements that fix them)
+  \\source FILE      run a .sql file (also: \\. FILE, source FILE)
+  \\timing           toggle a timing line per statement
+  \\help             this text
+  \\q, exit, quit    leave (Ctrl-D too)
+Statements end with ; (or \\G for one record per row) and may span lines.
+Ctrl-C cancels the running statement, or clears the line being typed.
+TAB completes keywords, LOAD/SAVE phrases, tables, variables and node names.
+";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stmt(sql: &str, vertical: bool, line: usize) -> Item {
+        Item::Statement {
+            sql: sql.into(),
+            vertical,
+            line,
+        }
+    }
+
+    #[test]
+    fn statements_span_lines_until_a_real_semicolon() {
+        let mut a = Accumulator::new();
+        assert!(a.feed("SELECT *").is_empty());
+        assert!(!a.is_empty());
+        assert!(a.feed("FROM mysql_servers").is_empty());
+        assert_eq!(
+            a.feed("WHERE comment = 'a;b';"),
+            [stmt(
+                "SELECT *\nFROM mysql_servers\nWHERE comment = 'a;b'",
+                false,
+                1
+            )]
+        );
+        assert!(a.is_empty());
+        // An open quote swallows the semicolon.
+        assert!(a.feed("UPDATE t SET v='x;").is_empty());
+        assert_eq!(a.feed("y';"), [stmt("UPDATE t SET v='x;\ny'", false, 4)]);
+        // A comment after the terminator does not hold the statement back.
+        assert_eq!(a.feed("SELECT 1; -- done"), [stmt("SELECT 1", false, 6)]);
+        // An open block comment does.
+        assert!(a.feed("SELECT 2 /* ;").is_empty());
+        assert_eq!(a.feed("*/;"), [stmt("SELECT 2", false, 7)]);
+    }
+
+    #[test]
+    fn several_statements_on_one_line_and_vertical_output() {
+        let mut a = Accumulator::new();
+        assert_eq!(
+            a.feed("SELECT 1; SELECT 2\\G"),
+            [stmt("SELECT 1", false, 1), stmt("SELECT 2", true, 1)]
+        );
+        assert_eq!(a.feed("SELECT 3 \\g"), [stmt("SELECT 3", false, 2)]);
+        // `\G` inside a quote is text.
+        assert!(a.feed("SELECT '\\G").is_empty());
+        assert_eq!(a.feed("';"), [stmt("SELECT '\\G\n'", false, 3)]);
+    }
+
+    #[test]
+    fn end_of_input_runs_the_unterminated_rest() {
+        let mut a = Accumulator::new();
+        assert!(a.feed("LOAD MYSQL SERVERS TO RUNTIME").is_empty());
+        assert_eq!(
+            a.finish(),
+            [stmt("LOAD MYSQL SERVERS TO RUNTIME", false, 1)]
+        );
+        assert!(a.finish().is_empty());
+        // Comments and blank lines alone are nothing.
+        assert!(a.feed("-- just a comment").is_empty());
+        assert!(a.feed("").is_empty());
+        assert!(a.finish().is_empty());
+    }
+
+    #[test]
+    fn shell_commands_only_start_a_statement() {
+        let mut a = Accumulator::new();
+        assert_eq!(
+            a.feed("\\use node2"),
+            [Item::Meta {
+                meta: Meta::Use("node2".into()),
+                line: 1
+            }]
+        );
+        assert!(a.feed("SELECT").is_empty());
+        // Inside a statement a backslash line is statement text.
+        assert_eq!(a.feed("\\nodes;").len(), 1);
+    }
+
+    #[test]
+    fn meta_commands() {
+        assert_eq!(parse_meta("\\nodes"), Some(Meta::Nodes));
+        assert_eq!(parse_meta("exit"), Some(Meta::Quit));
+        assert_eq!(parse_meta("QUIT;"), Some(Meta::Quit));
+        assert_eq!(parse_meta("\\q"), Some(Meta::Quit));
+        assert_eq!(
+            parse_meta("\\all SELECT * FROM runtime_checksums_values;"),
+            Some(Meta::All {
+                sql: "SELECT * FROM runtime_checksums_values".into(),
+                vertical: false
+            })
+        );
+        assert_eq!(
+            parse_meta("\\all SELECT 1\\G"),
+            Some(Meta::All {
+                sql: "SELECT 1".into(),
+                vertical: true
+            })
+        );
+        assert_eq!(
+            parse_meta("source dir/a b.sql;"),
+            Some(Meta::Source("dir/a b.sql".into()))
+        );
+        assert_eq!(parse_meta("\\. x.sql"), Some(Meta::Source("x.sql".into())));
+        assert_eq!(
+            parse_meta("\\use"),
+            Some(Meta::Unknown("\\use".into())),
+            "a command missing its argument is reported, not run"
+        );
+        assert_eq!(parse_meta("SELECT 1"), None);
+        assert_eq!(parse_meta("sources"), None);
+    }
+
+    #[test]
+    fn secrets_stay_out_of_history() {
+        assert!(is_secret(
+            "UPDATE global_variables SET variable_value='admin:admin' WHERE variable_name='admin-admin_credentials';"
+        ));
+        assert!(is_secret("update global_variables set variable_value='x' where variable_name='admin-cluster_password'"));
+        assert!(!is_secret("SELECT * FROM runtime_checksums_values"));
+    }
+}

@@ -1,0 +1,679 @@
+//! One shell session: the node list, the current node's connection, and what every statement
+//! and shell command does. Shared by the interactive prompt, piped scripts, `-e` and `\source`.
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::time::{Duration, Instant};
+
+use futures::future::join_all;
+use tokio::io::AsyncWriteExt;
+
+use super::complete::SharedVocabulary;
+use super::input::{Accumulator, Item, Meta, HELP};
+use super::render::{self, Phase};
+use crate::client::conn::{self, ClientError, Conn, NodeAddr, Outcome, Stage};
+use crate::client::snapshot::fetch_snapshot;
+use crate::console::batch::matrix::{ChecksumMatrix, LEGEND};
+use crate::console::batch::report;
+use crate::console::diagnosis::diagnose;
+use crate::core::resultset::ResultSet;
+
+/// Statements in the shell are bounded by Ctrl-C, not by a timer (like the mysql client).
+const NO_LIMIT: Duration = Duration::from_secs(30 * 24 * 3600);
+/// How long `\nodes` and `\diag` wait for each node.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long reading the completion vocabulary may take.
+const VOCABULARY_TIMEOUT: Duration = Duration::from_secs(3);
+/// `\source` nesting limit, against a file that sources itself.
+const MAX_SOURCE_DEPTH: usize = 16;
+
+/// How the session prints and reacts to errors.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// A person at a terminal: boxed tables with row counts, Ctrl-C cancels statements, errors
+    /// never end the session.
+    pub interactive: bool,
+    /// Boxed tables even when not interactive (`-t`, or `-e` on a terminal).
+    pub table: bool,
+    /// Column names in tab-separated output (off with `-N`).
+    pub header: bool,
+    /// Keep going after an error in a script (`-f`).
+    pub force: bool,
+    /// Limit for opening a connection.
+    pub connect_timeout: Duration,
+}
+
+/// What the caller should do after an item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Go on.
+    Continue,
+    /// `\q`, `exit`: leave normally.
+    Quit,
+    /// A script error without `-f`: stop with a failure.
+    Abort,
+}
+
+/// Where an item came from, for `ERROR ... at line N`.
+#[derive(Debug, Clone, Default)]
+struct Origin {
+    line: usize,
+    file: Option<PathBuf>,
+}
+
+/// The session state.
+pub struct Session {
+    nodes: Vec<NodeAddr>,
+    current: usize,
+    conn: Option<Conn>,
+    timing: bool,
+    opts: Options,
+    vocab: SharedVocabulary,
+    vocab_node: Option<usize>,
+    depth: usize,
+    errors: usize,
+}
+
+/// Runs `fut`, or gives up on Ctrl-C when `interruptible`; `None` means interrupted. Dropping
+/// the future drops whatever connection it was using mid-statement, which is the point: the
+/// statement's answer can never be mistaken for the next statement's.
+pub async fn interruptible<T>(interruptible: bool, fut: impl Future<Output = T>) -> Option<T> {
+    if !interruptible {
+        return Some(fut.await);
+    }
+    tokio::select! {
+        r = fut => Some(r),
+        _ = tokio::signal::ctrl_c() => None,
+    }
+}
+
+/// Opens a connection for the shell: `limit` for the handshake, no limit for statements.
+pub async fn open(addr: &NodeAddr, limit: Duration) -> Result<Conn, ClientError> {
+    match tokio::time::timeout(limit, conn::connect(addr, NO_LIMIT)).await {
+        Ok(r) => r,
+        Err(_) => Err(ClientError::Timeout {
+            stage: Stage::Connect,
+            after_ms: u64::try_from(limit.as_millis()).unwrap_or(u64::MAX),
+        }),
+    }
+}
+
+/// Writes to stdout without blocking the runtime.
+pub async fn out(text: &str) {
+    let mut o = tokio::io::stdout();
+    let _ = o.write_all(text.as_bytes()).await;
+    let _ = o.flush().await;
+}
+
+/// Writes to stderr without blocking the runtime.
+pub async fn err(text: &str) {
+    let mut e = tokio::io::stderr();
+    let _ = e.write_all(text.as_bytes()).await;
+    let _ = e.flush().await;
+}
+
+fn with_newline(mut s: String) -> String {
+    if !s.ends_with('\n') {
+        s.push('\n');
+    }
+    s
+}
+
+/// One node's answer in `\all`.
+type NodeAnswer = (Result<Outcome, (Phase, ClientError)>, Duration);
+
+impl Session {
+    /// A session on `nodes` (at least one), starting on the first, not yet connected.
+    pub fn new(nodes: Vec<NodeAddr>, opts: Options, vocab: SharedVocabulary) -> Session {
+        vocab.write().nodes = nodes.iter().map(|n| n.name.clone()).collect();
+        Session {
+            nodes,
+            current: 0,
+            conn: None,
+            timing: false,
+            opts,
+            vocab,
+            vocab_node: None,
+            depth: 0,
+            errors: 0,
+        }
+    }
+
+    /// The current node.
+    pub fn node(&self) -> &NodeAddr {
+        &self.nodes[self.current]
+    }
+
+    /// Errors reported so far.
+    pub fn errors(&self) -> usize {
+        self.errors
+    }
+
+    /// Connects to the current node if not connected; reads the completion vocabulary the
+    /// first time a node is used interactively.
+    pub async fn connect(&mut self) -> Result<&mut Conn, ClientError> {
+        if self.conn.is_none() {
+            let c = open(&self.nodes[self.current], self.opts.connect_timeout).await?;
+            self.conn = Some(c);
+        }
+        if self.opts.interactive && self.vocab_node != Some(self.current) {
+            self.vocab_node = Some(self.current);
+            // Completion is a convenience: a busy node must not hold up the statement for it.
+            if tokio::time::timeout(VOCABULARY_TIMEOUT, self.refresh_vocabulary())
+                .await
+                .is_err()
+            {
+                // The connection is mid-answer now; the statement gets a fresh one.
+                self.conn = None;
+                let c = open(&self.nodes[self.current], self.opts.connect_timeout).await?;
+                self.conn = Some(c);
+            }
+        }
+        self.conn.as_mut().ok_or_else(|| ClientError::Io {
+            cause: "not connected".into(),
+        })
+    }
+
+    /// The server version of the current node (for the banner).
+    pub async fn server_version(&mut self) -> Result<String, ClientError> {
+        let c = self.connect().await?;
+        let rs = conn::query_text(c, "SELECT @@version").await?;
+        Ok(rs
+            .rows
+            .first()
+            .and_then(|r| r.first().cloned().flatten())
+            .unwrap_or_default())
+    }
+
+    async fn refresh_vocabulary(&mut self) {
+        let Some(c) = self.conn.as_mut() else { return };
+        let mut tables = Vec::new();
+        for sql in [
+            "SHOW TABLES",
+            "SHOW TABLES FROM stats",
+            "SHOW TABLES FROM monitor",
+        ] {
+            if let Ok(rs) = conn::query_text(c, sql).await {
+                tables.extend(
+                    rs.rows
+                        .into_iter()
+                        .filter_map(|r| r.into_iter().next().flatten()),
+                );
+            }
+        }
+        let variables = conn::query_text(
+            c,
+            "SELECT variable_name FROM global_variables ORDER BY variable_name",
+        )
+        .await
+        .map(|rs| {
+            rs.rows
+                .into_iter()
+                .filter_map(|r| r.into_iter().next().flatten())
+                .collect()
+        })
+        .unwrap_or_default();
+        let mut v = self.vocab.write();
+        tables.sort();
+        tables.dedup();
+        v.tables = tables;
+        v.variables = variables;
+    }
+
+    /// Runs one item; boxed because `\source` recurses.
+    pub fn run_item<'a>(
+        &'a mut self,
+        item: Item,
+        file: Option<&'a Path>,
+    ) -> Pin<Box<dyn Future<Output = Flow> + Send + 'a>> {
+        Box::pin(async move {
+            match item {
+                Item::Statement {
+                    sql,
+                    vertical,
+                    line,
+                } => {
+                    let origin = Origin {
+                        line,
+                        file: file.map(Path::to_path_buf),
+                    };
+                    self.statement(&sql, vertical, &origin).await
+                }
+                Item::Meta { meta, line } => {
+                    let origin = Origin {
+                        line,
+                        file: file.map(Path::to_path_buf),
+                    };
+                    self.meta(meta, &origin).await
+                }
+            }
+        })
+    }
+
+    /// Feeds a whole script (a `-e` argument, a file) through the accumulator and runs it.
+    pub async fn run_script(&mut self, text: &str, file: Option<&Path>) -> Flow {
+        let mut acc = Accumulator::new();
+        for line in text.lines() {
+            for item in acc.feed(line) {
+                match self.run_item(item, file).await {
+                    Flow::Continue => {}
+                    other => return other,
+                }
+            }
+        }
+        for item in acc.finish() {
+            match self.run_item(item, file).await {
+                Flow::Continue => {}
+                other => return other,
+            }
+        }
+        Flow::Continue
+    }
+
+    /// `line N` (scripts) or `line N in file: 'F'` (`\source`); nothing at the prompt.
+    fn location(&self, origin: &Origin) -> Option<String> {
+        match (&origin.file, self.opts.interactive) {
+            (Some(f), _) => Some(format!("line {} in file: '{}'", origin.line, f.display())),
+            (None, false) => Some(format!("line {}", origin.line)),
+            (None, true) => None,
+        }
+    }
+
+    async fn error(&mut self, text: &str) -> Flow {
+        self.errors += 1;
+        err(&with_newline(text.to_owned())).await;
+        if self.opts.interactive || self.opts.force {
+            Flow::Continue
+        } else {
+            Flow::Abort
+        }
+    }
+
+    async fn client_error(&mut self, e: &ClientError, phase: Phase, origin: &Origin) -> Flow {
+        let endpoint = self.node().endpoint();
+        // Like the mysql client, which connects before reading anything: a failed connection
+        // has no line in the script.
+        let at = match phase {
+            Phase::Connect => None,
+            Phase::Query => self.location(origin),
+        };
+        let line = render::error_line(e, phase, &endpoint, at.as_deref());
+        self.error(&line).await
+    }
+
+    async fn statement(&mut self, sql: &str, vertical: bool, origin: &Origin) -> Flow {
+        let started = Instant::now();
+        let interactive = self.opts.interactive;
+        let conn = match self.connect().await {
+            Ok(c) => c,
+            Err(e) => return self.client_error(&e, Phase::Connect, origin).await,
+        };
+        match interruptible(interactive, conn::execute_text(conn, sql)).await {
+            None => {
+                self.conn = None;
+                err(
+                    "Ctrl-C -- query aborted (connection dropped; the next statement reconnects)\n",
+                )
+                .await;
+                Flow::Continue
+            }
+            Some(Err(e)) => {
+                if e.is_fatal() {
+                    self.conn = None;
+                }
+                self.client_error(&e, Phase::Query, origin).await
+            }
+            Some(Ok(outcome)) => {
+                let node = self.node().name.clone();
+                let text = self.render_outcome(&outcome, vertical, started.elapsed(), &node);
+                out(&text).await;
+                Flow::Continue
+            }
+        }
+    }
+
+    fn render_outcome(&self, o: &Outcome, vertical: bool, elapsed: Duration, node: &str) -> String {
+        let mut text = String::new();
+        let interactive = self.opts.interactive;
+        if o.result.columns.is_empty() {
+            if interactive {
+                text.push_str(&render::ok_line(
+                    o.affected_rows,
+                    o.warnings,
+                    &o.info,
+                    elapsed,
+                ));
+                text.push('\n');
+            }
+        } else {
+            if !(interactive && o.result.rows.is_empty()) {
+                text.push_str(&self.render_rows(&o.result, vertical));
+            }
+            if interactive {
+                text.push_str(&render::rows_line(o.result.rows.len(), elapsed));
+                text.push('\n');
+            }
+        }
+        if self.timing {
+            text.push_str(&format!(
+                "Time: {:.3} ms on {node}\n",
+                elapsed.as_secs_f64() * 1000.0
+            ));
+        }
+        if interactive {
+            text.push('\n');
+        }
+        text
+    }
+
+    fn render_rows(&self, rs: &ResultSet, vertical: bool) -> String {
+        if vertical {
+            render::vertical(rs)
+        } else if self.opts.interactive || self.opts.table {
+            render::boxed(rs)
+        } else {
+            render::tsv(rs, self.opts.header)
+        }
+    }
+
+    async fn meta(&mut self, meta: Meta, origin: &Origin) -> Flow {
+        match meta {
+            Meta::Quit => Flow::Quit,
+            Meta::Help => {
+                out(HELP).await;
+                Flow::Continue
+            }
+            Meta::Timing => {
+                self.timing = !self.timing;
+                out(if self.timing {
+                    "Timing is on.\n"
+                } else {
+                    "Timing is off.\n"
+                })
+                .await;
+                Flow::Continue
+            }
+            Meta::Nodes => {
+                self.list_nodes().await;
+                Flow::Continue
+            }
+            Meta::Use(target) => self.use_node(&target, origin).await,
+            Meta::All { sql, vertical } => self.all(&sql, vertical, origin).await,
+            Meta::Diag => self.diag().await,
+            Meta::Source(path) => self.source(&path).await,
+            Meta::Unknown(text) => {
+                self.error(&format!(
+                    "ERROR: Unknown command '{text}'. Type \\help for the list."
+                ))
+                .await
+            }
+        }
+    }
+
+    async fn list_nodes(&mut self) {
+        let probes = self.nodes.iter().map(|n| async move {
+            let started = Instant::now();
+            let r = async {
+                // Bounded as a whole: a node busy with a long statement counts as slow.
+                let mut c = conn::connect(n, PROBE_TIMEOUT)
+                    .await
+                    .map_err(|e| (Phase::Connect, e))?;
+                let v = conn::query_text(&mut c, "SELECT @@version")
+                    .await
+                    .map_err(|e| (Phase::Query, e))?;
+                c.close().await;
+                Ok::<_, (Phase, ClientError)>(
+                    v.rows
+                        .first()
+                        .and_then(|r| r.first().cloned().flatten())
+                        .unwrap_or_default(),
+                )
+            }
+            .await;
+            (r, started.elapsed())
+        });
+        let Some(results) = interruptible(self.opts.interactive, join_all(probes)).await else {
+            err("Ctrl-C -- \\nodes aborted\n").await;
+            return;
+        };
+        let mut t = render::new_table();
+        t.set_header(["", "#", "name", "endpoint", "user", "state", "version"]);
+        for (i, (n, (r, elapsed))) in self.nodes.iter().zip(results).enumerate() {
+            let marker = if i == self.current { "*" } else { "" };
+            let (state, version) = match r {
+                Ok(v) => (format!("up ({} ms)", elapsed.as_millis()), v),
+                Err((phase, e)) => {
+                    let (code, _, msg) = render::error_parts(&e, phase, &n.endpoint());
+                    let word = if e.is_access_denied() {
+                        "REFUSED"
+                    } else {
+                        "DOWN"
+                    };
+                    (format!("{word}: {code} {msg}"), String::new())
+                }
+            };
+            t.add_row([
+                marker.to_owned(),
+                (i + 1).to_string(),
+                n.name.clone(),
+                n.endpoint(),
+                n.user.clone(),
+                state,
+                version,
+            ]);
+        }
+        out(&format!("{t}\n")).await;
+    }
+
+    fn find_node(&self, target: &str) -> Option<usize> {
+        self.nodes
+            .iter()
+            .position(|n| n.name == target)
+            .or_else(|| self.nodes.iter().position(|n| n.endpoint() == target))
+            .or_else(|| {
+                target
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|i| (1..=self.nodes.len()).contains(i))
+                    .map(|i| i - 1)
+            })
+    }
+
+    async fn use_node(&mut self, target: &str, origin: &Origin) -> Flow {
+        let Some(i) = self.find_node(target) else {
+            let names: Vec<&str> = self.nodes.iter().map(|n| n.name.as_str()).collect();
+            return self
+                .error(&format!(
+                    "ERROR: no node '{target}' (nodes: {}; see \\nodes)",
+                    names.join(", ")
+                ))
+                .await;
+        };
+        if i != self.current {
+            if let Some(c) = self.conn.take() {
+                c.close().await;
+            }
+            self.current = i;
+        }
+        let n = self.node().clone();
+        match self.connect().await {
+            Ok(_) => {
+                out(&format!("Now on {} ({}).\n", n.name, n.endpoint())).await;
+                Flow::Continue
+            }
+            Err(e) => {
+                out(&format!(
+                    "Now on {} ({}), not connected.\n",
+                    n.name,
+                    n.endpoint()
+                ))
+                .await;
+                self.client_error(&e, Phase::Connect, origin).await
+            }
+        }
+    }
+
+    async fn all(&mut self, sql: &str, vertical: bool, origin: &Origin) -> Flow {
+        let timeout = self.opts.connect_timeout;
+        let at = self.location(origin);
+        let runs = self.nodes.iter().map(|n| async move {
+            let started = Instant::now();
+            let r = async {
+                let mut c = open(n, timeout).await.map_err(|e| (Phase::Connect, e))?;
+                let o = conn::execute_text(&mut c, sql)
+                    .await
+                    .map_err(|e| (Phase::Query, e));
+                if o.as_ref().map_or_else(|(_, e)| !e.is_fatal(), |_| true) {
+                    c.close().await;
+                }
+                o
+            }
+            .await;
+            (r, started.elapsed())
+        });
+        let Some(answers): Option<Vec<NodeAnswer>> =
+            interruptible(self.opts.interactive, join_all(runs)).await
+        else {
+            err("Ctrl-C -- \\all aborted (its connections were dropped)\n").await;
+            return Flow::Continue;
+        };
+        let mut failed = Vec::new();
+        if self.opts.interactive || self.opts.table {
+            let mut text = String::new();
+            for (n, (r, elapsed)) in self.nodes.iter().zip(&answers) {
+                text.push_str(&format!("{} ({}):\n", n.name, n.endpoint()));
+                match r {
+                    Ok(o) => text.push_str(&self.render_outcome(o, vertical, *elapsed, &n.name)),
+                    Err((phase, e)) => {
+                        failed.push(render::error_line(e, *phase, &n.endpoint(), None));
+                        text.push_str(&with_newline(render::error_line(
+                            e,
+                            *phase,
+                            &n.endpoint(),
+                            None,
+                        )));
+                        text.push('\n');
+                    }
+                }
+            }
+            if sql
+                .to_ascii_lowercase()
+                .contains("runtime_checksums_values")
+            {
+                let named: Vec<(String, Option<&ResultSet>)> = self
+                    .nodes
+                    .iter()
+                    .zip(&answers)
+                    .map(|(n, (r, _))| (n.name.clone(), r.as_ref().ok().map(|o| &o.result)))
+                    .collect();
+                if let Some(m) = ChecksumMatrix::from_resultsets(&named) {
+                    text.push_str("Merged across nodes:\n");
+                    text.push_str(&m.table());
+                    if m.any_differs() {
+                        text.push_str(LEGEND);
+                        text.push('\n');
+                    }
+                    text.push('\n');
+                }
+            }
+            out(&text).await;
+        } else {
+            // Scripts get one tab-separated stream with the node as the first column.
+            let mut text = String::new();
+            let mut last_header: Option<&[String]> = None;
+            for (n, (r, _)) in self.nodes.iter().zip(&answers) {
+                match r {
+                    Ok(o) if o.result.columns.is_empty() => {}
+                    Ok(o) if vertical => {
+                        text.push_str(&format!("{}:\n", n.name));
+                        text.push_str(&render::vertical(&o.result));
+                    }
+                    Ok(o) => {
+                        if self.opts.header && last_header != Some(&o.result.columns[..]) {
+                            let mut h = vec!["node".to_owned()];
+                            h.extend(o.result.columns.iter().map(|c| render::tsv_field(Some(c))));
+                            text.push_str(&h.join("\t"));
+                            text.push('\n');
+                            last_header = Some(&o.result.columns);
+                        }
+                        for row in &o.result.rows {
+                            let mut f = vec![render::tsv_field(Some(&n.name))];
+                            f.extend(row.iter().map(|v| render::tsv_field(v.as_deref())));
+                            text.push_str(&f.join("\t"));
+                            text.push('\n');
+                        }
+                    }
+                    Err((phase, e)) => failed.push(format!(
+                        "{}: {}",
+                        n.name,
+                        render::error_line(
+                            e,
+                            *phase,
+                            &n.endpoint(),
+                            at.as_deref().filter(|_| *phase == Phase::Query)
+                        )
+                    )),
+                }
+            }
+            out(&text).await;
+        }
+        if failed.is_empty() {
+            return Flow::Continue;
+        }
+        if self.opts.interactive {
+            // Already shown inline with each node's answer.
+            self.errors += failed.len();
+            return Flow::Continue;
+        }
+        let mut flow = Flow::Continue;
+        for f in failed {
+            flow = self.error(&f).await;
+        }
+        flow
+    }
+
+    async fn diag(&mut self) -> Flow {
+        let polls = self.nodes.iter().map(|n| fetch_snapshot(n, PROBE_TIMEOUT));
+        let Some(snapshots) = interruptible(self.opts.interactive, join_all(polls)).await else {
+            err("Ctrl-C -- \\diag aborted\n").await;
+            return Flow::Continue;
+        };
+        let findings = diagnose(&snapshots);
+        out(&report::findings_text(&findings)).await;
+        Flow::Continue
+    }
+
+    async fn source(&mut self, path: &Path) -> Flow {
+        if self.depth >= MAX_SOURCE_DEPTH {
+            return self
+                .error(&format!(
+                    "ERROR: \\source nested more than {MAX_SOURCE_DEPTH} deep at '{}'",
+                    path.display()
+                ))
+                .await;
+        }
+        let text = match tokio::fs::read_to_string(path).await {
+            Ok(t) => t,
+            Err(e) => {
+                return self
+                    .error(&format!(
+                        "ERROR: Failed to open file '{}': {e}",
+                        path.display()
+                    ))
+                    .await
+            }
+        };
+        self.depth += 1;
+        let flow = self.run_script(&text, Some(path)).await;
+        self.depth -= 1;
+        flow
+    }
+
+    /// Closes the connection politely.
+    pub async fn close(mut self) {
+        if let Some(c) = self.conn.take() {
+            c.close().await;
+        }
+    }
+}
