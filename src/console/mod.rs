@@ -3,3 +3,4 @@
 
 pub mod demo;
 pub mod diagnosis;
+pub mod tui;
