@@ -184,6 +184,13 @@ pub enum Overlay {
     },
 }
 
+/// What a key does to a scrollable overlay.
+enum Pane {
+    Scroll(usize),
+    Close,
+    Pass(Command),
+}
+
 /// The footer message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Status {
@@ -758,37 +765,45 @@ impl App {
                     Vec::new()
                 }
             },
-            Some(Overlay::Help { scroll }) => {
-                self.overlay = self
-                    .scroll_overlay(&key, scroll)
-                    .map(|s| Overlay::Help { scroll: s });
-                Vec::new()
-            }
+            Some(Overlay::Help { scroll }) => match self.scroll_overlay(&key, scroll) {
+                Pane::Scroll(s) => {
+                    self.overlay = Some(Overlay::Help { scroll: s });
+                    Vec::new()
+                }
+                Pane::Close => Vec::new(),
+                Pane::Pass(c) => self.command(c),
+            },
             Some(Overlay::Result {
                 title,
                 lines,
                 scroll,
-            }) => {
-                self.overlay = self.scroll_overlay(&key, scroll).map(|s| Overlay::Result {
-                    title,
-                    lines,
-                    scroll: s,
-                });
-                Vec::new()
-            }
+            }) => match self.scroll_overlay(&key, scroll) {
+                Pane::Scroll(s) => {
+                    self.overlay = Some(Overlay::Result {
+                        title,
+                        lines,
+                        scroll: s,
+                    });
+                    Vec::new()
+                }
+                Pane::Close => Vec::new(),
+                Pane::Pass(c) => self.command(c),
+            },
         }
     }
 
-    /// A key in a scrollable pane: the new scroll, or `None` to close it.
-    fn scroll_overlay(&self, key: &KeyEvent, scroll: usize) -> Option<usize> {
+    /// What a key does to a scrollable pane: scroll keys scroll it, closing keys close it, and
+    /// any other command closes it and then runs, so the pane never swallows a key.
+    fn scroll_overlay(&self, key: &KeyEvent, scroll: usize) -> Pane {
         match self.keymap.command(key) {
-            Some(Command::Up) => Some(scroll.saturating_sub(1)),
-            Some(Command::Down) => Some(scroll + 1),
-            Some(Command::PageUp) => Some(scroll.saturating_sub(PAGE)),
-            Some(Command::PageDown) => Some(scroll + PAGE),
-            Some(Command::Back | Command::Help | Command::Quit | Command::Inspect) => None,
-            _ if key.code == KeyCode::Esc => None,
-            _ => Some(scroll),
+            Some(Command::Up) => Pane::Scroll(scroll.saturating_sub(1)),
+            Some(Command::Down) => Pane::Scroll(scroll + 1),
+            Some(Command::PageUp) => Pane::Scroll(scroll.saturating_sub(PAGE)),
+            Some(Command::PageDown) => Pane::Scroll(scroll + PAGE),
+            Some(Command::Back | Command::Help | Command::Quit | Command::Inspect) => Pane::Close,
+            Some(other) => Pane::Pass(other),
+            None if key.code == KeyCode::Esc => Pane::Close,
+            None => Pane::Scroll(scroll),
         }
     }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crossterm::event::{self, DisableBracketedPaste, EnableBracketedPaste, Event};
 use crossterm::terminal::{
-    disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
+    disable_raw_mode, enable_raw_mode, Clear, ClearType, EnterAlternateScreen, LeaveAlternateScreen,
 };
 use crossterm::{cursor, execute};
 use ratatui::backend::CrosstermBackend;
@@ -61,10 +61,15 @@ impl TerminalGuard {
         install_panic_hook();
         enable_raw_mode()?;
         let setup = || -> io::Result<Terminal<CrosstermBackend<Stdout>>> {
-            execute!(io::stdout(), EnterAlternateScreen, EnableBracketedPaste)?;
-            let mut t = Terminal::new(CrosstermBackend::new(io::stdout()))?;
-            t.clear()?;
-            Ok(t)
+            // Clear with a plain escape: `Terminal::clear` asks the terminal for the cursor
+            // position, which a terminal that never answers turns into a startup failure.
+            execute!(
+                io::stdout(),
+                EnterAlternateScreen,
+                EnableBracketedPaste,
+                Clear(ClearType::All)
+            )?;
+            Terminal::new(CrosstermBackend::new(io::stdout()))
         };
         match setup() {
             Ok(terminal) => Ok(TerminalGuard { terminal }),
