@@ -4,6 +4,7 @@
 //! [`Action::Snapshot`], and work to do leaves as [`Effect`]s. Rendering reads the state and
 //! never changes it, so the same `App` can be drawn on a terminal or into a test buffer.
 
+use std::cell::OnceCell;
 use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -281,8 +282,10 @@ impl Default for AppOptions {
 #[derive(Debug, Clone)]
 pub struct App {
     pub(super) nodes: Vec<NodeState>,
-    pub(super) findings: Vec<Finding>,
-    pub(super) modules: Vec<String>,
+    /// Derived from the snapshots on first use after a change: a burst of polls costs one
+    /// diagnosis per frame, not one per poll.
+    findings: OnceCell<Vec<Finding>>,
+    modules: OnceCell<Vec<String>>,
     pub(super) view: View,
     pub(super) sel_module: usize,
     pub(super) sel_node: usize,
@@ -310,10 +313,10 @@ impl App {
     /// A console over `nodes`, nothing polled yet.
     pub fn new(nodes: Vec<ConsoleNode>, options: AppOptions) -> App {
         let nodes: Vec<NodeState> = nodes.into_iter().map(NodeState::new).collect();
-        let mut app = App {
+        App {
             nodes,
-            findings: Vec::new(),
-            modules: Vec::new(),
+            findings: OnceCell::new(),
+            modules: OnceCell::new(),
             view: View::Matrix,
             sel_module: 0,
             sel_node: 0,
@@ -335,9 +338,7 @@ impl App {
             running: BTreeMap::new(),
             next_job: 1,
             quit: false,
-        };
-        app.recompute();
-        app
+        }
     }
 
     /// True once the operator asked to leave.
@@ -362,7 +363,21 @@ impl App {
 
     /// The diagnosis of the latest snapshots.
     pub fn findings(&self) -> &[Finding] {
-        &self.findings
+        self.findings.get_or_init(|| {
+            let present: Vec<NodeSnapshot> = self
+                .nodes
+                .iter()
+                .filter_map(|n| n.snapshot.clone())
+                .collect();
+            diagnosis::diagnose(&present)
+        })
+    }
+
+    /// Matrix rows: the known modules, then any other name a node reports.
+    pub fn modules(&self) -> &[String] {
+        self.modules.get_or_init(|| {
+            model::module_names(self.nodes.iter().filter_map(|n| n.snapshot.as_ref()))
+        })
     }
 
     /// The events seen so far.
@@ -418,7 +433,7 @@ impl App {
 
     /// Matrix rows after the filter.
     pub fn visible_modules(&self) -> Vec<&str> {
-        self.modules
+        self.modules()
             .iter()
             .map(String::as_str)
             .filter(|m| self.matches_filter(m))
@@ -442,7 +457,7 @@ impl App {
     /// Findings after the filter, most severe first.
     pub fn visible_findings(&self) -> Vec<&Finding> {
         let mut v: Vec<&Finding> = self
-            .findings
+            .findings()
             .iter()
             .filter(|f| {
                 self.filter.is_empty()
@@ -510,16 +525,9 @@ impl App {
         });
     }
 
-    fn recompute(&mut self) {
-        let present: Vec<NodeSnapshot> = self
-            .nodes
-            .iter()
-            .filter_map(|n| n.snapshot.clone())
-            .collect();
-        self.findings = diagnosis::diagnose(&present);
-        let all: Vec<Option<NodeSnapshot>> =
-            self.nodes.iter().map(|n| n.snapshot.clone()).collect();
-        self.modules = model::module_names(&all);
+    fn invalidate(&mut self) {
+        self.findings = OnceCell::new();
+        self.modules = OnceCell::new();
     }
 
     /// Applies one action; returns the work it asks for.
@@ -613,7 +621,7 @@ impl App {
         }
         node.snapshot = Some(snapshot);
         self.vip_events(ha_before, at);
-        self.recompute();
+        self.invalidate();
     }
 
     fn on_ha(&mut self, i: usize, info: HaInfo) {
@@ -994,7 +1002,7 @@ impl App {
         }
         if let Some(m) = f.module {
             self.filter.clear();
-            if let Some(i) = self.modules.iter().position(|x| x == m.name()) {
+            if let Some(i) = self.modules().iter().position(|x| x == m.name()) {
                 self.sel_module = i;
             }
             self.inspect = true;
@@ -1088,12 +1096,12 @@ impl App {
         }
         if let Some(module) = self.selected_module().and_then(Module::from_name) {
             if let Some(fix) =
-                model::module_findings(&self.findings, module).find_map(|f| f.fix.clone())
+                model::module_findings(self.findings(), module).find_map(|f| f.fix.clone())
             {
                 return Ok(vec![fix]);
             }
         }
-        let all = diagnosis::fixes(&self.findings);
+        let all = diagnosis::fixes(self.findings());
         if all.is_empty() {
             Err("nothing to fix: the diagnosis has no fix to apply".into())
         } else {

@@ -255,9 +255,9 @@ pub fn own_row<'a>(snapshot: Option<&'a NodeSnapshot>, module: &str) -> Option<&
 
 /// Module names to show as matrix rows: the seven known ones in `runtime_checksums_values`
 /// order, then any other name a node reports (e.g. `ldap_variables`).
-pub fn module_names(snapshots: &[Option<NodeSnapshot>]) -> Vec<String> {
+pub fn module_names<'a>(snapshots: impl IntoIterator<Item = &'a NodeSnapshot>) -> Vec<String> {
     let mut names: Vec<String> = Module::ALL.iter().map(|m| m.name().to_owned()).collect();
-    for s in snapshots.iter().flatten() {
+    for s in snapshots {
         for r in s.data().map(|d| d.checksums.as_slice()).unwrap_or_default() {
             if !names.contains(&r.name) {
                 names.push(r.name.clone());
@@ -539,7 +539,7 @@ mod tests {
                 checksum: "0x1".into(),
             });
         }
-        let names = module_names(&snaps);
+        let names = module_names(snaps.iter().flatten());
         assert_eq!(names.len(), 8);
         assert_eq!(names[7], "ldap_variables");
     }
