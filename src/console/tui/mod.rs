@@ -68,3 +68,49 @@ pub fn render_to_buffer(app: &App, width: u16, height: u16) -> Buffer {
     let _ = terminal.draw(|f| ui::draw(f, app));
     terminal.backend().buffer().clone()
 }
+
+/// Polls every node once, in parallel, and feeds the answers into `app`: snapshots, VRRP
+/// state, and the selected node's detail tables with every node's variables. With
+/// [`render_to_buffer`] this renders real states without a terminal (screenshots).
+pub async fn poll_once(app: &mut App, timeout: std::time::Duration) {
+    use futures::future::join_all;
+
+    let addrs: Vec<_> = app.nodes().iter().map(|n| n.addr.clone()).collect();
+    let snapshots = join_all(
+        addrs
+            .iter()
+            .map(|a| crate::client::snapshot::fetch_snapshot(a, timeout)),
+    )
+    .await;
+    let up: Vec<bool> = snapshots.iter().map(|s| s.result.is_ok()).collect();
+    app.update(Action::Tick(runner::unix_now()));
+    for (node, snapshot) in snapshots.into_iter().enumerate() {
+        app.update(Action::Snapshot { node, snapshot });
+    }
+    let ha = join_all(
+        addrs
+            .iter()
+            .zip(&up)
+            .filter(|(_, up)| **up)
+            .map(|(a, _)| detail::fetch_ha(a, timeout)),
+    )
+    .await;
+    let answering = up.iter().enumerate().filter(|(_, u)| **u).map(|(i, _)| i);
+    for (node, info) in answering.zip(ha) {
+        app.update(Action::Ha { node, info });
+    }
+    let selected = app.selected_node_index();
+    if let Some(addr) = addrs.get(selected) {
+        let detail = detail::fetch_detail(addr, timeout)
+            .await
+            .map_err(|e| e.to_string());
+        app.update(Action::Detail {
+            node: selected,
+            detail,
+        });
+        let vars = join_all(addrs.iter().map(|a| detail::fetch_variables(a, timeout))).await;
+        for (node, variables) in vars.into_iter().enumerate() {
+            app.update(Action::Variables { node, variables });
+        }
+    }
+}

@@ -7,6 +7,7 @@ use std::time::Duration;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::{mpsc, watch, Notify};
 use tokio::task::JoinSet;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::action::{Action, Effect};
@@ -16,9 +17,11 @@ use super::poller::{self, Signals};
 use super::term::{self, InputThread, TerminalGuard};
 use super::ui;
 
-/// Actions applied before a redraw at most, so a burst (50 nodes answering at once) costs
-/// one frame, not fifty.
+/// Actions applied in one go at most before the loop looks at the clock again.
 const BATCH: usize = 256;
+/// Shortest time between two frames: fast enough to feel instant on a key press, slow enough
+/// that 50 nodes answering one after another cost a few frames, not fifty.
+const FRAME: Duration = Duration::from_millis(40);
 
 pub(super) fn unix_now() -> u64 {
     std::time::SystemTime::now()
@@ -81,39 +84,52 @@ pub(super) async fn drive(
 
     let result: anyhow::Result<()> = async {
         draw(&app)?;
+        let mut last_draw = Instant::now();
+        let mut dirty = false;
         loop {
-            let first = tokio::select! {
-                Some(a) = rx.recv() => a,
-                _ = tick.tick() => Action::Tick(unix_now()),
-                _ = sigterm.recv() => Action::Quit,
-                _ = sighup.recv() => Action::Quit,
-                _ = sigint.recv() => Action::Quit,
+            let next_frame = last_draw + FRAME;
+            let action = tokio::select! {
+                Some(a) = rx.recv() => Some(a),
+                _ = tick.tick() => Some(Action::Tick(unix_now())),
+                _ = sigterm.recv() => Some(Action::Quit),
+                _ = sighup.recv() => Some(Action::Quit),
+                _ = sigint.recv() => Some(Action::Quit),
+                _ = tokio::time::sleep_until(next_frame), if dirty => None,
             };
-            let mut effects = app.update(first);
-            for _ in 0..BATCH {
-                match rx.try_recv() {
-                    Ok(a) => effects.extend(app.update(a)),
-                    Err(_) => break,
+            if let Some(first) = action {
+                let mut effects = app.update(first);
+                for _ in 0..BATCH {
+                    match rx.try_recv() {
+                        Ok(a) => effects.extend(app.update(a)),
+                        Err(_) => break,
+                    }
                 }
+                for effect in effects {
+                    start(effect, &app, &mut tasks, &tx, &signals, &faults);
+                }
+                refresh_tx
+                    .send_if_modified(|r| std::mem::replace(r, app.refresh()) != app.refresh());
+                detail_tx.send_if_modified(|d| {
+                    std::mem::replace(d, app.detail_target()) != app.detail_target()
+                });
+                // Finished jobs leave their results in the set; drop them as they come.
+                while tasks.try_join_next().is_some() {}
+                if app.should_quit() {
+                    return Ok(());
+                }
+                if term::panicked() {
+                    anyhow::bail!(
+                        "the console stopped after an internal error (see the message above)"
+                    );
+                }
+                dirty = true;
             }
-            for effect in effects {
-                start(effect, &app, &mut tasks, &tx, &signals, &faults);
+            // At most one frame per FRAME: polls arriving one by one share a frame.
+            if dirty && Instant::now() >= next_frame {
+                draw(&app)?;
+                last_draw = Instant::now();
+                dirty = false;
             }
-            refresh_tx.send_if_modified(|r| std::mem::replace(r, app.refresh()) != app.refresh());
-            detail_tx.send_if_modified(|d| {
-                std::mem::replace(d, app.detail_target()) != app.detail_target()
-            });
-            // Finished jobs leave their results in the set; drop them as they come.
-            while tasks.try_join_next().is_some() {}
-            if app.should_quit() {
-                return Ok(());
-            }
-            if term::panicked() {
-                anyhow::bail!(
-                    "the console stopped after an internal error (see the message above)"
-                );
-            }
-            draw(&app)?;
         }
     }
     .await;
@@ -292,7 +308,6 @@ mod tests {
             .await
             .expect("the scripted session finishes")
             .expect("the loop ends cleanly");
-        node_task.abort();
 
         assert!(app.should_quit());
         let seen = seen.lock().clone();
@@ -329,5 +344,20 @@ mod tests {
             matches!(vars, Some(Ok(ref v)) if v.contains_key("admin-cluster_username")),
             "{vars:?}"
         );
+
+        // One-shot polling for screenshots reads the same state without the loop.
+        let mut fresh = App::new(
+            vec![ConsoleNode {
+                addr: app.nodes()[0].addr.clone(),
+                managed: false,
+                log_path: None,
+            }],
+            AppOptions::default(),
+        );
+        crate::console::tui::poll_once(&mut fresh, Duration::from_secs(5)).await;
+        assert_eq!(version(&fresh, "mysql_query_rules"), Some(2));
+        assert!(matches!(fresh.detail(), Some(Ok(_))));
+        assert!(screen(&fresh).contains("n1"));
+        node_task.abort();
     }
 }
