@@ -10,3 +10,4 @@ pub mod faults;
 pub mod nodes;
 pub mod screenshot;
 pub mod shell;
+pub mod tui;
