@@ -38,7 +38,8 @@ fn main() -> std::process::ExitCode {
                 eprintln!("pxadm: --batch needs a command (status, checksums, diagnose, exec, reload, fix, fault, watch)");
                 Err(pxadm::console::batch::Exit(3).into())
             }
-            None => pxadm::console::demo::run_default().await,
+            Some(Command::Console(args)) => pxadm::console::launch::console(args).await,
+            None => pxadm::console::launch::demo().await,
         }
     });
     match result {

@@ -7,6 +7,7 @@ pub mod config;
 pub mod demo;
 pub mod diagnosis;
 pub mod faults;
+pub mod launch;
 pub mod nodes;
 pub mod screenshot;
 pub mod shell;

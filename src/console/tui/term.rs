@@ -97,6 +97,7 @@ impl Drop for TerminalGuard {
 pub struct InputThread {
     stop: Arc<AtomicBool>,
     handle: Option<JoinHandle<()>>,
+    done: std::sync::mpsc::Receiver<()>,
 }
 
 impl InputThread {
@@ -104,20 +105,29 @@ impl InputThread {
     pub fn spawn(tx: mpsc::Sender<Action>) -> io::Result<InputThread> {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
+        let (done_tx, done) = std::sync::mpsc::channel();
         let handle = std::thread::Builder::new()
             .name("pxadm-input".into())
-            .spawn(move || read_loop(&tx, &flag))?;
+            .spawn(move || {
+                read_loop(&tx, &flag);
+                let _ = done_tx.send(());
+            })?;
         Ok(InputThread {
             stop,
             handle: Some(handle),
+            done,
         })
     }
 
-    /// Stops the thread and waits for it (at most one poll period).
+    /// Stops the thread and waits for it, at most a little over one poll period: a read on a
+    /// terminal that hung up can block for good, and quitting must never hang on it (the
+    /// thread then ends with the process).
     pub fn stop(mut self) {
         self.stop.store(true, Ordering::SeqCst);
-        if let Some(h) = self.handle.take() {
-            let _ = h.join();
+        if self.done.recv_timeout(Duration::from_millis(300)).is_ok() {
+            if let Some(h) = self.handle.take() {
+                let _ = h.join();
+            }
         }
     }
 }
