@@ -38,6 +38,7 @@ fn main() -> std::process::ExitCode {
                 eprintln!("pxadm: --batch needs a command (status, checksums, diagnose, exec, reload, fix, fault, watch)");
                 Err(pxadm::console::batch::Exit(3).into())
             }
+            Some(Command::Screenshots { dir }) => pxadm::console::screenshots::run(&dir).await,
             Some(Command::Console(args)) => pxadm::console::launch::console(args).await,
             None => pxadm::console::launch::demo().await,
         }

@@ -10,5 +10,6 @@ pub mod faults;
 pub mod launch;
 pub mod nodes;
 pub mod screenshot;
+pub mod screenshots;
 pub mod shell;
 pub mod tui;
