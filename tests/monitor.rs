@@ -277,7 +277,7 @@ async fn unreachable_servers_get_error_rows_and_are_shunned_invisibly_to_the_clu
         &mut admin,
         &[
             ("monitor_connect_interval", "200"),
-            ("monitor_ping_interval", "400"),
+            ("monitor_ping_interval", "600"),
             ("monitor_ping_max_failures", "3"),
             ("monitor_read_only_interval", "150"),
             ("monitor_read_only_max_timeout_count", "3"),

@@ -22,7 +22,7 @@ pub mod servers;
 pub mod settings;
 pub mod shunning;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -37,7 +37,7 @@ use tokio_util::sync::CancellationToken;
 use crate::core::admin::engine::Engine;
 use crate::core::admin::shared::{NodeShared, Vars};
 use crate::core::admin::{AdminHandle, EngineGone};
-use crate::{px_error, px_info};
+use crate::{px_error, px_info, px_warn};
 use checks::{now_us, Probe};
 use logs::{LogTable, Statement};
 use replication::{MoveEvent, ReadOnlyResult};
@@ -58,6 +58,37 @@ struct Ctx {
     /// Missed heartbeats: the ping task writes, the connect and read_only tasks skip servers
     /// that stopped answering ("Disabling other checks until the node comes back online").
     health: Mutex<PingHealth>,
+    /// `PXADM_LOOPBACK_ONLY` is set: backends off this machine are not dialled.
+    loopback_only: bool,
+    /// Backends already reported as skipped under `loopback_only`.
+    skipped: Mutex<BTreeSet<ServerAddr>>,
+}
+
+impl Ctx {
+    /// Drops the backends this node must not dial (`PXADM_LOOPBACK_ONLY`), warning once for
+    /// each: tests and labs run configurations written for other hosts, and those servers
+    /// are left unmonitored rather than shunned.
+    fn dialable(&self, targets: Vec<ServerAddr>) -> Vec<ServerAddr> {
+        if !self.loopback_only {
+            return targets;
+        }
+        let mut skipped = self.skipped.lock();
+        targets
+            .into_iter()
+            .filter(|addr| {
+                let local = servers::is_local(addr);
+                if !local && skipped.insert(addr.clone()) {
+                    px_warn!(
+                        "Monitor: not checking server {}:{} : PXADM_LOOPBACK_ONLY is set and {} is not a loopback address",
+                        addr.host,
+                        addr.port,
+                        addr.host
+                    );
+                }
+                local
+            })
+            .collect()
+    }
 }
 
 /// Kept connections of one task, reused from round to round while checks succeed.
@@ -70,6 +101,8 @@ impl Monitor {
             admin,
             shared,
             health: Mutex::new(PingHealth::default()),
+            loopback_only: std::env::var_os("PXADM_LOOPBACK_ONLY").is_some_and(|v| v != "0"),
+            skipped: Mutex::new(BTreeSet::new()),
         });
         let cancel = CancellationToken::new();
         let spawn = |kind: Kind| {
@@ -212,13 +245,11 @@ where
 
 async fn connect_round(ctx: &Ctx, s: &MonitorSettings) -> Result<(), EngineGone> {
     let servers = ctx.shared.runtime.borrow().servers.clone();
-    let targets: Vec<ServerAddr> = {
+    let mut targets = ctx.dialable(monitored_servers(&servers));
+    {
         let health = ctx.health.lock();
-        monitored_servers(&servers)
-            .into_iter()
-            .filter(|a| health.responds(a, s.ping_max_failures))
-            .collect()
-    };
+        targets.retain(|a| health.responds(a, s.ping_max_failures));
+    }
     let probes = check_all(
         targets,
         &mut Kept::new(),
@@ -239,7 +270,7 @@ async fn ping_round(
     state: &mut TaskState,
 ) -> Result<(), EngineGone> {
     let servers = ctx.shared.runtime.borrow().servers.clone();
-    let targets = monitored_servers(&servers);
+    let targets = ctx.dialable(monitored_servers(&servers));
     // Connections to servers that left the runtime are closed (on drop).
     state.kept.retain(|addr, _| targets.contains(addr));
     let probes = check_all(
@@ -304,10 +335,11 @@ async fn read_only_round(
             .hostgroup_table("mysql_replication_hostgroups")
             .map(replication_hostgroups)
             .unwrap_or_default();
+        let all = read_only_targets(&rt.servers, &hostgroups);
+        let dialable = ctx.dialable(all.iter().map(|(a, _)| a.clone()).collect());
         let health = ctx.health.lock();
-        read_only_targets(&rt.servers, &hostgroups)
-            .into_iter()
-            .filter(|(a, _)| health.responds(a, s.ping_max_failures))
+        all.into_iter()
+            .filter(|(a, _)| dialable.contains(a) && health.responds(a, s.ping_max_failures))
             .collect::<HashMap<_, _>>()
     };
     state.kept.retain(|addr, _| targets.contains_key(addr));

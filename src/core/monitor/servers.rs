@@ -77,6 +77,16 @@ impl ServerColumns {
     }
 }
 
+/// True for addresses that stay on this machine: loopback IPs, `localhost`, unix sockets.
+pub fn is_local(addr: &ServerAddr) -> bool {
+    addr.port == 0
+        || addr.host.eq_ignore_ascii_case("localhost")
+        || addr
+            .host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 /// True for `OFFLINE_HARD`: a server being removed, never monitored.
 pub fn is_offline_hard(status: &str) -> bool {
     status.eq_ignore_ascii_case("OFFLINE_HARD")
@@ -307,6 +317,17 @@ pub(crate) mod tests {
             "SELECT @@global.super_read_only read_only"
         );
         assert_eq!(CheckType::parse("bogus"), CheckType::ReadOnly);
+    }
+
+    #[test]
+    fn local_addresses() {
+        assert!(is_local(&ServerAddr::new("127.0.0.1", 3306)));
+        assert!(is_local(&ServerAddr::new("127.9.9.9", 3306)));
+        assert!(is_local(&ServerAddr::new("::1", 3306)));
+        assert!(is_local(&ServerAddr::new("LOCALHOST", 3306)));
+        assert!(is_local(&ServerAddr::new("/run/mysqld/mysqld.sock", 0)));
+        assert!(!is_local(&ServerAddr::new("10.0.0.1", 3306)));
+        assert!(!is_local(&ServerAddr::new("db.example", 3306)));
     }
 
     #[test]
