@@ -380,6 +380,22 @@ async fn unreachable_servers_get_error_rows_and_are_shunned_invisibly_to_the_clu
     )
     .await;
     assert!(ping_ok > 0);
+
+    // Switched off, the monitor no longer vouches for its shunning: the dead server is
+    // released rather than left SHUNNED for good.
+    monitor_vars(&mut admin, &[("monitor_enabled", "false")]).await;
+    let admin = Mutex::new(admin);
+    let closed_port = closed.to_string();
+    assert!(
+        wait_until(WAIT, || async {
+            runtime_servers(&mut *admin.lock().await)
+                .await
+                .iter()
+                .all(|(_, port, st)| *port != closed_port || st == "ONLINE")
+        })
+        .await
+    );
+    assert_eq!(servers_checksum(&mut *admin.lock().await).await, before);
 }
 
 /// Puts a lab replica's read_only back to ON when the test ends, even on failure.

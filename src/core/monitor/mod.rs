@@ -176,12 +176,30 @@ async fn run(ctx: Arc<Ctx>, kind: Kind) {
             Some(started + interval)
         } else {
             state = TaskState::default();
+            if kind == Kind::Ping && release_shunned(&ctx).await.is_err() {
+                return;
+            }
             None
         };
         if !wait_next(&mut vars, next).await {
             return;
         }
     }
+}
+
+/// Brings back `ONLINE` the servers missed heartbeats had shunned (monitor switched off).
+async fn release_shunned(ctx: &Ctx) -> Result<(), EngineGone> {
+    let recover = ctx.health.lock().release_all();
+    if recover.is_empty() {
+        return Ok(());
+    }
+    let plan = ShunPlan {
+        shun: BTreeSet::new(),
+        recover,
+    };
+    ctx.admin
+        .call(move |engine| apply_shun_plan(engine, &plan, Cause::MonitorDisabled))
+        .await
 }
 
 /// Waits until `deadline` (forever if `None`) or a change of the running variables; false
@@ -294,16 +312,29 @@ async fn ping_round(
     ctx.admin
         .call(move |engine| {
             write(engine, &statements);
-            apply_shun_plan(engine, &plan, max_failures);
+            apply_shun_plan(engine, &plan, Cause::PingRound { max_failures });
         })
         .await
 }
 
-fn apply_shun_plan(engine: &mut Engine, plan: &ShunPlan, max_failures: u32) {
+/// Why a shun plan is applied.
+#[derive(Debug, Clone, Copy)]
+enum Cause {
+    /// The outcome of a ping round.
+    PingRound { max_failures: u32 },
+    /// `mysql-monitor_enabled=false`: release everything.
+    MonitorDisabled,
+}
+
+fn apply_shun_plan(engine: &mut Engine, plan: &ShunPlan, cause: Cause) {
     if plan.shun.is_empty() && plan.recover.is_empty() {
         return;
     }
     let outcome = shunning::apply_plan(&engine.runtime().servers, plan);
+    let max_failures = match cause {
+        Cause::PingRound { max_failures } => max_failures,
+        Cause::MonitorDisabled => 0,
+    };
     for addr in &outcome.shunned {
         px_error!(
             "Server {}:{} missed {} heartbeats, shunning it and killing all the connections. Disabling other checks until the node comes back online.",
@@ -313,10 +344,15 @@ fn apply_shun_plan(engine: &mut Engine, plan: &ShunPlan, max_failures: u32) {
         );
     }
     for addr in &outcome.recovered {
+        let why = match cause {
+            Cause::PingRound { .. } => "it answers pings again",
+            Cause::MonitorDisabled => "the monitor is disabled",
+        };
         px_info!(
-            "Server {}:{} answers pings again: setting it back ONLINE",
+            "Server {}:{} was shunned for missed heartbeats and {}: setting it back ONLINE",
             addr.host,
-            addr.port
+            addr.port,
+            why
         );
     }
     if let Some(servers) = outcome.servers {

@@ -89,6 +89,13 @@ impl PingHealth {
         self.shunned.retain(|a| keep.contains(a));
     }
 
+    /// Forgets everything and returns the backends this monitor had shunned: when the monitor
+    /// is switched off it no longer vouches for them, so they go back `ONLINE`.
+    pub fn release_all(&mut self) -> BTreeSet<ServerAddr> {
+        self.missed.clear();
+        std::mem::take(&mut self.shunned)
+    }
+
     /// After a round: which backends to shun, which to bring back. Shunning is re-asserted
     /// every round while the backend stays down, so a `LOAD MYSQL SERVERS TO RUNTIME` in
     /// between cannot bring a dead server back.
@@ -266,6 +273,17 @@ mod tests {
         );
         assert_eq!(back.servers.unwrap(), rs);
         assert_eq!(back.recovered, [a(1)]);
+    }
+
+    #[test]
+    fn switching_the_monitor_off_releases_its_shunned_servers() {
+        let mut h = PingHealth::default();
+        h.record(&a(1), PingVerdict::Missed);
+        h.record(&a(2), PingVerdict::Missed);
+        h.plan(&[a(1), a(2)], 1);
+        assert_eq!(h.release_all(), BTreeSet::from([a(1), a(2)]));
+        assert!(h.responds(&a(1), 1));
+        assert!(h.release_all().is_empty());
     }
 
     #[test]
