@@ -63,6 +63,7 @@ pub struct Node {
     control: tokio::sync::mpsc::UnboundedReceiver<NodeControl>,
     listeners: AdminListeners,
     cluster: tokio::task::JoinHandle<()>,
+    monitor: super::monitor::Monitor,
 }
 
 impl Node {
@@ -98,8 +99,10 @@ impl Node {
         )?;
         let listeners = AdminListeners::start(admin.clone(), shared.clone()).await?;
         let cluster = super::cluster::monitor::start(admin.clone(), shared.clone());
+        let monitor = super::monitor::Monitor::start(admin.clone(), shared.clone());
         Ok(Node {
             cluster,
+            monitor,
             shared,
             admin,
             control,
@@ -134,6 +137,7 @@ impl Node {
         }
         self.listeners.stop().await;
         self.cluster.abort();
+        self.monitor.stop();
         px_info!("Shutdown completed");
         Ok(())
     }
