@@ -61,6 +61,14 @@ pub enum Command {
     Node(NodeArgs),
     /// The `Admin>` shell on one node or a cluster (stdin not a terminal: run it as a script).
     Shell(crate::console::shell::ShellArgs),
+    /// Render the README screenshots from a real demo cluster into DIR (SVG).
+    Screenshots {
+        /// Output folder.
+        #[arg(default_value = "screenshots")]
+        dir: std::path::PathBuf,
+    },
+    /// Open the console on a cluster (nodes from -n, --cluster, --discover or -u/-p/-h/-P).
+    Console(crate::console::launch::ConsoleArgs),
     /// Checks and actions for scripts and monitoring (see `--batch`).
     #[command(flatten)]
     Batch(crate::console::batch::BatchCommand),

@@ -70,7 +70,9 @@ fn run_async(
                 eprintln!("pxadm: --batch needs a command (status, checksums, diagnose, exec, reload, fix, fault, watch)");
                 Err(pxadm::console::batch::Exit(3).into())
             }
-            None => pxadm::console::demo::run_default().await,
+            Some(Command::Screenshots { dir }) => pxadm::console::screenshots::run(&dir).await,
+            Some(Command::Console(args)) => pxadm::console::launch::console(args).await,
+            None => pxadm::console::launch::demo().await,
         }
     })
 }

@@ -156,6 +156,31 @@ impl Default for Config {
     }
 }
 
+/// What the console needs from the configuration (and its flags).
+#[derive(Debug, Clone)]
+pub struct ConsoleSettings {
+    /// Poll interval.
+    pub refresh: Duration,
+    /// Theme name, or a path to a theme file.
+    pub theme: String,
+    /// Disable every action.
+    pub read_only: bool,
+    /// Key bindings: action = key(s).
+    pub keys: BTreeMap<String, String>,
+}
+
+impl Config {
+    /// The console settings of this configuration.
+    pub fn console_settings(&self) -> ConsoleSettings {
+        ConsoleSettings {
+            refresh: self.refresh(),
+            theme: self.theme.clone(),
+            read_only: self.read_only,
+            keys: self.keys.clone(),
+        }
+    }
+}
+
 /// `$XDG_CONFIG_HOME/pxadm` (or `~/.config/pxadm`).
 pub fn config_dir() -> Option<PathBuf> {
     xdg_dir("XDG_CONFIG_HOME", ".config").map(|d| d.join("pxadm"))

@@ -100,6 +100,34 @@ async fn run_sql(addr: &NodeAddr, script: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Waits (bounded) until both nodes hold the same checksum for every module in `modules`.
+async fn wait_until_equal(a: &NodeAddr, b: &NodeAddr, modules: &[&str]) -> anyhow::Result<()> {
+    let list = modules
+        .iter()
+        .map(|m| format!("'{m}'"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let sql = format!(
+        "SELECT name, checksum FROM runtime_checksums_values WHERE name IN ({list}) ORDER BY name"
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let mut views = Vec::new();
+        for addr in [a, b] {
+            let mut c = conn::connect(addr, Duration::from_secs(2)).await?;
+            views.push(conn::query_text(&mut c, &sql).await?);
+            c.close().await;
+        }
+        if views[0] == views[1] {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() > deadline {
+            anyhow::bail!("the demo nodes did not sync {list} within 20 s");
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
 impl DemoCluster {
     /// Starts node1 and node2 and brings them to the scenario's step-4 state.
     pub async fn start(opts: DemoOptions) -> anyhow::Result<Arc<DemoCluster>> {
@@ -158,7 +186,15 @@ impl DemoCluster {
         run_sql(&a2, NODE2_MONITOR).await?;
         // Users were reloaded on node1 after its restart in the report (version 2 there).
         run_sql(&a1, "LOAD MYSQL USERS TO RUNTIME").await?;
-        Ok(())
+        // Open at the report's step 4: users and variables synced, only the version-1
+        // modules differing. Without this wait the console could catch (and "fix") the
+        // transient state of the first seconds.
+        wait_until_equal(
+            &a1,
+            &a2,
+            &["mysql_users", "mysql_variables", "proxysql_servers"],
+        )
+        .await
     }
 
     /// The folder holding the nodes' datadirs.

@@ -74,6 +74,7 @@ pub struct Node {
     listeners: AdminListeners,
     cluster: tokio::task::JoinHandle<()>,
     vip: Option<VipHandle>,
+    monitor: super::monitor::Monitor,
 }
 
 impl Node {
@@ -115,6 +116,7 @@ impl Node {
         });
         let listeners = AdminListeners::start(admin.clone(), shared.clone()).await?;
         let cluster = super::cluster::monitor::start(admin.clone(), shared.clone());
+        let monitor = super::monitor::Monitor::start(admin.clone(), shared.clone());
         // Last, so a node never claims the VIP before it can serve it.
         let vip = match (opts.vip, vip_conns) {
             (Some(cfg), Some(conns)) => {
@@ -129,6 +131,7 @@ impl Node {
         };
         Ok(Node {
             cluster,
+            monitor,
             shared,
             admin,
             control,
@@ -166,6 +169,7 @@ impl Node {
         self.stop_vip().await;
         self.listeners.stop().await;
         self.cluster.abort();
+        self.monitor.stop();
         px_info!("Shutdown completed");
         Ok(())
     }

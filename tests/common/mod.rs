@@ -75,6 +75,32 @@ impl Lab {
     pub fn ports(&self) -> [u16; 3] {
         [self.primary, self.replicas[0], self.replicas[1]]
     }
+
+    /// The unix socket of the lab server on `port` (root logs in there without a password).
+    pub fn socket(&self, port: u16) -> PathBuf {
+        let name = match self.ports().iter().position(|p| *p == port) {
+            Some(0) => "primary",
+            Some(1) => "replica1",
+            Some(2) => "replica2",
+            _ => panic!("port {port} is not a lab server ({:?})", self.ports()),
+        };
+        self.dir.join(name).join("mariadb.sock")
+    }
+
+    /// Runs `sql` as root on the lab server on `port` over its socket, synchronously (also
+    /// usable from `Drop` to undo a test's change); returns the client's output.
+    pub fn root_sql(&self, port: u16, sql: &str) -> io::Result<std::process::Output> {
+        Command::new("mariadb")
+            .arg("--no-defaults")
+            .arg(format!("--socket={}", self.socket(port).display()))
+            .arg("--user=root")
+            .arg("--connect-timeout=10")
+            .arg("--batch")
+            .arg("-e")
+            .arg(sql)
+            .stdin(Stdio::null())
+            .output()
+    }
 }
 
 /// Ensures the lab is up and returns it. The first call in a test binary runs

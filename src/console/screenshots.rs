@@ -1,0 +1,134 @@
+//! `pxadm screenshots DIR`: README images rendered from real states of a real demo cluster.
+//!
+//! The demo cluster is driven through the scenario (stuck version-1, the fix on node1,
+//! convergence, a node killed) and after each step the console's own renderer draws the state
+//! into an off-screen buffer, saved as SVG. Nothing is drawn by hand.
+
+use std::path::Path;
+use std::time::Duration;
+
+use chrono::Offset as _;
+
+use super::config::ConsoleSettings;
+use super::demo::{DemoCluster, DemoOptions};
+use super::diagnosis::Class;
+use super::faults::Fault;
+use super::screenshot::{buffer_to_svg, Palette};
+use super::tui::{self, App, AppOptions, View};
+use crate::client::conn;
+
+const POLL_TIMEOUT: Duration = Duration::from_secs(2);
+
+fn save(app: &App, dir: &Path, name: &str, width: u16, height: u16) -> anyhow::Result<()> {
+    let buf = tui::render_to_buffer(app, width, height);
+    let path = dir.join(format!("{name}.svg"));
+    std::fs::write(&path, buffer_to_svg(&buf, Palette::default()))?;
+    println!("wrote {}", path.display());
+    Ok(())
+}
+
+/// Polls until `done` holds for the app's findings (bounded).
+async fn poll_until(app: &mut App, what: &str, done: impl Fn(&App) -> bool) -> anyhow::Result<()> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        tui::poll_once(app, POLL_TIMEOUT).await;
+        if done(app) {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() > deadline {
+            anyhow::bail!("the demo cluster did not reach '{what}' within 30 s");
+        }
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+}
+
+fn has_class(app: &App, f: impl Fn(&Class) -> bool) -> bool {
+    app.findings().iter().any(|x| f(&x.class))
+}
+
+/// Renders the scenario's states into `dir`.
+pub async fn run(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let cluster = DemoCluster::start(DemoOptions::default()).await?;
+    let result = shoot(&cluster, dir).await;
+    cluster.stop().await;
+    result
+}
+
+async fn shoot(cluster: &DemoCluster, dir: &Path) -> anyhow::Result<()> {
+    let nodes = cluster.console_nodes().await;
+    let settings = ConsoleSettings {
+        refresh: Duration::from_secs(1),
+        theme: "dark".into(),
+        read_only: false,
+        keys: Default::default(),
+    };
+    let themes = tui::theme::ThemeSet::load(None)?;
+    let now = crate::core::admin::checksums::unix_now();
+    let tz = chrono::Local::now().offset().fix();
+    let options = AppOptions::from_settings(&settings, themes, now, tz)?;
+    let mut app = App::new(nodes.clone(), options);
+
+    // 1. The scenario's step 4: stuck at version 1.
+    poll_until(&mut app, "stuck version 1", |a| {
+        has_class(a, |c| matches!(c, Class::StuckVersionOne { .. }))
+    })
+    .await?;
+    app.select(View::Matrix, Some("mysql_query_rules"), Some("node1"));
+    save(&app, dir, "stuck", 160, 48)?;
+    save(&app, dir, "stuck-80x24", 80, 24)?;
+    app.select(View::Diagnosis, None, None);
+    save(&app, dir, "diagnosis", 160, 48)?;
+
+    // 2. The fix on the candidate master, then the pull on node2.
+    let node1 = nodes
+        .iter()
+        .find(|n| n.addr.name == "node1")
+        .map(|n| n.addr.clone());
+    let node1 = node1.ok_or_else(|| anyhow::anyhow!("no node1 in the demo"))?;
+    let mut c = conn::connect(&node1, POLL_TIMEOUT).await?;
+    for sql in [
+        "LOAD MYSQL SERVERS TO RUNTIME",
+        "LOAD MYSQL QUERY RULES TO RUNTIME",
+    ] {
+        conn::execute_text(&mut c, sql).await?;
+    }
+    c.close().await;
+    let in_sync = |a: &App| {
+        a.findings()
+            .iter()
+            .all(|f| matches!(f.class, Class::InSync))
+    };
+    poll_until(&mut app, "in sync", in_sync).await?;
+    app.select(View::Matrix, Some("mysql_query_rules"), Some("node2"));
+    save(&app, dir, "in-sync", 160, 48)?;
+
+    // 3. A change on node1 propagating: node2 sees a new checksum and pulls after
+    // diffs_before_sync checks.
+    let mut c = conn::connect(&node1, POLL_TIMEOUT).await?;
+    for sql in [
+        "UPDATE mysql_query_rules SET comment='reads to the replicas' WHERE rule_id=2",
+        "LOAD MYSQL QUERY RULES TO RUNTIME",
+    ] {
+        conn::execute_text(&mut c, sql).await?;
+    }
+    c.close().await;
+    poll_until(&mut app, "converging", |a| {
+        has_class(a, |c| matches!(c, Class::Converging { .. }))
+    })
+    .await?;
+    save(&app, dir, "converging", 160, 48)?;
+    poll_until(&mut app, "in sync again", in_sync).await?;
+
+    // 4. A node killed with SIGKILL.
+    cluster.inject("node2", Fault::Kill).await?;
+    poll_until(&mut app, "node2 down", |a| {
+        has_class(a, |c| matches!(c, Class::PeerUnreachable { .. }))
+    })
+    .await?;
+    app.select(View::Matrix, None, Some("node2"));
+    save(&app, dir, "node-killed", 160, 48)?;
+    app.select(View::Events, None, None);
+    save(&app, dir, "events", 160, 48)?;
+    Ok(())
+}

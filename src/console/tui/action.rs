@@ -1,0 +1,216 @@
+//! The messages of the console loop: what happened ([`Action`], fed to `App::update`) and what
+//! the update asks the outside world to do ([`Effect`]).
+
+use std::collections::BTreeMap;
+
+use crossterm::event::KeyEvent;
+
+use crate::client::conn::Outcome;
+use crate::client::snapshot::NodeSnapshot;
+
+use super::contract::Fault;
+use super::detail::{HaInfo, NodeDetail};
+
+/// A screen of the console.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum View {
+    /// Checksum matrix (home).
+    Matrix,
+    /// Diagnosis findings.
+    Diagnosis,
+    /// One node's detail.
+    Node,
+    /// VRRP / VIP.
+    Ha,
+    /// Events and log tail.
+    Events,
+}
+
+impl View {
+    /// Every view, in tab order.
+    pub const ALL: [View; 5] = [
+        View::Matrix,
+        View::Diagnosis,
+        View::Node,
+        View::Ha,
+        View::Events,
+    ];
+
+    /// Tab title.
+    pub fn title(self) -> &'static str {
+        match self {
+            View::Matrix => "Matrix",
+            View::Diagnosis => "Diagnosis",
+            View::Node => "Node",
+            View::Ha => "HA",
+            View::Events => "Events",
+        }
+    }
+
+    /// By lower-case name (`matrix`, `diagnosis`, `node`, `ha`, `events`).
+    pub fn from_name(name: &str) -> Option<View> {
+        View::ALL
+            .into_iter()
+            .find(|v| v.title().eq_ignore_ascii_case(name.trim()))
+    }
+
+    fn index(self) -> usize {
+        View::ALL.iter().position(|v| *v == self).unwrap_or(0)
+    }
+
+    /// The next view, wrapping.
+    pub fn next(self) -> View {
+        View::ALL[(self.index() + 1) % View::ALL.len()]
+    }
+
+    /// The previous view, wrapping.
+    pub fn prev(self) -> View {
+        View::ALL[(self.index() + View::ALL.len() - 1) % View::ALL.len()]
+    }
+}
+
+/// Identifies an operator-started job, to match its result.
+pub type JobId = u64;
+
+/// Something that happened: input, a poll result, a finished job.
+#[derive(Debug, Clone)]
+pub enum Action {
+    /// A key press.
+    Key(KeyEvent),
+    /// Pasted text (bracketed paste).
+    Paste(String),
+    /// The terminal was resized (a redraw follows every action anyway).
+    Resize,
+    /// The clock: unix seconds now.
+    Tick(u64),
+    /// A node was polled.
+    Snapshot {
+        /// Node index.
+        node: usize,
+        /// What the poll read.
+        snapshot: NodeSnapshot,
+    },
+    /// A node's VRRP state was read.
+    Ha {
+        /// Node index.
+        node: usize,
+        /// What it said.
+        info: HaInfo,
+    },
+    /// The selected node's detail tables were read.
+    Detail {
+        /// Node index.
+        node: usize,
+        /// The tables, or why they could not be read.
+        detail: Result<NodeDetail, String>,
+    },
+    /// A node's variables were read (for the differing-variables list).
+    Variables {
+        /// Node index.
+        node: usize,
+        /// Name → value (secrets masked), or the error.
+        variables: Result<BTreeMap<String, String>, String>,
+    },
+    /// New lines in a managed node's log.
+    LogLines {
+        /// Node index.
+        node: usize,
+        /// The lines, oldest first.
+        lines: Vec<String>,
+    },
+    /// A job finished.
+    JobDone {
+        /// Which.
+        job: JobId,
+        /// How it went.
+        outcome: JobOutcome,
+    },
+    /// Leave (a signal or the input closing).
+    Quit,
+}
+
+/// One statement's result on one node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepResult {
+    /// The statement.
+    pub sql: String,
+    /// What the node answered.
+    pub result: Result<Outcome, String>,
+}
+
+/// One node's part of an SQL job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeResult {
+    /// Node name.
+    pub node: String,
+    /// Statements run, in order; the first failure ends the list.
+    pub steps: Vec<StepResult>,
+    /// Why nothing ran (the connection failed).
+    pub error: Option<String>,
+}
+
+impl NodeResult {
+    /// True when every statement succeeded.
+    pub fn ok(&self) -> bool {
+        self.error.is_none() && self.steps.iter().all(|s| s.result.is_ok())
+    }
+}
+
+/// How a job ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobOutcome {
+    /// Per-node results of admin SQL.
+    Sql(Vec<NodeResult>),
+    /// The fault injector's answer.
+    Fault(Result<String, String>),
+}
+
+impl JobOutcome {
+    /// True when everything succeeded.
+    pub fn ok(&self) -> bool {
+        match self {
+            JobOutcome::Sql(nodes) => nodes.iter().all(NodeResult::ok),
+            JobOutcome::Fault(r) => r.is_ok(),
+        }
+    }
+}
+
+/// Work the update asks for; the loop runs it off the render path and reports back with
+/// [`Action::JobDone`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Run statements, in order, on each node (nodes in parallel).
+    Execute {
+        /// Job id.
+        job: JobId,
+        /// Node indices.
+        nodes: Vec<usize>,
+        /// Statements.
+        statements: Vec<String>,
+    },
+    /// Inject a fault.
+    Inject {
+        /// Job id.
+        job: JobId,
+        /// Node index.
+        node: usize,
+        /// The fault.
+        fault: Fault,
+    },
+    /// Poll every node now instead of waiting for the interval.
+    PollNow,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn views_cycle() {
+        assert_eq!(View::Matrix.next(), View::Diagnosis);
+        assert_eq!(View::Events.next(), View::Matrix);
+        assert_eq!(View::Matrix.prev(), View::Events);
+        assert_eq!(View::from_name("HA"), Some(View::Ha));
+        assert_eq!(View::from_name("nope"), None);
+    }
+}

@@ -1,0 +1,6 @@
+//! The console's inputs as the rest of the crate provides them: the node list, the fault
+//! operations and the settings.
+
+pub use crate::console::config::ConsoleSettings;
+pub use crate::console::faults::{Fault, FaultInjector};
+pub use crate::console::nodes::ConsoleNode;

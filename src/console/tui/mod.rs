@@ -1,0 +1,116 @@
+//! The console: a TUI over every node's admin interface (issue 6).
+//!
+//! Structure (event → action → update → draw):
+//! - [`term`] owns the terminal (restored on drop, error and panic) and turns key presses into
+//!   [`Action`]s on an input thread;
+//! - [`poller`] runs one task per node (parallel, with timeouts and exponential back-off), the
+//!   node view's detail fetcher, log tailers and operator jobs, all reporting as actions;
+//! - [`App::update`] is pure: it folds an action into the state and returns [`Effect`]s;
+//! - [`ui`] draws the state; [`render_to_buffer`] draws it without a terminal (tests,
+//!   screenshots).
+
+pub mod action;
+pub mod app;
+pub mod contract;
+pub mod detail;
+pub mod editor;
+pub mod events;
+pub mod keymap;
+pub mod model;
+pub mod palette;
+pub mod poller;
+pub mod term;
+pub mod theme;
+
+mod runner;
+mod ui;
+
+#[cfg(test)]
+pub(crate) mod fixtures;
+#[cfg(test)]
+mod snapshot_tests;
+
+use std::sync::Arc;
+
+use chrono::Offset as _;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::Terminal;
+
+pub use action::{Action, Effect, View};
+pub use app::{App, AppOptions};
+pub use contract::{ConsoleNode, ConsoleSettings, Fault, FaultInjector};
+
+/// Opens the console on `nodes` and runs it until the operator quits. Bad settings (a key
+/// binding, a theme) are reported before the terminal is touched.
+pub async fn run_console(
+    nodes: Vec<ConsoleNode>,
+    settings: ConsoleSettings,
+    faults: Arc<dyn FaultInjector>,
+) -> anyhow::Result<()> {
+    if nodes.is_empty() {
+        anyhow::bail!("no nodes to watch");
+    }
+    let now = runner::unix_now();
+    let tz = chrono::Local::now().offset().fix();
+    // Theme files are read from disk: keep that off the async workers.
+    let options = tokio::task::spawn_blocking(move || {
+        let themes = theme::ThemeSet::load(theme::user_theme_dir().as_deref())?;
+        AppOptions::from_settings(&settings, themes, now, tz).map_err(anyhow::Error::from)
+    })
+    .await??;
+    runner::run(App::new(nodes, options), faults).await
+}
+
+/// Draws `app` into a `width`×`height` buffer, exactly as the terminal would show it.
+pub fn render_to_buffer(app: &App, width: u16, height: u16) -> Buffer {
+    let Ok(mut terminal) = Terminal::new(TestBackend::new(width, height));
+    let _ = terminal.draw(|f| ui::draw(f, app));
+    terminal.backend().buffer().clone()
+}
+
+/// Polls every node once, in parallel, and feeds the answers into `app`: snapshots, VRRP
+/// state, and the selected node's detail tables with every node's variables. With
+/// [`render_to_buffer`] this renders real states without a terminal (screenshots).
+pub async fn poll_once(app: &mut App, timeout: std::time::Duration) {
+    use futures::future::join_all;
+
+    let addrs: Vec<_> = app.nodes().iter().map(|n| n.addr.clone()).collect();
+    let snapshots = join_all(
+        addrs
+            .iter()
+            .map(|a| crate::client::snapshot::fetch_snapshot(a, timeout)),
+    )
+    .await;
+    let up: Vec<bool> = snapshots.iter().map(|s| s.result.is_ok()).collect();
+    app.update(Action::Tick(runner::unix_now()));
+    for (node, snapshot) in snapshots.into_iter().enumerate() {
+        app.update(Action::Snapshot { node, snapshot });
+    }
+    let ha = join_all(
+        addrs
+            .iter()
+            .zip(&up)
+            .filter(|(_, up)| **up)
+            .map(|(a, _)| detail::fetch_ha(a, timeout)),
+    )
+    .await;
+    let answering = up.iter().enumerate().filter(|(_, u)| **u).map(|(i, _)| i);
+    for (node, info) in answering.zip(ha) {
+        app.update(Action::Ha { node, info });
+    }
+    let selected = app.selected_node_index();
+    if let Some(addr) = addrs.get(selected) {
+        let detail = detail::fetch_detail(addr, timeout)
+            .await
+            .map_err(|e| e.to_string());
+        app.update(Action::Detail {
+            node: selected,
+            detail,
+        });
+        let vars = join_all(addrs.iter().map(|a| detail::fetch_variables(a, timeout))).await;
+        for (node, variables) in vars.into_iter().enumerate() {
+            app.update(Action::Variables { node, variables });
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! Snapshot tests: every view in every scenario state at 80×24 and 160×48, drawn into a test
+//! buffer from hand-made snapshots (see `fixtures`). The `.snap` files under `snapshots/` are
+//! committed; CI runs with `CI=true`, so a changed rendering fails instead of being written.
+
+use ratatui::buffer::Buffer;
+use ratatui::style::Color;
+
+use super::fixtures::{self, Scenario};
+use super::{render_to_buffer, Action, App, View};
+
+const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
+
+/// The buffer as plain text, one line per row, trailing blanks trimmed.
+fn text(buf: &Buffer) -> String {
+    let area = buf.area;
+    let mut out = String::new();
+    for y in 0..area.height {
+        let mut line = String::new();
+        for x in 0..area.width {
+            line.push_str(buf[(x, y)].symbol());
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn snap(name: &str, app: &App, (w, h): (u16, u16)) {
+    let rendered = text(&render_to_buffer(app, w, h));
+    insta::assert_snapshot!(format!("{name}_{w}x{h}"), rendered);
+}
+
+fn in_view(s: Scenario, view: View) -> App {
+    let mut app = fixtures::app(s);
+    app.select(view, Some("mysql_query_rules"), Some("node1"));
+    app
+}
+
+#[test]
+fn every_view_in_every_state() {
+    for s in Scenario::ALL {
+        for view in View::ALL {
+            let app = in_view(s, view);
+            for size in SIZES {
+                snap(
+                    &format!("{}_{}", view.title().to_lowercase(), s.slug()),
+                    &app,
+                    size,
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn matrix_inspection_at_80x24() {
+    for s in Scenario::ALL {
+        let mut app = in_view(s, View::Matrix);
+        app.set_inspect(true);
+        snap(&format!("inspect_{}", s.slug()), &app, (80, 24));
+    }
+}
+
+#[test]
+fn overlays() {
+    let key = |c: char| {
+        Action::Key(crossterm::event::KeyEvent::new(
+            crossterm::event::KeyCode::Char(c),
+            crossterm::event::KeyModifiers::NONE,
+        ))
+    };
+    let mut app = in_view(Scenario::Stuck, View::Matrix);
+    app.update(key('f'));
+    for size in SIZES {
+        snap("confirm_fix_stuck", &app, size);
+    }
+    let mut app = in_view(Scenario::Stuck, View::Matrix);
+    app.update(key('?'));
+    snap("help", &app, (80, 24));
+    snap("help", &app, (160, 48));
+    let mut app = in_view(Scenario::Stuck, View::Matrix);
+    for c in ":lo".chars() {
+        app.update(key(c));
+    }
+    snap("palette", &app, (80, 24));
+}
+
+#[test]
+fn too_small_says_so() {
+    let app = fixtures::app(Scenario::Stuck);
+    snap("too_small", &app, (50, 12));
+}
+
+#[test]
+fn cells_are_coloured_by_state() {
+    let app = in_view(Scenario::Stuck, View::Matrix);
+    let theme = app.theme().clone();
+    let buf = render_to_buffer(&app, 160, 48);
+    // Find the row of mysql_servers and the columns of its two cells by their glyphs.
+    let rows = text(&buf);
+    let y = rows
+        .lines()
+        .position(|l| l.contains("mysql_servers "))
+        .unwrap() as u16;
+    let line: Vec<&str> = (0..160).map(|x| buf[(x, y)].symbol()).collect();
+    let act = line.iter().position(|s| *s == "▶").unwrap() as u16;
+    let wait = line.iter().position(|s| *s == "…").unwrap() as u16;
+    assert_eq!(buf[(act, y)].fg, theme.colors.critical, "node1: act here");
+    assert_eq!(buf[(wait, y)].fg, theme.colors.warning, "node2: waiting");
+    let y = rows
+        .lines()
+        .position(|l| l.contains("mysql_users"))
+        .unwrap() as u16;
+    let x = (0..160)
+        .find(|x| buf[(*x, y)].symbol() == "✓" && *x > 20)
+        .unwrap();
+    assert_eq!(buf[(x, y)].fg, theme.colors.ok);
+    // The high-contrast theme changes colours, not glyphs.
+    let mut hc = app.clone();
+    for _ in 0..2 {
+        hc.update(Action::Key(crossterm::event::KeyEvent::new(
+            crossterm::event::KeyCode::Char('t'),
+            crossterm::event::KeyModifiers::NONE,
+        )));
+    }
+    assert_eq!(hc.theme().name, "high-contrast");
+    let hb = render_to_buffer(&hc, 160, 48);
+    let y = rows
+        .lines()
+        .position(|l| l.contains("mysql_servers "))
+        .unwrap() as u16;
+    let line = |t: &str| t.lines().nth(y as usize).unwrap_or("").to_owned();
+    assert_eq!(line(&text(&hb)), line(&rows), "same glyphs and text");
+    assert_eq!(hb[(act, y)].fg, hc.theme().colors.critical);
+    assert_eq!(hb[(act, y)].fg, Color::Rgb(0xd5, 0x5e, 0x00));
+}

@@ -1,0 +1,138 @@
+//! End to end: the real `pxadm` binary (the embedded default) in a real terminal (tmux):
+//! the demo cluster comes up in the scenario's stuck state, the console shows it, the fix key
+//! applies the diagnosis's fix, the console shows convergence, and quitting stops every node.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn run(&self, args: &[&str]) -> std::process::Output {
+        Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("tmux is required for the console test (installed by .ci/install-deps)")
+    }
+
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", "console"]).stdout)
+            .into_owned()
+    }
+
+    fn keys(&self, keys: &str) {
+        self.run(&["send-keys", "-t", "console", keys]);
+    }
+
+    fn alive(&self) -> bool {
+        self.run(&["has-session", "-t", "console"]).status.success()
+    }
+
+    /// Waits until the screen contains `needle`; panics with the screen otherwise.
+    fn wait_for(&self, needle: &str, timeout: Duration) -> String {
+        let start = Instant::now();
+        loop {
+            let screen = self.screen();
+            if screen.contains(needle) {
+                return screen;
+            }
+            if start.elapsed() > timeout {
+                panic!("'{needle}' not shown within {timeout:?}; screen:\n{screen}");
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        self.run(&["kill-server"]);
+    }
+}
+
+fn demo_nodes_running(tmp: &Path) -> usize {
+    let out = Command::new("pgrep")
+        .arg("-f")
+        .arg(format!("node --datadir {}", tmp.display()))
+        .output()
+        .expect("pgrep");
+    String::from_utf8_lossy(&out.stdout).lines().count()
+}
+
+#[test]
+fn demo_console_shows_stuck_state_applies_fix_and_shows_convergence() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let tmux = Tmux {
+        socket: format!("pxadm-test-{}", std::process::id()),
+    };
+    // The demo's temporary folder lands under TMPDIR, so its nodes are recognisable.
+    let command = format!(
+        "env HOME={home} XDG_CONFIG_HOME={home} TMPDIR={tmp} PXADM_LOOPBACK_ONLY=1 {bin} 2>{tmp}/stderr",
+        home = home.display(),
+        tmp = tmp.path().display(),
+        bin = common::pxadm_bin().display()
+    );
+    let started = tmux.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "console",
+        "-x",
+        "160",
+        "-y",
+        "48",
+        &command,
+    ]);
+    assert!(
+        started.status.success(),
+        "tmux: {}",
+        String::from_utf8_lossy(&started.stderr)
+    );
+
+    // The scenario's step 4: exactly the three version-1 modules are stuck.
+    let screen = tmux.wait_for("CRITICAL 3 findings", Duration::from_secs(60));
+    assert!(screen.contains("stuck at version 1"), "{screen}");
+    assert!(screen.contains("act on node1"), "{screen}");
+    assert!(screen.contains("CRITICAL"), "{screen}");
+    assert_eq!(demo_nodes_running(tmp.path()), 2, "both demo nodes run");
+
+    tmux.keys("f");
+    let confirm = tmux.wait_for("LOAD MYSQL QUERY RULES TO RUNTIME", Duration::from_secs(10));
+    assert!(confirm.contains("node1"), "{confirm}");
+    tmux.keys("y");
+
+    let converged = tmux.wait_for(
+        "Every module holds the same checksum",
+        Duration::from_secs(60),
+    );
+    assert!(converged.contains("OK"), "{converged}");
+    assert!(!converged.contains("stuck at version 1"), "{converged}");
+
+    tmux.keys("Escape");
+    tmux.keys("q");
+    let start = Instant::now();
+    while (tmux.alive() || demo_nodes_running(tmp.path()) > 0)
+        && start.elapsed() < Duration::from_secs(20)
+    {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(
+        !tmux.alive(),
+        "pxadm did not exit after q; screen:\n{}",
+        tmux.screen()
+    );
+    assert_eq!(
+        demo_nodes_running(tmp.path()),
+        0,
+        "demo nodes left running after quit"
+    );
+}
