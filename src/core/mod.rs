@@ -8,4 +8,5 @@ pub mod node;
 pub mod protocol;
 pub mod resultset;
 pub mod schema;
+pub mod traffic;
 pub mod variables;
