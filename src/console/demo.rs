@@ -10,6 +10,7 @@ pub async fn run_default() -> anyhow::Result<()> {
         datadir: dir.path().to_path_buf(),
         config: None,
         admin: Some(admin.clone()),
+        mysql: None,
         initial: false,
         version: None,
         peer_map: Vec::new(),

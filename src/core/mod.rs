@@ -4,6 +4,7 @@ pub mod admin;
 pub mod checksum;
 pub mod cluster;
 pub mod config_file;
+pub mod monitor;
 pub mod node;
 pub mod protocol;
 pub mod resultset;
