@@ -288,11 +288,7 @@ fn compress(buf: &mut Vec<u8>) {
 /// A sign directly (or after one space) before a `?`, following an operator or opening
 /// punctuation rather than a value.
 fn is_unary_sign(before: &[u8], after: &[u8]) -> bool {
-    let next = match after {
-        [b' ', b'?', ..] | [b'?', ..] => true,
-        _ => false,
-    };
-    if !next {
+    if !matches!(after, [b' ', b'?', ..] | [b'?', ..]) {
         return false;
     }
     let prev = before.iter().rev().find(|&&b| b != b' ').copied();
@@ -423,7 +419,7 @@ mod tests {
         );
         let many: Vec<String> = (0..12).map(|i| format!("({i},'v{i}')")).collect();
         let q = format!("INSERT INTO t VALUES {}", many.join(","));
-        let expected = format!("INSERT INTO t VALUES {},...", vec!["(?,?)"; 10].join(","));
+        let expected = format!("INSERT INTO t VALUES {},...", ["(?,?)"; 10].join(","));
         assert_eq!(d(&q), expected);
     }
 

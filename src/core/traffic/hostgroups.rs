@@ -643,10 +643,10 @@ mod tests {
             1,
         ));
         a.note_connected();
-        assert!(pick_server(&[a.clone()], &ShunSettings::default(), 0).is_none());
+        assert!(pick_server(std::slice::from_ref(&a), &ShunSettings::default(), 0).is_none());
         let b = entry("b", 1);
         b.set_latency_us(2_000_000);
-        assert!(pick_server(&[b.clone()], &ShunSettings::default(), 1000).is_none());
+        assert!(pick_server(std::slice::from_ref(&b), &ShunSettings::default(), 1000).is_none());
         assert!(pick_server(&[b], &ShunSettings::default(), 0).is_some());
     }
 
@@ -672,11 +672,11 @@ mod tests {
         assert!(shunned);
         assert_eq!(a.status(), ServerStatus::Shunned);
         assert!(
-            pick_server(&[a.clone()], &settings, 0).is_none() || a.status() == ServerStatus::Online
+            pick_server(std::slice::from_ref(&a), &settings, 0).is_none() || a.status() == ServerStatus::Online
         );
         // Pretend the last error was long ago.
         a.shun.lock().last_error_sec = unix_now() - 5;
-        assert!(pick_server(&[a.clone()], &settings, 0).is_some());
+        assert!(pick_server(std::slice::from_ref(&a), &settings, 0).is_some());
         assert_eq!(a.status(), ServerStatus::Online);
         // Reconfiguring as ONLINE keeps an automatic shun; as OFFLINE_SOFT it overrides.
         a.shun_missed_pings();
