@@ -672,7 +672,8 @@ mod tests {
         assert!(shunned);
         assert_eq!(a.status(), ServerStatus::Shunned);
         assert!(
-            pick_server(std::slice::from_ref(&a), &settings, 0).is_none() || a.status() == ServerStatus::Online
+            pick_server(std::slice::from_ref(&a), &settings, 0).is_none()
+                || a.status() == ServerStatus::Online
         );
         // Pretend the last error was long ago.
         a.shun.lock().last_error_sec = unix_now() - 5;
