@@ -22,6 +22,7 @@ fn main() -> std::process::ExitCode {
                     datadir: args.datadir,
                     config: args.config,
                     admin: args.admin,
+                    mysql: args.mysql,
                     initial: args.initial,
                     version: args.version_string,
                     peer_map: args.peer_map,

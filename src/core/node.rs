@@ -25,6 +25,8 @@ pub struct NodeOptions {
     pub config: Option<PathBuf>,
     /// Override of `admin-mysql_ifaces`.
     pub admin: Option<String>,
+    /// Override of `mysql-interfaces` (the traffic listener).
+    pub mysql: Option<String>,
     /// Start from the config file, wiping `proxysql.db`.
     pub initial: bool,
     /// Version string answered to `SELECT @@version` (peers require an identical one).
@@ -63,6 +65,8 @@ pub struct Node {
     control: tokio::sync::mpsc::UnboundedReceiver<NodeControl>,
     listeners: AdminListeners,
     cluster: tokio::task::JoinHandle<()>,
+    /// The MySQL traffic side (listener, sessions, pools).
+    pub traffic: super::traffic::Traffic,
     monitor: super::monitor::Monitor,
 }
 
@@ -99,9 +103,11 @@ impl Node {
         )?;
         let listeners = AdminListeners::start(admin.clone(), shared.clone()).await?;
         let cluster = super::cluster::monitor::start(admin.clone(), shared.clone());
+        let traffic = super::traffic::Traffic::start(shared.clone(), opts.mysql.clone()).await;
         let monitor = super::monitor::Monitor::start(admin.clone(), shared.clone());
         Ok(Node {
             cluster,
+            traffic,
             monitor,
             shared,
             admin,
@@ -138,17 +144,17 @@ impl Node {
         self.listeners.stop().await;
         self.cluster.abort();
         self.monitor.stop();
+        self.traffic.stop();
         px_info!("Shutdown completed");
         Ok(())
     }
 
     async fn on_control(&mut self, cmd: NodeControl) {
-        use std::sync::atomic::Ordering;
         match cmd {
-            NodeControl::PauseTraffic => self.shared.traffic_paused.store(true, Ordering::Relaxed),
-            NodeControl::ResumeTraffic => {
-                self.shared.traffic_paused.store(false, Ordering::Relaxed)
-            }
+            // PROXYSQL PAUSE/RESUME close and reopen the traffic listeners; sessions in
+            // progress keep running.
+            NodeControl::PauseTraffic => self.traffic.pause(),
+            NodeControl::ResumeTraffic => self.traffic.resume().await,
             _ => {}
         }
     }
