@@ -119,6 +119,9 @@ pub struct NodeArgs {
     /// Admin listener address, overriding admin-mysql_ifaces (e.g. 127.0.0.1:6032).
     #[arg(long)]
     pub admin: Option<String>,
+    /// MySQL traffic listener address, overriding mysql-interfaces (e.g. 127.0.0.1:6033).
+    #[arg(long)]
+    pub mysql: Option<String>,
     /// Start from the config file, discarding proxysql.db.
     #[arg(long)]
     pub initial: bool,

@@ -51,6 +51,7 @@ fn run_async(
                     datadir: args.datadir,
                     config: args.config,
                     admin: args.admin,
+                    mysql: args.mysql,
                     initial: args.initial,
                     version: args.version_string,
                     peer_map: args.peer_map,

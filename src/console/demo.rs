@@ -63,6 +63,7 @@ impl Default for DemoOptions {
 struct ManagedNode {
     name: String,
     admin_port: u16,
+    traffic_port: u16,
     datadir: PathBuf,
     child: Option<Child>,
 }
@@ -147,6 +148,7 @@ impl DemoCluster {
             nodes.push(ManagedNode {
                 name: name.into(),
                 admin_port: free_port()?,
+                traffic_port: free_port()?,
                 datadir: dir.join(name),
                 child: None,
             });
@@ -240,6 +242,8 @@ impl DemoCluster {
             .arg(&n.datadir)
             .arg("--admin")
             .arg(format!("127.0.0.1:{}", n.admin_port))
+            .arg("--mysql")
+            .arg(format!("127.0.0.1:{}", n.traffic_port))
             .env("PXADM_LOOPBACK_ONLY", "1")
             .stdin(Stdio::null())
             .stdout(Stdio::null())

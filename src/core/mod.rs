@@ -9,5 +9,6 @@ pub mod node;
 pub mod protocol;
 pub mod resultset;
 pub mod schema;
+pub mod traffic;
 pub mod variables;
 pub mod vip;

@@ -33,6 +33,8 @@ pub struct NodeOptions {
     pub config: Option<PathBuf>,
     /// Override of `admin-mysql_ifaces`.
     pub admin: Option<String>,
+    /// Override of `mysql-interfaces` (the traffic listener).
+    pub mysql: Option<String>,
     /// Start from the config file, wiping `proxysql.db`.
     pub initial: bool,
     /// Version string answered to `SELECT @@version` (peers require an identical one).
@@ -74,6 +76,8 @@ pub struct Node {
     listeners: AdminListeners,
     cluster: tokio::task::JoinHandle<()>,
     vip: Option<VipHandle>,
+    /// The MySQL traffic side (listener, sessions, pools).
+    pub traffic: super::traffic::Traffic,
     monitor: super::monitor::Monitor,
 }
 
@@ -116,12 +120,14 @@ impl Node {
         });
         let listeners = AdminListeners::start(admin.clone(), shared.clone()).await?;
         let cluster = super::cluster::monitor::start(admin.clone(), shared.clone());
+        let traffic = super::traffic::Traffic::start(shared.clone(), opts.mysql.clone()).await;
         let monitor = super::monitor::Monitor::start(admin.clone(), shared.clone());
         // Last, so a node never claims the VIP before it can serve it.
         let vip = match (opts.vip, vip_conns) {
             (Some(cfg), Some(conns)) => {
                 let check: Arc<dyn HealthCheck> = Arc::new(NodeHealth {
                     shared: shared.clone(),
+                    traffic: traffic.interfaces().to_vec(),
                 });
                 let handle = VipHandle::spawn(cfg, Some(check), conns).await?;
                 *shared.vip_status.lock() = Some(handle.subscribe());
@@ -131,6 +137,7 @@ impl Node {
         };
         Ok(Node {
             cluster,
+            traffic,
             monitor,
             shared,
             admin,
@@ -170,6 +177,7 @@ impl Node {
         self.listeners.stop().await;
         self.cluster.abort();
         self.monitor.stop();
+        self.traffic.stop();
         px_info!("Shutdown completed");
         Ok(())
     }
@@ -183,31 +191,64 @@ impl Node {
     }
 
     async fn on_control(&mut self, cmd: NodeControl) {
-        use std::sync::atomic::Ordering;
         match cmd {
-            NodeControl::PauseTraffic => self.shared.traffic_paused.store(true, Ordering::Relaxed),
-            NodeControl::ResumeTraffic => {
-                self.shared.traffic_paused.store(false, Ordering::Relaxed)
-            }
+            // PROXYSQL PAUSE/RESUME close and reopen the traffic listeners; sessions in
+            // progress keep running.
+            NodeControl::PauseTraffic => self.traffic.pause(),
+            NodeControl::ResumeTraffic => self.traffic.resume().await,
             _ => {}
         }
     }
 }
 
-/// The builtin tracked check (`kind = "builtin"`): the node is healthy while its own
-/// listener accepts connections. A node whose serving side is wedged must not keep the VIP.
+/// The builtin tracked check (`kind = "builtin"`): the node is healthy while its traffic
+/// listener answers with a server greeting and at least one backend is ONLINE. A node that
+/// cannot serve must not keep the VIP.
 struct NodeHealth {
     shared: Arc<NodeShared>,
+    /// The traffic listener's addresses (`--mysql` or `mysql-interfaces`).
+    traffic: Vec<String>,
 }
 
 impl NodeHealth {
-    /// The address the node's listener can be reached at from the node itself.
+    /// The address the traffic listener can be reached at from the node itself.
     fn own_address(&self) -> Option<SocketAddr> {
-        let ifaces = self.shared.admin_var("admin-mysql_ifaces")?;
-        let first = super::admin::listener::parse_ifaces(&ifaces)
-            .into_iter()
-            .find_map(|a| a.parse::<SocketAddr>().ok())?;
-        Some(reachable(first))
+        self.traffic
+            .iter()
+            .find_map(|a| a.parse::<SocketAddr>().ok())
+            .map(reachable)
+    }
+
+    async fn probe(&self) -> CheckOutcome {
+        use tokio::io::AsyncReadExt;
+        let Some(addr) = self.own_address() else {
+            return CheckOutcome::Failed("no traffic listener address".into());
+        };
+        // The kernel completes TCP handshakes for a frozen process too; the greeting
+        // proves the traffic side itself answers. (The run's timeout bounds both steps.)
+        let mut stream = match tokio::net::TcpStream::connect(addr).await {
+            Ok(s) => s,
+            Err(e) => {
+                return CheckOutcome::Failed(format!("traffic listener {addr} not accepting: {e}"))
+            }
+        };
+        let mut header = [0u8; 5];
+        match stream.read_exact(&mut header).await {
+            // 3-byte length, sequence 0, protocol version 10.
+            Ok(_) if header[3] == 0 && header[4] == 10 => {}
+            Ok(_) => {
+                return CheckOutcome::Failed(format!("traffic listener {addr}: no server greeting"))
+            }
+            Err(e) => return CheckOutcome::Failed(format!("traffic listener {addr} closed: {e}")),
+        }
+        let statuses = super::traffic::live_server_statuses(&self.shared);
+        if !statuses.values().any(|s| *s == "ONLINE") {
+            return CheckOutcome::Failed(format!(
+                "no backend ONLINE ({} configured)",
+                statuses.len()
+            ));
+        }
+        CheckOutcome::Succeeded
     }
 }
 
@@ -215,15 +256,7 @@ impl HealthCheck for NodeHealth {
     fn check(
         &self,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = CheckOutcome> + Send + '_>> {
-        Box::pin(async move {
-            let Some(addr) = self.own_address() else {
-                return CheckOutcome::Failed("no listener address configured".into());
-            };
-            match tokio::net::TcpStream::connect(addr).await {
-                Ok(_) => CheckOutcome::Succeeded,
-                Err(e) => CheckOutcome::Failed(format!("listener {addr} not accepting: {e}")),
-            }
-        })
+        Box::pin(self.probe())
     }
 }
 

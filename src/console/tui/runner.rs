@@ -237,6 +237,7 @@ mod tests {
             initial: false,
             version: None,
             peer_map: Vec::new(),
+            mysql: Some("127.0.0.1:0".into()),
             vip: None,
         })
         .await

@@ -134,3 +134,30 @@ fn cells_are_coloured_by_state() {
     assert_eq!(hb[(act, y)].fg, hc.theme().colors.critical);
     assert_eq!(hb[(act, y)].fg, Color::Rgb(0xd5, 0x5e, 0x00));
 }
+
+/// A 50-node cluster: only the columns that fit are laid out, the selected node stays in
+/// view, and the title says which slice is shown (a full 51-column layout took minutes).
+#[test]
+fn matrix_with_fifty_nodes_shows_a_window_of_columns() {
+    let nodes: Vec<_> = (1..=50)
+        .map(|i| {
+            super::ConsoleNode::plain(crate::client::conn::NodeAddr {
+                name: format!("node{i}"),
+                host: "127.0.0.1".into(),
+                port: 16000 + i,
+                user: "admin".into(),
+                password: "admin".into(),
+            })
+        })
+        .collect();
+    let mut app = super::App::new(nodes, super::fixtures::options());
+    app.select(super::View::Matrix, None, Some("node42"));
+    let buf = super::render_to_buffer(&app, 160, 48);
+    let text: String = buf.content().iter().map(|c| c.symbol()).collect();
+    assert!(text.contains("of 50"), "no window title");
+    assert!(text.contains("node42"), "the selected node is not shown");
+    assert!(
+        !text.contains("node1 "),
+        "the first node should have scrolled out"
+    );
+}

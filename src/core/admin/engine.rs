@@ -802,6 +802,11 @@ impl Engine {
             let rs = self.shared.vrrp_stats();
             let _ = AdminDb::replace_table(&self.db.admin, "stats.stats_pxadm_vrrp", &rs);
         }
+        // Traffic statistics (connection pool, digests, commands, processlist, query rules,
+        // users), rendered from the live traffic state of this node.
+        for (table, rs) in crate::core::traffic::stats_tables(&self.shared, &q) {
+            let _ = AdminDb::replace_table(&self.db.admin, table, &rs);
+        }
         if !admin {
             return;
         }
@@ -821,7 +826,22 @@ impl Engine {
             || q.contains("runtime_mysql_hostgroup_attributes")
             || q.contains("runtime_mysql_servers_ssl_params")
         {
-            let _ = AdminDb::replace_table(conn, "main.runtime_mysql_servers", &self.rt.servers);
+            // Live statuses from the traffic side (automatic shunning) over the runtime rows.
+            let live = crate::core::traffic::live_server_statuses(&self.shared);
+            let mut servers = self.rt.servers.clone();
+            if let Some(st) = servers.column_index("status") {
+                for row in &mut servers.rows {
+                    let key = (
+                        row[0].as_deref().and_then(|v| v.parse().ok()).unwrap_or(0),
+                        row[1].clone().unwrap_or_default(),
+                        row[2].as_deref().and_then(|v| v.parse().ok()).unwrap_or(0),
+                    );
+                    if let Some(status) = live.get(&key) {
+                        row[st] = Some((*status).to_string());
+                    }
+                }
+            }
+            let _ = AdminDb::replace_table(conn, "main.runtime_mysql_servers", &servers);
             for ((table, _), rs) in HOSTGROUP_TABLES.iter().zip(&self.rt.hostgroup_tables) {
                 let _ = AdminDb::replace_table(conn, &format!("main.runtime_{table}"), rs);
             }

@@ -105,6 +105,9 @@ fn cell_text(
     }
 }
 
+/// Narrowest node column worth showing (glyph, version, age and a short checksum).
+const MIN_NODE_COLUMN: u16 = 16;
+
 fn draw_matrix(frame: &mut Frame, app: &App, area: Rect) {
     let theme = app.theme();
     let modules = app.visible_modules();
@@ -118,8 +121,18 @@ fn draw_matrix(frame: &mut Frame, app: &App, area: Rect) {
         .unwrap_or(6)
         .max(6) as u16
         + 2;
-    let n = nodes.len().max(1) as u16;
     let inner = area.width.saturating_sub(2);
+    // Only the node columns that fit are laid out (the selected one always among them):
+    // a 50-node cluster must not cost a 51-column constraint solve per frame.
+    let fits = (inner.saturating_sub(name_w) / (MIN_NODE_COLUMN + 1)).max(1) as usize;
+    let shown = nodes.len().clamp(1, fits);
+    let first = (sel_col + 1)
+        .saturating_sub(shown)
+        .min(nodes.len().saturating_sub(shown));
+    let window = first..(first + shown).min(nodes.len());
+    let nodes = &nodes[window.clone()];
+    let sel_col = sel_col.wrapping_sub(first);
+    let n = nodes.len().max(1) as u16;
     let col_w = (inner.saturating_sub(name_w + n) / n) as usize;
 
     let mut header = vec![Cell::from(Span::styled("module", theme.header()))];
@@ -175,8 +188,17 @@ fn draw_matrix(frame: &mut Frame, app: &App, area: Rect) {
         km.short(Command::ApplyFix),
         km.short(Command::Help)
     );
-    let block = pane("Checksums · runtime_checksums_values", theme)
-        .title_bottom(Line::from(Span::styled(hint, theme.muted())));
+    let total = app.nodes().len();
+    let title = if total > nodes.len() {
+        format!(
+            "Checksums · runtime_checksums_values · nodes {}–{} of {total} (←/→)",
+            window.start + 1,
+            window.end
+        )
+    } else {
+        "Checksums · runtime_checksums_values".to_string()
+    };
+    let block = pane(&title, theme).title_bottom(Line::from(Span::styled(hint, theme.muted())));
     let inner_area = block.inner(area);
     frame.render_widget(block, area);
     let table = if modules.is_empty() {

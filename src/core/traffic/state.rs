@@ -1,0 +1,596 @@
+//! What a statement means for the session, decided from its text without a full parser:
+//! the command type (`stats_mysql_commands_counters`), tracked `SET`s whose effect must follow
+//! the client to every backend connection it lands on, `USE`, and the constructs that tie a
+//! session to one backend connection (ProxySQL's "multiplexing disabled").
+
+use std::collections::BTreeMap;
+
+/// Command types of `stats_mysql_commands_counters`, in ProxySQL's order
+/// (`MYSQL_COM_QUERY_command` in `include/proxysql_structs.h`).
+pub const COMMAND_NAMES: [&str; 53] = [
+    "ALTER_TABLE",
+    "ALTER_VIEW",
+    "ANALYZE_TABLE",
+    "BEGIN",
+    "CALL",
+    "CHANGE_MASTER",
+    "COMMIT",
+    "CREATE_DATABASE",
+    "CREATE_INDEX",
+    "CREATE_TABLE",
+    "CREATE_TEMPORARY",
+    "CREATE_TRIGGER",
+    "CREATE_USER",
+    "CREATE_VIEW",
+    "DEALLOCATE",
+    "DELETE",
+    "DESCRIBE",
+    "DROP_DATABASE",
+    "DROP_INDEX",
+    "DROP_TABLE",
+    "DROP_TRIGGER",
+    "DROP_USER",
+    "DROP_VIEW",
+    "GRANT",
+    "EXECUTE",
+    "EXPLAIN",
+    "FLUSH",
+    "INSERT",
+    "KILL",
+    "LOAD",
+    "LOCK_TABLE",
+    "OPTIMIZE",
+    "PREPARE",
+    "PURGE",
+    "RELEASE_SAVEPOINT",
+    "RENAME_TABLE",
+    "RESET_MASTER",
+    "RESET_SLAVE",
+    "REPLACE",
+    "REVOKE",
+    "ROLLBACK",
+    "ROLLBACK_SAVEPOINT",
+    "SAVEPOINT",
+    "SELECT",
+    "SELECT_FOR_UPDATE",
+    "SET",
+    "SHOW_TABLE_STATUS",
+    "START_TRANSACTION",
+    "TRUNCATE_TABLE",
+    "UNLOCK_TABLES",
+    "UPDATE",
+    "USE",
+    "SHOW",
+];
+
+/// Index of `SELECT` in [`COMMAND_NAMES`].
+pub const CMD_SELECT: usize = 43;
+/// Index of `SET` in [`COMMAND_NAMES`].
+pub const CMD_SET: usize = 45;
+/// Index of `USE` in [`COMMAND_NAMES`].
+pub const CMD_USE: usize = 51;
+
+/// Index of `UNKNOWN`, the last counter (one past [`COMMAND_NAMES`]).
+pub const COMMAND_UNKNOWN: usize = COMMAND_NAMES.len();
+
+fn command_index(name: &str) -> usize {
+    COMMAND_NAMES
+        .iter()
+        .position(|n| *n == name)
+        .unwrap_or(COMMAND_UNKNOWN)
+}
+
+/// Splits a statement into upper-cased words, skipping comments and leading parentheses,
+/// up to `max` words.
+fn leading_words(query: &[u8], max: usize) -> Vec<String> {
+    let mut words = Vec::with_capacity(max);
+    let mut i = 0;
+    while i < query.len() && words.len() < max {
+        let c = query[i];
+        if c == b'/' && query.get(i + 1) == Some(&b'*') {
+            i = query[i + 2..]
+                .windows(2)
+                .position(|w| w == b"*/")
+                .map_or(query.len(), |p| i + 2 + p + 2);
+        } else if c == b'#' || (c == b'-' && query.get(i + 1) == Some(&b'-')) {
+            while i < query.len() && query[i] != b'\n' {
+                i += 1;
+            }
+        } else if c.is_ascii_alphabetic() || c == b'_' {
+            let start = i;
+            while i < query.len() && (query[i].is_ascii_alphanumeric() || query[i] == b'_') {
+                i += 1;
+            }
+            words.push(String::from_utf8_lossy(&query[start..i]).to_ascii_uppercase());
+        } else if c.is_ascii_whitespace() || c == b'(' {
+            i += 1;
+        } else {
+            break;
+        }
+    }
+    words
+}
+
+fn contains_ci(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle))
+}
+
+/// The `stats_mysql_commands_counters` index of a statement ([`COMMAND_UNKNOWN`] if none).
+pub fn command_type(query: &[u8]) -> usize {
+    let w = leading_words(query, 3);
+    let first = w.first().map(String::as_str).unwrap_or("");
+    let second = w.get(1).map(String::as_str).unwrap_or("");
+    let third = w.get(2).map(String::as_str).unwrap_or("");
+    let name = match (first, second) {
+        ("SELECT", _) if contains_ci(query, b"for update") => "SELECT_FOR_UPDATE",
+        ("SELECT", _) => "SELECT",
+        ("INSERT", _) => "INSERT",
+        ("UPDATE", _) => "UPDATE",
+        ("DELETE", _) => "DELETE",
+        ("REPLACE", _) => "REPLACE",
+        ("SET", _) => "SET",
+        ("BEGIN", _) => "BEGIN",
+        ("COMMIT", _) => "COMMIT",
+        ("ROLLBACK", "TO") => "ROLLBACK_SAVEPOINT",
+        ("ROLLBACK", _) => "ROLLBACK",
+        ("START", "TRANSACTION") => "START_TRANSACTION",
+        ("SAVEPOINT", _) => "SAVEPOINT",
+        ("RELEASE", _) => "RELEASE_SAVEPOINT",
+        ("USE", _) => "USE",
+        ("SHOW", "TABLE") if third == "STATUS" => "SHOW_TABLE_STATUS",
+        ("SHOW", _) => "SHOW",
+        ("ALTER", "VIEW") => "ALTER_VIEW",
+        ("ALTER", _) if w.contains(&"TABLE".to_string()) => "ALTER_TABLE",
+        ("ANALYZE", _) => "ANALYZE_TABLE",
+        ("CALL", _) => "CALL",
+        ("CHANGE", "MASTER") => "CHANGE_MASTER",
+        ("CREATE", "DATABASE" | "SCHEMA") => "CREATE_DATABASE",
+        ("CREATE", "INDEX" | "UNIQUE" | "FULLTEXT" | "SPATIAL") => "CREATE_INDEX",
+        ("CREATE", "TABLE") => "CREATE_TABLE",
+        ("CREATE", "TEMPORARY") => "CREATE_TEMPORARY",
+        ("CREATE", "TRIGGER") => "CREATE_TRIGGER",
+        ("CREATE", "USER") => "CREATE_USER",
+        ("CREATE", "VIEW") => "CREATE_VIEW",
+        ("DEALLOCATE", _) => "DEALLOCATE",
+        ("DESCRIBE" | "DESC", _) => "DESCRIBE",
+        ("DROP", "DATABASE" | "SCHEMA") => "DROP_DATABASE",
+        ("DROP", "INDEX") => "DROP_INDEX",
+        ("DROP", "TABLE" | "TEMPORARY") => "DROP_TABLE",
+        ("DROP", "TRIGGER") => "DROP_TRIGGER",
+        ("DROP", "USER") => "DROP_USER",
+        ("DROP", "VIEW") => "DROP_VIEW",
+        ("GRANT", _) => "GRANT",
+        ("EXECUTE", _) => "EXECUTE",
+        ("EXPLAIN", _) => "EXPLAIN",
+        ("FLUSH", _) => "FLUSH",
+        ("KILL", _) => "KILL",
+        ("LOAD", _) => "LOAD",
+        ("LOCK", _) => "LOCK_TABLE",
+        ("OPTIMIZE", _) => "OPTIMIZE",
+        ("PREPARE", _) => "PREPARE",
+        ("PURGE", _) => "PURGE",
+        ("RENAME", _) => "RENAME_TABLE",
+        ("RESET", "MASTER") => "RESET_MASTER",
+        ("RESET", "SLAVE" | "REPLICA") => "RESET_SLAVE",
+        ("REVOKE", _) => "REVOKE",
+        ("TRUNCATE", _) => "TRUNCATE_TABLE",
+        ("UNLOCK", _) => "UNLOCK_TABLES",
+        _ => "",
+    };
+    command_index(name)
+}
+
+/// Session state that has to be replayed on a backend connection before a statement runs
+/// there. Backend connections keep the same structure for what they currently have.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionVars {
+    /// Default schema (`USE`, `COM_INIT_DB`, the handshake); `None` = none or unknown.
+    pub schema: Option<String>,
+    /// Autocommit mode.
+    pub autocommit: bool,
+    /// The statement that sets the connection character set (`SET NAMES ...`); `None` when
+    /// unknown (a backend connection after `COM_RESET_CONNECTION`).
+    pub names: Option<String>,
+    /// Other tracked session settings: key (variable name) → statement that sets it.
+    pub vars: BTreeMap<String, String>,
+    /// `COM_SET_OPTION` multi-statements mode.
+    pub multi_statements: bool,
+}
+
+impl SessionVars {
+    /// The state right after a handshake with `collation` and `schema`.
+    pub fn initial(collation: u16, schema: Option<String>, multi_statements: bool) -> Self {
+        Self {
+            schema,
+            autocommit: true,
+            names: Some(names_for_collation(collation)),
+            vars: BTreeMap::new(),
+            multi_statements,
+        }
+    }
+}
+
+/// `SET NAMES <charset> COLLATE <collation>` for a collation id (utf8mb4 for unknown ids).
+pub fn names_for_collation(collation: u16) -> String {
+    use mysql_common::collations::{Collation, CollationId};
+    let resolved = Collation::resolve(CollationId::from(collation));
+    if resolved.id == CollationId::UNKNOWN_COLLATION_ID || resolved.charset.is_empty() {
+        return "SET NAMES utf8mb4".to_string();
+    }
+    format!(
+        "SET NAMES {} COLLATE {}",
+        resolved.charset, resolved.collation
+    )
+}
+
+/// One assignment of a `SET` statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SetItem {
+    /// A session variable, replayable: key and the statement that sets it.
+    Session {
+        /// Lower-case variable name (the tracking key).
+        key: String,
+        /// `SET SESSION name = value`.
+        statement: String,
+    },
+    /// `SET NAMES` / `SET CHARACTER SET`: the statement itself.
+    Names(String),
+    /// `autocommit`.
+    Autocommit(bool),
+    /// A user variable (`@x`): lives only on the connection that ran it.
+    UserVariable,
+    /// `GLOBAL`/`PERSIST` assignments: server-wide, nothing to track.
+    Global,
+    /// `SET TRANSACTION ...` without `SESSION`: affects only the next transaction there.
+    NextTransaction,
+    /// Something this parser does not understand (or a value that depends on the
+    /// connection): the session must stay on its connection.
+    Opaque,
+}
+
+/// Splits `s` at top-level commas (outside quotes, backticks and parentheses).
+fn split_top_level(s: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let (mut depth, mut quote, mut start) = (0i32, None::<char>, 0);
+    let mut chars = s.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match quote {
+            Some(q) => {
+                if c == '\\' && q != '`' {
+                    chars.next();
+                } else if c == q {
+                    quote = None;
+                }
+            }
+            None => match c {
+                '\'' | '"' | '`' => quote = Some(c),
+                '(' => depth += 1,
+                ')' => depth -= 1,
+                ',' if depth == 0 => {
+                    parts.push(&s[start..i]);
+                    start = i + 1;
+                }
+                _ => {}
+            },
+        }
+    }
+    parts.push(&s[start..]);
+    parts
+}
+
+fn strip_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = s.get(..prefix.len())?;
+    if !head.eq_ignore_ascii_case(prefix) {
+        return None;
+    }
+    let rest = &s[prefix.len()..];
+    // A keyword must end at a word boundary.
+    if prefix.ends_with(|c: char| c.is_ascii_alphabetic())
+        && rest.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+    {
+        return None;
+    }
+    Some(rest)
+}
+
+fn parse_bool(v: &str) -> Option<bool> {
+    match v.trim().trim_matches('\'').to_ascii_uppercase().as_str() {
+        "1" | "ON" | "TRUE" => Some(true),
+        "0" | "OFF" | "FALSE" => Some(false),
+        _ => None,
+    }
+}
+
+/// Parses a `SET` statement; `None` when the statement is not a `SET`.
+pub fn parse_set(query: &str) -> Option<Vec<SetItem>> {
+    let q = query.trim().trim_end_matches(';').trim();
+    let body = strip_ci(q, "SET")?;
+    let body = body.trim_start();
+    if body.is_empty() {
+        return Some(vec![SetItem::Opaque]);
+    }
+    if strip_ci(body, "TRANSACTION").is_some() {
+        return Some(vec![SetItem::NextTransaction]);
+    }
+    if let Some(rest) = strip_ci(body, "SESSION").or_else(|| strip_ci(body, "LOCAL")) {
+        if let Some(tx) = strip_ci(rest.trim_start(), "TRANSACTION") {
+            return Some(vec![SetItem::Session {
+                key: "session transaction".into(),
+                statement: format!("SET SESSION TRANSACTION {}", tx.trim()),
+            }]);
+        }
+    }
+    Some(
+        split_top_level(body)
+            .into_iter()
+            .map(|part| parse_assignment(part.trim()))
+            .collect(),
+    )
+}
+
+fn parse_assignment(part: &str) -> SetItem {
+    if let Some(rest) = strip_ci(part, "NAMES") {
+        let rest = rest.trim();
+        return if rest.is_empty() || rest.contains('@') {
+            SetItem::Opaque
+        } else {
+            SetItem::Names(format!("SET NAMES {rest}"))
+        };
+    }
+    for prefix in ["CHARACTER SET", "CHARSET"] {
+        if let Some(rest) = strip_ci(part, prefix) {
+            let rest = rest.trim();
+            return if rest.is_empty() {
+                SetItem::Opaque
+            } else {
+                SetItem::Names(format!("SET CHARACTER SET {rest}"))
+            };
+        }
+    }
+    if strip_ci(part, "GLOBAL").is_some()
+        || strip_ci(part, "PERSIST").is_some()
+        || strip_ci(part, "PERSIST_ONLY").is_some()
+        || strip_ci(part, "@@GLOBAL.").is_some()
+        || strip_ci(part, "@@PERSIST.").is_some()
+    {
+        return SetItem::Global;
+    }
+    let name_part = strip_ci(part, "SESSION")
+        .or_else(|| strip_ci(part, "LOCAL"))
+        .or_else(|| strip_ci(part, "@@SESSION."))
+        .or_else(|| strip_ci(part, "@@LOCAL."))
+        .or_else(|| part.strip_prefix("@@"))
+        .unwrap_or(part)
+        .trim_start();
+    if name_part.starts_with('@') {
+        return SetItem::UserVariable;
+    }
+    let Some(eq) = name_part.find([':', '=']) else {
+        return SetItem::Opaque;
+    };
+    let name = name_part[..eq].trim().trim_matches('`');
+    let value = name_part[eq..]
+        .trim_start_matches(':')
+        .trim_start_matches('=')
+        .trim();
+    if name.is_empty()
+        || value.is_empty()
+        || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
+        return SetItem::Opaque;
+    }
+    let key = name.to_ascii_lowercase();
+    if key == "autocommit" {
+        return parse_bool(value).map_or(SetItem::Opaque, SetItem::Autocommit);
+    }
+    if value.contains('@') {
+        // Relative to the connection's current values: cannot be replayed elsewhere.
+        return SetItem::Opaque;
+    }
+    SetItem::Session {
+        statement: format!("SET SESSION {key} = {value}"),
+        key,
+    }
+}
+
+/// The schema of a `USE db` statement.
+pub fn parse_use(query: &str) -> Option<String> {
+    let q = query.trim().trim_end_matches(';').trim();
+    let rest = strip_ci(q, "USE")?.trim();
+    let db = rest.trim_matches('`').trim();
+    (!db.is_empty() && !db.contains(char::is_whitespace)).then(|| db.to_string())
+}
+
+/// Whether a statement ties the session to its backend connection (ProxySQL disables
+/// multiplexing for these): user variables, temporary tables, table locks, named locks,
+/// `SQL_CALC_FOUND_ROWS`.
+pub fn pins_connection(query: &[u8]) -> bool {
+    let mut i = 0;
+    let mut quote = None;
+    while i < query.len() {
+        let c = query[i];
+        match quote {
+            Some(q) => {
+                if c == b'\\' {
+                    i += 1;
+                } else if c == q {
+                    quote = None;
+                }
+            }
+            None => match c {
+                b'\'' | b'"' | b'`' => quote = Some(c),
+                b'@' => {
+                    if query.get(i + 1) == Some(&b'@') {
+                        i += 1;
+                    } else {
+                        return true;
+                    }
+                }
+                _ => {}
+            },
+        }
+        i += 1;
+    }
+    let w = leading_words(query, 2);
+    let starts = |a: &str, b: &str| {
+        w.first().is_some_and(|x| x == a) && (b.is_empty() || w.get(1).is_some_and(|x| x == b))
+    };
+    starts("CREATE", "TEMPORARY")
+        || starts("LOCK", "")
+        || contains_ci(query, b"get_lock(")
+        || contains_ci(query, b"sql_calc_found_rows")
+}
+
+/// Whether a statement is exactly one of the `SELECT LAST_INSERT_ID()` forms ProxySQL answers
+/// from the session's last OK packet.
+pub fn is_last_insert_id_query(query: &[u8]) -> bool {
+    let q = trim_ascii(query);
+    let q = q.strip_suffix(b";").map(trim_ascii).unwrap_or(q);
+    [
+        &b"SELECT LAST_INSERT_ID()"[..],
+        b"SELECT LAST_INSERT_ID() FROM DUAL",
+        b"SELECT LAST_INSERT_ID() LIMIT 1",
+    ]
+    .iter()
+    .any(|f| f.eq_ignore_ascii_case(q))
+}
+
+/// Whether a statement is `select @@version_comment limit 1`, which the mysql client sends at
+/// start-up and ProxySQL answers itself.
+pub fn is_version_comment_query(query: &[u8]) -> bool {
+    trim_ascii(query).eq_ignore_ascii_case(b"select @@version_comment limit 1")
+}
+
+fn trim_ascii(s: &[u8]) -> &[u8] {
+    let start = s
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(s.len());
+    let end = s
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(start, |e| e + 1);
+    &s[start..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(q: &str) -> &'static str {
+        let i = command_type(q.as_bytes());
+        COMMAND_NAMES.get(i).copied().unwrap_or("UNKNOWN")
+    }
+
+    #[test]
+    fn command_types() {
+        assert_eq!(name("select 1"), "SELECT");
+        assert_eq!(name("  (SELECT 1)"), "SELECT");
+        assert_eq!(
+            name("/* x */ SELECT * FROM t FOR UPDATE"),
+            "SELECT_FOR_UPDATE"
+        );
+        assert_eq!(name("insert into tab1(col2) values(1)"), "INSERT");
+        assert_eq!(name("START TRANSACTION"), "START_TRANSACTION");
+        assert_eq!(name("rollback to sp1"), "ROLLBACK_SAVEPOINT");
+        assert_eq!(name("SHOW TABLE STATUS"), "SHOW_TABLE_STATUS");
+        assert_eq!(name("show tables"), "SHOW");
+        assert_eq!(name("CREATE TEMPORARY TABLE t (a int)"), "CREATE_TEMPORARY");
+        assert_eq!(name("ALTER ONLINE TABLE t ADD c INT"), "ALTER_TABLE");
+        assert_eq!(name("DO 1"), "UNKNOWN");
+        assert_eq!(name(""), "UNKNOWN");
+        assert_eq!(COMMAND_UNKNOWN, 53);
+        assert_eq!(COMMAND_NAMES[CMD_SELECT], "SELECT");
+        assert_eq!(COMMAND_NAMES[CMD_SET], "SET");
+        assert_eq!(COMMAND_NAMES[CMD_USE], "USE");
+    }
+
+    #[test]
+    fn set_statements() {
+        assert_eq!(
+            parse_set("SET autocommit=0"),
+            Some(vec![SetItem::Autocommit(false)])
+        );
+        assert_eq!(
+            parse_set("set session sql_mode = 'ANSI', @@wait_timeout=100, @x := 5"),
+            Some(vec![
+                SetItem::Session {
+                    key: "sql_mode".into(),
+                    statement: "SET SESSION sql_mode = 'ANSI'".into()
+                },
+                SetItem::Session {
+                    key: "wait_timeout".into(),
+                    statement: "SET SESSION wait_timeout = 100".into()
+                },
+                SetItem::UserVariable,
+            ])
+        );
+        assert_eq!(
+            parse_set("SET NAMES utf8mb4 COLLATE utf8mb4_unicode_ci"),
+            Some(vec![SetItem::Names(
+                "SET NAMES utf8mb4 COLLATE utf8mb4_unicode_ci".into()
+            )])
+        );
+        assert_eq!(
+            parse_set("SET GLOBAL read_only=1"),
+            Some(vec![SetItem::Global])
+        );
+        assert_eq!(
+            parse_set("SET TRANSACTION ISOLATION LEVEL READ COMMITTED"),
+            Some(vec![SetItem::NextTransaction])
+        );
+        assert_eq!(
+            parse_set("SET SESSION TRANSACTION READ ONLY"),
+            Some(vec![SetItem::Session {
+                key: "session transaction".into(),
+                statement: "SET SESSION TRANSACTION READ ONLY".into()
+            }])
+        );
+        assert_eq!(
+            parse_set("SET sql_mode = CONCAT(@@sql_mode, ',X')"),
+            Some(vec![SetItem::Opaque])
+        );
+        assert_eq!(
+            parse_set("SET time_zone = '+00:00', names_x = 'a,b'").map(|v| v.len()),
+            Some(2)
+        );
+        assert_eq!(parse_set("SELECT 1"), None);
+        assert_eq!(parse_set("SETTINGS"), None);
+        assert_eq!(parse_set("SET"), Some(vec![SetItem::Opaque]));
+    }
+
+    #[test]
+    fn use_and_pinning() {
+        assert_eq!(parse_use("USE duhokim"), Some("duhokim".into()));
+        assert_eq!(parse_use("use `my db`;"), None);
+        assert_eq!(parse_use("use `db1` ;"), Some("db1".into()));
+        assert_eq!(parse_use("user"), None);
+        assert!(pins_connection(b"SELECT @x := 1"));
+        assert!(!pins_connection(b"SELECT @@hostname, '@x'"));
+        assert!(pins_connection(b"create temporary table t (a int)"));
+        assert!(pins_connection(b"SELECT GET_LOCK('a', 1)"));
+        assert!(!pins_connection(
+            b"INSERT INTO tab1(col2, col3) values(@@hostname, now())"
+        ));
+    }
+
+    #[test]
+    fn locally_answered_queries() {
+        assert!(is_version_comment_query(
+            b"select @@version_comment limit 1"
+        ));
+        assert!(!is_version_comment_query(b"select @@version_comment"));
+        assert!(is_last_insert_id_query(b" select last_insert_id() ; "));
+        assert!(!is_last_insert_id_query(b"SELECT LAST_INSERT_ID() + 1"));
+    }
+
+    #[test]
+    fn collation_names() {
+        assert_eq!(
+            names_for_collation(33),
+            "SET NAMES utf8mb3 COLLATE utf8mb3_general_ci"
+        );
+        assert_eq!(names_for_collation(0), "SET NAMES utf8mb4");
+    }
+}

@@ -1,0 +1,788 @@
+//! The MySQL traffic side of `pxadm node` against the real MariaDB lab: routing, pooling,
+//! transactions, prepared statements, streaming, failure handling and the monitor.
+//!
+//! Tests in this binary run one at a time ([`serial`]): one of them flips a replica's
+//! read_only, which the monitors of the others would act on.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{
+    admin_opts, free_port, lab, mariadb_cli_args, query_rows, try_query_rows, wait_until, Lab,
+    TestNode, HOST,
+};
+use mysql_async::prelude::Queryable;
+use mysql_async::Conn;
+use tokio::sync::{Mutex, MutexGuard};
+
+const WRITER_HG: u32 = 10;
+const READER_HG: u32 = 20;
+
+/// One test at a time in this binary.
+async fn serial() -> MutexGuard<'static, ()> {
+    static SERIAL: Mutex<()> = Mutex::const_new(());
+    SERIAL.lock().await
+}
+
+/// A node with a traffic port, its configuration loaded.
+struct Proxy {
+    node: TestNode,
+    port: u16,
+    admin: Conn,
+}
+
+impl Proxy {
+    /// Starts a node on a free traffic port with `servers` (`(hostgroup, port)` on
+    /// 127.0.0.1), the scenario's user (default hostgroup 10), replication hostgroups 10/20,
+    /// fast monitor intervals, and `extra` admin statements before the loads.
+    async fn start(servers: &[(u32, u16)], extra: &[&str]) -> Proxy {
+        let port = free_port();
+        let node = TestNode::builder()
+            .arg("--mysql")
+            .arg(format!("{HOST}:{port}"))
+            .start()
+            .await;
+        let mut admin = node.admin().await;
+        let mut sql = vec![
+            "UPDATE global_variables SET variable_value='500' WHERE variable_name IN ('mysql-monitor_ping_interval','mysql-monitor_read_only_interval','mysql-monitor_connect_interval')".to_string(),
+            format!("INSERT INTO mysql_replication_hostgroups (writer_hostgroup, reader_hostgroup) VALUES ({WRITER_HG},{READER_HG})"),
+            format!("INSERT INTO mysql_users (username, password, default_hostgroup) VALUES ('{}','{}',{WRITER_HG})", Lab::APP.0, Lab::APP.1),
+        ];
+        for (hg, p) in servers {
+            sql.push(format!("INSERT INTO mysql_servers (hostgroup_id, hostname, port) VALUES ({hg},'{HOST}',{p})"));
+        }
+        sql.extend(extra.iter().map(|s| s.to_string()));
+        sql.extend(
+            [
+                "LOAD MYSQL VARIABLES TO RUNTIME",
+                "LOAD MYSQL SERVERS TO RUNTIME",
+                "LOAD MYSQL USERS TO RUNTIME",
+                "LOAD MYSQL QUERY RULES TO RUNTIME",
+            ]
+            .map(String::from),
+        );
+        for s in &sql {
+            admin
+                .query_drop(s)
+                .await
+                .unwrap_or_else(|e| panic!("{s}: {e}"));
+        }
+        Proxy { node, port, admin }
+    }
+
+    /// The lab layout: primary in the writer hostgroup, replicas in the reader hostgroup.
+    async fn lab(lab: &Lab, extra: &[&str]) -> Proxy {
+        Proxy::start(
+            &[
+                (WRITER_HG, lab.primary),
+                (READER_HG, lab.replicas[0]),
+                (READER_HG, lab.replicas[1]),
+            ],
+            extra,
+        )
+        .await
+    }
+
+    /// A client connection through the traffic port as the scenario's user.
+    async fn client(&self) -> Conn {
+        Conn::new(admin_opts(self.port, Lab::APP.0, Lab::APP.1).db_name(Some(Lab::APP_DB)))
+            .await
+            .unwrap_or_else(|e| panic!("cannot connect through the proxy on {}: {e}", self.port))
+    }
+
+    async fn admin_rows(&mut self, sql: &str) -> Vec<Vec<Option<String>>> {
+        query_rows(&mut self.admin, sql).await
+    }
+
+    fn pid(&self) -> u32 {
+        self.node.pid().expect("node running")
+    }
+}
+
+const READS_TO_REPLICAS: &str =
+    "INSERT INTO mysql_query_rules (rule_id, active, match_digest, destination_hostgroup, apply) VALUES (1, 1, '^SELECT', 20, 1)";
+
+async fn direct(port: u16) -> Conn {
+    Conn::new(admin_opts(port, Lab::APP.0, Lab::APP.1).db_name(Some(Lab::APP_DB)))
+        .await
+        .unwrap_or_else(|e| panic!("cannot connect to MariaDB on {port}: {e}"))
+}
+
+async fn server_id(conn: &mut Conn) -> u32 {
+    conn.query_first("SELECT @@server_id")
+        .await
+        .expect("select @@server_id")
+        .expect("a row")
+}
+
+async fn server_ids_of(ports: &[u16]) -> Vec<u32> {
+    let mut ids = Vec::new();
+    for p in ports {
+        ids.push(server_id(&mut direct(*p).await).await);
+    }
+    ids
+}
+
+/// A marker unique to this run, for rows a test inserts.
+fn unique(tag: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("{tag}-{}-{nanos}", std::process::id())
+}
+
+fn server_error_code(err: &mysql_async::Error) -> Option<u16> {
+    match err {
+        mysql_async::Error::Server(e) => Some(e.code),
+        _ => None,
+    }
+}
+
+#[tokio::test]
+async fn scenario_insert_loop_through_the_traffic_port_lands_on_the_primary() {
+    let _serial = serial().await;
+    let lab = lab().await;
+    let mut proxy = Proxy::lab(lab, &[READS_TO_REPLICAS]).await;
+    let tag = unique("insert-loop");
+    // The scenario's client: the mariadb CLI, one INSERT per invocation.
+    let sql = format!("INSERT INTO tab1(col2, col3) values('{tag}', now());");
+    for _ in 0..5 {
+        let out = mariadb_cli_args(
+            proxy.port,
+            Lab::APP.0,
+            Lab::APP.1,
+            sql.as_str(),
+            &["duhokim"],
+        )
+        .await;
+        out.expect_success();
+    }
+    let mut primary = direct(lab.primary).await;
+    let n: u64 = primary
+        .exec_first("SELECT COUNT(*) FROM tab1 WHERE col2 = ?", (tag.as_str(),))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(n, 5, "all inserts landed on the primary");
+    // The pool and digest statistics saw them on the writer hostgroup.
+    let rows = proxy
+        .admin_rows("SELECT hostgroup, count_star FROM stats_mysql_query_digest WHERE digest_text LIKE 'INSERT INTO tab1%'")
+        .await;
+    assert_eq!(rows, [[Some(WRITER_HG.to_string()), Some("5".into())]]);
+    let pool = proxy
+        .admin_rows(&format!(
+            "SELECT ConnOK, Queries FROM stats_mysql_connection_pool WHERE hostgroup={WRITER_HG}"
+        ))
+        .await;
+    let queries: u64 = pool[0][1].as_deref().unwrap().parse().unwrap();
+    assert!(queries >= 5, "{pool:?}");
+    // The CLI banner: handshake version plus version_comment, as a real ProxySQL shows.
+    let out = mariadb_cli_args(proxy.port, Lab::APP.0, Lab::APP.1, "status", &["duhokim"]).await;
+    assert!(
+        out.expect_success().contains("8.0.11 (ProxySQL)"),
+        "{}",
+        out.stdout
+    );
+    let counters = proxy
+        .admin_rows("SELECT Total_cnt FROM stats_mysql_commands_counters WHERE Command='INSERT'")
+        .await;
+    assert_eq!(counters, [[Some("5".into())]]);
+}
+
+#[tokio::test]
+async fn select_rule_sends_reads_to_the_replicas_and_writes_to_the_primary() {
+    let _serial = serial().await;
+    let lab = lab().await;
+    let mut proxy = Proxy::lab(lab, &[READS_TO_REPLICAS]).await;
+    let replicas = server_ids_of(&lab.replicas).await;
+    let primary = server_ids_of(&[lab.primary]).await[0];
+    let mut client = proxy.client().await;
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..40 {
+        let id = server_id(&mut client).await;
+        assert!(
+            replicas.contains(&id),
+            "read landed on server {id}, replicas are {replicas:?}"
+        );
+        seen.insert(id);
+    }
+    assert_eq!(
+        seen.len(),
+        2,
+        "reads are spread over both replicas: {seen:?}"
+    );
+    // Not a SELECT: the user's default hostgroup, the primary.
+    let row: Option<(String, String)> = client
+        .query_first("SHOW VARIABLES LIKE 'server_id'")
+        .await
+        .unwrap();
+    assert_eq!(row.unwrap().1, primary.to_string());
+    let hits = proxy
+        .admin_rows("SELECT hits FROM stats_mysql_query_rules WHERE rule_id=1")
+        .await;
+    assert_eq!(hits, [[Some("40".into())]]);
+}
+
+#[tokio::test]
+async fn a_transaction_stays_on_one_backend_connection() {
+    let _serial = serial().await;
+    let lab = lab().await;
+    let proxy = Proxy::lab(lab, &[READS_TO_REPLICAS]).await;
+    let primary = server_ids_of(&[lab.primary]).await[0];
+    let mut client = proxy.client().await;
+    let tag = unique("txn");
+    client.query_drop("BEGIN").await.unwrap();
+    let mut threads = std::collections::BTreeSet::new();
+    for _ in 0..5 {
+        // SELECTs would go to the replicas, but the open transaction keeps them here.
+        let (id, thread): (u32, u64) = client
+            .query_first("SELECT @@server_id, CONNECTION_ID()")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(id, primary);
+        threads.insert(thread);
+    }
+    client
+        .exec_drop("INSERT INTO tab1(col2) VALUES (?)", (tag.as_str(),))
+        .await
+        .unwrap();
+    let (seen, thread): (u64, u64) = client
+        .exec_first(
+            "SELECT COUNT(*), CONNECTION_ID() FROM tab1 WHERE col2 = ?",
+            (tag.as_str(),),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(seen, 1, "the transaction sees its own uncommitted row");
+    threads.insert(thread);
+    assert_eq!(
+        threads.len(),
+        1,
+        "one backend connection for the whole transaction: {threads:?}"
+    );
+    client.query_drop("ROLLBACK").await.unwrap();
+    // After the transaction, reads go back to the replicas.
+    let id = server_id(&mut client).await;
+    assert_ne!(id, primary);
+    let mut primary_conn = direct(lab.primary).await;
+    let n: u64 = primary_conn
+        .exec_first("SELECT COUNT(*) FROM tab1 WHERE col2 = ?", (tag.as_str(),))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(n, 0, "rolled back");
+}
+
+#[tokio::test]
+async fn prepared_statements_round_trip_and_session_state_follows() {
+    let _serial = serial().await;
+    let lab = lab().await;
+    let proxy = Proxy::lab(lab, &[]).await;
+    let mut client = proxy.client().await;
+    let tag = unique("ps");
+    let insert = client
+        .prep("INSERT INTO tab1(col2, col3) VALUES (?, ?)")
+        .await
+        .unwrap();
+    for i in 0..3 {
+        client
+            .exec_drop(&insert, (format!("{tag}-{i}"), "2024-10-04 22:06:58"))
+            .await
+            .unwrap();
+    }
+    let select = client
+        .prep("SELECT col2, CAST(col3 AS CHAR), ? + 1 FROM tab1 WHERE col2 LIKE ? ORDER BY col1")
+        .await
+        .unwrap();
+    let rows: Vec<(String, String, i64)> = client
+        .exec(&select, (41, format!("{tag}-%")))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 3);
+    assert_eq!(
+        rows[0],
+        (format!("{tag}-0"), "2024-10-04 22:06:58".to_string(), 42)
+    );
+    // NULLs and a second execute of the same statement.
+    let rows: Vec<(Option<String>, Option<String>, Option<i64>)> = client
+        .exec(&select, (None::<i64>, "no-such-%"))
+        .await
+        .unwrap();
+    assert!(rows.is_empty());
+    client.close(select).await.unwrap();
+    // An error keeps its code.
+    let err = client
+        .prep("SELECT * FROM no_such_table")
+        .await
+        .unwrap_err();
+    assert_eq!(server_error_code(&err), Some(1146), "{err}");
+    // Session state set through the proxy holds on later statements.
+    client
+        .query_drop("SET SESSION sql_mode = 'ANSI_QUOTES'")
+        .await
+        .unwrap();
+    let mode: String = client
+        .query_first("SELECT @@sql_mode")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(mode, "ANSI_QUOTES");
+    let db: String = client
+        .query_first("SELECT DATABASE()")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(db, Lab::APP_DB);
+    // A multi-statement query with several result sets.
+    let mut result = client
+        .query_iter("SELECT 1; SELECT 2, 3; DO 4")
+        .await
+        .unwrap();
+    let first: Vec<i64> = result.collect().await.unwrap();
+    let second: Vec<(i64, i64)> = result.collect().await.unwrap();
+    result.drop_result().await.unwrap();
+    assert_eq!((first, second), (vec![1], vec![(2, 3)]));
+    // The statement digests were recorded at execute time.
+    drop(client);
+    let mut proxy = proxy;
+    let rows = proxy
+        .admin_rows("SELECT count_star FROM stats_mysql_query_digest WHERE digest_text = 'INSERT INTO tab1(col2,col3) VALUES (?,?)'")
+        .await;
+    assert_eq!(rows, [[Some("3".into())]]);
+}
+
+/// VmRSS of a process in KiB.
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn a_million_row_select_streams_with_bounded_proxy_memory() {
+    let _serial = serial().await;
+    let lab = lab().await;
+    let proxy = Proxy::lab(lab, &[]).await;
+    let pid = proxy.pid();
+    let mut client = proxy.client().await;
+    // Warm up (pool, buffers) before the baseline.
+    client.query_drop("SELECT 1").await.unwrap();
+    let baseline = rss_kib(pid);
+    client
+        .query_drop("SET SESSION max_recursive_iterations = 2000000")
+        .await
+        .unwrap();
+    let peak = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(baseline));
+    let sampler = {
+        let peak = peak.clone();
+        tokio::spawn(async move {
+            loop {
+                peak.fetch_max(rss_kib(pid), std::sync::atomic::Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+    };
+    let sql =
+        "WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < 1000000) \
+               SELECT n, REPEAT('x', 100) FROM seq";
+    let mut result = client.query_iter(sql).await.unwrap();
+    let mut count = 0u64;
+    let mut last = 0u64;
+    while let Some(row) = result.next().await.unwrap() {
+        let (n, pad): (u64, String) = mysql_async::from_row(row);
+        assert_eq!(pad.len(), 100);
+        last = n;
+        count += 1;
+    }
+    drop(result);
+    sampler.abort();
+    let peak = peak
+        .load(std::sync::atomic::Ordering::Relaxed)
+        .max(rss_kib(pid));
+    assert_eq!((count, last), (1_000_000, 1_000_000));
+    // The result is over 100 MB; the proxy must not have held it.
+    let grown = peak.saturating_sub(baseline);
+    assert!(
+        grown < 32 * 1024,
+        "proxy RSS peaked {grown} KiB above its {baseline} KiB baseline"
+    );
+    let sent: Vec<Vec<Option<String>>> = {
+        let mut proxy = proxy;
+        proxy
+            .admin_rows("SELECT sum_rows_sent FROM stats_mysql_query_digest WHERE digest_text LIKE 'WITH RECURSIVE%'")
+            .await
+    };
+    assert_eq!(sent, [[Some("1000000".into())]]);
+}
+
+/// A disposable MariaDB (no grant tables) that a test may kill.
+struct Throwaway {
+    dir: tempfile::TempDir,
+    port: u16,
+    child: Option<Child>,
+}
+
+impl Throwaway {
+    async fn start() -> Throwaway {
+        let dir = tempfile::Builder::new()
+            .prefix("pxadm-throwaway-")
+            .tempdir()
+            .unwrap();
+        let port = free_port();
+        let data = dir.path().join("data");
+        std::fs::create_dir_all(&data).unwrap();
+        let mut install = Command::new("mariadb-install-db");
+        install
+            .arg("--no-defaults")
+            .arg(format!("--datadir={}", data.display()))
+            .arg("--auth-root-authentication-method=normal")
+            .arg("--skip-test-db");
+        if unsafe { libc::geteuid() } == 0 {
+            install.arg("--user=root");
+        }
+        let out = tokio::task::spawn_blocking(move || install.output())
+            .await
+            .unwrap()
+            .expect("mariadb-install-db");
+        assert!(
+            out.status.success(),
+            "mariadb-install-db: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut cmd = Command::new(mariadbd());
+        cmd.arg("--no-defaults")
+            .arg(format!("--datadir={}", data.display()))
+            .arg(format!("--port={port}"))
+            .arg(format!("--bind-address={HOST}"))
+            .arg(format!("--socket={}", dir.path().join("s").display()))
+            .arg(format!("--pid-file={}", dir.path().join("pid").display()))
+            .arg(format!(
+                "--log-error={}",
+                dir.path().join("err.log").display()
+            ))
+            .arg("--skip-grant-tables")
+            .arg("--innodb-buffer-pool-size=16M")
+            .arg("--server-id=99")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if unsafe { libc::geteuid() } == 0 {
+            cmd.arg("--user=root");
+        }
+        let child = cmd.spawn().expect("mariadbd");
+        let t = Throwaway {
+            dir,
+            port,
+            child: Some(child),
+        };
+        let up = wait_until(Duration::from_secs(30), || async {
+            Conn::new(admin_opts(port, "root", "")).await.is_ok()
+        })
+        .await;
+        assert!(up, "throwaway mariadbd did not start: {}", t.error_log());
+        let mut c = Conn::new(admin_opts(port, "root", "")).await.unwrap();
+        c.query_drop("CREATE DATABASE duhokim").await.unwrap();
+        c.query_drop("CREATE TABLE duhokim.tab1 (col1 int auto_increment primary key, col2 varchar(100), col3 datetime default current_timestamp)")
+            .await
+            .unwrap();
+        t
+    }
+
+    fn error_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("err.log")).unwrap_or_default()
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Throwaway {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn mariadbd() -> PathBuf {
+    ["/usr/sbin/mariadbd", "/usr/libexec/mariadbd"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+        .unwrap_or_else(|| Path::new("mariadbd").to_path_buf())
+}
+
+#[tokio::test]
+async fn stopping_the_primary_fails_its_clients_clearly_shuns_it_and_reads_continue() {
+    let _serial = serial().await;
+    let lab = lab().await;
+    let mut primary = Throwaway::start().await;
+    let mut proxy = Proxy::start(
+        &[(WRITER_HG, primary.port), (READER_HG, lab.replicas[0]), (READER_HG, lab.replicas[1])],
+        &[
+            READS_TO_REPLICAS,
+            // No replication hostgroups for this test: the throwaway does not replicate.
+            "DELETE FROM mysql_replication_hostgroups",
+            "UPDATE global_variables SET variable_value='2' WHERE variable_name='mysql-monitor_ping_max_failures'",
+            "UPDATE global_variables SET variable_value='3000' WHERE variable_name='mysql-connect_timeout_server_max'",
+        ],
+    )
+    .await;
+    let mut writer = proxy.client().await;
+    writer
+        .query_drop("INSERT INTO tab1(col2) VALUES ('before')")
+        .await
+        .unwrap();
+    let mut reader = proxy.client().await;
+    let replicas = server_ids_of(&lab.replicas).await;
+
+    primary.kill();
+    // The next write fails with an error naming the problem, not a hang.
+    let started = Instant::now();
+    let err = writer
+        .query_drop("INSERT INTO tab1(col2) VALUES ('after')")
+        .await
+        .unwrap_err();
+    let code = server_error_code(&err);
+    assert!(matches!(code, Some(2013) | Some(9001)), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let msg = err.to_string();
+    assert!(
+        msg.contains("Lost connection")
+            || msg.contains("Max connect timeout reached while reaching hostgroup 10"),
+        "{msg}"
+    );
+    // The monitor misses its heartbeats and shuns it.
+    let shunned = wait_until(Duration::from_secs(15), || async {
+        let mut admin = proxy.node.admin().await;
+        try_query_rows(
+            &mut admin,
+            &format!("SELECT status FROM stats_mysql_connection_pool WHERE hostgroup={WRITER_HG}"),
+        )
+        .await
+        .is_ok_and(|r| r == [[Some("SHUNNED".to_string())]])
+    })
+    .await;
+    assert!(shunned, "{}", proxy.node.log());
+    proxy
+        .node
+        .wait_for_log(
+            &format!(
+                "Server {HOST}:{} missed 2 heartbeats, shunning it",
+                primary.port
+            ),
+            Duration::from_secs(5),
+        )
+        .await;
+    let errors = proxy
+        .admin_rows(&format!("SELECT COUNT(*) FROM monitor.mysql_server_ping_log WHERE port={} AND ping_error IS NOT NULL", primary.port))
+        .await;
+    assert_ne!(errors, [[Some("0".to_string())]]);
+    let live = proxy
+        .admin_rows(&format!(
+            "SELECT status FROM runtime_mysql_servers WHERE hostgroup_id={WRITER_HG}"
+        ))
+        .await;
+    assert_eq!(live, [[Some("SHUNNED".to_string())]]);
+    // Reads kept working all along, on the same client session and on a new one.
+    for _ in 0..5 {
+        let id = server_id(&mut reader).await;
+        assert!(replicas.contains(&id));
+    }
+    let mut fresh = proxy.client().await;
+    assert!(replicas.contains(&server_id(&mut fresh).await));
+}
+
+/// Sets a lab replica's read_only through its root account (loopback, no password).
+async fn set_read_only(port: u16, on: bool) {
+    let mut root = Conn::new(admin_opts(port, "root", ""))
+        .await
+        .expect("lab root");
+    root.query_drop(format!(
+        "SET GLOBAL read_only = {}",
+        if on { "ON" } else { "OFF" }
+    ))
+    .await
+    .unwrap();
+}
+
+/// Puts read_only back on even when the test fails half-way.
+struct RestoreReadOnly(u16);
+
+impl Drop for RestoreReadOnly {
+    fn drop(&mut self) {
+        let port = self.0;
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(set_read_only(port, true));
+        })
+        .join();
+    }
+}
+
+#[tokio::test]
+async fn a_replica_turned_writable_joins_the_writer_hostgroup_and_leaves_again() {
+    let _serial = serial().await;
+    let lab = lab().await;
+    let mut proxy = Proxy::lab(lab, &[]).await;
+    let replica = lab.replicas[1];
+    let writer_rows = format!("SELECT hostname, port FROM runtime_mysql_servers WHERE hostgroup_id={WRITER_HG} ORDER BY port");
+    let checksum =
+        "SELECT version, epoch, checksum FROM runtime_checksums_values WHERE name='mysql_servers'";
+    // Let the first read_only round settle, then take the checksum state.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let before = proxy.admin_rows(checksum).await;
+
+    let restore = RestoreReadOnly(replica);
+    set_read_only(replica, false).await;
+    let moved = wait_until(Duration::from_secs(10), || async {
+        let mut admin = proxy.node.admin().await;
+        try_query_rows(&mut admin, &writer_rows)
+            .await
+            .is_ok_and(|r| r.len() == 2)
+    })
+    .await;
+    assert!(moved, "{}", proxy.node.log());
+    proxy
+        .node
+        .wait_for_log(
+            &format!(
+                "Regenerating table 'mysql_servers' due to actions on server '{HOST}:{replica}'"
+            ),
+            Duration::from_secs(5),
+        )
+        .await;
+    let rows = proxy.admin_rows(&writer_rows).await;
+    assert_eq!(rows[1], [Some(HOST.to_string()), Some(replica.to_string())]);
+    // Still a reader too (mysql-monitor_writer_is_also_reader=true).
+    let readers = proxy
+        .admin_rows(&format!("SELECT COUNT(*) FROM runtime_mysql_servers WHERE hostgroup_id={READER_HG} AND port={replica}"))
+        .await;
+    assert_eq!(readers, [[Some("1".to_string())]]);
+    // Checksum and epoch change, the version does not (§5.4).
+    let after = proxy.admin_rows(checksum).await;
+    assert_eq!(after[0][0], before[0][0], "version unchanged");
+    assert_ne!(after[0][2], before[0][2], "checksum changed");
+    assert!(
+        after[0][1].as_deref().unwrap().parse::<u64>().unwrap()
+            >= before[0][1].as_deref().unwrap().parse::<u64>().unwrap()
+    );
+    let log = proxy
+        .admin_rows(&format!("SELECT read_only FROM monitor.mysql_server_read_only_log WHERE port={replica} ORDER BY time_start_us DESC LIMIT 1"))
+        .await;
+    assert_eq!(log, [[Some("0".to_string())]]);
+
+    drop(restore);
+    let back = wait_until(Duration::from_secs(10), || async {
+        let mut admin = proxy.node.admin().await;
+        try_query_rows(&mut admin, &writer_rows)
+            .await
+            .is_ok_and(|r| r.len() == 1)
+    })
+    .await;
+    assert!(
+        back,
+        "the replica leaves the writer hostgroup once read_only is back"
+    );
+}
+
+#[tokio::test]
+async fn pause_closes_the_listener_and_resume_reopens_it_while_sessions_continue() {
+    let _serial = serial().await;
+    let lab = lab().await;
+    let mut proxy = Proxy::lab(lab, &[]).await;
+    let mut client = proxy.client().await;
+    proxy.admin.query_drop("PROXYSQL PAUSE").await.unwrap();
+    let refused = wait_until(Duration::from_secs(5), || async {
+        tokio::net::TcpStream::connect((HOST, proxy.port))
+            .await
+            .is_err()
+    })
+    .await;
+    assert!(
+        refused,
+        "the traffic port still accepts connections after PROXYSQL PAUSE"
+    );
+    // The existing session keeps working.
+    let one: i64 = client.query_first("SELECT 1").await.unwrap().unwrap();
+    assert_eq!(one, 1);
+    let paused = proxy
+        .admin_rows("SELECT Variable_Value FROM stats_mysql_global WHERE Variable_Name='mysql_listener_paused'")
+        .await;
+    assert_eq!(paused, [[Some("true".to_string())]]);
+    proxy.admin.query_drop("PROXYSQL RESUME").await.unwrap();
+    let accepted = wait_until(Duration::from_secs(5), || async {
+        tokio::net::TcpStream::connect((HOST, proxy.port))
+            .await
+            .is_ok()
+    })
+    .await;
+    assert!(accepted);
+    let mut again = proxy.client().await;
+    let two: i64 = again.query_first("SELECT 2").await.unwrap().unwrap();
+    assert_eq!(two, 2);
+}
+
+#[tokio::test]
+async fn wrong_passwords_unknown_users_and_backend_errors_keep_proxysql_s_codes() {
+    let _serial = serial().await;
+    let lab = lab().await;
+    let mut proxy = Proxy::lab(
+        lab,
+        &["INSERT INTO mysql_query_rules (rule_id, active, match_pattern, error_msg, apply) VALUES (5, 1, 'forbidden', 'not here', 1)"],
+    )
+    .await;
+    let err = Conn::new(admin_opts(proxy.port, Lab::APP.0, "wrong"))
+        .await
+        .unwrap_err();
+    assert_eq!(server_error_code(&err), Some(1045), "{err}");
+    assert!(
+        err.to_string()
+            .contains("ProxySQL Error: Access denied for user 'svcusr'"),
+        "{err}"
+    );
+    let mut client = proxy.client().await;
+    let err = client
+        .query_drop("SELECT * FROM no_such_table")
+        .await
+        .unwrap_err();
+    assert_eq!(server_error_code(&err), Some(1146));
+    let err = client.query_drop("SELECT 'forbidden'").await.unwrap_err();
+    assert_eq!(server_error_code(&err), Some(1148));
+    assert!(err.to_string().contains("not here"));
+    // The session is still usable after errors.
+    let one: i64 = client.query_first("SELECT 1").await.unwrap().unwrap();
+    assert_eq!(one, 1);
+    let denied = proxy
+        .admin_rows("SELECT Variable_Value FROM stats_mysql_global WHERE Variable_Name='Access_Denied_Wrong_Password'")
+        .await;
+    assert_eq!(denied, [[Some("1".to_string())]]);
+    let users = proxy
+        .admin_rows("SELECT username, frontend_connections FROM stats_mysql_users")
+        .await;
+    assert_eq!(users, [[Some("svcusr".to_string()), Some("1".to_string())]]);
+    let procs = proxy
+        .admin_rows("SELECT user, db, command FROM stats_mysql_processlist")
+        .await;
+    assert_eq!(
+        procs,
+        [[
+            Some("svcusr".to_string()),
+            Some("duhokim".to_string()),
+            Some("Sleep".to_string())
+        ]]
+    );
+}
