@@ -1136,7 +1136,7 @@ pub fn render_table(report: &DrillReport) -> String {
     table.add_row([
         "settings".to_string(),
         format!(
-            "{profile}: advert {} s, check {} s, fall {}, rise {}, weight {}, {}; INSERT every {} ms ({:?} connection)",
+            "{profile}: advert {} s, check {} s, fall {}, rise {}, weight {}, {}; INSERT every {} ms ({} connection)",
             t.advert_int.as_secs_f64(),
             t.check_interval.as_secs_f64(),
             t.fall,
@@ -1144,7 +1144,10 @@ pub fn render_table(report: &DrillReport) -> String {
             t.weight,
             if s.preempt { "preempt" } else { "nopreempt" },
             s.write_interval_ms,
-            s.connection
+            match s.connection {
+                ConnectionMode::Fresh => "fresh",
+                ConnectionMode::Persistent => "persistent",
+            }
         ),
     ]);
     let (fault, verb, recovery) = match s.fault {

@@ -169,7 +169,7 @@ async fn run(
                 }
                 None
             }
-            Ok(Err(e)) => Some(describe(&e)),
+            Ok(Err(e)) => Some(describe(&e, cfg.target)),
             Err(_) => Some(format!(
                 "no answer within {} ms",
                 cfg.attempt_timeout.as_millis()
@@ -207,15 +207,19 @@ async fn run(
 }
 
 /// The error as the mysql client would print it, as far as the driver tells.
-fn describe(e: &mysql_async::Error) -> String {
+fn describe(e: &mysql_async::Error, target: SocketAddr) -> String {
     match e {
         mysql_async::Error::Server(s) => format!("ERROR {} ({}): {}", s.code, s.state, s.message),
         mysql_async::Error::Io(io) => {
             let text = io.to_string();
             if text.contains("refused") {
-                format!("ERROR 2003 (HY000): Can't connect (111: {text})")
+                format!(
+                    "ERROR 2003 (HY000): Can't connect to MySQL server on '{}:{}' (111)",
+                    target.ip(),
+                    target.port()
+                )
             } else {
-                format!("ERROR 2013 (HY000): {text}")
+                format!("ERROR 2013 (HY000): Lost connection to server ({text})")
             }
         }
         other => other.to_string(),
