@@ -608,12 +608,18 @@ fn normalise(text: &str) -> Vec<String> {
 fn keepalived_render_reproduces_the_scenario_configs() {
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/scenario");
     let out = tempfile::tempdir().unwrap();
-    let status = std::process::Command::new(pxadm_bin())
+    let run = std::process::Command::new(pxadm_bin())
         .args(["keepalived", "render", "--out"])
         .arg(out.path())
-        .status()
+        .output()
         .unwrap();
-    assert!(status.success());
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let listed = String::from_utf8_lossy(&run.stdout).lines().count();
+    assert_eq!(listed, 5, "two confs, two --vip files, one script");
     for name in ["keepalived-node1.conf", "keepalived-node2.conf"] {
         let rendered = std::fs::read_to_string(out.path().join(name)).unwrap();
         let expected = std::fs::read_to_string(fixtures.join(name)).unwrap();
@@ -733,4 +739,30 @@ async fn drill_measures_a_tuned_failover_and_proves_no_acknowledged_write_is_los
     assert!(events
         .iter()
         .any(|e| matches!(e, EventKind::WritesResumed { .. })));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paused_proxy_loses_the_vip_through_its_builtin_check() {
+    use pxadm::console::drill::{run_failover, DrillOptions, Fault, Profile};
+    let lab = lab().await;
+    let mut opts = DrillOptions::new(Profile::Tuned);
+    opts.pxadm_bin = pxadm_bin();
+    opts.backend.port = lab.primary;
+    opts.fault = Fault::Pause;
+    opts.vip = Some(router(28).vip);
+    opts.warmup = Duration::from_secs(1);
+    opts.settle = Duration::from_secs(1);
+    let report = run_failover(opts, None).await.expect("drill failed");
+    // The VRRP instance of node1 lives on: only its check (traffic listener closed) can
+    // have moved the VIP, within fall × interval + Master_Down_Interval (0.46 s) plus slack.
+    assert_eq!(report.new_holder.as_deref(), Some("node2"));
+    let takeover = report.takeover_ms.unwrap();
+    assert!(takeover < 1500, "takeover {takeover} ms");
+    let failback = report.failback.as_ref().unwrap();
+    assert!(
+        failback.vip_returned,
+        "RESUME: the check recovers, node1 preempts"
+    );
+    assert!(report.proof.holds, "missing: {:?}", report.proof.missing);
+    assert_eq!(report.double_holder, None);
 }
