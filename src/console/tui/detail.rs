@@ -319,6 +319,8 @@ impl HaInfo {
 /// Interprets the answer to [`Q_VRRP`].
 pub fn parse_vrrp(answer: Result<ResultSet, ClientError>) -> HaInfo {
     let rs = match answer {
+        // A pxadm node always has the table; it is empty without --vip.
+        Ok(rs) if rs.rows.is_empty() => return HaInfo::Absent,
         Ok(rs) => rs,
         Err(ClientError::Server { message, .. }) if message.contains("no such table") => {
             return HaInfo::Absent
@@ -519,6 +521,8 @@ mod tests {
             message: "ProxySQL Admin Error: no such table: stats_pxadm_vrrp".into(),
         }));
         assert_eq!(absent, HaInfo::Absent);
+        let empty = parse_vrrp(Ok(rs(&["instance", "priority"], &[])));
+        assert_eq!(empty, HaInfo::Absent, "a pxadm node without --vip");
         let bad = parse_vrrp(Ok(rs(
             &["instance", "priority", "effective_priority"],
             &[&["VI_1", "high", "1"]],
