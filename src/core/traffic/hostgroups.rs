@@ -183,6 +183,17 @@ pub struct ServerEntry {
     removed: AtomicBool,
 }
 
+impl std::fmt::Debug for ServerEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerEntry")
+            .field("hostgroup", &self.hostgroup)
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("status", &self.status())
+            .finish_non_exhaustive()
+    }
+}
+
 /// A snapshot of an entry's statistics row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PoolStats {

@@ -743,7 +743,7 @@ impl Session {
             a.server.count_query();
             {
                 let mut st = self.proc.state.lock();
-                st.backend = Some((a.server.host.clone(), a.server.port, a.conn.local_port));
+                st.backend = Some((a.server.clone(), a.conn.local_port));
             }
             let sent = a.conn.send_command(req.cmd, req.payload).await;
             let relayed = match sent {

@@ -13,6 +13,7 @@ use bytes::Bytes;
 use parking_lot::Mutex;
 
 use super::digest::render_digest;
+use super::hostgroups::ServerEntry;
 use super::state::{COMMAND_NAMES, COMMAND_UNKNOWN};
 use crate::core::checksum::spooky::SpookyHasher;
 use crate::core::resultset::ResultSet;
@@ -92,8 +93,8 @@ pub struct ProcessState {
     pub db: Option<String>,
     /// Hostgroup of the current or last statement (-1 before the first).
     pub hostgroup: i32,
-    /// Backend of the running statement, if any: (host, port, proxy-side local port).
-    pub backend: Option<(String, u16, u16)>,
+    /// Backend of the running statement, if any, and the proxy-side local port.
+    pub backend: Option<(Arc<ServerEntry>, u16)>,
     /// `Sleep` or `Query` (or another command name).
     pub command: &'static str,
     /// When the current command started.
@@ -316,7 +317,11 @@ impl TrafficStats {
         for e in entries {
             let st = e.state.lock().clone();
             let (srv_host, srv_port, l_port) = match &st.backend {
-                Some((h, p, l)) => (Some(h.clone()), Some(p.to_string()), Some(l.to_string())),
+                Some((s, l)) => (
+                    Some(s.host.clone()),
+                    Some(s.port.to_string()),
+                    Some(l.to_string()),
+                ),
                 None => (None, None, None),
             };
             rs.rows.push(vec![
@@ -366,6 +371,7 @@ impl TrafficStats {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::traffic::hostgroups::ServerStatus;
 
     fn rec<'a>(hg: i32, digest: u64, us: u64) -> QueryRecord<'a> {
         QueryRecord {
@@ -433,7 +439,15 @@ mod tests {
             state: Mutex::new(ProcessState {
                 db: Some("duhokim".into()),
                 hostgroup: 10,
-                backend: Some(("127.0.0.1".into(), 3306, 40000)),
+                backend: Some((
+                    Arc::new(ServerEntry::new(
+                        (10, "127.0.0.1".into(), 3306),
+                        ServerStatus::Online,
+                        1,
+                        10,
+                    )),
+                    40000,
+                )),
                 command: "Query",
                 started: Instant::now(),
                 info: Some(Bytes::from_static(b"SELECT SLEEP(5)")),
