@@ -1,6 +1,7 @@
 //! The backend monitor of a `pxadm node` against the real MariaDB lab (spec §3.6, §7.3, §7.5):
-//! log tables filled by real checks, ping-based shunning that the cluster does not see, and
-//! replication-hostgroup moves when a replica's read_only changes.
+//! log tables filled by real checks, ping-based shunning that the cluster does not see,
+//! replication-hostgroup moves when a replica's read_only changes, and shunning for
+//! replication lag.
 
 mod common;
 
@@ -519,4 +520,199 @@ async fn replica_switched_writable_joins_the_writer_hostgroup_and_leaves_it_when
     assert_eq!(back.0, before.0, "the version must not change");
     assert_eq!(back.2, before.2, "same table, same checksum");
     assert!(back.1.parse::<u64>().unwrap() > moved.1.parse::<u64>().unwrap());
+}
+
+/// Runs `sql` as root on the lab primary (it reaches the replicas through the binlog).
+async fn primary_sql(lab: &'static Lab, sql: String) {
+    let port = lab.primary;
+    let query = sql.clone();
+    let out = tokio::task::spawn_blocking(move || lab.root_sql(port, &query))
+        .await
+        .expect("mariadb client thread")
+        .unwrap_or_else(|e| panic!("cannot run mariadb: {e}"));
+    assert!(
+        out.status.success(),
+        "{sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `(hostgroup, port, status)` rows of `stats_mysql_connection_pool` for `port`.
+async fn pool_status(conn: &mut Conn, port: u16) -> Vec<(String, String)> {
+    query_rows(
+        conn,
+        &format!("SELECT hostgroup, status FROM stats_mysql_connection_pool WHERE srv_port={port} ORDER BY hostgroup"),
+    )
+    .await
+    .into_iter()
+    .map(|r| (r[0].clone().unwrap_or_default(), r[1].clone().unwrap_or_default()))
+    .collect()
+}
+
+#[tokio::test]
+async fn replication_lag_over_the_limit_shuns_the_replica_until_it_catches_up() {
+    let lab = lab().await;
+    let [primary, r1, r2] = lab.ports();
+    // A pt-heartbeat style table of this test run, written on the primary: its `ts` sets
+    // the lag every replica reports through the heartbeat query, without touching the
+    // lab's replication.
+    let table = format!("pxadm_hb.heartbeat_{}", std::process::id());
+    primary_sql(
+        lab,
+        format!(
+            "CREATE DATABASE IF NOT EXISTS pxadm_hb;
+             CREATE TABLE IF NOT EXISTS {table} (server_id INT PRIMARY KEY, ts DATETIME(6) NOT NULL);
+             REPLACE INTO {table} VALUES (1, NOW(6) - INTERVAL 120 SECOND);
+             GRANT SELECT ON pxadm_hb.* TO monitor@'{HOST}';"
+        ),
+    )
+    .await;
+
+    let traffic_port = free_port();
+    let node = TestNode::builder()
+        .arg("--mysql")
+        .arg(format!("{HOST}:{traffic_port}"))
+        .start()
+        .await;
+    let mut admin = node.admin().await;
+    monitor_vars(
+        &mut admin,
+        &[
+            ("monitor_replication_lag_interval", "200"),
+            ("monitor_replication_lag_count", "2"),
+            ("monitor_replication_lag_use_percona_heartbeat", &table),
+        ],
+    )
+    .await;
+    exec(&mut admin, "DELETE FROM mysql_servers").await;
+    for (hg, port, max_lag) in [(0, primary, 0), (1, r1, 30), (1, r2, 0)] {
+        exec(
+            &mut admin,
+            &format!("INSERT INTO mysql_servers (hostgroup_id, hostname, port, max_replication_lag) VALUES ({hg}, '{HOST}', {port}, {max_lag})"),
+        )
+        .await;
+    }
+    exec(
+        &mut admin,
+        &format!(
+            "INSERT INTO mysql_users (username, password, default_hostgroup) VALUES ('{}', '{}', 1)",
+            Lab::APP.0,
+            Lab::APP.1
+        ),
+    )
+    .await;
+    exec(&mut admin, "LOAD MYSQL SERVERS TO RUNTIME").await;
+    exec(&mut admin, "LOAD MYSQL USERS TO RUNTIME").await;
+    let before = servers_checksum(&mut admin).await;
+
+    // Two readings over the limit: the first is only counted, the second shuns.
+    let not_yet = node
+        .wait_for_log(
+            &format!("Not shunning server {HOST}:{r1} from HG 1 with replication lag of"),
+            WAIT,
+        )
+        .await;
+    assert!(
+        not_yet.contains("count number: '1' < replication_lag_count: '2'"),
+        "{not_yet}"
+    );
+    let shunned = node
+        .wait_for_log(&format!("Shunning server {HOST}:{r1} from HG 1"), WAIT)
+        .await;
+    assert!(shunned.contains("[WARNING]"), "{shunned}");
+    let lag: i64 = shunned
+        .split("replication lag of ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no lag in {shunned:?}"));
+    assert!((110..=200).contains(&lag), "lag {lag} in {shunned:?}");
+
+    assert_eq!(
+        runtime_servers(&mut admin).await,
+        [
+            ("0".into(), primary.to_string(), "ONLINE".into()),
+            ("1".into(), r1.to_string(), "SHUNNED".into()),
+            ("1".into(), r2.to_string(), "ONLINE".into()),
+        ]
+    );
+    assert_eq!(
+        pool_status(&mut admin, r1).await,
+        [("1".into(), "SHUNNED_REPLICATION_LAG".into())]
+    );
+    // Invisible to the cluster: shunned rows count as ONLINE in the checksum.
+    assert_eq!(servers_checksum(&mut admin).await, before);
+    // The log holds the measured lag; r2 (no limit) is not checked.
+    assert!(
+        count(
+            &mut admin,
+            &format!("SELECT COUNT(*) FROM monitor.mysql_server_replication_lag_log WHERE port={r1} AND repl_lag >= 110 AND error IS NULL"),
+        )
+        .await
+            >= 2
+    );
+    assert_eq!(
+        count(
+            &mut admin,
+            &format!("SELECT COUNT(*) FROM monitor.mysql_server_replication_lag_log WHERE port IN ({primary}, {r2})"),
+        )
+        .await,
+        0
+    );
+
+    // Reads of hostgroup 1 avoid the lagging replica.
+    let mut client = Conn::new(
+        common::admin_opts(traffic_port, Lab::APP.0, Lab::APP.1).db_name(Some(Lab::APP_DB)),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("cannot connect through the proxy: {e}"));
+    for _ in 0..10 {
+        let port: Option<u16> = client.query_first("SELECT @@port").await.unwrap();
+        assert_eq!(port, Some(r2), "a read reached the shunned replica");
+    }
+    drop(client);
+
+    // The replica catches up: it is re-enabled.
+    primary_sql(lab, format!("REPLACE INTO {table} VALUES (1, NOW(6))")).await;
+    let back = node
+        .wait_for_log(&format!("Re-enabling server {HOST}:{r1} from HG 1"), WAIT)
+        .await;
+    assert!(back.contains("[WARNING]"), "{back}");
+    assert_eq!(
+        pool_status(&mut admin, r1).await,
+        [("1".into(), "ONLINE".into())]
+    );
+
+    // SHOW SLAVE STATUS mode: a running replica reports a number, the primary (no replica
+    // row) is logged with a NULL lag and stays ONLINE.
+    exec(
+        &mut admin,
+        &format!("UPDATE mysql_servers SET max_replication_lag=30 WHERE port={primary}"),
+    )
+    .await;
+    exec(&mut admin, "LOAD MYSQL SERVERS TO RUNTIME").await;
+    monitor_vars(
+        &mut admin,
+        &[("monitor_replication_lag_use_percona_heartbeat", "")],
+    )
+    .await;
+    let since = now_us();
+    let admin = Mutex::new(admin);
+    let sql = format!(
+        "SELECT COUNT(*) FROM monitor.mysql_server_replication_lag_log WHERE time_start_us > {since} AND ((port={r1} AND repl_lag >= 0) OR (port={primary} AND repl_lag IS NULL)) AND error IS NULL"
+    );
+    assert!(
+        wait_until(WAIT, || async {
+            count(&mut *admin.lock().await, &sql).await >= 4
+        })
+        .await,
+        "no SHOW SLAVE STATUS readings\n{}",
+        common::tail(&node.log(), 30)
+    );
+    let mut admin = admin.into_inner();
+    assert_eq!(
+        pool_status(&mut admin, primary).await,
+        [("0".into(), "ONLINE".into())]
+    );
+    primary_sql(lab, format!("DROP TABLE IF EXISTS {table}")).await;
 }

@@ -26,6 +26,7 @@ use super::runtime::{
 use super::shared::{NodeControl, NodeShared};
 use crate::core::checksum;
 use crate::core::config_file::{ConfigFile, Section};
+use crate::core::monitor::lag::SHUNNED_REPLICATION_LAG;
 use crate::core::resultset::ResultSet;
 use crate::core::schema::{self, Schema};
 use crate::core::variables;
@@ -838,6 +839,10 @@ impl Engine {
                     );
                     if let Some(status) = live.get(&key) {
                         row[st] = Some((*status).to_string());
+                    } else if row[st].as_deref() == Some(SHUNNED_REPLICATION_LAG) {
+                        // The table's CHECK allows four statuses; ProxySQL shows this one as
+                        // SHUNNED here and by name in stats_mysql_connection_pool.
+                        row[st] = Some("SHUNNED".to_string());
                     }
                 }
             }
@@ -1360,10 +1365,17 @@ impl Engine {
             .iter()
             .map(|r| (key(r), r[4].clone()))
             .collect();
+        let max_lag = config.column_index("max_replication_lag");
         for row in &mut config.rows {
             if row[4].as_deref() == Some("ONLINE") {
                 if let Some(Some(st)) = live.get(&key(row)) {
-                    if st.starts_with("SHUNNED") {
+                    // Setting max_replication_lag to 0 re-enables a server shunned for lag
+                    // at once, as ProxySQL's commit does.
+                    let lag_limit_removed = st == SHUNNED_REPLICATION_LAG
+                        && max_lag
+                            .and_then(|i| row[i].as_deref())
+                            .is_some_and(|v| v.trim() == "0");
+                    if st.starts_with("SHUNNED") && !lag_limit_removed {
                         row[4] = Some(st.clone());
                     }
                 }

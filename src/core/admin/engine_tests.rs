@@ -341,3 +341,44 @@ fn monitor_changes_move_checksum_and_epoch_but_not_version_and_shunning_is_invis
     assert_ne!(after.checksum, before.checksum);
     assert_eq!(after.version, before.version);
 }
+
+#[test]
+fn replication_lag_shunning_reads_shunned_and_ends_when_the_limit_is_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut e = start(dir.path());
+    run_script(
+        &mut e,
+        "INSERT INTO mysql_servers (hostgroup_id, hostname, port, max_replication_lag) VALUES (1,'127.0.0.1',3307,10); LOAD MYSQL SERVERS TO RUNTIME;",
+    );
+    let before = e
+        .shared
+        .checksums
+        .lock()
+        .get(ChecksumModule::MysqlServers)
+        .clone();
+    let mut servers = e.runtime().servers.clone();
+    servers.rows[0][4] = Some(SHUNNED_REPLICATION_LAG.into());
+    e.set_runtime_servers(servers);
+    assert_eq!(
+        *e.shared.checksums.lock().get(ChecksumModule::MysqlServers),
+        before,
+        "lag shunning is invisible to the cluster"
+    );
+    // The table's CHECK knows four statuses: ProxySQL shows status 4 as SHUNNED here.
+    assert_eq!(
+        rows(&mut e, "SELECT status FROM runtime_mysql_servers")[0][0].as_deref(),
+        Some("SHUNNED")
+    );
+    // A reload that keeps the limit keeps the server shunned...
+    run_script(&mut e, "LOAD MYSQL SERVERS TO RUNTIME;");
+    assert_eq!(
+        e.runtime().servers.rows[0][4].as_deref(),
+        Some(SHUNNED_REPLICATION_LAG)
+    );
+    // ...one that removes it re-enables the server at once.
+    run_script(
+        &mut e,
+        "UPDATE mysql_servers SET max_replication_lag=0; LOAD MYSQL SERVERS TO RUNTIME;",
+    );
+    assert_eq!(e.runtime().servers.rows[0][4].as_deref(), Some("ONLINE"));
+}

@@ -1,5 +1,5 @@
-//! One check against one backend: connect, ping, read_only (§7.5), each bounded by its
-//! timeout, with the error texts and log lines ProxySQL's monitor produces.
+//! One check against one backend: connect, ping, read_only, replication lag (§7.5), each
+//! bounded by its timeout, with the error texts and log lines ProxySQL's monitor produces.
 //!
 //! Error texts follow MariaDB Connector/C 3.3 (the client library ProxySQL 2.7 ships), so
 //! `monitor.*_log` rows read the same as on a real node: `Can't connect to server on 'host'
@@ -11,6 +11,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, OptsBuilder, Row, Value};
 
+use super::lag::{lag_query, LagReading};
 use super::servers::{CheckType, ServerAddr};
 use super::settings::MonitorSettings;
 use super::shunning::is_credentials_error;
@@ -326,6 +327,106 @@ pub async fn read_only_check(
         },
         conn,
     )
+}
+
+/// Replication-lag check (`SHOW SLAVE STATUS`, or the pt-heartbeat query) on the kept
+/// connection (opened first if there is none).
+pub async fn replication_lag_check(
+    addr: ServerAddr,
+    conn: Option<Conn>,
+    s: &MonitorSettings,
+) -> (Probe<LagReading>, Option<Conn>) {
+    let start_us = now_us();
+    let mut conn = match conn {
+        Some(c) => c,
+        None => match open(&addr, s, true).await {
+            Ok(c) => c,
+            Err(message) => {
+                let probe = Probe {
+                    addr,
+                    start_us,
+                    outcome: Err(CheckError::new(message)),
+                };
+                return (probe, None);
+            }
+        },
+    };
+    let heartbeat = !s.percona_heartbeat.trim().is_empty();
+    let query = lag_query(&s.percona_heartbeat);
+    let t1 = Instant::now();
+    let result = tokio::time::timeout(s.replication_lag_timeout, async {
+        let mut result = conn.query_iter(query.as_str()).await?;
+        let columns: Vec<String> = result
+            .columns_ref()
+            .iter()
+            .map(|c| c.name_str().into_owned())
+            .collect();
+        let rows: Vec<Row> = result.collect().await?;
+        result.drop_result().await?;
+        let first = rows.first().map(|row| {
+            (0..row.len())
+                .map(|i| row.as_ref(i).and_then(value_text))
+                .collect::<Vec<_>>()
+        });
+        Ok::<_, mysql_async::Error>((columns, first))
+    })
+    .await;
+    let took = t1.elapsed();
+    let (outcome, conn) = match result {
+        Ok(Ok((columns, first))) => {
+            let (reading, shape_ok) =
+                LagReading::from_result(&columns, first.as_deref(), heartbeat);
+            if !shape_ok {
+                px_error!(
+                    "mysql_fetch_fields returns NULL, or mysql_num_fields is incorrect. Server {}:{} . See bug #1994",
+                    addr.host,
+                    addr.port
+                );
+            }
+            (Ok((reading, took)), Some(conn))
+        }
+        Ok(Err(e)) => {
+            let message = query_error_text(&e);
+            px_error!(
+                "Error after {}ms on server {}:{} : {}",
+                ms(took),
+                addr.host,
+                addr.port,
+                message
+            );
+            (Err(CheckError::new(message)), None)
+        }
+        Err(_) => {
+            px_error!(
+                "Timeout on replication lag health check for {}:{} after {}ms. If the server is overload, increase mysql-monitor_replication_lag_timeout.",
+                addr.host,
+                addr.port,
+                ms(took)
+            );
+            (Err(CheckError::timeout("timeout check")), None)
+        }
+    };
+    (
+        Probe {
+            addr,
+            start_us,
+            outcome,
+        },
+        conn,
+    )
+}
+
+/// A column value as text (`None` for NULL), as the C client hands it over.
+fn value_text(v: &Value) -> Option<String> {
+    match v {
+        Value::NULL => None,
+        Value::Bytes(b) => Some(String::from_utf8_lossy(b).into_owned()),
+        Value::Int(i) => Some(i.to_string()),
+        Value::UInt(u) => Some(u.to_string()),
+        Value::Float(f) => Some(f.to_string()),
+        Value::Double(d) => Some(d.to_string()),
+        other => Some(other.as_sql(true).trim_matches('\'').to_string()),
+    }
 }
 
 /// The read_only value of a check's result: exactly one column named `read_only`; `0` or

@@ -1,5 +1,6 @@
-//! Rows of `monitor.mysql_server_connect_log`, `..._ping_log` and `..._read_only_log` (§3.6),
-//! written once per round as multi-row statements, and the purge by `mysql-monitor_history`.
+//! Rows of `monitor.mysql_server_connect_log`, `..._ping_log`, `..._read_only_log` and
+//! `..._replication_lag_log` (§3.6), written once per round as multi-row statements, and the
+//! purge by `mysql-monitor_history`.
 //!
 //! Column values follow ProxySQL's monitor: `time_start_us` is the wall-clock start of the
 //! check; on success the error is NULL; on failure the success time is 0 (ProxySQL binds
@@ -11,6 +12,7 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::ToSql;
 
 use super::checks::Probe;
+use super::lag::LagReading;
 
 /// Rows per INSERT: far below SQLite's bound-parameter limit, large enough that a round over
 /// a few hundred servers is a handful of statements.
@@ -25,6 +27,8 @@ pub enum LogTable {
     Ping,
     /// `monitor.mysql_server_read_only_log`.
     ReadOnly,
+    /// `monitor.mysql_server_replication_lag_log`.
+    ReplicationLag,
 }
 
 impl LogTable {
@@ -34,6 +38,7 @@ impl LogTable {
             LogTable::Connect => "monitor.mysql_server_connect_log",
             LogTable::Ping => "monitor.mysql_server_ping_log",
             LogTable::ReadOnly => "monitor.mysql_server_read_only_log",
+            LogTable::ReplicationLag => "monitor.mysql_server_replication_lag_log",
         }
     }
 }
@@ -87,6 +92,22 @@ pub fn insert_read_only(probes: &[Probe<bool>]) -> Vec<Statement> {
         out.extend(base_values(p));
         out.push(match &p.outcome {
             Ok((read_only, _)) => SqlValue::Integer(i64::from(*read_only)),
+            Err(_) => SqlValue::Null,
+        });
+        out.push(error_value(p));
+    })
+}
+
+/// `INSERT OR REPLACE` statements for replication-lag probes: `repl_lag` is NULL unless the
+/// server reported a number.
+pub fn insert_replication_lag(probes: &[Probe<LagReading>]) -> Vec<Statement> {
+    inserts(LogTable::ReplicationLag, 6, probes, |p, out| {
+        out.extend(base_values(p));
+        out.push(match &p.outcome {
+            Ok((reading, _)) => reading
+                .logged()
+                .map(SqlValue::Integer)
+                .unwrap_or(SqlValue::Null),
             Err(_) => SqlValue::Null,
         });
         out.push(error_value(p));
@@ -189,6 +210,34 @@ mod tests {
                 timeout: msg.starts_with("timeout"),
             }),
         }
+    }
+
+    #[test]
+    fn replication_lag_rows_log_null_unless_a_number_was_read() {
+        let conn = db();
+        run(
+            &conn,
+            &insert_replication_lag(&[
+                ok(1, 10, LagReading::Seconds(7), 300),
+                ok(2, 11, LagReading::Null, 200),
+                ok(3, 12, LagReading::NotReplica, 100),
+                failed(4, 13, "timeout check"),
+            ]),
+        );
+        let got = rows(
+            &conn,
+            "SELECT port, success_time_us, repl_lag, error FROM monitor.mysql_server_replication_lag_log ORDER BY port",
+        );
+        let s = |v: &str| Some(v.to_string());
+        assert_eq!(
+            got,
+            [
+                vec![s("1"), s("300"), s("7"), None],
+                vec![s("2"), s("200"), None, None],
+                vec![s("3"), s("100"), None, None],
+                vec![s("4"), s("0"), None, s("timeout check")],
+            ]
+        );
     }
 
     #[test]

@@ -1,6 +1,6 @@
-//! The backend monitor (§7.3, §7.5): connect, ping and read_only checks of the runtime
-//! `mysql_servers`, their logs in the `monitor` schema, replication-hostgroup moves and
-//! ping-based shunning.
+//! The backend monitor (§7.3, §7.5): connect, ping, read_only and replication-lag checks of
+//! the runtime `mysql_servers`, their logs in the `monitor` schema, replication-hostgroup
+//! moves, ping-based shunning and shunning for replication lag.
 //!
 //! One task per check kind follows the running `mysql-monitor_*` variables (a change starts a
 //! new round at once, as ProxySQL's loops do when the variables version moves) and the runtime
@@ -12,10 +12,11 @@
 //! thread from the servers as they are at that moment, so nothing another writer changed in
 //! between is lost.
 //!
-//! The decisions themselves are pure: [`replication::apply_read_only`] and
-//! [`shunning::apply_plan`].
+//! The decisions themselves are pure: [`replication::apply_read_only`],
+//! [`shunning::apply_plan`] and [`lag::apply_lag`].
 
 pub mod checks;
+pub mod lag;
 pub mod logs;
 pub mod replication;
 pub mod servers;
@@ -39,6 +40,7 @@ use crate::core::admin::shared::{NodeShared, Vars};
 use crate::core::admin::{AdminHandle, EngineGone};
 use crate::{px_error, px_info, px_warn};
 use checks::{now_us, Probe};
+use lag::{LagCounts, LagEvent, LagReading, LagRules};
 use logs::{LogTable, Statement};
 use replication::{MoveEvent, ReadOnlyResult};
 use servers::{monitored_servers, read_only_targets, replication_hostgroups, ServerAddr};
@@ -51,11 +53,11 @@ pub struct Monitor {
     tasks: Vec<JoinHandle<()>>,
 }
 
-/// What the three tasks share.
+/// What the check tasks share.
 struct Ctx {
     admin: AdminHandle,
     shared: Arc<NodeShared>,
-    /// Missed heartbeats: the ping task writes, the connect and read_only tasks skip servers
+    /// Missed heartbeats: the ping task writes, the other tasks skip servers
     /// that stopped answering ("Disabling other checks until the node comes back online").
     health: Mutex<PingHealth>,
     /// `PXADM_LOOPBACK_ONLY` is set: backends off this machine are not dialled.
@@ -95,7 +97,8 @@ impl Ctx {
 type Kept = HashMap<ServerAddr, Conn>;
 
 impl Monitor {
-    /// Starts the connect, ping and read_only tasks on the current tokio runtime.
+    /// Starts the connect, ping, read_only and replication-lag tasks on the current tokio
+    /// runtime.
     pub fn start(admin: AdminHandle, shared: Arc<NodeShared>) -> Monitor {
         let ctx = Arc::new(Ctx {
             admin,
@@ -119,6 +122,7 @@ impl Monitor {
             spawn(Kind::Connect),
             spawn(Kind::Ping),
             spawn(Kind::ReadOnly),
+            spawn(Kind::ReplicationLag),
         ];
         Monitor { cancel, tasks }
     }
@@ -143,6 +147,7 @@ enum Kind {
     Connect,
     Ping,
     ReadOnly,
+    ReplicationLag,
 }
 
 /// State a task keeps across rounds.
@@ -151,6 +156,8 @@ struct TaskState {
     kept: Kept,
     /// Consecutive read_only timeouts per server.
     read_only_timeouts: HashMap<ServerAddr, u32>,
+    /// Consecutive excessive replication-lag readings per (hostgroup, server).
+    lag_counts: LagCounts,
 }
 
 async fn run(ctx: Arc<Ctx>, kind: Kind) {
@@ -164,6 +171,7 @@ async fn run(ctx: Arc<Ctx>, kind: Kind) {
                 Kind::Connect => connect_round(&ctx, &s).await,
                 Kind::Ping => ping_round(&ctx, &s, &mut state).await,
                 Kind::ReadOnly => read_only_round(&ctx, &s, &mut state).await,
+                Kind::ReplicationLag => replication_lag_round(&ctx, &s, &mut state).await,
             };
             if round.is_err() {
                 return; // the engine stopped: the node is going down
@@ -172,6 +180,7 @@ async fn run(ctx: Arc<Ctx>, kind: Kind) {
                 Kind::Connect => s.connect_interval,
                 Kind::Ping => s.ping_interval,
                 Kind::ReadOnly => s.read_only_interval,
+                Kind::ReplicationLag => s.replication_lag_interval,
             };
             Some(started + interval)
         } else {
@@ -445,6 +454,118 @@ async fn read_only_round(
         .await
 }
 
+async fn replication_lag_round(
+    ctx: &Ctx,
+    s: &MonitorSettings,
+    state: &mut TaskState,
+) -> Result<(), EngineGone> {
+    let targets = {
+        let servers = ctx.shared.runtime.borrow().servers.clone();
+        let dialable = ctx.dialable(lag::lag_targets(&servers));
+        let health = ctx.health.lock();
+        dialable
+            .into_iter()
+            .filter(|a| health.responds(a, s.ping_max_failures))
+            .collect::<Vec<_>>()
+    };
+    state.kept.retain(|addr, _| targets.contains(addr));
+    let probes = check_all(
+        targets,
+        &mut state.kept,
+        s.max_parallel_checks,
+        |addr, conn| checks::replication_lag_check(addr, conn, s),
+    )
+    .await;
+    let readings: Vec<(ServerAddr, LagReading)> = probes
+        .iter()
+        .map(|p| {
+            let reading = match &p.outcome {
+                Ok((reading, _)) => *reading,
+                Err(_) => LagReading::Failed,
+            };
+            (p.addr.clone(), reading)
+        })
+        .collect();
+    let mut statements = logs::insert_replication_lag(&probes);
+    statements.push(logs::purge(
+        LogTable::ReplicationLag,
+        now_us(),
+        s.replication_lag_history(),
+    ));
+    let rules = LagRules {
+        count: s.replication_lag_count,
+        when_null: s.slave_lag_when_null,
+        group_by_host: s.replication_lag_group_by_host,
+    };
+    let mut counts = std::mem::take(&mut state.lag_counts);
+    state.lag_counts = ctx
+        .admin
+        .call(move |engine| {
+            write(engine, &statements);
+            if !readings.is_empty() {
+                let outcome =
+                    lag::apply_lag(&engine.runtime().servers, &readings, rules, &mut counts);
+                outcome.events.iter().for_each(log_lag_event);
+                if let Some(servers) = outcome.servers {
+                    engine.set_runtime_servers(servers);
+                }
+            }
+            counts
+        })
+        .await?;
+    Ok(())
+}
+
+fn log_lag_event(event: &LagEvent) {
+    match event {
+        LagEvent::NullLag { addr, used } => px_error!(
+            "Replication lag on server {}:{} is NULL, using value {}",
+            addr.host,
+            addr.port,
+            used
+        ),
+        LagEvent::NotYet {
+            hostgroup,
+            addr,
+            lag,
+            count,
+            needed,
+        } => px_info!(
+            "Not shunning server {}:{} from HG {} with replication lag of {} second, count number: '{}' < replication_lag_count: '{}'",
+            addr.host,
+            addr.port,
+            hostgroup,
+            lag,
+            count,
+            needed
+        ),
+        LagEvent::Shunned {
+            hostgroup,
+            addr,
+            lag,
+            count,
+        } => px_warn!(
+            "Shunning server {}:{} from HG {} with replication lag of {} second, count number: '{}'",
+            addr.host,
+            addr.port,
+            hostgroup,
+            lag,
+            count
+        ),
+        LagEvent::Reenabled {
+            hostgroup,
+            addr,
+            lag,
+        } => px_warn!(
+            "Re-enabling server {}:{} from HG {} with replication lag of {} second",
+            addr.host,
+            addr.port,
+            hostgroup,
+            lag
+        ),
+    }
+}
+
 fn apply_read_only_results(
     engine: &mut Engine,
     results: &[ReadOnlyResult],
@@ -513,6 +634,7 @@ fn status_code(status: &str) -> u8 {
         "SHUNNED" => 1,
         "OFFLINE_SOFT" => 2,
         "OFFLINE_HARD" => 3,
+        "SHUNNED_REPLICATION_LAG" => 4,
         _ => 0,
     }
 }

@@ -47,6 +47,18 @@ pub struct MonitorSettings {
     pub max_parallel_checks: usize,
     /// `mysql-hostgroup_manager_verbose`: log each server the replication moves create.
     pub hostgroup_manager_verbose: bool,
+    /// `mysql-monitor_replication_lag_interval`.
+    pub replication_lag_interval: Duration,
+    /// `mysql-monitor_replication_lag_timeout`.
+    pub replication_lag_timeout: Duration,
+    /// `mysql-monitor_replication_lag_count`.
+    pub replication_lag_count: u32,
+    /// `mysql-monitor_replication_lag_group_by_host`.
+    pub replication_lag_group_by_host: bool,
+    /// `mysql-monitor_replication_lag_use_percona_heartbeat` (`db.table`, empty: off).
+    pub percona_heartbeat: String,
+    /// `mysql-monitor_slave_lag_when_null`.
+    pub slave_lag_when_null: i64,
 }
 
 impl Default for MonitorSettings {
@@ -100,6 +112,25 @@ impl MonitorSettings {
             wait_timeout: flag("mysql-monitor_wait_timeout", true),
             max_parallel_checks: int("mysql-monitor_threads_max", 128, 1, 256) as usize,
             hostgroup_manager_verbose: int("mysql-hostgroup_manager_verbose", 1, 0, 3) > 0,
+            replication_lag_interval: ms(
+                "mysql-monitor_replication_lag_interval",
+                10_000,
+                100,
+                604_800_000,
+            ),
+            replication_lag_timeout: ms(
+                "mysql-monitor_replication_lag_timeout",
+                1000,
+                100,
+                600_000,
+            ),
+            replication_lag_count: int("mysql-monitor_replication_lag_count", 1, 1, 10) as u32,
+            replication_lag_group_by_host: flag(
+                "mysql-monitor_replication_lag_group_by_host",
+                false,
+            ),
+            percona_heartbeat: text("mysql-monitor_replication_lag_use_percona_heartbeat", ""),
+            slave_lag_when_null: int("mysql-monitor_slave_lag_when_null", 60, 0, 604_800) as i64,
         }
     }
 
@@ -117,6 +148,11 @@ impl MonitorSettings {
             self.read_only_interval,
             self.read_only_max_timeout_count,
         )
+    }
+
+    /// History kept in the replication-lag log.
+    pub fn replication_lag_history(&self) -> Duration {
+        raised_history(self.history, self.replication_lag_interval, 1)
     }
 
     /// `wait_timeout` (seconds) ProxySQL sets on monitor connections it keeps: ten ping
