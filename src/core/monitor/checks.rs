@@ -149,8 +149,44 @@ pub async fn open(addr: &ServerAddr, s: &MonitorSettings, kept: bool) -> Result<
     }
 }
 
+/// The connection kept from the last round, or a new one to keep.
+async fn kept_or_open(
+    conn: Option<Conn>,
+    addr: &ServerAddr,
+    s: &MonitorSettings,
+) -> Result<Conn, String> {
+    match conn {
+        Some(c) => Ok(c),
+        None => open(addr, s, true).await,
+    }
+}
+
 fn ms(d: Duration) -> u128 {
     d.as_millis()
+}
+
+/// A check query's column names and rows.
+type Fetched = (Vec<String>, Vec<Row>);
+
+/// Runs `query` on `conn` within `limit`: `None` when the time ran out.
+async fn fetch(
+    conn: &mut Conn,
+    query: &str,
+    limit: Duration,
+) -> Option<Result<Fetched, mysql_async::Error>> {
+    tokio::time::timeout(limit, async {
+        let mut result = conn.query_iter(query).await?;
+        let columns: Vec<String> = result
+            .columns_ref()
+            .iter()
+            .map(|c| c.name_str().into_owned())
+            .collect();
+        let rows: Vec<Row> = result.collect().await?;
+        result.drop_result().await?;
+        Ok((columns, rows))
+    })
+    .await
+    .ok()
 }
 
 /// Connect check: a fresh connection, closed at once (`mysql_server_connect_log`).
@@ -200,19 +236,16 @@ pub async fn ping_check(
     s: &MonitorSettings,
 ) -> (Probe<()>, Option<Conn>) {
     let start_us = now_us();
-    let mut conn = match conn {
-        Some(c) => c,
-        None => match open(&addr, s, true).await {
-            Ok(c) => c,
-            Err(message) => {
-                let probe = Probe {
-                    addr,
-                    start_us,
-                    outcome: Err(CheckError::new(message)),
-                };
-                return (probe, None);
-            }
-        },
+    let mut conn = match kept_or_open(conn, &addr, s).await {
+        Ok(c) => c,
+        Err(message) => {
+            let probe = Probe {
+                addr,
+                start_us,
+                outcome: Err(CheckError::new(message)),
+            };
+            return (probe, None);
+        }
     };
     let t1 = Instant::now();
     let result = tokio::time::timeout(s.ping_timeout, conn.ping()).await;
@@ -283,21 +316,10 @@ pub async fn read_only_check(
         },
     };
     let t1 = Instant::now();
-    let result = tokio::time::timeout(s.read_only_timeout, async {
-        let mut result = conn.query_iter(check_type.query()).await?;
-        let columns: Vec<String> = result
-            .columns_ref()
-            .iter()
-            .map(|c| c.name_str().into_owned())
-            .collect();
-        let rows: Vec<Row> = result.collect().await?;
-        result.drop_result().await?;
-        Ok::<_, mysql_async::Error>((columns, rows))
-    })
-    .await;
+    let result = fetch(&mut conn, check_type.query(), s.read_only_timeout).await;
     let took = t1.elapsed();
     let (outcome, conn) = match result {
-        Ok(Ok((columns, rows))) => {
+        Some(Ok((columns, rows))) => {
             let value = read_only_value(&columns, &rows).unwrap_or_else(|| {
                 px_error!(
                     "mysql_fetch_fields returns NULL, or mysql_num_fields is incorrect. Server {}:{} . See bug #1994",
@@ -308,8 +330,8 @@ pub async fn read_only_check(
             });
             (Ok((value, took)), Some(conn))
         }
-        Ok(Err(e)) => (Err(CheckError::new(query_error_text(&e))), None),
-        Err(_) => {
+        Some(Err(e)) => (Err(CheckError::new(query_error_text(&e))), None),
+        None => {
             px_error!(
                 "Timeout on read_only check for {}:{} after {}ms. If the server is overload, increase mysql-monitor_read_only_timeout.",
                 addr.host,
@@ -337,43 +359,29 @@ pub async fn replication_lag_check(
     s: &MonitorSettings,
 ) -> (Probe<LagReading>, Option<Conn>) {
     let start_us = now_us();
-    let mut conn = match conn {
-        Some(c) => c,
-        None => match open(&addr, s, true).await {
-            Ok(c) => c,
-            Err(message) => {
-                let probe = Probe {
-                    addr,
-                    start_us,
-                    outcome: Err(CheckError::new(message)),
-                };
-                return (probe, None);
-            }
-        },
+    let mut conn = match kept_or_open(conn, &addr, s).await {
+        Ok(c) => c,
+        Err(message) => {
+            let probe = Probe {
+                addr,
+                start_us,
+                outcome: Err(CheckError::new(message)),
+            };
+            return (probe, None);
+        }
     };
     let heartbeat = !s.percona_heartbeat.trim().is_empty();
     let query = lag_query(&s.percona_heartbeat);
     let t1 = Instant::now();
-    let result = tokio::time::timeout(s.replication_lag_timeout, async {
-        let mut result = conn.query_iter(query.as_str()).await?;
-        let columns: Vec<String> = result
-            .columns_ref()
-            .iter()
-            .map(|c| c.name_str().into_owned())
-            .collect();
-        let rows: Vec<Row> = result.collect().await?;
-        result.drop_result().await?;
-        let first = rows.first().map(|row| {
-            (0..row.len())
-                .map(|i| row.as_ref(i).and_then(value_text))
-                .collect::<Vec<_>>()
-        });
-        Ok::<_, mysql_async::Error>((columns, first))
-    })
-    .await;
+    let result = fetch(&mut conn, &query, s.replication_lag_timeout).await;
     let took = t1.elapsed();
     let (outcome, conn) = match result {
-        Ok(Ok((columns, first))) => {
+        Some(Ok((columns, rows))) => {
+            let first = rows.first().map(|row| {
+                (0..row.len())
+                    .map(|i| row.as_ref(i).and_then(value_text))
+                    .collect::<Vec<_>>()
+            });
             let (reading, shape_ok) =
                 LagReading::from_result(&columns, first.as_deref(), heartbeat);
             if !shape_ok {
@@ -385,7 +393,7 @@ pub async fn replication_lag_check(
             }
             (Ok((reading, took)), Some(conn))
         }
-        Ok(Err(e)) => {
+        Some(Err(e)) => {
             let message = query_error_text(&e);
             px_error!(
                 "Error after {}ms on server {}:{} : {}",
@@ -396,7 +404,7 @@ pub async fn replication_lag_check(
             );
             (Err(CheckError::new(message)), None)
         }
-        Err(_) => {
+        None => {
             px_error!(
                 "Timeout on replication lag health check for {}:{} after {}ms. If the server is overload, increase mysql-monitor_replication_lag_timeout.",
                 addr.host,
