@@ -1115,8 +1115,8 @@ fn prove(attempts: &[Attempt], committed: &std::collections::HashSet<String>) ->
     }
 }
 
-/// Seconds with millisecond precision, as the table prints them.
-fn secs(ms: u64) -> String {
+/// Milliseconds as seconds with three decimals (`3.705 s`), as the table prints them.
+pub fn secs(ms: u64) -> String {
     format!("{}.{:03} s", ms / 1000, ms % 1000)
 }
 
@@ -1263,8 +1263,13 @@ pub fn render_table(report: &DrillReport) -> String {
 
 /// A progress line for the terminal, or `None` for events too frequent to print.
 fn progress_line(e: &DrillEvent) -> Option<String> {
-    let at = secs(e.at_ms);
-    let text = match &e.kind {
+    let text = describe(&e.kind)?;
+    Some(format!("[{:>10}] {text}", secs(e.at_ms)))
+}
+
+/// One sentence for a drill event; `None` for acknowledged writes (too many to list).
+pub fn describe(kind: &EventKind) -> Option<String> {
+    let text = match kind {
         EventKind::NodeStarted {
             node,
             pid,
@@ -1314,7 +1319,7 @@ fn progress_line(e: &DrillEvent) -> Option<String> {
             found,
         } => format!("primary has {found} of {acknowledged} acknowledged inserts"),
     };
-    Some(format!("[{at:>10}] {text}"))
+    Some(text)
 }
 
 /// `pxadm drill failover`: progress on stderr and the table on stdout, or (with `--batch`)

@@ -10,6 +10,8 @@ use crate::client::snapshot::NodeSnapshot;
 
 use super::contract::Fault;
 use super::detail::{HaInfo, NodeDetail};
+use super::drill::DrillRequest;
+use crate::console::drill::{DrillEvent, DrillReport};
 
 /// A screen of the console.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -118,6 +120,10 @@ pub enum Action {
         /// The lines, oldest first.
         lines: Vec<String>,
     },
+    /// Progress of the failover drill.
+    Drill(DrillEvent),
+    /// The failover drill ended: its report, or why it stopped.
+    DrillDone(Result<Box<DrillReport>, String>),
     /// A job finished.
     JobDone {
         /// Which.
@@ -197,6 +203,9 @@ pub enum Effect {
         /// The fault.
         fault: Fault,
     },
+    /// Start a failover drill; progress comes back as [`Action::Drill`], the end as
+    /// [`Action::DrillDone`].
+    Drill(DrillRequest),
     /// Poll every node now instead of waiting for the interval.
     PollNow,
 }

@@ -21,6 +21,7 @@ use crate::core::resultset::ResultSet;
 use super::action::{Action, Effect, JobId, JobOutcome, View};
 use super::contract::{ConsoleNode, ConsoleSettings, Fault};
 use super::detail::{HaInfo, NodeDetail};
+use super::drill::{DrillPanel, DrillRequest, Milestone};
 use super::editor::LineEditor;
 use super::events::{self, Event, EventKind, EventLog};
 use super::keymap::{Command, KeyMap, KeyMapError};
@@ -133,6 +134,8 @@ pub enum Op {
         /// For the log and the result pane.
         label: String,
     },
+    /// A failover drill on its own nodes.
+    Drill(DrillRequest),
 }
 
 /// A question before acting.
@@ -305,6 +308,7 @@ pub struct App {
     pub(super) tz: chrono::FixedOffset,
     pub(super) status: Option<Status>,
     pub(super) running: BTreeMap<JobId, String>,
+    pub(super) drill: Option<DrillPanel>,
     next_job: JobId,
     quit: bool,
 }
@@ -336,9 +340,15 @@ impl App {
             tz: options.tz,
             status: None,
             running: BTreeMap::new(),
+            drill: None,
             next_job: 1,
             quit: false,
         }
+    }
+
+    /// The failover drill started from the console, running or finished.
+    pub fn drill(&self) -> Option<&DrillPanel> {
+        self.drill.as_ref()
     }
 
     /// True once the operator asked to leave.
@@ -525,6 +535,15 @@ impl App {
         });
     }
 
+    fn log_drill(&mut self, m: Milestone) {
+        let text = format!(
+            "drill +{}: {}",
+            crate::console::drill::secs(m.at_ms),
+            m.text
+        );
+        self.log(None, EventKind::Drill, text);
+    }
+
     fn invalidate(&mut self) {
         self.findings = OnceCell::new();
         self.modules = OnceCell::new();
@@ -578,6 +597,22 @@ impl App {
                     }
                 }
                 Vec::new()
+            }
+            Action::Drill(event) => {
+                let added = self.drill.as_mut().and_then(|p| p.apply(&event));
+                if let Some(m) = added {
+                    self.log_drill(m);
+                }
+                Vec::new()
+            }
+            Action::DrillDone(outcome) => {
+                if let Some(panel) = self.drill.as_mut() {
+                    let m = panel.finish(outcome.map(|r| *r));
+                    let severity = m.severity;
+                    self.set_status(m.text.clone(), severity);
+                    self.log_drill(m);
+                }
+                vec![Effect::PollNow]
             }
             Action::JobDone { job, outcome } => self.on_job_done(job, outcome),
             Action::Quit => {
@@ -941,6 +976,7 @@ impl App {
             Command::Pause => self.ask_fault(Fault::Pause, None),
             Command::Resume => self.ask_fault(Fault::Resume, None),
             Command::Restart => self.ask_fault(Fault::Restart, None),
+            Command::Drill => self.ask_drill(DrillRequest::default()),
             Command::CycleTheme => {
                 if let Some(t) = self.themes.next_after(&self.theme.name).cloned() {
                     self.set_status(format!("theme {}", t.name), Severity::Ok);
@@ -1182,6 +1218,42 @@ impl App {
         }));
     }
 
+    fn ask_drill(&mut self, request: DrillRequest) {
+        if self.drill.as_ref().is_some_and(DrillPanel::running) {
+            self.set_status("a failover drill is already running", Severity::Warning);
+            return;
+        }
+        let opts = request.options();
+        let t = opts.timing;
+        self.overlay = Some(Overlay::Confirm(Confirm {
+            title: "Failover drill".into(),
+            lines: vec![
+                format!(
+                    "Start {} drill nodes with a VIP on loopback ({} timing: advert {} s, check {} s, fall {}),",
+                    opts.nodes,
+                    request.profile_name(),
+                    t.advert_int.as_secs_f64(),
+                    t.check_interval.as_secs_f64(),
+                    t.fall
+                ),
+                format!(
+                    "INSERT through the VIP every {} ms into {}.tab1 on the lab primary {}:{},",
+                    opts.write_interval.as_millis(),
+                    opts.backend.database,
+                    opts.backend.host,
+                    opts.backend.port
+                ),
+                format!(
+                    "{} the VIP holder, bring it back, and check every acknowledged row.",
+                    request.fault_name()
+                ),
+                String::new(),
+                "The watched nodes are not touched; the HA view follows the drill.".into(),
+            ],
+            ops: vec![Op::Drill(request)],
+        }));
+    }
+
     fn run_ops(&mut self, ops: Vec<Op>) -> Vec<Effect> {
         let mut effects = Vec::new();
         for op in ops {
@@ -1204,7 +1276,25 @@ impl App {
                     self.running.insert(job, label);
                     effects.push(Effect::Inject { job, node, fault });
                 }
+                Op::Drill(request) => {
+                    self.drill = Some(DrillPanel::new(request, self.now));
+                    self.view = View::Ha;
+                    self.log(
+                        None,
+                        EventKind::Drill,
+                        format!(
+                            "failover drill started ({} timing, {})",
+                            request.profile_name(),
+                            request.fault_name()
+                        ),
+                    );
+                    effects.push(Effect::Drill(request));
+                }
             }
+        }
+        if self.running.is_empty() {
+            self.set_status("failover drill running: HA view", Severity::Ok);
+            return effects;
         }
         let labels: Vec<&str> = self.running.values().map(String::as_str).collect();
         self.set_status(format!("running: {}", labels.join("; ")), Severity::Ok);
@@ -1235,7 +1325,10 @@ impl App {
         };
         let is_action = matches!(
             &cmd,
-            PaletteCommand::Load { .. } | PaletteCommand::Fault { .. } | PaletteCommand::Fix
+            PaletteCommand::Load { .. }
+                | PaletteCommand::Fault { .. }
+                | PaletteCommand::Fix
+                | PaletteCommand::Drill(_)
         ) || matches!(&cmd, PaletteCommand::Sql { statements, .. } if !statements.iter().all(|s| palette::is_read_only(s)));
         if is_action && self.read_only {
             self.set_status(
@@ -1289,6 +1382,7 @@ impl App {
                 Ok(nodes) => self.ask_fault(fault, nodes.first().copied()),
                 Err(e) => self.set_status(e, Severity::Warning),
             },
+            PaletteCommand::Drill(request) => self.ask_drill(request),
             PaletteCommand::Theme(None) => return self.command(Command::CycleTheme),
             PaletteCommand::Theme(Some(name)) => match self.themes.get(&name).cloned() {
                 Some(t) => {

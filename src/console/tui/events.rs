@@ -25,6 +25,8 @@ pub enum EventKind {
     Vip,
     /// The operator ran something, and its outcome.
     Action,
+    /// A step of a failover drill.
+    Drill,
     /// Anything else worth noting.
     Info,
 }
@@ -34,7 +36,7 @@ impl EventKind {
     pub fn severity(self) -> Severity {
         match self {
             EventKind::Down => Severity::Critical,
-            EventKind::Checksum | EventKind::Vip => Severity::Warning,
+            EventKind::Checksum | EventKind::Vip | EventKind::Drill => Severity::Warning,
             _ => Severity::Ok,
         }
     }
@@ -49,6 +51,7 @@ impl EventKind {
             EventKind::Sync => "sync",
             EventKind::Vip => "vip",
             EventKind::Action => "action",
+            EventKind::Drill => "drill",
             EventKind::Info => "info",
         }
     }

@@ -73,13 +73,15 @@ pub enum Command {
     Resume,
     /// Restart the selected node.
     Restart,
+    /// Run a failover drill (own nodes with a VIP, writes through it, holder killed).
+    Drill,
     /// Switch to the next theme.
     CycleTheme,
 }
 
 impl Command {
     /// Every command, in help order.
-    pub const ALL: [Command; 31] = [
+    pub const ALL: [Command; 32] = [
         Command::Quit,
         Command::Help,
         Command::Palette,
@@ -110,6 +112,7 @@ impl Command {
         Command::Pause,
         Command::Resume,
         Command::Restart,
+        Command::Drill,
         Command::CycleTheme,
     ];
 
@@ -140,6 +143,7 @@ impl Command {
                 | Command::Pause
                 | Command::Resume
                 | Command::Restart
+                | Command::Drill
         )
     }
 
@@ -183,6 +187,11 @@ impl Command {
             Command::Pause => ("pause", "pause traffic on the selected node", &["P"]),
             Command::Resume => ("resume", "resume traffic on the selected node", &["U"]),
             Command::Restart => ("restart", "restart the selected node", &["R"]),
+            Command::Drill => (
+                "drill",
+                "failover drill: VIP nodes, writes, holder killed (see HA view)",
+                &["D"],
+            ),
             Command::CycleTheme => ("cycle_theme", "next colour theme", &["t"]),
         }
     }

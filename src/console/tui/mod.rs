@@ -13,6 +13,7 @@ pub mod action;
 pub mod app;
 pub mod contract;
 pub mod detail;
+pub mod drill;
 pub mod editor;
 pub mod events;
 pub mod keymap;

@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use super::action::View;
 use super::contract::Fault;
+use super::drill::DrillRequest;
+use crate::console::drill::{Fault as DrillFault, Profile};
 use crate::core::cluster::state::Module;
 
 /// Which nodes a command addresses.
@@ -41,6 +43,8 @@ pub enum PaletteCommand {
         /// Where (`All` is refused by the parser: faults are one node at a time).
         target: Target,
     },
+    /// Run a failover drill.
+    Drill(DrillRequest),
     /// Switch theme (`None`: the next one).
     Theme(Option<String>),
     /// Set the poll interval.
@@ -58,7 +62,7 @@ pub enum PaletteCommand {
 }
 
 /// `(usage, description)` of every palette command, for the help and completion.
-pub const COMMANDS: [(&str, &str); 16] = [
+pub const COMMANDS: [(&str, &str); 17] = [
     (
         "sql [NODE|all] STATEMENT[; ...]",
         "run admin SQL (SELECT results are shown)",
@@ -74,6 +78,10 @@ pub const COMMANDS: [(&str, &str); 16] = [
     ("pause [NODE]", "PROXYSQL PAUSE"),
     ("resume [NODE]", "PROXYSQL RESUME"),
     ("restart [NODE]", "restart a node"),
+    (
+        "drill [kill|pause] [scenario|tuned]",
+        "failover drill on its own VIP nodes (default: kill, scenario timing)",
+    ),
     ("theme [NAME]", "switch theme (next one without a name)"),
     ("refresh SECONDS", "poll interval, e.g. refresh 0.5"),
     ("view matrix|diagnosis|node|ha|events", "show a view"),
@@ -170,6 +178,7 @@ pub fn parse(line: &str, nodes: &[&str]) -> Result<PaletteCommand, String> {
                 target: target_of(rest)?,
             })
         }
+        "drill" => parse_drill(rest).map(PaletteCommand::Drill),
         "theme" => Ok(PaletteCommand::Theme(
             (!rest.is_empty()).then(|| rest.to_owned()),
         )),
@@ -183,6 +192,26 @@ pub fn parse(line: &str, nodes: &[&str]) -> Result<PaletteCommand, String> {
         "quit" | "q" | "exit" => Ok(PaletteCommand::Quit),
         other => Err(format!("unknown command '{other}'; :help lists them")),
     }
+}
+
+/// `drill` arguments, in any order: a fault (`kill`, `pause`) and a timing (`scenario`,
+/// `tuned`).
+fn parse_drill(rest: &str) -> Result<DrillRequest, String> {
+    let mut request = DrillRequest::default();
+    for word in rest.split_whitespace() {
+        match word.to_ascii_lowercase().as_str() {
+            "kill" => request.fault = DrillFault::Kill,
+            "pause" => request.fault = DrillFault::Pause,
+            "scenario" => request.profile = Profile::Scenario,
+            "tuned" => request.profile = Profile::Tuned,
+            other => {
+                return Err(format!(
+                    "drill: unknown '{other}' (drill [kill|pause] [scenario|tuned])"
+                ))
+            }
+        }
+    }
+    Ok(request)
 }
 
 /// A module from `mysql_query_rules`, `mysql query rules`, `query_rules`, `servers`...
@@ -295,6 +324,25 @@ mod tests {
 
     fn p(line: &str) -> Result<PaletteCommand, String> {
         parse(line, &NODES)
+    }
+
+    #[test]
+    fn drill_takes_a_fault_and_a_timing_in_any_order() {
+        assert_eq!(
+            p("drill"),
+            Ok(PaletteCommand::Drill(DrillRequest::default()))
+        );
+        assert_eq!(
+            p("drill tuned pause"),
+            Ok(PaletteCommand::Drill(DrillRequest {
+                profile: Profile::Tuned,
+                fault: DrillFault::Pause,
+            }))
+        );
+        assert_eq!(
+            p("drill fast"),
+            Err("drill: unknown 'fast' (drill [kill|pause] [scenario|tuned])".into())
+        );
     }
 
     #[test]

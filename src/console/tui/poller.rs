@@ -18,6 +18,8 @@ use crate::client::snapshot::fetch_snapshot;
 use super::action::{Action, JobId, JobOutcome, NodeResult, StepResult};
 use super::contract::{Fault, FaultInjector};
 use super::detail::{fetch_detail, fetch_ha, fetch_variables, HaInfo};
+use super::drill::DrillRequest;
+use crate::console::drill as failover;
 
 /// Longest wait between polls of a failing node.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
@@ -312,6 +314,34 @@ pub fn spawn_fault_job(
                 outcome: JobOutcome::Fault(result),
             })
             .await;
+    });
+}
+
+/// Runs a failover drill, forwarding its progress as [`Action::Drill`] and its end as
+/// [`Action::DrillDone`]. Aborting the task (the console quits) drops the drill's nodes,
+/// which are killed with it.
+pub fn spawn_drill(tasks: &mut JoinSet<()>, request: DrillRequest, tx: mpsc::Sender<Action>) {
+    tasks.spawn(async move {
+        let (progress, mut events) = mpsc::unbounded_channel();
+        let forward = {
+            let tx = tx.clone();
+            async move {
+                while let Some(event) = events.recv().await {
+                    if tx.send(Action::Drill(event)).await.is_err() {
+                        break;
+                    }
+                }
+            }
+        };
+        let drill = async move {
+            failover::run_failover(request.options(), Some(progress))
+                .await
+                .map(Box::new)
+                .map_err(|e| e.to_string())
+        };
+        // The drill ends by dropping its sender, so the forwarder drains every event first.
+        let (result, ()) = tokio::join!(drill, forward);
+        let _ = tx.send(Action::DrillDone(result)).await;
     });
 }
 

@@ -162,6 +162,7 @@ fn start(
                 .collect();
             poller::spawn_sql_job(tasks, job, addrs, statements, tx.clone());
         }
+        Effect::Drill(request) => poller::spawn_drill(tasks, request, tx.clone()),
         Effect::Inject { job, node, fault } => {
             if let Some(n) = nodes.get(node) {
                 poller::spawn_fault_job(

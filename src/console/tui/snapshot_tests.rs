@@ -86,6 +86,58 @@ fn overlays() {
 }
 
 #[test]
+fn failover_drill_from_confirmation_to_report() {
+    use super::action::Effect;
+    use super::drill::tests::{kill_sequence, report};
+    use super::drill::DrillRequest;
+
+    let key = |c: char| {
+        Action::Key(crossterm::event::KeyEvent::new(
+            crossterm::event::KeyCode::Char(c),
+            crossterm::event::KeyModifiers::NONE,
+        ))
+    };
+    let mut app = in_view(Scenario::InSync, View::Ha);
+    for size in SIZES {
+        snap("ha_before_drill", &app, size);
+    }
+    app.update(key('D'));
+    snap("confirm_drill", &app, (80, 24));
+    assert_eq!(
+        app.update(key('y')),
+        vec![Effect::Drill(DrillRequest::default())]
+    );
+    // Mid-outage: the holder was killed and writes fail.
+    let events = kill_sequence(true);
+    let cut = events
+        .iter()
+        .position(|e| {
+            matches!(
+                e.kind,
+                crate::console::drill::EventKind::WritesResumed { .. }
+            )
+        })
+        .unwrap()
+        - 5;
+    for e in &events[..cut] {
+        app.update(Action::Drill(e.clone()));
+    }
+    for size in SIZES {
+        snap("ha_drill_outage", &app, size);
+    }
+    for e in &events[cut..] {
+        app.update(Action::Drill(e.clone()));
+    }
+    app.update(Action::DrillDone(Ok(Box::new(report()))));
+    for size in SIZES {
+        snap("ha_drill_finished", &app, size);
+    }
+    // The events view lists the drill's steps.
+    app.select(View::Events, None, None);
+    snap("events_after_drill", &app, (160, 48));
+}
+
+#[test]
 fn too_small_says_so() {
     let app = fixtures::app(Scenario::Stuck);
     snap("too_small", &app, (50, 12));

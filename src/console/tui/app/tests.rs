@@ -279,13 +279,14 @@ fn reload_and_faults_ask_first() {
 #[test]
 fn read_only_disables_every_action() {
     let mut app = read_only_app(Scenario::Stuck);
-    for k in ['f', 'L', 'K', 'Z', 'T', 'P', 'U', 'R'] {
+    for k in ['f', 'L', 'K', 'Z', 'T', 'P', 'U', 'R', 'D'] {
         assert!(app.update(ch(k)).is_empty());
         assert!(app.overlay().is_none(), "{k}");
         assert!(app.status().unwrap().text.starts_with("read-only"), "{k}");
     }
     for line in [
         "load users",
+        "drill tuned",
         "kill node1",
         "fix",
         "sql node1 LOAD MYSQL USERS TO RUNTIME",
@@ -616,4 +617,50 @@ fn options_from_settings_report_bad_keys_and_themes() {
         e.to_string().starts_with("theme neon: no such theme"),
         "{e}"
     );
+}
+
+#[test]
+fn one_drill_at_a_time_and_its_end_is_reported() {
+    use crate::console::tui::drill::tests::report;
+    use crate::console::tui::drill::DrillRequest;
+
+    let mut app = fixtures::app(Scenario::InSync);
+    app.update(ch(':'));
+    typed(&mut app, "drill pause tuned");
+    app.update(key(KeyCode::Enter));
+    let request = DrillRequest {
+        profile: crate::console::drill::Profile::Tuned,
+        fault: crate::console::drill::Fault::Pause,
+    };
+    assert!(matches!(app.overlay(), Some(Overlay::Confirm(c)) if c.ops == [Op::Drill(request)]));
+    assert_eq!(app.update(ch('y')), vec![Effect::Drill(request)]);
+    assert_eq!(app.view(), View::Ha, "the HA view follows the drill");
+    assert!(app.drill().unwrap().running());
+
+    // A second drill is refused while the first runs.
+    assert!(app.update(ch('D')).is_empty());
+    assert!(app.overlay().is_none());
+    assert_eq!(
+        app.status().unwrap().text,
+        "a failover drill is already running"
+    );
+
+    // The end: status, event log, a fresh poll.
+    assert_eq!(
+        app.update(Action::DrillDone(Ok(Box::new(report())))),
+        vec![Effect::PollNow]
+    );
+    assert!(!app.drill().unwrap().running());
+    assert_eq!(
+        app.status().unwrap().text,
+        "drill finished: every acknowledged INSERT (31) is on the primary"
+    );
+    assert!(app
+        .events()
+        .iter()
+        .any(|e| e.kind == EventKind::Drill && e.text.contains("every acknowledged INSERT")));
+
+    // Once finished, another may start.
+    app.update(ch('D'));
+    assert!(matches!(app.overlay(), Some(Overlay::Confirm(_))));
 }

@@ -11,12 +11,22 @@ use crate::console::diagnosis::Severity;
 use crate::console::tui::app::App;
 use crate::console::tui::detail::HaInfo;
 use crate::console::tui::events::EventKind;
+use crate::console::tui::keymap::Command;
 use crate::console::tui::model::{self, Reach};
 
 /// Draws the HA view.
 pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     let theme = app.theme();
     let nodes = app.nodes().len() as u16;
+    if let Some(panel) = app.drill() {
+        // During and after a drill its panel takes the room of the strip and timeline.
+        let state_h = (nodes + 5).min(area.height / 3).max(4);
+        let [state, drill_area] =
+            Layout::vertical([Constraint::Length(state_h), Constraint::Fill(1)]).areas(area);
+        draw_vrrp(frame, app, state);
+        super::drill::draw(frame, panel, theme, drill_area);
+        return;
+    }
     let state_h = (nodes + 6).min(area.height / 2).max(6);
     let strip_h = (nodes + 3)
         .min(area.height.saturating_sub(state_h) / 2)
@@ -27,8 +37,14 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         Constraint::Fill(1),
     ])
     .areas(area);
+    draw_vrrp(frame, app, state);
+    draw_strip(frame, app, strip);
+    draw_timeline(frame, app, timeline);
+}
 
-    // VRRP state.
+/// Who holds the VIP and each watched node's VRRP row.
+fn draw_vrrp(frame: &mut Frame, app: &App, state: Rect) {
+    let theme = app.theme();
     let width = state.width.saturating_sub(2) as usize;
     let mut lines: Vec<Line> = Vec::new();
     let holders = app.vip_holders();
@@ -37,6 +53,15 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
             "no VIP information: no node exposes stats_pxadm_vrrp (pxadm nodes do when they run a VIP)",
             theme.muted(),
         )));
+        if app.drill().is_none() {
+            lines.push(Line::from(Span::styled(
+                format!(
+                    "{} (or :drill) runs a failover drill on VIP nodes of its own, shown here",
+                    app.keymap().label(Command::Drill)
+                ),
+                theme.muted(),
+            )));
+        }
     }
     for (vip, holder) in &holders {
         lines.push(match holder {
@@ -151,8 +176,12 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         Paragraph::new(lines).block(pane("VRRP · stats_pxadm_vrrp", theme)),
         state,
     );
+}
 
-    // Availability strip, newest on the right.
+/// Availability of each watched node, newest on the right.
+fn draw_strip(frame: &mut Frame, app: &App, strip: Rect) {
+    let theme = app.theme();
+    let b = theme.base();
     let name_w = app
         .nodes()
         .iter()
@@ -181,8 +210,11 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         crate::console::tui::app::fmt_interval(app.refresh())
     );
     frame.render_widget(Paragraph::new(strip_lines).block(pane(title, theme)), strip);
+}
 
-    // Timeline: reachability and VIP events.
+/// Reachability, VIP and action events.
+fn draw_timeline(frame: &mut Frame, app: &App, timeline: Rect) {
+    let theme = app.theme();
     let w = timeline.width.saturating_sub(2) as usize;
     let mut tl: Vec<Line> = app
         .events()

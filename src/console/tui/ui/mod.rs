@@ -4,6 +4,7 @@
 mod common;
 mod detail;
 mod diagnosis;
+mod drill;
 mod events;
 mod ha;
 mod matrix;
