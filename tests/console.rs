@@ -1,6 +1,7 @@
 //! End to end: the real `pxadm` binary (the embedded default) in a real terminal (tmux):
 //! the demo cluster comes up in the scenario's stuck state, the console shows it, the fix key
-//! applies the diagnosis's fix, the console shows convergence, and quitting stops every node.
+//! applies the diagnosis's fix, the console shows convergence, and quitting stops every node;
+//! and a failover drill started from the console runs live in its HA view.
 
 mod common;
 
@@ -66,19 +67,19 @@ fn demo_nodes_running(tmp: &Path) -> usize {
     String::from_utf8_lossy(&out.stdout).lines().count()
 }
 
-#[test]
-fn demo_console_shows_stuck_state_applies_fix_and_shows_convergence() {
-    let tmp = tempfile::tempdir().unwrap();
-    let home = tmp.path().join("home");
+/// Starts the demo console (`pxadm` without arguments) in a 160×48 tmux session whose
+/// temporary files, demo and drill nodes included, land under `tmp`.
+fn start_demo(tmp: &Path, name: &str) -> Tmux {
+    let home = tmp.join("home");
     std::fs::create_dir_all(&home).unwrap();
     let tmux = Tmux {
-        socket: format!("pxadm-test-{}", std::process::id()),
+        socket: format!("pxadm-test-{name}-{}", std::process::id()),
     };
     // The demo's temporary folder lands under TMPDIR, so its nodes are recognisable.
     let command = format!(
         "env HOME={home} XDG_CONFIG_HOME={home} TMPDIR={tmp} PXADM_LOOPBACK_ONLY=1 {bin} 2>{tmp}/stderr",
         home = home.display(),
-        tmp = tmp.path().display(),
+        tmp = tmp.display(),
         bin = common::pxadm_bin().display()
     );
     let started = tmux.run(&[
@@ -97,6 +98,30 @@ fn demo_console_shows_stuck_state_applies_fix_and_shows_convergence() {
         "tmux: {}",
         String::from_utf8_lossy(&started.stderr)
     );
+    tmux
+}
+
+/// Quits with `q` and checks that the console and every node it started are gone.
+fn quit_and_check_clean_exit(tmux: &Tmux, tmp: &Path) {
+    tmux.keys("Escape");
+    tmux.keys("q");
+    let start = Instant::now();
+    while (tmux.alive() || demo_nodes_running(tmp) > 0) && start.elapsed() < Duration::from_secs(20)
+    {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(
+        !tmux.alive(),
+        "pxadm did not exit after q; screen:\n{}",
+        tmux.screen()
+    );
+    assert_eq!(demo_nodes_running(tmp), 0, "nodes left running after quit");
+}
+
+#[test]
+fn demo_console_shows_stuck_state_applies_fix_and_shows_convergence() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tmux = start_demo(tmp.path(), "fix");
 
     // The scenario's step 4: exactly the three version-1 modules are stuck.
     let screen = tmux.wait_for("CRITICAL 3 findings", Duration::from_secs(60));
@@ -117,22 +142,40 @@ fn demo_console_shows_stuck_state_applies_fix_and_shows_convergence() {
     assert!(converged.contains("OK"), "{converged}");
     assert!(!converged.contains("stuck at version 1"), "{converged}");
 
-    tmux.keys("Escape");
-    tmux.keys("q");
-    let start = Instant::now();
-    while (tmux.alive() || demo_nodes_running(tmp.path()) > 0)
-        && start.elapsed() < Duration::from_secs(20)
-    {
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    assert!(
-        !tmux.alive(),
-        "pxadm did not exit after q; screen:\n{}",
-        tmux.screen()
+    quit_and_check_clean_exit(&tmux, tmp.path());
+}
+
+#[tokio::test]
+async fn a_failover_drill_started_from_the_console_shows_the_outage_and_the_proof() {
+    // The drill writes to the lab primary through its VIP.
+    common::lab().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let tmux = start_demo(tmp.path(), "drill");
+    tmux.wait_for("CRITICAL 3 findings", Duration::from_secs(60));
+
+    tmux.keys("4");
+    let ha = tmux.wait_for("(or :drill) runs a failover drill", Duration::from_secs(10));
+    assert!(ha.contains("no VIP information"), "{ha}");
+    tmux.keys("D");
+    let confirm = tmux.wait_for("Failover drill", Duration::from_secs(10));
+    assert!(confirm.contains("kill -9 the VIP holder"), "{confirm}");
+    tmux.keys("y");
+
+    // Live: the holder is killed, the survivor takes the VIP, writes resume.
+    tmux.wait_for("Failover drill · scenario timing", Duration::from_secs(10));
+    let live = tmux.wait_for(", the VIP holder)", Duration::from_secs(60));
+    assert!(live.contains("kill -9"), "{live}");
+    let resumed = tmux.wait_for("INSERTs acknowledged again after", Duration::from_secs(60));
+    assert!(resumed.contains("holds the VIP"), "{resumed}");
+    // The end: the report's figures and the proof that nothing acknowledged was lost.
+    let done = tmux.wait_for(
+        "drill finished: every acknowledged INSERT",
+        Duration::from_secs(90),
     );
-    assert_eq!(
-        demo_nodes_running(tmp.path()),
-        0,
-        "demo nodes left running after quit"
-    );
+    assert!(done.contains("none lost"), "{done}");
+    assert!(done.contains("outage "), "{done}");
+    assert!(done.contains("detection "), "{done}");
+    assert!(!done.contains("MISSING"), "{done}");
+
+    quit_and_check_clean_exit(&tmux, tmp.path());
 }

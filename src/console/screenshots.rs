@@ -1,20 +1,23 @@
 //! `pxadm screenshots DIR`: README images rendered from real states of a real demo cluster.
 //!
 //! The demo cluster is driven through the scenario (stuck version-1, the fix on node1,
-//! convergence, a node killed) and after each step the console's own renderer draws the state
+//! convergence, a failover drill started from the console, a node killed) and after each step the console's own renderer draws the state
 //! into an off-screen buffer, saved as SVG. Nothing is drawn by hand.
 
 use std::path::Path;
 use std::time::Duration;
 
 use chrono::Offset as _;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use tokio::sync::mpsc;
 
 use super::config::ConsoleSettings;
 use super::demo::{DemoCluster, DemoOptions};
 use super::diagnosis::Class;
+use super::drill as failover;
 use super::faults::Fault;
 use super::screenshot::{buffer_to_svg, Palette};
-use super::tui::{self, App, AppOptions, View};
+use super::tui::{self, Action, App, AppOptions, Effect, View};
 use crate::client::conn;
 
 const POLL_TIMEOUT: Duration = Duration::from_secs(2);
@@ -120,7 +123,11 @@ async fn shoot(cluster: &DemoCluster, dir: &Path) -> anyhow::Result<()> {
     save(&app, dir, "converging", 160, 48)?;
     poll_until(&mut app, "in sync again", in_sync).await?;
 
-    // 4. A node killed with SIGKILL.
+    // 4. A failover drill started from the console: its own VIP nodes, writes through the
+    // VIP to the lab primary, the holder killed and restarted.
+    drill(&mut app, dir).await?;
+
+    // 5. A node killed with SIGKILL.
     cluster.inject("node2", Fault::Kill).await?;
     poll_until(&mut app, "node2 down", |a| {
         has_class(a, |c| matches!(c, Class::PeerUnreachable { .. }))
@@ -131,4 +138,46 @@ async fn shoot(cluster: &DemoCluster, dir: &Path) -> anyhow::Result<()> {
     app.select(View::Events, None, None);
     save(&app, dir, "events", 160, 48)?;
     Ok(())
+}
+
+/// Runs a failover drill as the console does (its key, its confirmation, its progress
+/// events) and saves the HA view mid-outage and at the end.
+async fn drill(app: &mut App, dir: &Path) -> anyhow::Result<()> {
+    let key = |c: char| Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+    app.select(View::Ha, None, None);
+    app.update(key('D'));
+    let request = match app.update(key('y')).as_slice() {
+        [Effect::Drill(request)] => *request,
+        other => anyhow::bail!("the console did not start a drill: {other:?}"),
+    };
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let run = failover::run_failover(request.options(), Some(tx));
+    tokio::pin!(run);
+    let mut outage_saved = false;
+    let result = loop {
+        tokio::select! {
+            Some(event) = rx.recv() => {
+                app.update(Action::Drill(event));
+                let deep_in_outage = app.drill().is_some_and(|p| p.in_outage() && p.failed >= 10);
+                if deep_in_outage && !outage_saved {
+                    save(app, dir, "failover-outage", 160, 48)?;
+                    outage_saved = true;
+                }
+            }
+            result = &mut run => break result,
+        }
+    };
+    while let Ok(event) = rx.try_recv() {
+        app.update(Action::Drill(event));
+    }
+    let failed = result.as_ref().err().map(|e| e.to_string());
+    app.update(Action::DrillDone(
+        result.map(Box::new).map_err(|e| e.to_string()),
+    ));
+    save(app, dir, "failover-timeline", 160, 48)?;
+    save(app, dir, "failover-timeline-80x24", 80, 24)?;
+    match failed {
+        Some(e) => anyhow::bail!("the failover drill failed: {e}"),
+        None => Ok(()),
+    }
 }

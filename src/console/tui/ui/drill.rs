@@ -91,7 +91,7 @@ pub fn draw(frame: &mut Frame, panel: &DrillPanel, theme: &Theme, area: Rect) {
         lines.push(Line::raw(""));
         let skip = panel.milestones.len().saturating_sub(room - 1);
         for m in panel.milestones.iter().skip(skip) {
-            let at = format!("+{:>9} ", secs(m.at_ms));
+            let at = format!("{:>10} ", format!("+{}", secs(m.at_ms)));
             let text = fit(&m.text, width.saturating_sub(at.chars().count()));
             lines.push(Line::from(vec![
                 Span::styled(at, theme.muted()),
@@ -137,9 +137,9 @@ fn status_line<'a>(panel: &DrillPanel, theme: &Theme, width: usize) -> Line<'a> 
             ),
             Severity::Critical,
         ),
-        (Some(f), Some((at, failed)), false) => (
+        (Some(f), Some((at, _)), false) => (
             format!(
-                "writes resumed {} after the fault ({failed} lost attempts)",
+                "writes resumed {} after the fault",
                 secs(at.saturating_sub(f))
             ),
             Severity::Ok,
