@@ -183,6 +183,12 @@ pub struct DrillOptions {
     pub wait_limit: Duration,
 }
 
+/// Drill nodes started by default (priorities 100 and 90).
+pub const DEFAULT_NODES: usize = 2;
+
+/// Time between two INSERTs by default.
+pub const DEFAULT_WRITE_INTERVAL: Duration = Duration::from_millis(100);
+
 impl DrillOptions {
     /// Defaults for `profile`: 2 nodes, preempt, kill the holder and restart it, one fresh
     /// connection per INSERT every 100 ms, the lab primary as backend, this executable as
@@ -191,13 +197,13 @@ impl DrillOptions {
         DrillOptions {
             profile: Some(profile),
             timing: profile.timing(),
-            nodes: 2,
+            nodes: DEFAULT_NODES,
             attach: Vec::new(),
             preempt: true,
             kill: KillTarget::Holder,
             fault: Fault::Kill,
             restart: true,
-            write_interval: Duration::from_millis(100),
+            write_interval: DEFAULT_WRITE_INTERVAL,
             attempt_timeout: Duration::from_secs(2),
             connection: ConnectionMode::Fresh,
             backend: Backend::default(),

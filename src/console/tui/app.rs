@@ -28,6 +28,7 @@ use super::keymap::{Command, KeyMap, KeyMapError};
 use super::model;
 use super::palette::{self, PaletteCommand, Target};
 use super::theme::{Theme, ThemeError, ThemeSet};
+use crate::console::drill as failover;
 
 /// Poll intervals `+`/`-` step through.
 const REFRESH_STEPS_MS: [u64; 8] = [250, 500, 1000, 2000, 5000, 10_000, 30_000, 60_000];
@@ -536,11 +537,7 @@ impl App {
     }
 
     fn log_drill(&mut self, m: Milestone) {
-        let text = format!(
-            "drill +{}: {}",
-            crate::console::drill::secs(m.at_ms),
-            m.text
-        );
+        let text = format!("drill +{}: {}", failover::secs(m.at_ms), m.text);
         self.log(None, EventKind::Drill, text);
     }
 
@@ -1223,25 +1220,21 @@ impl App {
             self.set_status("a failover drill is already running", Severity::Warning);
             return;
         }
-        let opts = request.options();
-        let t = opts.timing;
+        let t = request.profile.timing();
         self.overlay = Some(Overlay::Confirm(Confirm {
             title: "Failover drill".into(),
             lines: vec![
                 format!(
                     "Start {} drill nodes with a VIP on loopback ({} timing: advert {} s, check {} s, fall {}),",
-                    opts.nodes,
+                    failover::DEFAULT_NODES,
                     request.profile_name(),
                     t.advert_int.as_secs_f64(),
                     t.check_interval.as_secs_f64(),
                     t.fall
                 ),
                 format!(
-                    "INSERT through the VIP every {} ms into {}.tab1 on the lab primary {}:{},",
-                    opts.write_interval.as_millis(),
-                    opts.backend.database,
-                    opts.backend.host,
-                    opts.backend.port
+                    "INSERT through the VIP every {} ms into tab1 on the MariaDB lab's primary,",
+                    failover::DEFAULT_WRITE_INTERVAL.as_millis()
                 ),
                 format!(
                     "{} the VIP holder, bring it back, and check every acknowledged row.",

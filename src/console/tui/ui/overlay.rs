@@ -1,6 +1,6 @@
 //! Windows over the views: help, confirmation, the palette/filter line and job results.
 
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph, Wrap};
@@ -55,24 +55,35 @@ pub fn draw(frame: &mut Frame, app: &App, body: Rect, footer: Rect) {
                     Line::from(Span::styled(l.clone(), style))
                 })
                 .collect();
-            lines.push(Line::raw(""));
-            lines.push(Line::from(vec![
+            let prompt = Line::from(vec![
                 Span::styled(" y ", theme.selected()),
                 Span::styled(" yes, do it    ", theme.base()),
                 Span::styled(" n ", theme.selected()),
                 Span::styled(" no (Esc)", theme.base()),
-            ]));
-            let height = (lines.len() as u16 + 2).min(body.height);
+            ]);
             let width = (lines.iter().map(Line::width).max().unwrap_or(20) as u16 + 4)
                 .clamp(40, body.width.saturating_sub(2).max(10));
+            // Long lines wrap: count the rows they take, so the question keeps its answer
+            // line on small terminals (+1 row of slack for word breaks).
+            let inner = usize::from(width.saturating_sub(2)).max(1);
+            let text_rows: usize = lines.iter().map(|l| l.width().div_ceil(inner).max(1)).sum();
+            let wraps = lines.iter().any(|l| l.width() > inner);
+            let height = (text_rows as u16 + u16::from(wraps) + 4).min(body.height);
             let area = body.centered(Constraint::Length(width), Constraint::Length(height));
             frame.render_widget(Clear, area);
-            frame.render_widget(
-                Paragraph::new(lines).wrap(Wrap { trim: false }).block(
-                    pane(c.title.clone(), theme).border_style(theme.severity(Severity::Warning)),
-                ),
-                area,
-            );
+            let block =
+                pane(c.title.clone(), theme).border_style(theme.severity(Severity::Warning));
+            let inside = block.inner(area);
+            frame.render_widget(block, area);
+            // The answer line is pinned to the bottom; the question gets the rest.
+            let [question, _, answer] = Layout::vertical([
+                Constraint::Fill(1),
+                Constraint::Length(1),
+                Constraint::Length(1),
+            ])
+            .areas(inside);
+            frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), question);
+            frame.render_widget(Paragraph::new(prompt), answer);
         }
         Some(Overlay::Input { kind, editor, .. }) => {
             let theme = app.theme();
