@@ -43,7 +43,7 @@ pub fn draw(frame: &mut Frame, app: &App, body: Rect, footer: Rect) {
         }
         Some(Overlay::Confirm(c)) => {
             let theme = app.theme();
-            let mut lines: Vec<Line> = c
+            let lines: Vec<Line> = c
                 .lines
                 .iter()
                 .map(|l| {
