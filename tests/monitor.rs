@@ -101,6 +101,16 @@ async fn count(conn: &mut Conn, sql: &str) -> i64 {
         .unwrap_or_else(|| panic!("{sql:?} did not return a count"))
 }
 
+/// Waits until the COUNT query `sql` reaches `at_least`; fails with `what` and the node's log.
+async fn wait_for_count(admin: &mut Conn, sql: &str, at_least: i64, node: &TestNode, what: &str) {
+    let admin = Mutex::new(admin);
+    let reached = wait_until(WAIT, || async {
+        count(&mut **admin.lock().await, sql).await >= at_least
+    })
+    .await;
+    assert!(reached, "{what}\n{}", common::tail(&node.log(), 30));
+}
+
 fn now_us() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -126,23 +136,15 @@ async fn logs_fill_with_successful_checks_of_live_servers_and_old_rows_are_purge
     let [primary, r1, r2] = lab.ports();
     servers(&mut admin, &[(0, primary), (1, r1), (1, r2)], true).await;
 
-    let admin = Mutex::new(admin);
     for table in ["connect", "ping", "read_only"] {
         for port in lab.ports() {
             let sql = format!(
                 "SELECT COUNT(*) FROM monitor.mysql_server_{table}_log WHERE hostname='{HOST}' AND port={port}"
             );
-            assert!(
-                wait_until(WAIT, || async {
-                    count(&mut *admin.lock().await, &sql).await >= 2
-                })
-                .await,
-                "no {table} rows for {port}\n{}",
-                common::tail(&node.log(), 30)
-            );
+            let what = format!("no {table} rows for {port}");
+            wait_for_count(&mut admin, &sql, 2, &node, &what).await;
         }
     }
-    let mut admin = admin.into_inner();
     let started = now_us();
     for (table, success) in [
         ("connect", "connect_success_time_us"),
@@ -697,19 +699,10 @@ async fn replication_lag_over_the_limit_shuns_the_replica_until_it_catches_up() 
     )
     .await;
     let since = now_us();
-    let admin = Mutex::new(admin);
     let sql = format!(
         "SELECT COUNT(*) FROM monitor.mysql_server_replication_lag_log WHERE time_start_us > {since} AND ((port={r1} AND repl_lag >= 0) OR (port={primary} AND repl_lag IS NULL)) AND error IS NULL"
     );
-    assert!(
-        wait_until(WAIT, || async {
-            count(&mut *admin.lock().await, &sql).await >= 4
-        })
-        .await,
-        "no SHOW SLAVE STATUS readings\n{}",
-        common::tail(&node.log(), 30)
-    );
-    let mut admin = admin.into_inner();
+    wait_for_count(&mut admin, &sql, 4, &node, "no SHOW SLAVE STATUS readings").await;
     assert_eq!(
         pool_status(&mut admin, primary).await,
         [("0".into(), "ONLINE".into())]
