@@ -154,8 +154,12 @@ async fn a_failover_drill_started_from_the_console_shows_the_outage_and_the_proo
     tmux.wait_for("CRITICAL 3 findings", Duration::from_secs(60));
 
     tmux.keys("4");
-    let ha = tmux.wait_for("(or :drill) runs a failover drill", Duration::from_secs(10));
-    assert!(ha.contains("no VIP information"), "{ha}");
+    // The demo nodes run the scenario's VRRP instance: node1 (priority 100) holds the VIP.
+    tmux.wait_for("VRRP · stats_pxadm_vrrp", Duration::from_secs(10));
+    let ha = tmux.wait_for("MASTER", Duration::from_secs(20));
+    assert!(ha.contains("held by node1"), "{ha}");
+    assert!(ha.contains("BACKUP"), "{ha}");
+    tmux.wait_for("(or :drill) runs a failover drill", Duration::from_secs(10));
     tmux.keys("D");
     let confirm = tmux.wait_for("Failover drill", Duration::from_secs(10));
     assert!(confirm.contains("kill -9 the VIP holder"), "{confirm}");
@@ -176,6 +180,16 @@ async fn a_failover_drill_started_from_the_console_shows_the_outage_and_the_proo
     assert!(done.contains("outage "), "{done}");
     assert!(done.contains("detection "), "{done}");
     assert!(!done.contains("MISSING"), "{done}");
+
+    // A fault on a watched node: kill node1 (the VIP holder) and see the VIP move to node2.
+    tmux.keys("K");
+    tmux.wait_for("Kill node1", Duration::from_secs(10));
+    tmux.keys("y");
+    let moved = tmux.wait_for("held by node2", Duration::from_secs(30));
+    assert!(
+        moved.contains("node1 unreachable") || moved.contains("down"),
+        "{moved}"
+    );
 
     quit_and_check_clean_exit(&tmux, tmp.path());
 }

@@ -5,8 +5,13 @@
 //! restarted so those modules sit at version 1; node2 starts empty; the scenario's cluster SQL
 //! runs on both with the 192.168.0.x addresses mapped to this machine's loopback ports. The
 //! stuck version-1 state then appears by itself, as in the field report.
+//!
+//! Both nodes also run the scenario's keepalived instance as the embedded VIP (VRID 51,
+//! priorities 100/90, advert 1 s, check every 2 s, fall 2, weight -20), with the VIP
+//! 192.168.0.20:6033 and the advert addresses 192.168.0.11/12 mapped to 127.0.0.20 and
+//! 127.0.0.11/12 on free ports, so the HA view is live and a killed node moves the VIP.
 
-use std::net::TcpListener;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
@@ -20,6 +25,7 @@ use crate::core::admin::command::split_statements;
 
 use super::faults::Fault;
 use super::nodes::ConsoleNode;
+use crate::core::vip::cluster::VipCluster;
 
 const CLUSTER_SETUP: &str = include_str!("../../tests/fixtures/scenario/node-cluster-setup.sql");
 const NODE2_MONITOR: &str = include_str!("../../tests/fixtures/scenario/node2-monitor.sql");
@@ -65,6 +71,8 @@ struct ManagedNode {
     admin_port: u16,
     traffic_port: u16,
     datadir: PathBuf,
+    /// The node's `--vip` file.
+    vip_file: PathBuf,
     child: Option<Child>,
 }
 
@@ -74,10 +82,56 @@ pub struct DemoCluster {
     dir: PathBuf,
     exe: PathBuf,
     nodes: Mutex<Vec<ManagedNode>>,
+    /// Where the VIP's MASTER serves traffic.
+    vip: SocketAddr,
 }
 
 fn free_port() -> std::io::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// The demo's VIP on loopback: 127.0.0.20 with a free port.
+const VIP_IP: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 20);
+
+/// A UDP port free on every one of `ips`, for the nodes' advert sockets.
+fn free_udp_port_on_all(ips: &[IpAddr]) -> std::io::Result<u16> {
+    'attempt: for _ in 0..50 {
+        let port = UdpSocket::bind(SocketAddr::new(ips[0], 0))?
+            .local_addr()?
+            .port();
+        for ip in &ips[1..] {
+            if UdpSocket::bind(SocketAddr::new(*ip, port)).is_err() {
+                continue 'attempt;
+            }
+        }
+        return Ok(port);
+    }
+    Err(std::io::Error::other(
+        "no UDP port free on every advert address",
+    ))
+}
+
+/// The scenario's keepalived cluster with its addresses mapped onto loopback; writes each
+/// node's `--vip` file into `dir` and returns the VIP.
+fn write_vip_files(dir: &Path) -> anyhow::Result<SocketAddr> {
+    let mut cluster = VipCluster::scenario();
+    let vip_port = TcpListener::bind(SocketAddr::new(IpAddr::V4(VIP_IP), 0))?
+        .local_addr()?
+        .port();
+    cluster.vip = format!("{VIP_IP}/32");
+    cluster.port = vip_port;
+    cluster.interface = "lo".into();
+    cluster.unicast = true;
+    for (i, node) in cluster.nodes.iter_mut().enumerate() {
+        node.address = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 11 + i as u8));
+    }
+    let ips: Vec<IpAddr> = cluster.nodes.iter().map(|n| n.address).collect();
+    cluster.advert_port = free_udp_port_on_all(&ips)?;
+    for node in &cluster.nodes {
+        let toml = cluster.vip_toml(node)?;
+        std::fs::write(dir.join(format!("vip-{}.toml", node.name)), toml)?;
+    }
+    Ok(SocketAddr::new(IpAddr::V4(VIP_IP), vip_port))
 }
 
 fn admin_addr(name: &str, port: u16) -> NodeAddr {
@@ -143,6 +197,7 @@ impl DemoCluster {
                 (Some(t), d)
             }
         };
+        let vip = write_vip_files(&dir)?;
         let mut nodes = Vec::new();
         for name in ["node1", "node2"] {
             nodes.push(ManagedNode {
@@ -150,6 +205,7 @@ impl DemoCluster {
                 admin_port: free_port()?,
                 traffic_port: free_port()?,
                 datadir: dir.join(name),
+                vip_file: dir.join(format!("vip-{name}.toml")),
                 child: None,
             });
         }
@@ -158,6 +214,7 @@ impl DemoCluster {
             dir,
             exe: opts.exe,
             nodes: Mutex::new(nodes),
+            vip,
         });
         cluster.bootstrap(opts.lab_primary_port).await?;
         Ok(cluster)
@@ -197,6 +254,11 @@ impl DemoCluster {
             &["mysql_users", "mysql_variables", "proxysql_servers"],
         )
         .await
+    }
+
+    /// The VIP (`address:port`) the MASTER node serves traffic on.
+    pub fn vip(&self) -> SocketAddr {
+        self.vip
     }
 
     /// The folder holding the nodes' datadirs.
@@ -244,6 +306,8 @@ impl DemoCluster {
             .arg(format!("127.0.0.1:{}", n.admin_port))
             .arg("--mysql")
             .arg(format!("127.0.0.1:{}", n.traffic_port))
+            .arg("--vip")
+            .arg(&n.vip_file)
             .env("PXADM_LOOPBACK_ONLY", "1")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -380,6 +444,11 @@ pub async fn run_default() -> anyhow::Result<()> {
                 .unwrap_or_default()
         );
     }
+    println!(
+        "VIP (the scenario's 192.168.0.20:6033): mariadb -u svcusr -psvcusr -h {} -P{} duhokim",
+        cluster.vip().ip(),
+        cluster.vip().port()
+    );
     println!("Press Ctrl-C to stop the demo cluster.");
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {

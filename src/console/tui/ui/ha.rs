@@ -53,15 +53,6 @@ fn draw_vrrp(frame: &mut Frame, app: &App, state: Rect) {
             "no VIP information: no node exposes stats_pxadm_vrrp (pxadm nodes do when they run a VIP)",
             theme.muted(),
         )));
-        if app.drill().is_none() {
-            lines.push(Line::from(Span::styled(
-                format!(
-                    "{} (or :drill) runs a failover drill on VIP nodes of its own, shown here",
-                    app.keymap().label(Command::Drill)
-                ),
-                theme.muted(),
-            )));
-        }
     }
     for (vip, holder) in &holders {
         lines.push(match holder {
@@ -172,6 +163,15 @@ fn draw_vrrp(frame: &mut Frame, app: &App, state: Rect) {
         &["node", "reach", "state", "prio", "VIP", "holds", "check"]
     };
     lines.extend(grid(headers, &rows, width, theme));
+    if app.drill().is_none() {
+        lines.push(Line::from(Span::styled(
+            format!(
+                "{} (or :drill) runs a failover drill on VIP nodes of its own, shown here",
+                app.keymap().label(Command::Drill)
+            ),
+            theme.muted(),
+        )));
+    }
     frame.render_widget(
         Paragraph::new(lines).block(pane("VRRP · stats_pxadm_vrrp", theme)),
         state,
