@@ -149,6 +149,9 @@ pub struct DrillOptions {
     pub timing: VrrpTiming,
     /// Number of nodes to start, 2 or 3 (priorities 100, 90, 80).
     pub nodes: usize,
+    /// Names of started nodes are this plus 1, 2, 3 (`node` by default; the console uses
+    /// `drill`, so they are not mistaken for the nodes it watches).
+    pub name_prefix: String,
     /// Running nodes to use instead of starting any (their admin addresses; each must run
     /// a VRRP instance for the same VIP). The kill is then `PROXYSQL KILL` and the killed
     /// node is not restarted.
@@ -198,6 +201,7 @@ impl DrillOptions {
             profile: Some(profile),
             timing: profile.timing(),
             nodes: DEFAULT_NODES,
+            name_prefix: "node".into(),
             attach: Vec::new(),
             preempt: true,
             kill: KillTarget::Holder,
@@ -214,6 +218,11 @@ impl DrillOptions {
             settle: Duration::from_secs(2),
             wait_limit: Duration::from_secs(60),
         }
+    }
+
+    /// Names of the nodes the drill starts.
+    pub fn started_names(&self) -> impl Iterator<Item = String> + '_ {
+        (1..=self.nodes).map(|i| format!("{}{i}", self.name_prefix))
     }
 
     /// Rejects settings the drill cannot run with.
@@ -233,13 +242,13 @@ impl DrillOptions {
         }
         if let KillTarget::Node(name) = &self.kill {
             let known = if self.attach.is_empty() {
-                (1..=self.nodes).any(|i| *name == format!("node{i}"))
+                self.started_names().any(|n| n == *name)
             } else {
                 self.attach.iter().any(|a| a.name == *name)
             };
             if !known {
                 let names: Vec<String> = if self.attach.is_empty() {
-                    (1..=self.nodes).map(|i| format!("node{i}")).collect()
+                    self.started_names().collect()
                 } else {
                     self.attach.iter().map(|a| a.name.clone()).collect()
                 };

@@ -157,6 +157,8 @@ async fn drill(app: &mut App, dir: &Path) -> anyhow::Result<()> {
     let result = loop {
         tokio::select! {
             Some(event) = rx.recv() => {
+                // The console's clock ticks every second; here each event brings it along.
+                app.update(Action::Tick(crate::core::admin::checksums::unix_now()));
                 app.update(Action::Drill(event));
                 let deep_in_outage = app.drill().is_some_and(|p| p.in_outage() && p.failed >= 10);
                 if deep_in_outage && !outage_saved {

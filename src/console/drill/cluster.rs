@@ -133,7 +133,7 @@ impl Cluster {
                 .iter()
                 .enumerate()
                 .map(|(i, ip)| ClusterNode {
-                    name: format!("node{}", i + 1),
+                    name: format!("{}{}", opts.name_prefix, i + 1),
                     address: *ip,
                     // nopreempt only works when every node starts as BACKUP (keepalived).
                     state: if i == 0 && opts.preempt {

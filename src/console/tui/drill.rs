@@ -45,6 +45,7 @@ impl DrillRequest {
     pub fn options(self) -> DrillOptions {
         let mut opts = DrillOptions::new(self.profile);
         opts.fault = self.fault;
+        opts.name_prefix = "drill".into();
         opts.backend = Backend {
             port: std::env::var("PXADM_LAB_PORT")
                 .ok()
@@ -75,7 +76,7 @@ impl DrillRequest {
 /// One drill node as the panel shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DrillNode {
-    /// Name (`node1`...).
+    /// Name (`drill1`...).
     pub name: String,
     /// Configured VRRP priority.
     pub priority: u8,
@@ -347,7 +348,7 @@ pub(crate) mod tests {
             ev(
                 10,
                 EventKind::NodeStarted {
-                    node: "node1".into(),
+                    node: "drill1".into(),
                     pid: 4101,
                     admin: "127.0.0.1:40001".into(),
                     priority: 100,
@@ -356,14 +357,14 @@ pub(crate) mod tests {
             ev(
                 20,
                 EventKind::NodeStarted {
-                    node: "node2".into(),
+                    node: "drill2".into(),
                     pid: 4102,
                     admin: "127.0.0.1:40002".into(),
                     priority: 90,
                 },
             ),
-            ev(900, vrrp("node2", "BACKUP", false, 90)),
-            ev(3100, vrrp("node1", "MASTER", true, 100)),
+            ev(900, vrrp("drill2", "BACKUP", false, 90)),
+            ev(3100, vrrp("drill1", "MASTER", true, 100)),
             ev(
                 3200,
                 EventKind::WriterStarted {
@@ -381,7 +382,7 @@ pub(crate) mod tests {
         v.push(ev(
             at,
             EventKind::Killed {
-                node: "node1".into(),
+                node: "drill1".into(),
                 pid: Some(4101),
                 was_holder: true,
             },
@@ -389,7 +390,7 @@ pub(crate) mod tests {
         v.push(ev(
             at + 50,
             EventKind::NodeUnreachable {
-                node: "node1".into(),
+                node: "drill1".into(),
             },
         ));
         for _ in 0..37 {
@@ -397,7 +398,7 @@ pub(crate) mod tests {
             at += 100;
             v.push(ev(at, write(seq, false)));
         }
-        v.push(ev(at + 20, vrrp("node2", "MASTER", true, 90)));
+        v.push(ev(at + 20, vrrp("drill2", "MASTER", true, 90)));
         at += 100;
         seq += 1;
         v.push(ev(at, write(seq, true)));
@@ -410,7 +411,7 @@ pub(crate) mod tests {
         v.push(ev(
             at + 10,
             EventKind::Restarted {
-                node: "node1".into(),
+                node: "drill1".into(),
                 pid: 4188,
             },
         ));
@@ -449,10 +450,10 @@ pub(crate) mod tests {
                 connection: ConnectionMode::Fresh,
                 vip: "127.0.0.20:46033".into(),
             },
-            nodes: vec![node("node1", 100, 40001), node("node2", 90, 40002)],
-            victim: "node1".into(),
+            nodes: vec![node("drill1", 100, 40001), node("drill2", 90, 40002)],
+            victim: "drill1".into(),
             victim_was_holder: true,
-            new_holder: Some("node2".into()),
+            new_holder: Some("drill2".into()),
             master_down_interval_ms: 3648,
             model_takeover_max_ms: 3648,
             detection_ms: Some(3602),
@@ -468,7 +469,7 @@ pub(crate) mod tests {
                 recovered_after_fault_ms: 4900,
                 vip_returned: true,
                 takeover_ms: Some(1210),
-                final_holder: Some("node1".into()),
+                final_holder: Some("drill1".into()),
                 max_write_gap_ms: 240,
                 failed_attempts: 0,
             }),
@@ -496,12 +497,12 @@ pub(crate) mod tests {
         for e in &seq[..5] {
             p.apply(e);
         }
-        assert_eq!(p.holder(), Some("node1"));
+        assert_eq!(p.holder(), Some("drill1"));
         assert_eq!(p.nodes.len(), 2);
         for e in &seq[5..] {
             p.apply(e);
         }
-        assert_eq!(p.holder(), Some("node2"));
+        assert_eq!(p.holder(), Some("drill2"));
         assert_eq!(p.acknowledged, 31);
         assert_eq!(p.failed, 37);
         assert_eq!(p.fault_at_ms, Some(5300));
@@ -512,7 +513,7 @@ pub(crate) mod tests {
         assert!(p.running());
         let texts: Vec<&str> = p.milestones.iter().map(|m| m.text.as_str()).collect();
         assert!(
-            texts.contains(&"kill -9 4101 (node1, the VIP holder)"),
+            texts.contains(&"kill -9 4101 (drill1, the VIP holder)"),
             "{texts:?}"
         );
         assert!(
@@ -578,5 +579,10 @@ pub(crate) mod tests {
         assert_eq!(opts.profile, Some(Profile::Tuned));
         assert_eq!(opts.backend.host, "127.0.0.1");
         assert!(opts.attach.is_empty(), "the drill starts its own nodes");
+        assert_eq!(
+            opts.started_names().collect::<Vec<_>>(),
+            ["drill1", "drill2"],
+            "not to be confused with the watched node1, node2"
+        );
     }
 }
