@@ -91,7 +91,7 @@ async fn main() {
     }
     for n in &nodes {
         let mut c = n.admin().await;
-        for stmt in pxadm::core::admin::command::split_statements(CLUSTER_SETUP) {
+        for stmt in pxadm::proxysql::statement::split_statements(CLUSTER_SETUP) {
             c.query_drop(&stmt).await.expect("cluster SQL");
         }
         c.disconnect().await.ok();

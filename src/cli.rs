@@ -130,8 +130,8 @@ pub struct NodeArgs {
     pub version_string: Option<String>,
     /// Connect to peer FROM_HOST:PORT at TO_HOST:PORT instead (repeatable); maps a
     /// multi-host layout such as the scenario's 192.168.0.x onto loopback ports.
-    #[arg(long = "peer-map", value_name = "FROM=TO", value_parser = crate::core::node::parse_peer_map)]
-    pub peer_map: Vec<crate::core::node::PeerMapping>,
+    #[arg(long = "peer-map", value_name = "FROM=TO", value_parser = crate::node::server::parse_peer_map)]
+    pub peer_map: Vec<crate::node::server::PeerMapping>,
     /// Run a VRRP instance that moves a virtual address between nodes, configured like
     /// keepalived in a TOML file (format in docs/vip.md).
     #[arg(long, value_name = "FILE.toml")]

@@ -3,9 +3,8 @@
 use std::path::Path;
 
 use pxadm::cli::{Cli, Command, DrillCommand, KeepalivedCommand, KeepalivedRenderArgs};
-use pxadm::core::node::{Node, NodeOptions};
-use pxadm::core::vip::cluster::VipCluster;
-use pxadm::core::vip::VipConfig;
+use pxadm::node::server::{Node, NodeOptions};
+use pxadm::proxysql::vrrp::cluster::VipCluster;
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse_args();
@@ -37,7 +36,11 @@ fn run_async(
 ) -> anyhow::Result<()> {
     // Read before the runtime starts: a bad --vip file fails fast, without blocking a worker.
     let vip = match &command {
-        Some(Command::Node(args)) => args.vip.as_deref().map(VipConfig::load).transpose()?,
+        Some(Command::Node(args)) => args
+            .vip
+            .as_deref()
+            .map(pxadm::node::files::read_vip_file)
+            .transpose()?,
         _ => None,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -22,7 +22,7 @@ use mysql_async::prelude::Queryable;
 use pxadm::client::conn::NodeAddr;
 use pxadm::client::snapshot::fetch_snapshot;
 use pxadm::console::diagnosis::{diagnose, overall, Class, Finding, Severity};
-use pxadm::core::admin::command::split_statements;
+use pxadm::proxysql::statement::split_statements;
 use serde_json::Value;
 use tempfile::TempDir;
 

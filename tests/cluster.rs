@@ -24,13 +24,13 @@ use common::{
     TestNode, ADMIN_PASS, ADMIN_USER, HOST, SCENARIO_NODE1, SCENARIO_NODE2,
 };
 use mysql_async::Conn;
-use pxadm::core::admin::runtime::{FAST_ROUTING_COLUMNS, QUERY_RULES_COLUMNS};
-use pxadm::core::checksum;
-use pxadm::core::protocol::{
+use pxadm::node::protocol::{
     AuthRejection, Authenticator, ColumnDef, Command, Credential, HandshakeConfig, Password,
     PeerAddr, ServerConn,
 };
-use pxadm::core::resultset::ResultSet;
+use pxadm::proxysql::checksum;
+use pxadm::proxysql::columns::{FAST_ROUTING_COLUMNS, QUERY_RULES_COLUMNS};
+use pxadm::proxysql::resultset::ResultSet;
 use tokio::net::TcpListener;
 
 /// The check interval the tests run at (see the module comment).

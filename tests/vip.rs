@@ -22,7 +22,7 @@ use common::{
     write_file, Lab, Signal, TestNode, ADMIN_PASS, ADMIN_USER,
 };
 use mysql_async::prelude::Queryable;
-use pxadm::core::vip::{VipConfig, STATS_PXADM_VRRP_COLUMNS};
+use pxadm::node::vip::STATS_PXADM_VRRP_COLUMNS;
 
 /// Limit of every wait for a VRRP transition (sub-second timing: normally well under 1 s).
 const TRANSITION: Duration = Duration::from_secs(10);
@@ -643,7 +643,7 @@ fn keepalived_render_reproduces_the_scenario_configs() {
         0o111
     );
     // The pxadm equivalent of each node is a valid --vip file with the same values.
-    let node2 = VipConfig::load(&out.path().join("vip-node2.toml")).unwrap();
+    let node2 = pxadm::node::files::read_vip_file(&out.path().join("vip-node2.toml")).unwrap();
     assert_eq!((node2.priority, node2.virtual_router_id), (90, 51));
     assert_eq!(node2.peers, ["192.168.0.11:5405".parse().unwrap()]);
 }

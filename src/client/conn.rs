@@ -13,7 +13,7 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{OptsBuilder, Row, Value};
 use serde::Serialize;
 
-use crate::core::resultset::ResultSet;
+use crate::proxysql::resultset::ResultSet;
 
 /// Where and as whom to reach one node's admin interface.
 #[derive(Clone, PartialEq, Eq)]

@@ -13,12 +13,12 @@ use serde::ser::SerializeStruct;
 use serde::{Serialize, Serializer};
 
 use super::conn::{connect, query_text, ClientError, NodeAddr};
-use crate::core::cluster::decision::ServersSyncAlgorithm;
-use crate::core::cluster::state::{
+use crate::proxysql::cluster::decision::ServersSyncAlgorithm;
+use crate::proxysql::cluster::state::{
     parse_u64, ChecksumRow, DiffsBeforeSync, LocalChecksums, LocalModuleState, Module,
     PeerModuleState, RowError,
 };
-use crate::core::resultset::ResultSet;
+use crate::proxysql::resultset::ResultSet;
 
 /// Identity query (§1.7.1).
 pub const Q_VERSION: &str = "SELECT @@version";

@@ -21,11 +21,11 @@ use tokio::process::{Child, Command};
 use tokio::sync::Mutex;
 
 use crate::client::conn::{self, NodeAddr};
-use crate::core::admin::command::split_statements;
+use crate::proxysql::statement::split_statements;
 
-use super::faults::Fault;
+use super::fault::Fault;
 use super::nodes::ConsoleNode;
-use crate::core::vip::cluster::VipCluster;
+use crate::proxysql::vrrp::cluster::VipCluster;
 
 const CLUSTER_SETUP: &str = include_str!("../../tests/fixtures/scenario/node-cluster-setup.sql");
 const NODE2_MONITOR: &str = include_str!("../../tests/fixtures/scenario/node2-monitor.sql");

@@ -42,8 +42,8 @@ use serde::Serialize;
 
 use crate::client::conn::ClientError;
 use crate::client::snapshot::{NodeData, NodeSnapshot, PeerChecksumRow};
-use crate::core::cluster::decision::{choose_peer, outlook, Outlook, PeerChoice};
-use crate::core::cluster::state::{LocalModuleState, Module, PeerModuleState};
+use crate::proxysql::cluster::decision::{choose_peer, outlook, Outlook, PeerChoice};
+use crate::proxysql::cluster::state::{LocalModuleState, Module, PeerModuleState};
 
 /// A node waiting on a version-1 source: (node, checksum, peers seen as (name, checksum)).
 type Waiting<'a> = (&'a str, &'a str, Vec<(String, String)>);

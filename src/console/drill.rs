@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, watch};
 
 use crate::client::conn::NodeAddr;
+pub use crate::console::fault::Fault;
 use cluster::{Cluster, Poller, Views};
 use writer::{Attempt, Writer, WriterConfig};
 
@@ -83,17 +84,12 @@ pub enum ConnectionMode {
     Persistent,
 }
 
-/// What happens to the victim.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "snake_case")]
-pub enum Fault {
-    /// SIGKILL (`PROXYSQL KILL` for an attached node): the proxy and its VRRP instance die
-    /// together, so the others notice after Master_Down_Interval. Recovery: restart.
-    Kill,
-    /// `PROXYSQL PAUSE`: the proxy stops accepting while its VRRP instance lives on and
-    /// notices through its check (priority drop or FAULT), as when the scenario's proxysql
-    /// died under a running keepalived. Recovery: `PROXYSQL RESUME`.
-    Pause,
+/// The error for a fault `DrillOptions::validate` lets through only by mistake.
+fn not_a_drill_fault(fault: Fault) -> DrillError {
+    DrillError::Options(format!(
+        "the drill injects kill or pause, not {}",
+        fault.name()
+    ))
 }
 
 /// Which node to kill.
@@ -258,6 +254,9 @@ impl DrillOptions {
                 )));
             }
         }
+        if !Fault::DRILL.contains(&self.fault) {
+            return bad("the drill injects kill or pause");
+        }
         if self.write_interval.is_zero() || self.attempt_timeout.is_zero() {
             return bad("--interval-ms and --attempt-timeout-ms must be positive");
         }
@@ -277,7 +276,6 @@ impl DrillOptions {
     pub fn model_takeover(&self, priority: u8) -> Duration {
         let mdi = self.master_down_interval(priority);
         match self.fault {
-            Fault::Kill => mdi,
             Fault::Pause => {
                 let check = self.timing.check_interval * self.timing.fall;
                 if self.timing.weight == 0 {
@@ -286,6 +284,8 @@ impl DrillOptions {
                     check + mdi
                 }
             }
+            // A kill (the only other fault `validate` lets through).
+            _ => mdi,
         }
     }
 
@@ -341,7 +341,7 @@ pub struct FailoverArgs {
     /// `kill`: SIGKILL the node (proxy and VRRP die together); `pause`: PROXYSQL PAUSE, the
     /// proxy stops accepting while its VRRP instance notices through its check (the field
     /// report's case: proxysql killed, keepalived alive).
-    #[arg(long, value_enum, default_value = "kill")]
+    #[arg(long, default_value = "kill", value_parser = Fault::parse_drill)]
     pub fault: Fault,
     /// Do not restart (or resume) the victim.
     #[arg(long)]
@@ -888,6 +888,7 @@ async fn drive(
             });
             t
         }
+        other => return Err(not_a_drill_fault(other)),
     };
 
     // Detection and takeover, as the survivors' stats tables show them.
@@ -945,6 +946,7 @@ async fn drive(
                     node: victim_name.clone(),
                 });
             }
+            other => return Err(not_a_drill_fault(other)),
         }
         let t_restart = Instant::now();
         restart_at = Some(t_restart);
@@ -1166,8 +1168,8 @@ pub fn render_table(report: &DrillReport) -> String {
         ),
     ]);
     let (fault, verb, recovery) = match s.fault {
-        Fault::Kill => ("kill -9", "kill", "restarted"),
-        Fault::Pause => ("PROXYSQL PAUSE", "pause", "resumed"),
+        Fault::Pause => (s.fault.action(), "pause", "resumed"),
+        _ => (s.fault.action(), "kill", "restarted"),
     };
     table.add_row([
         format!("fault ({fault})"),

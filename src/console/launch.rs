@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::config::Config;
 use super::demo::{DemoCluster, DemoOptions};
-use super::faults::Injector;
+use super::injector::Injector;
 use super::nodes::{resolve_nodes, NodeArgs};
 use super::tui::run_console;
 

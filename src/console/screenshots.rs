@@ -15,8 +15,8 @@ use super::config::ConsoleSettings;
 use super::demo::{DemoCluster, DemoOptions};
 use super::diagnosis::Class;
 use super::drill as failover;
-use super::faults::Fault;
-use super::screenshot::{buffer_to_svg, Palette};
+use super::fault::Fault;
+use super::tui::svg::{buffer_to_svg, Palette};
 use super::tui::{self, Action, App, AppOptions, Effect, View};
 use crate::client::conn;
 
@@ -67,7 +67,7 @@ async fn shoot(cluster: &DemoCluster, dir: &Path) -> anyhow::Result<()> {
         keys: Default::default(),
     };
     let themes = tui::theme::ThemeSet::load(None)?;
-    let now = crate::core::admin::checksums::unix_now();
+    let now = crate::proxysql::clock::unix_now();
     let tz = chrono::Local::now().offset().fix();
     let options = AppOptions::from_settings(&settings, themes, now, tz)?;
     let mut app = App::new(nodes.clone(), options);
@@ -158,7 +158,7 @@ async fn drill(app: &mut App, dir: &Path) -> anyhow::Result<()> {
         tokio::select! {
             Some(event) = rx.recv() => {
                 // The console's clock ticks every second; here each event brings it along.
-                app.update(Action::Tick(crate::core::admin::checksums::unix_now()));
+                app.update(Action::Tick(crate::proxysql::clock::unix_now()));
                 app.update(Action::Drill(event));
                 let deep_in_outage = app.drill().is_some_and(|p| p.in_outage() && p.failed >= 10);
                 if deep_in_outage && !outage_saved {

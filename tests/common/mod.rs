@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, OptsBuilder, Row, Value};
-use pxadm::core::resultset::ResultSet;
+use pxadm::proxysql::resultset::ResultSet;
 use tempfile::TempDir;
 use tokio::sync::OnceCell;
 

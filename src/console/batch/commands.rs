@@ -15,12 +15,13 @@ use crate::client::conn::{self, NodeAddr};
 use crate::client::snapshot::{fetch_snapshot, NodeSnapshot};
 use crate::console::config::Config;
 use crate::console::diagnosis::{diagnose, fixes, overall, Finding, Severity};
-use crate::console::faults::{Fault, FaultInjector, Injector};
+use crate::console::fault::{Fault, FaultInjector};
+use crate::console::injector::Injector;
 use crate::console::nodes::{resolve_nodes, ConsoleNode, NodeArgs};
 use crate::console::shell::render::Phase;
 use crate::console::shell::session::{err, out};
-use crate::core::admin::command::Module as AdminModule;
-use crate::core::cluster::state::Module as ClusterModule;
+use crate::proxysql::cluster::state::Module as ClusterModule;
+use crate::proxysql::statement::Module as AdminModule;
 
 /// A usage or configuration error: reported as `UNKNOWN`, exit 3.
 struct Usage(String);

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::client::snapshot::NodeSnapshot;
-use crate::core::resultset::ResultSet;
+use crate::proxysql::resultset::ResultSet;
 
 /// Marks a cell whose checksum is not the one most nodes hold.
 pub const MARK: &str = "*";

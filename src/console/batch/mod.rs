@@ -20,7 +20,7 @@ pub mod report;
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use crate::console::faults::Fault;
+use crate::console::fault::Fault;
 use crate::console::nodes::NodeArgs;
 
 /// A process exit status chosen by a command that already reported why (no further message).
@@ -224,7 +224,8 @@ pub async fn run(mut cmd: BatchCommand) -> anyhow::Result<()> {
     let format = cmd.common().format;
     let ask = cmd.common().ask_password;
     if let Err(e) =
-        crate::console::shell::ask_password_if_needed(ask, &mut cmd.common_mut().nodes).await
+        crate::console::shell::password::ask_password_if_needed(ask, &mut cmd.common_mut().nodes)
+            .await
     {
         commands::emit(&report::Report::unknown(name, &e.to_string()), format).await;
         return Err(Exit(report::Status::Unknown.exit_code()).into());

@@ -10,7 +10,7 @@ use super::matrix::{ChecksumMatrix, ModuleRow, LEGEND};
 use super::Format;
 use crate::client::conn::{ClientError, Outcome};
 use crate::console::diagnosis::{fixes, Class, Finding, Fix, Severity};
-use crate::console::faults::Fault;
+use crate::console::fault::Fault;
 use crate::console::shell::render::{self, Phase};
 
 /// Version of the JSON shape; bumped on any incompatible change.
@@ -528,7 +528,7 @@ impl Rows {
 
     /// Tab-separated, escaped like the mysql client's batch mode.
     pub fn tsv(&self, header: bool) -> String {
-        let rs = crate::core::resultset::ResultSet {
+        let rs = crate::proxysql::resultset::ResultSet {
             columns: self.header.clone(),
             rows: self.rows.clone(),
         };
@@ -738,7 +738,7 @@ fn exec_text(b: &ExecBody) -> String {
                 out.push('\n');
             }
             None => {
-                let rs = crate::core::resultset::ResultSet {
+                let rs = crate::proxysql::resultset::ResultSet {
                     columns: r.columns.clone(),
                     rows: r.rows.clone(),
                 };
@@ -895,7 +895,7 @@ mod tests {
             password: "p".into(),
         };
         let rows = |v: &str| {
-            let mut rs = crate::core::resultset::ResultSet::with_columns(["v"]);
+            let mut rs = crate::proxysql::resultset::ResultSet::with_columns(["v"]);
             rs.push_row([Some(v)]);
             Outcome {
                 result: rs,

@@ -1,5 +1,5 @@
 use super::*;
-use crate::core::cluster::state::ChecksumRow;
+use crate::proxysql::cluster::state::ChecksumRow;
 
 const VERSION: &str = "2.7.2-14-g5cc418b";
 const T: u64 = 1_728_014_200;

@@ -14,8 +14,8 @@ use tokio::task::JoinHandle;
 
 use super::{DrillError, DrillOptions, Emitter, EventKind};
 use crate::client::conn::{self, NodeAddr};
-use crate::core::vip::cluster::{ClusterCheck, ClusterNode, VipCluster};
-use crate::core::vip::InitialState;
+use crate::proxysql::vrrp::cluster::{ClusterCheck, ClusterNode, VipCluster};
+use crate::proxysql::vrrp::InitialState;
 
 /// Priorities of node1..node3: node1 is the scenario's MASTER (100), node2 its BACKUP (90).
 const PRIORITIES: [u8; 3] = [100, 90, 80];
@@ -668,7 +668,7 @@ mod tests {
         assert!(text.contains("mysql_ifaces = \"127.0.0.1:16032\""));
         assert!(text.contains("interfaces = \"127.0.0.1:16033\""));
         assert!(text.contains("password = \"p\\\"w\""));
-        let parsed = crate::core::config_file::ConfigFile::parse(&text);
+        let parsed = crate::proxysql::config_file::ConfigFile::parse(&text);
         assert!(parsed.is_ok(), "{parsed:?}");
     }
 

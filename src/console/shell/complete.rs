@@ -14,7 +14,7 @@ use rustyline::hint::Hinter;
 use rustyline::validate::Validator;
 use rustyline::{Context, Helper};
 
-use crate::core::admin::command::Module;
+use crate::proxysql::statement::Module;
 
 /// Names the node and the cluster offer for completion.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -302,7 +302,7 @@ impl Helper for ShellHelper {}
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::admin::command::{classify, normalize, AdminCommand};
+    use crate::proxysql::statement::{classify, normalize, AdminCommand};
 
     fn vocab() -> Vocabulary {
         Vocabulary {

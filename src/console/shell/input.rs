@@ -11,7 +11,7 @@
 
 use std::path::PathBuf;
 
-use crate::core::admin::command::split_statements;
+use crate::proxysql::statement::split_statements;
 
 /// Survives the splitter as its own last piece only after a terminated buffer.
 const SENTINEL: &str = "\u{1}pxadm-end-of-buffer\u{1}";

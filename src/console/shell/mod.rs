@@ -72,15 +72,7 @@ const CONTINUATION: &str = "    -> ";
 /// Entries kept in the history file.
 const HISTORY_SIZE: usize = 1000;
 
-/// Asks for the password on the terminal when a bare `-p` was given.
-pub async fn ask_password_if_needed(ask: bool, nodes: &mut NodeArgs) -> anyhow::Result<()> {
-    if !ask {
-        return Ok(());
-    }
-    let pw = tokio::task::spawn_blocking(|| password::read_password("Enter password: ")).await??;
-    nodes.password = Some(pw);
-    Ok(())
-}
+pub use password::ask_password_if_needed;
 
 /// Loads the config and resolves the node list; errors are printed and become `Exit(code)`.
 pub async fn resolve(nodes: &NodeArgs, code: u8) -> Result<Vec<NodeAddr>, Exit> {

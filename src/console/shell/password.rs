@@ -123,6 +123,19 @@ pub fn read_password(prompt: &str) -> io::Result<String> {
     }
 }
 
+/// Asks for the password on the terminal when a bare `-p` was given.
+pub async fn ask_password_if_needed(
+    ask: bool,
+    nodes: &mut crate::console::nodes::NodeArgs,
+) -> anyhow::Result<()> {
+    if !ask {
+        return Ok(());
+    }
+    let pw = tokio::task::spawn_blocking(|| read_password("Enter password: ")).await??;
+    nodes.password = Some(pw);
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

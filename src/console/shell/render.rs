@@ -9,7 +9,7 @@ use std::time::Duration;
 use comfy_table::{ContentArrangement, Table};
 
 use crate::client::conn::{ClientError, Stage};
-use crate::core::resultset::ResultSet;
+use crate::proxysql::resultset::ResultSet;
 
 /// The mysql client's box: `+---+` rules above and below the header and at the bottom, no rule
 /// between rows (comfy-table's component order: borders, header rule, lines, intersections,

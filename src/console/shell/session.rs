@@ -17,7 +17,7 @@ use crate::client::snapshot::fetch_snapshot;
 use crate::console::batch::matrix::{ChecksumMatrix, LEGEND};
 use crate::console::batch::report;
 use crate::console::diagnosis::diagnose;
-use crate::core::resultset::ResultSet;
+use crate::proxysql::resultset::ResultSet;
 
 /// Statements in the shell are bounded by Ctrl-C, not by a timer (like the mysql client).
 const NO_LIMIT: Duration = Duration::from_secs(30 * 24 * 3600);

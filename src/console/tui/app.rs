@@ -15,8 +15,8 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use crate::client::conn::NodeAddr;
 use crate::client::snapshot::NodeSnapshot;
 use crate::console::diagnosis::{self, Class, Finding, Fix, Severity};
-use crate::core::cluster::state::Module;
-use crate::core::resultset::ResultSet;
+use crate::proxysql::cluster::state::Module;
+use crate::proxysql::resultset::ResultSet;
 
 use super::action::{Action, Effect, JobId, JobOutcome, View};
 use super::contract::{ConsoleNode, ConsoleSettings, Fault};

@@ -2,5 +2,5 @@
 //! operations and the settings.
 
 pub use crate::console::config::ConsoleSettings;
-pub use crate::console::faults::{Fault, FaultInjector};
+pub use crate::console::fault::{Fault, FaultInjector};
 pub use crate::console::nodes::ConsoleNode;

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use crate::client::conn::{connect, query_text, ClientError, NodeAddr};
-use crate::core::resultset::ResultSet;
+use crate::proxysql::resultset::ResultSet;
 
 /// One optional part of a fetch: the rows, or why they could not be read.
 pub type Part = Result<ResultSet, String>;

@@ -66,10 +66,7 @@ impl DrillRequest {
 
     /// `kill -9` or `PROXYSQL PAUSE`.
     pub fn fault_name(self) -> &'static str {
-        match self.fault {
-            Fault::Kill => "kill -9",
-            Fault::Pause => "PROXYSQL PAUSE",
-        }
+        self.fault.action()
     }
 }
 

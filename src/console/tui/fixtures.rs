@@ -7,8 +7,8 @@ use crate::client::conn::{ClientError, NodeAddr};
 use crate::client::snapshot::{
     NodeData, NodeSnapshot, PeerChecksumRow, PeerMetricsRow, ProxysqlServerRow,
 };
-use crate::core::cluster::state::{ChecksumRow, PeerModuleState};
-use crate::core::resultset::ResultSet;
+use crate::proxysql::cluster::state::{ChecksumRow, PeerModuleState};
+use crate::proxysql::resultset::ResultSet;
 
 use super::detail::{HaInfo, NodeDetail, VrrpRow};
 

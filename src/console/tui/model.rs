@@ -4,7 +4,7 @@
 use crate::client::conn::ClientError;
 use crate::client::snapshot::{NodeSnapshot, PeerChecksumRow};
 use crate::console::diagnosis::{Class, Finding, Severity};
-use crate::core::cluster::state::{ChecksumRow, Module};
+use crate::proxysql::cluster::state::{ChecksumRow, Module};
 
 /// The state of one module on one node, as the matrix colours it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

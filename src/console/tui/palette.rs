@@ -5,8 +5,8 @@ use std::time::Duration;
 use super::action::View;
 use super::contract::Fault;
 use super::drill::DrillRequest;
-use crate::console::drill::{Fault as DrillFault, Profile};
-use crate::core::cluster::state::Module;
+use crate::console::drill::Profile;
+use crate::proxysql::cluster::state::Module;
 
 /// Which nodes a command addresses.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -200,8 +200,8 @@ fn parse_drill(rest: &str) -> Result<DrillRequest, String> {
     let mut request = DrillRequest::default();
     for word in rest.split_whitespace() {
         match word.to_ascii_lowercase().as_str() {
-            "kill" => request.fault = DrillFault::Kill,
-            "pause" => request.fault = DrillFault::Pause,
+            "kill" => request.fault = Fault::Kill,
+            "pause" => request.fault = Fault::Pause,
             "scenario" => request.profile = Profile::Scenario,
             "tuned" => request.profile = Profile::Tuned,
             other => {
@@ -336,7 +336,7 @@ mod tests {
             p("drill tuned pause"),
             Ok(PaletteCommand::Drill(DrillRequest {
                 profile: Profile::Tuned,
-                fault: DrillFault::Pause,
+                fault: Fault::Pause,
             }))
         );
         assert_eq!(

@@ -190,7 +190,7 @@ mod tests {
     use crate::console::tui::app::{AppOptions, Overlay};
     use crate::console::tui::contract::{ConsoleNode, Fault};
     use crate::console::tui::{render_to_buffer, View};
-    use crate::core::node::{Node, NodeOptions};
+    use crate::node::server::{Node, NodeOptions};
 
     /// Faults are the demo's business; this loop test never asks for one.
     struct NoFaults;

@@ -12,7 +12,7 @@ use super::WIDE;
 use crate::console::diagnosis::{Class, Finding, Severity};
 use crate::console::tui::app::{class_label, App};
 use crate::console::tui::keymap::Command;
-use crate::core::cluster::state::Module;
+use crate::proxysql::cluster::state::Module;
 
 /// Draws the diagnosis view.
 pub fn draw(frame: &mut Frame, app: &App, area: Rect) {

@@ -14,7 +14,7 @@ use crate::console::diagnosis::Severity;
 use crate::console::tui::app::{class_label, App};
 use crate::console::tui::keymap::Command;
 use crate::console::tui::model::{self, CellState, Reach};
-use crate::core::cluster::state::Module;
+use crate::proxysql::cluster::state::Module;
 
 /// Glyph of a module's overall severity.
 pub fn severity_glyph(s: Severity) -> char {
@@ -67,7 +67,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
 }
 
 fn cell_text(
-    row: Option<&crate::core::cluster::state::ChecksumRow>,
+    row: Option<&crate::proxysql::cluster::state::ChecksumRow>,
     state: CellState,
     reach: &Reach,
     now: u64,

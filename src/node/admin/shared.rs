@@ -1,0 +1,261 @@
+//! State shared between the admin engine thread and the node's async tasks.
+//!
+//! The engine is the only writer of configuration; tasks observe it through `watch` channels
+//! (listeners rebind on `admin-mysql_ifaces`, peer monitors follow `runtime_proxysql_servers`,
+//! the traffic side follows the runtime snapshot) and report back through counters and the
+//! cluster view that the stats tables are materialised from.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use parking_lot::{Mutex, RwLock};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, watch};
+
+use super::runtime_layer::Runtime;
+use crate::node::vip::VipStatus;
+use crate::proxysql::checksum::table::ChecksumTable;
+use crate::proxysql::resultset::ResultSet;
+
+/// Requests from the engine to the node supervisor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeControl {
+    /// `PROXYSQL KILL` / `SHUTDOWN`: exit at once, like kill -9.
+    Kill,
+    /// `PROXYSQL SHUTDOWN SLOW`: graceful exit.
+    Shutdown,
+    /// `PROXYSQL RESTART`.
+    Restart,
+    /// `PROXYSQL PAUSE`: close the traffic listeners.
+    PauseTraffic,
+    /// `PROXYSQL RESUME`: reopen them.
+    ResumeTraffic,
+    /// `PROXYSQL STOP`.
+    StopTraffic,
+    /// `PROXYSQL START`.
+    StartTraffic,
+}
+
+/// Running variables of one module.
+pub type Vars = BTreeMap<String, String>;
+
+/// Traffic and admin counters reported in `stats_mysql_global`.
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// `Questions`.
+    pub questions: AtomicU64,
+    /// `Client_Connections_connected`.
+    pub client_connected: AtomicU64,
+    /// `Client_Connections_created`.
+    pub client_created: AtomicU64,
+    /// `Client_Connections_aborted`.
+    pub client_aborted: AtomicU64,
+    /// `Server_Connections_connected`.
+    pub server_connected: AtomicU64,
+    /// `Server_Connections_created`.
+    pub server_created: AtomicU64,
+    /// `Server_Connections_aborted`.
+    pub server_aborted: AtomicU64,
+    /// `Access_Denied_Wrong_Password`.
+    pub access_denied_wrong_password: AtomicU64,
+    /// `Active_Transactions`.
+    pub active_transactions: AtomicU64,
+    /// `Slow_queries`.
+    pub slow_queries: AtomicU64,
+}
+
+/// One row set per monitored peer, rendered by the cluster monitor for the stats tables.
+#[derive(Debug, Clone, Default)]
+pub struct PeerStatsRows {
+    /// Rows of `stats_proxysql_servers_checksums` (9 columns, §3.2).
+    pub checksums: Vec<Vec<Option<String>>>,
+    /// The row of `stats_proxysql_servers_metrics` (10 columns, §3.2).
+    pub metrics: Vec<Option<String>>,
+}
+
+/// Everything the engine and the tasks share.
+pub struct NodeShared {
+    /// `SELECT @@version` answer; peers only cluster with an identical string.
+    pub version: String,
+    /// Node UUID (from disk, config or generated).
+    pub uuid: RwLock<String>,
+    /// When the node started (`ProxySQL_Uptime`).
+    pub started: Instant,
+    /// Module checksums.
+    pub checksums: Mutex<ChecksumTable>,
+    /// Running admin variables.
+    pub admin_vars: watch::Sender<Arc<Vars>>,
+    /// Running mysql variables.
+    pub mysql_vars: watch::Sender<Arc<Vars>>,
+    /// The runtime snapshot, republished after every load.
+    pub runtime: watch::Sender<Arc<Runtime>>,
+    /// Supervisor requests.
+    pub control: mpsc::UnboundedSender<NodeControl>,
+    /// Counters.
+    pub counters: Counters,
+    /// Cluster view per peer `(host, port)`, rendered rows.
+    pub cluster: Mutex<BTreeMap<(String, u16), PeerStatsRows>>,
+    /// Whether the traffic listener is paused (`mysql_listener_paused`).
+    pub traffic_paused: std::sync::atomic::AtomicBool,
+    /// Where to really connect for a peer address (`--peer-map`): lets the scenario's
+    /// addresses run on one machine, mapped to loopback.
+    pub peer_map: RwLock<BTreeMap<(String, u16), (String, u16)>>,
+    /// Client connections accepted on the VIP while this node is MASTER. The node fills the
+    /// slot when it runs a VRRP instance (`--vip`); the traffic side takes the receiver once
+    /// and serves these connections exactly like its own listener's.
+    pub vip_connections: Mutex<Option<mpsc::Receiver<(TcpStream, SocketAddr)>>>,
+    /// Status of the node's VRRP instance, materialised into `stats_pxadm_vrrp` on read;
+    /// `None` when the node runs without `--vip`.
+    pub vip_status: Mutex<Option<watch::Receiver<VipStatus>>>,
+}
+
+impl NodeShared {
+    /// Creates the shared state and the receiving end of the control channel.
+    pub fn new(version: String) -> (Arc<NodeShared>, mpsc::UnboundedReceiver<NodeControl>) {
+        let (control, rx) = mpsc::unbounded_channel();
+        let shared = NodeShared {
+            version,
+            uuid: RwLock::new(String::new()),
+            started: Instant::now(),
+            checksums: Mutex::new(ChecksumTable::default()),
+            admin_vars: watch::channel(Arc::new(Vars::new())).0,
+            mysql_vars: watch::channel(Arc::new(Vars::new())).0,
+            runtime: watch::channel(Arc::new(Runtime::default())).0,
+            control,
+            counters: Counters::default(),
+            cluster: Mutex::new(BTreeMap::new()),
+            traffic_paused: std::sync::atomic::AtomicBool::new(false),
+            peer_map: RwLock::new(BTreeMap::new()),
+            vip_connections: Mutex::new(None),
+            vip_status: Mutex::new(None),
+        };
+        (Arc::new(shared), rx)
+    }
+
+    /// The address to connect to for peer `host:port` (itself unless mapped).
+    pub fn resolve_peer(&self, host: &str, port: u16) -> (String, u16) {
+        self.peer_map
+            .read()
+            .get(&(host.to_string(), port))
+            .cloned()
+            .unwrap_or_else(|| (host.to_string(), port))
+    }
+
+    /// Publishes a new runtime snapshot to the tasks that follow it.
+    pub fn publish_runtime(&self, rt: &Runtime) {
+        self.runtime.send_replace(Arc::new(rt.clone()));
+    }
+
+    /// A running admin variable.
+    pub fn admin_var(&self, name: &str) -> Option<String> {
+        self.admin_vars.borrow().get(name).cloned()
+    }
+
+    /// A running mysql variable.
+    pub fn mysql_var(&self, name: &str) -> Option<String> {
+        self.mysql_vars.borrow().get(name).cloned()
+    }
+
+    /// Rows of `stats_mysql_global`, from the live counters.
+    pub fn stats_global_rows(&self) -> Vec<(String, String)> {
+        let c = &self.counters;
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed).to_string();
+        let servers_version = self
+            .checksums
+            .lock()
+            .get(crate::proxysql::checksum::table::ChecksumModule::MysqlServers)
+            .version;
+        let mut rows = vec![
+            (
+                "Access_Denied_Wrong_Password".to_string(),
+                get(&c.access_denied_wrong_password),
+            ),
+            ("Active_Transactions".into(), get(&c.active_transactions)),
+            ("Client_Connections_aborted".into(), get(&c.client_aborted)),
+            (
+                "Client_Connections_connected".into(),
+                get(&c.client_connected),
+            ),
+            ("Client_Connections_created".into(), get(&c.client_created)),
+            (
+                "Client_Connections_non_idle".into(),
+                get(&c.client_connected),
+            ),
+            (
+                "MySQL_Thread_Workers".into(),
+                self.mysql_var("mysql-threads")
+                    .unwrap_or_else(|| "4".into()),
+            ),
+            (
+                "ProxySQL_Uptime".into(),
+                self.started.elapsed().as_secs().to_string(),
+            ),
+            ("Questions".into(), get(&c.questions)),
+            ("Server_Connections_aborted".into(), get(&c.server_aborted)),
+            (
+                "Server_Connections_connected".into(),
+                get(&c.server_connected),
+            ),
+            ("Server_Connections_created".into(), get(&c.server_created)),
+            ("Servers_table_version".into(), servers_version.to_string()),
+            ("Slow_queries".into(), get(&c.slow_queries)),
+            (
+                "mysql_listener_paused".into(),
+                if self.traffic_paused.load(Ordering::Relaxed) {
+                    "true".into()
+                } else {
+                    "false".into()
+                },
+            ),
+        ];
+        rows.sort();
+        rows
+    }
+
+    /// `stats_pxadm_vrrp` contents: one row per VRRP instance (none without `--vip`).
+    pub fn vrrp_stats(&self) -> ResultSet {
+        let status = self
+            .vip_status
+            .lock()
+            .as_ref()
+            .map(|rx| rx.borrow().clone());
+        crate::node::vip::stats_resultset(status.as_ref(), Instant::now())
+    }
+
+    /// `stats_proxysql_servers_checksums` and `stats_proxysql_servers_metrics` contents.
+    pub fn cluster_stats(&self) -> (ResultSet, ResultSet) {
+        let mut checksums = ResultSet::with_columns([
+            "hostname",
+            "port",
+            "name",
+            "version",
+            "epoch",
+            "checksum",
+            "changed_at",
+            "updated_at",
+            "diff_check",
+        ]);
+        let mut metrics = ResultSet::with_columns([
+            "hostname",
+            "port",
+            "weight",
+            "comment",
+            "response_time_ms",
+            "Uptime_s",
+            "last_check_ms",
+            "Queries",
+            "Client_Connections_connected",
+            "Client_Connections_created",
+        ]);
+        for rows in self.cluster.lock().values() {
+            checksums.rows.extend(rows.checksums.iter().cloned());
+            if !rows.metrics.is_empty() {
+                metrics.rows.push(rows.metrics.clone());
+            }
+        }
+        (checksums, metrics)
+    }
+}

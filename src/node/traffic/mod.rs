@@ -1,0 +1,488 @@
+//! The MySQL traffic side (spec §7): the listener on `mysql-interfaces`, client sessions,
+//! query routing, backend connection pools and the traffic statistics.
+//!
+//! [`Traffic::start`] builds a [`TrafficShared`] from the runtime snapshot, follows every
+//! later load, binds the listeners and runs pool maintenance. The monitor
+//! ([`crate::node::monitor`]) works on the same [`TrafficShared`] to shun servers and to
+//! record their latency; the admin engine reads the statistics through [`stats_tables`].
+//!
+//! Layout: [`session`] (one client), [`backend`] (the client side towards MariaDB),
+//! [`packets`] (following responses without decoding rows), [`hostgroups`] (pools, shunning,
+//! selection), [`rules`] (the query processor), [`digest`], [`state`] (statement
+//! classification and session variables), [`config`], [`stats`].
+
+pub mod backend;
+pub mod config;
+pub mod digest;
+pub mod hostgroups;
+pub mod packets;
+pub mod rules;
+mod session;
+pub mod state;
+pub mod stats;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use config::TrafficConfig;
+use hostgroups::{ServerEntry, ServerKey};
+use stats::TrafficStats;
+
+use crate::node::admin::runtime_layer::Runtime;
+use crate::node::admin::shared::{NodeShared, Vars};
+use crate::proxysql::resultset::ResultSet;
+use crate::{px_error, px_info, px_warn};
+
+/// State shared by the listener, every session, the pool maintenance and the monitor.
+pub struct TrafficShared {
+    /// The node's shared state (counters, runtime).
+    pub node: Arc<NodeShared>,
+    config: watch::Sender<Arc<TrafficConfig>>,
+    registry: Mutex<HashMap<ServerKey, Arc<ServerEntry>>>,
+    /// Statistics.
+    pub stats: TrafficStats,
+    next_session: AtomicU32,
+    next_conn: AtomicU64,
+    generation: AtomicU64,
+}
+
+impl TrafficShared {
+    /// Shared state built from the node's current runtime and mysql variables, registered
+    /// so the admin engine finds its statistics.
+    pub fn new(node: Arc<NodeShared>) -> Arc<TrafficShared> {
+        let shared = Arc::new(TrafficShared {
+            node: node.clone(),
+            config: watch::channel(Arc::new(TrafficConfig::empty())).0,
+            registry: Mutex::new(HashMap::new()),
+            stats: TrafficStats::default(),
+            next_session: AtomicU32::new(1),
+            next_conn: AtomicU64::new(1),
+            generation: AtomicU64::new(0),
+        });
+        let rt = node.runtime.borrow().clone();
+        let vars = node.mysql_vars.borrow().clone();
+        shared.rebuild(&rt, &vars);
+        let mut registry = REGISTRY.lock();
+        registry.retain(|(_, w)| w.strong_count() > 0);
+        registry.push((Arc::as_ptr(&node) as usize, Arc::downgrade(&shared)));
+        shared
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> Arc<TrafficConfig> {
+        self.config.borrow().clone()
+    }
+
+    fn subscribe(&self) -> watch::Receiver<Arc<TrafficConfig>> {
+        self.config.subscribe()
+    }
+
+    /// Rebuilds the configuration from a runtime snapshot and running mysql variables.
+    pub fn rebuild(&self, rt: &Runtime, mysql_vars: &Vars) {
+        let generation = self.generation.fetch_add(1, Ordering::Relaxed) + 1;
+        let (cfg, notes) = {
+            let mut registry = self.registry.lock();
+            TrafficConfig::build(rt, mysql_vars, &mut registry, generation)
+        };
+        for note in notes {
+            px_warn!("{}", note);
+        }
+        self.config.send_replace(Arc::new(cfg));
+    }
+
+    /// Every server entry (all hostgroups), ordered by hostgroup, host, port.
+    pub fn servers(&self) -> Vec<Arc<ServerEntry>> {
+        let mut v: Vec<_> = self.registry.lock().values().cloned().collect();
+        v.sort_by(|a, b| (a.hostgroup, &a.host, a.port).cmp(&(b.hostgroup, &b.host, b.port)));
+        v
+    }
+
+    /// The entries of one physical server, in every hostgroup.
+    pub fn servers_at(&self, host: &str, port: u16) -> Vec<Arc<ServerEntry>> {
+        self.registry
+            .lock()
+            .values()
+            .filter(|s| s.host == host && s.port == port)
+            .cloned()
+            .collect()
+    }
+
+    fn next_session_id(&self) -> u32 {
+        self.next_session.fetch_add(1, Ordering::Relaxed)
+    }
+
+    fn next_conn_id(&self) -> u64 {
+        self.next_conn.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// `stats_mysql_connection_pool` rows.
+    pub fn connection_pool_table(&self) -> ResultSet {
+        let mut rs = ResultSet::with_columns([
+            "hostgroup",
+            "srv_host",
+            "srv_port",
+            "status",
+            "ConnUsed",
+            "ConnFree",
+            "ConnOK",
+            "ConnERR",
+            "MaxConnUsed",
+            "Queries",
+            "Queries_GTID_sync",
+            "Bytes_data_sent",
+            "Bytes_data_recv",
+            "Latency_us",
+        ]);
+        for s in self.servers() {
+            let st = s.stats();
+            rs.rows.push(vec![
+                Some(st.hostgroup.to_string()),
+                Some(st.host),
+                Some(st.port.to_string()),
+                Some(st.status.name().to_string()),
+                Some(st.used.to_string()),
+                Some(st.free.to_string()),
+                Some(st.conn_ok.to_string()),
+                Some(st.conn_err.to_string()),
+                Some(st.max_used.to_string()),
+                Some(st.queries.to_string()),
+                Some("0".into()),
+                Some(st.bytes_sent.to_string()),
+                Some(st.bytes_recv.to_string()),
+                Some(st.latency_us.to_string()),
+            ]);
+        }
+        rs
+    }
+
+    /// `stats_mysql_query_rules` rows.
+    pub fn query_rules_table(&self) -> ResultSet {
+        let mut rs = ResultSet::with_columns(["rule_id", "hits"]);
+        for r in self.config().rules.rules() {
+            rs.rows.push(vec![
+                Some(r.rule_id.to_string()),
+                Some(r.hits().to_string()),
+            ]);
+        }
+        rs
+    }
+
+    /// `stats_mysql_users` rows.
+    pub fn users_table(&self) -> ResultSet {
+        let cfg = self.config();
+        let mut users: Vec<(String, u32)> = cfg
+            .users
+            .values()
+            .map(|u| (u.username.clone(), u.max_connections))
+            .collect();
+        users.sort();
+        self.stats.users_table(&users)
+    }
+}
+
+/// Traffic state per node, so the admin engine can find the statistics of its own node.
+static REGISTRY: Mutex<Vec<(usize, Weak<TrafficShared>)>> = Mutex::new(Vec::new());
+
+fn traffic_of(node: &NodeShared) -> Option<Arc<TrafficShared>> {
+    let key = node as *const NodeShared as usize;
+    REGISTRY
+        .lock()
+        .iter()
+        .find(|(k, _)| *k == key)
+        .and_then(|(_, w)| w.upgrade())
+}
+
+/// The traffic statistics tables a query mentions (`lower_query` is lower case), as
+/// `(schema-qualified table, rows)` for the admin's materialisation on read (§2.4).
+pub fn stats_tables(node: &NodeShared, lower_query: &str) -> Vec<(&'static str, ResultSet)> {
+    let Some(t) = traffic_of(node) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    if lower_query.contains("stats_mysql_connection_pool") {
+        let rs = t.connection_pool_table();
+        if lower_query.contains("stats_mysql_connection_pool_reset") {
+            out.push(("stats.stats_mysql_connection_pool_reset", rs.clone()));
+        }
+        out.push(("stats.stats_mysql_connection_pool", rs));
+    }
+    if lower_query.contains("stats_mysql_query_digest_reset") {
+        out.push((
+            "stats.stats_mysql_query_digest_reset",
+            t.stats.digest_table(true),
+        ));
+        out.push(("stats.stats_mysql_query_digest", ResultSet::default()));
+    } else if lower_query.contains("stats_mysql_query_digest") {
+        out.push((
+            "stats.stats_mysql_query_digest",
+            t.stats.digest_table(false),
+        ));
+    }
+    if lower_query.contains("stats_mysql_commands_counters") {
+        out.push((
+            "stats.stats_mysql_commands_counters",
+            t.stats.commands_table(),
+        ));
+    }
+    if lower_query.contains("processlist") {
+        out.push(("stats.stats_mysql_processlist", t.stats.processlist_table()));
+    }
+    if lower_query.contains("stats_mysql_query_rules") {
+        out.push(("stats.stats_mysql_query_rules", t.query_rules_table()));
+    }
+    if lower_query.contains("stats_mysql_users") {
+        out.push(("stats.stats_mysql_users", t.users_table()));
+    }
+    out
+}
+
+/// Live statuses of the servers (automatic shunning shows here but not in the config),
+/// for `runtime_mysql_servers`.
+pub fn live_server_statuses(node: &NodeShared) -> HashMap<ServerKey, &'static str> {
+    traffic_of(node)
+        .map(|t| {
+            t.servers()
+                .into_iter()
+                .map(|s| (s.key(), s.status().runtime_name()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Splits `mysql-interfaces` (`;`-separated; UNIX socket paths are not served).
+pub fn parse_interfaces(value: &str) -> Vec<String> {
+    value
+        .split(';')
+        .map(str::trim)
+        .filter(|s| !s.is_empty() && !s.starts_with('/'))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The running traffic side of a node.
+pub struct Traffic {
+    shared: Arc<TrafficShared>,
+    interfaces: Vec<String>,
+    listeners: Vec<CancellationToken>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Traffic {
+    /// Starts following the runtime, binds `interfaces` (the `--mysql` override) or else the
+    /// running `mysql-interfaces` (read once: it cannot change at runtime), and starts the
+    /// pool maintenance. A listener that cannot be bound is logged, not fatal.
+    pub async fn start(node: Arc<NodeShared>, interfaces: Option<String>) -> Traffic {
+        let shared = TrafficShared::new(node.clone());
+        let follower = {
+            let shared = shared.clone();
+            let mut runtime = node.runtime.subscribe();
+            let mut vars = node.mysql_vars.subscribe();
+            tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        r = runtime.changed() => if r.is_err() { break },
+                        r = vars.changed() => if r.is_err() { break },
+                    }
+                    let rt = runtime.borrow_and_update().clone();
+                    let v = vars.borrow_and_update().clone();
+                    shared.rebuild(&rt, &v);
+                }
+            })
+        };
+        let maintenance = tokio::spawn(maintain_pools(shared.clone()));
+        let configured = interfaces.unwrap_or_else(|| {
+            node.mysql_var("mysql-interfaces")
+                .filter(|v| !v.trim().is_empty())
+                .unwrap_or_else(|| "0.0.0.0:6033".to_string())
+        });
+        let mut tasks = vec![follower, maintenance];
+        // Connections the node's VRRP instance accepts on the VIP while it is MASTER.
+        if let Some(vip) = node.vip_connections.lock().take() {
+            tasks.push(tokio::spawn(serve_vip(vip, shared.clone())));
+        }
+        let mut traffic = Traffic {
+            shared,
+            interfaces: parse_interfaces(&configured),
+            listeners: Vec::new(),
+            tasks,
+        };
+        traffic.bind_all().await;
+        traffic
+    }
+
+    /// The shared state (for the monitor).
+    pub fn shared(&self) -> &Arc<TrafficShared> {
+        &self.shared
+    }
+
+    /// Addresses the listeners were asked to bind.
+    pub fn interfaces(&self) -> &[String] {
+        &self.interfaces
+    }
+
+    async fn bind_all(&mut self) {
+        for addr in self.interfaces.clone() {
+            match TcpListener::bind(&addr).await {
+                Ok(listener) => {
+                    px_info!(
+                        "MySQL traffic listening on {}",
+                        listener
+                            .local_addr()
+                            .map_or(addr.clone(), |a| a.to_string())
+                    );
+                    let token = CancellationToken::new();
+                    self.listeners.push(token.clone());
+                    tokio::spawn(accept_loop(listener, token, self.shared.clone()));
+                }
+                Err(e) => px_error!("Unable to bind MySQL traffic listener on {}: {}", addr, e),
+            }
+        }
+    }
+
+    /// `PROXYSQL PAUSE`: closes the listeners; sessions in progress continue.
+    pub fn pause(&mut self) {
+        for token in self.listeners.drain(..) {
+            token.cancel();
+        }
+        self.shared
+            .node
+            .traffic_paused
+            .store(true, Ordering::Relaxed);
+        px_info!("MySQL traffic listeners paused");
+    }
+
+    /// `PROXYSQL RESUME`: binds the listeners again.
+    pub async fn resume(&mut self) {
+        if self.listeners.is_empty() {
+            // Let the closed sockets go before binding the same addresses again.
+            tokio::task::yield_now().await;
+            self.bind_all().await;
+        }
+        self.shared
+            .node
+            .traffic_paused
+            .store(false, Ordering::Relaxed);
+    }
+
+    /// Closes the listeners and stops the background tasks.
+    pub fn stop(&mut self) {
+        for token in self.listeners.drain(..) {
+            token.cancel();
+        }
+        for t in self.tasks.drain(..) {
+            t.abort();
+        }
+    }
+}
+
+impl Drop for Traffic {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+async fn accept_loop(listener: TcpListener, stop: CancellationToken, shared: Arc<TrafficShared>) {
+    let local = listener
+        .local_addr()
+        .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
+    loop {
+        let accepted = tokio::select! {
+            _ = stop.cancelled() => break,
+            a = listener.accept() => a,
+        };
+        match accepted {
+            Ok((stream, peer)) => {
+                // The address the client actually reached (matters for 0.0.0.0 listeners).
+                let local = stream.local_addr().unwrap_or(local);
+                tokio::spawn(session::serve(stream, peer, local, shared.clone()));
+            }
+            Err(e) => {
+                px_error!("MySQL traffic accept failed: {}", e);
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+/// Serves the connections accepted on the VIP like the listener's own. While paused
+/// (`PROXYSQL PAUSE`) they are closed at once: the VIP must not keep serving a proxy that
+/// refuses clients on its own listener.
+async fn serve_vip(
+    mut conns: tokio::sync::mpsc::Receiver<(tokio::net::TcpStream, SocketAddr)>,
+    shared: Arc<TrafficShared>,
+) {
+    while let Some((stream, peer)) = conns.recv().await {
+        if shared.node.traffic_paused.load(Ordering::Relaxed) {
+            continue;
+        }
+        match stream.local_addr() {
+            Ok(local) => {
+                tokio::spawn(session::serve(stream, peer, local, shared.clone()));
+            }
+            // Reset by the client before we looked: nothing to serve.
+            Err(_) => continue,
+        }
+    }
+}
+
+/// Keeps idle pooled connections healthy: those idle longer than
+/// `mysql-ping_interval_server_msec` are pinged (and dropped if dead), and each pool keeps
+/// at most `mysql-free_connections_pct` of its `max_connections` idle.
+async fn maintain_pools(shared: Arc<TrafficShared>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let cfg = shared.config();
+        let idle_ms = cfg.vars.ping_interval_server_ms.max(1000);
+        for server in shared.servers() {
+            let cap = (u64::from(cfg.vars.free_connections_pct)
+                * u64::from(server.max_connections())
+                / 100)
+                .max(1) as usize;
+            for mut conn in server.take_idle(idle_ms, cap) {
+                if conn.ping().await {
+                    server.account(&mut conn);
+                    server.put_back_idle(conn);
+                } else {
+                    server.account(&mut conn);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interfaces_split() {
+        assert_eq!(
+            parse_interfaces("0.0.0.0:6033; 127.0.0.1:16033;/tmp/proxysql.sock"),
+            ["0.0.0.0:6033", "127.0.0.1:16033"]
+        );
+        assert!(parse_interfaces("").is_empty());
+    }
+
+    #[test]
+    fn stats_are_found_per_node() {
+        let (node, _rx) = NodeShared::new("v".into());
+        assert!(stats_tables(&node, "select * from stats_mysql_users").is_empty());
+        let shared = TrafficShared::new(node.clone());
+        let tables = stats_tables(&node, "select * from stats.stats_mysql_commands_counters");
+        assert_eq!(tables.len(), 1);
+        assert_eq!(tables[0].1.rows.len(), 54);
+        drop(shared);
+        assert!(stats_tables(&node, "select * from stats_mysql_users").is_empty());
+    }
+}
