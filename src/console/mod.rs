@@ -1,6 +1,6 @@
 //! Operator front ends: the TUI console, the `Admin>` shell and `--batch` mode, sharing one
 //! node list ([`nodes`]), configuration ([`config`]), diagnosis engine ([`diagnosis`]) and
-//! fault injector ([`faults`]); [`drill`] rehearses a VIP failover and measures it.
+//! faults ([`fault`], [`injector`]); [`drill`] rehearses a VIP failover and measures it.
 
 pub mod batch;
 pub mod config;
