@@ -874,13 +874,9 @@ pub fn scenario_sql(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// Seconds since the Unix epoch (the unit of ProxySQL's checksum epochs).
-pub fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
+/// Seconds since the Unix epoch (the unit of ProxySQL's checksum epochs): the library's clock.
+#[allow(unused_imports)] // not every test binary reads the clock
+pub use pxadm::proxysql::clock::unix_now;
 
 /// Writes `contents` to `<dir>/<name>` and returns the path (for config and SQL files).
 pub fn write_file(dir: &Path, name: &str, contents: &str) -> PathBuf {

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use crate::client::conn::{connect, query_text, ClientError, NodeAddr};
+use crate::proxysql::clock::unix_now;
 use crate::proxysql::resultset::ResultSet;
 
 /// One optional part of a fetch: the rows, or why they could not be read.
@@ -352,12 +353,6 @@ pub fn parse_vrrp(answer: Result<ResultSet, ClientError>) -> HaInfo {
         });
     }
     HaInfo::Rows(rows)
-}
-
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 /// Reads the detail tables of one node on one connection; each table may fail on its own.

@@ -39,6 +39,7 @@ use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::Terminal;
 
+use crate::proxysql::clock::unix_now;
 pub use action::{Action, Effect, View};
 pub use app::{App, AppOptions};
 pub use contract::{ConsoleNode, ConsoleSettings, Fault, FaultInjector};
@@ -53,7 +54,7 @@ pub async fn run_console(
     if nodes.is_empty() {
         anyhow::bail!("no nodes to watch");
     }
-    let now = runner::unix_now();
+    let now = unix_now();
     let tz = chrono::Local::now().offset().fix();
     // Theme files are read from disk: keep that off the async workers.
     let options = tokio::task::spawn_blocking(move || {
@@ -85,7 +86,7 @@ pub async fn poll_once(app: &mut App, timeout: std::time::Duration) {
     )
     .await;
     let up: Vec<bool> = snapshots.iter().map(|s| s.result.is_ok()).collect();
-    app.update(Action::Tick(runner::unix_now()));
+    app.update(Action::Tick(unix_now()));
     for (node, snapshot) in snapshots.into_iter().enumerate() {
         app.update(Action::Snapshot { node, snapshot });
     }
