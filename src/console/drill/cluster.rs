@@ -75,7 +75,7 @@ fn local_admin(name: &str, admin: SocketAddr) -> NodeAddr {
 }
 
 /// The drill's nodes and their working directory.
-pub(super) struct Cluster {
+pub(super) struct DrillCluster {
     /// The nodes, node1 first.
     pub nodes: Vec<Node>,
     /// The VIP address:port.
@@ -85,9 +85,9 @@ pub(super) struct Cluster {
     _scratch: Option<tempfile::TempDir>,
 }
 
-impl Cluster {
+impl DrillCluster {
     /// Picks ports, writes every node's ProxySQL config and `--vip` file.
-    pub async fn prepare(opts: &DrillOptions) -> Result<Cluster, DrillError> {
+    pub async fn prepare(opts: &DrillOptions) -> Result<DrillCluster, DrillError> {
         let (dir, scratch) = match &opts.workdir {
             Some(dir) => (dir.clone(), None),
             None => {
@@ -175,7 +175,7 @@ impl Cluster {
                 }),
             });
         }
-        Ok(Cluster {
+        Ok(DrillCluster {
             nodes,
             vip,
             exe: opts.pxadm_bin.clone(),
@@ -185,7 +185,7 @@ impl Cluster {
 
     /// Uses running nodes: each must answer `stats_pxadm_vrrp` with one instance, all for
     /// the same VIP.
-    pub async fn attach(addrs: &[NodeAddr]) -> Result<Cluster, DrillError> {
+    pub async fn attach(addrs: &[NodeAddr]) -> Result<DrillCluster, DrillError> {
         let mut nodes = Vec::new();
         let mut vip: Option<SocketAddr> = None;
         for addr in addrs {
@@ -225,7 +225,7 @@ impl Cluster {
                 process: None,
             });
         }
-        Ok(Cluster {
+        Ok(DrillCluster {
             nodes,
             vip: vip.ok_or_else(|| DrillError::Options("no node to attach to".into()))?,
             exe: PathBuf::new(),
@@ -368,7 +368,7 @@ impl Cluster {
         result.map(|_| ()).map_err(fail)
     }
 
-    /// Waits for node `i` to be gone after [`Cluster::kill`]: the process reaped, or an
+    /// Waits for node `i` to be gone after [`DrillCluster::kill`]: the process reaped, or an
     /// attached node's admin port refusing connections.
     pub async fn reap(&mut self, i: usize) {
         let node = &mut self.nodes[i];
@@ -548,7 +548,7 @@ pub(super) struct Poller {
 
 impl Poller {
     /// Starts polling the cluster's nodes.
-    pub fn start(cluster: &Cluster, events: Emitter) -> Poller {
+    pub fn start(cluster: &DrillCluster, events: Emitter) -> Poller {
         let addrs: Vec<NodeAddr> = cluster.nodes.iter().map(|n| n.admin.clone()).collect();
         let (tx, views) = watch::channel(Views {
             nodes: vec![None; addrs.len()],

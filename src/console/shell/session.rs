@@ -63,7 +63,7 @@ struct Origin {
 }
 
 /// The session state.
-pub struct Session {
+pub struct ShellSession {
     nodes: Vec<NodeAddr>,
     current: usize,
     conn: Option<Conn>,
@@ -123,11 +123,11 @@ fn with_newline(mut s: String) -> String {
 /// One node's answer in `\all`.
 type NodeAnswer = (Result<Outcome, (Phase, ClientError)>, Duration);
 
-impl Session {
+impl ShellSession {
     /// A session on `nodes` (at least one), starting on the first, not yet connected.
-    pub fn new(nodes: Vec<NodeAddr>, opts: Options, vocab: SharedVocabulary) -> Session {
+    pub fn new(nodes: Vec<NodeAddr>, opts: Options, vocab: SharedVocabulary) -> ShellSession {
         vocab.write().nodes = nodes.iter().map(|n| n.name.clone()).collect();
-        Session {
+        ShellSession {
             nodes,
             current: 0,
             conn: None,
