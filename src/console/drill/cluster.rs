@@ -14,6 +14,7 @@ use tokio::task::JoinHandle;
 
 use super::{DrillError, DrillOptions, Emitter, EventKind};
 use crate::client::conn::{self, NodeAddr};
+use crate::client::queries;
 use crate::proxysql::vrrp::cluster::{ClusterCheck, ClusterNode, VipCluster};
 use crate::proxysql::vrrp::InitialState;
 
@@ -195,7 +196,7 @@ impl DrillCluster {
             let mut c = conn::connect(addr, Duration::from_secs(5))
                 .await
                 .map_err(|e| fail(e.to_string()))?;
-            let rs = conn::query_text(&mut c, "SELECT priority, vip FROM stats_pxadm_vrrp")
+            let rs = conn::query_text(&mut c, queries::VRRP_PRIORITY_AND_VIP)
                 .await
                 .map_err(|e| fail(e.to_string()))?;
             c.close().await;
@@ -337,7 +338,7 @@ impl DrillCluster {
                 .await
                 .map_err(|e| DrillError::Setup(format!("{}: {e}", node.name)))?;
             // The node exits before answering: the error that follows is the expected one.
-            let _ = conn::query_text(&mut c, "PROXYSQL KILL").await;
+            let _ = conn::query_text(&mut c, queries::PROXYSQL_KILL).await;
             return Ok(None);
         }
         let pid = node
@@ -630,12 +631,7 @@ async fn poll_one(addr: &NodeAddr, slot: &mut Option<conn::Conn>) -> Option<Vrrp
         *slot = conn::connect(addr, LIMIT).await.ok();
     }
     let c = slot.as_mut()?;
-    match conn::query_text(
-        c,
-        "SELECT state, vip_held, effective_priority FROM stats_pxadm_vrrp",
-    )
-    .await
-    {
+    match conn::query_text(c, queries::VRRP_STATE).await {
         Ok(rs) => {
             let row = rs.rows.first()?;
             let text = |i: usize| row.get(i).cloned().flatten().unwrap_or_default();

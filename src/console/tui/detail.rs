@@ -6,27 +6,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use crate::client::conn::{connect, query_text, ClientError, NodeAddr};
+use crate::client::queries;
 use crate::proxysql::clock::unix_now;
 use crate::proxysql::resultset::ResultSet;
 
 /// One optional part of a fetch: the rows, or why they could not be read.
 pub type Part = Result<ResultSet, String>;
-
-/// Runtime servers with status.
-pub const Q_SERVERS: &str = "SELECT hostgroup_id, hostname, port, status, weight, max_connections, comment FROM runtime_mysql_servers ORDER BY hostgroup_id, hostname, port";
-/// Connection-pool statistics.
-pub const Q_POOL: &str = "SELECT hostgroup, srv_host, srv_port, status, ConnUsed, ConnFree, ConnOK, ConnERR, Queries, Latency_us FROM stats_mysql_connection_pool ORDER BY hostgroup, srv_host, srv_port";
-/// Users; the password is masked by the node itself so it never crosses the network.
-pub const Q_USERS: &str = "SELECT username, CASE WHEN password IS NULL OR password = '' THEN '' ELSE '********' END AS password, active, default_hostgroup, frontend, backend, max_connections FROM runtime_mysql_users ORDER BY username, backend";
-/// Query rules at runtime.
-pub const Q_RULES: &str = "SELECT rule_id, active, username, match_digest, match_pattern, destination_hostgroup, apply FROM runtime_mysql_query_rules ORDER BY rule_id";
-/// Rule hit counters (a separate table; joined here, since older nodes may lack it).
-pub const Q_RULE_HITS: &str = "SELECT rule_id, hits FROM stats_mysql_query_rules ORDER BY rule_id";
-/// Every runtime variable.
-pub const Q_VARIABLES: &str =
-    "SELECT variable_name, variable_value FROM runtime_global_variables ORDER BY variable_name";
-/// The VRRP state of a pxadm node.
-pub const Q_VRRP: &str = "SELECT instance, state, priority, effective_priority, vip, vip_held, last_advert_from, last_advert_age_ms, check_status FROM stats_pxadm_vrrp ORDER BY instance";
 
 const MASK: &str = "********";
 
@@ -37,15 +22,15 @@ pub struct NodeDetail {
     pub node: String,
     /// Unix seconds of the fetch.
     pub fetched_at: u64,
-    /// [`Q_SERVERS`]
+    /// [`queries::RUNTIME_SERVERS`]
     pub servers: Part,
-    /// [`Q_POOL`]
+    /// [`queries::CONNECTION_POOL`]
     pub pool: Part,
-    /// [`Q_USERS`]
+    /// [`queries::RUNTIME_USERS_MASKED`]
     pub users: Part,
-    /// [`Q_RULES`]
+    /// [`queries::RUNTIME_QUERY_RULES`]
     pub rules: Part,
-    /// [`Q_RULE_HITS`]
+    /// [`queries::QUERY_RULE_HITS`]
     pub rule_hits: Part,
 }
 
@@ -317,7 +302,7 @@ impl HaInfo {
     }
 }
 
-/// Interprets the answer to [`Q_VRRP`].
+/// Interprets the answer to [`queries::VRRP_INSTANCES`].
 pub fn parse_vrrp(answer: Result<ResultSet, ClientError>) -> HaInfo {
     let rs = match answer {
         // A pxadm node always has the table; it is empty without --vip.
@@ -359,7 +344,13 @@ pub fn parse_vrrp(answer: Result<ResultSet, ClientError>) -> HaInfo {
 pub async fn fetch_detail(addr: &NodeAddr, timeout: Duration) -> Result<NodeDetail, ClientError> {
     let mut conn = connect(addr, timeout).await?;
     let mut parts = Vec::with_capacity(5);
-    for sql in [Q_SERVERS, Q_POOL, Q_USERS, Q_RULES, Q_RULE_HITS] {
+    for sql in [
+        queries::RUNTIME_SERVERS,
+        queries::CONNECTION_POOL,
+        queries::RUNTIME_USERS_MASKED,
+        queries::RUNTIME_QUERY_RULES,
+        queries::QUERY_RULE_HITS,
+    ] {
         match query_text(&mut conn, sql).await {
             Err(e) if e.is_fatal() => return Err(e),
             answer => parts.push(answer.map_err(|e| e.to_string())),
@@ -385,7 +376,7 @@ pub async fn fetch_variables(
     timeout: Duration,
 ) -> Result<BTreeMap<String, String>, String> {
     let mut conn = connect(addr, timeout).await.map_err(|e| e.to_string())?;
-    let answer = query_text(&mut conn, Q_VARIABLES).await;
+    let answer = query_text(&mut conn, queries::RUNTIME_VARIABLES).await;
     conn.close().await;
     answer
         .map(|rs| variables_map(&rs))
@@ -398,7 +389,7 @@ pub async fn fetch_ha(addr: &NodeAddr, timeout: Duration) -> HaInfo {
         Ok(c) => c,
         Err(e) => return HaInfo::Error(e.to_string()),
     };
-    let answer = query_text(&mut conn, Q_VRRP).await;
+    let answer = query_text(&mut conn, queries::VRRP_INSTANCES).await;
     conn.close().await;
     parse_vrrp(answer)
 }
