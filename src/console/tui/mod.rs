@@ -39,6 +39,7 @@ use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::Terminal;
 
+use crate::client::detail::{fetch_detail, fetch_ha, fetch_variables};
 use crate::proxysql::clock::unix_now;
 pub use action::{Action, Effect, View};
 pub use app::{App, AppOptions};
@@ -95,7 +96,7 @@ pub async fn poll_once(app: &mut App, timeout: std::time::Duration) {
             .iter()
             .zip(&up)
             .filter(|(_, up)| **up)
-            .map(|(a, _)| detail::fetch_ha(a, timeout)),
+            .map(|(a, _)| fetch_ha(a, timeout)),
     )
     .await;
     let answering = up.iter().enumerate().filter(|(_, u)| **u).map(|(i, _)| i);
@@ -104,14 +105,12 @@ pub async fn poll_once(app: &mut App, timeout: std::time::Duration) {
     }
     let selected = app.selected_node_index();
     if let Some(addr) = addrs.get(selected) {
-        let detail = detail::fetch_detail(addr, timeout)
-            .await
-            .map_err(|e| e.to_string());
+        let detail = fetch_detail(addr, timeout).await.map_err(|e| e.to_string());
         app.update(Action::Detail {
             node: selected,
             detail,
         });
-        let vars = join_all(addrs.iter().map(|a| detail::fetch_variables(a, timeout))).await;
+        let vars = join_all(addrs.iter().map(|a| fetch_variables(a, timeout))).await;
         for (node, variables) in vars.into_iter().enumerate() {
             app.update(Action::Variables { node, variables });
         }

@@ -328,10 +328,7 @@ mod tests {
                 .any(|t| t.starts_with("n1 mysql_query_rules reloaded (v1→v2")),
             "{texts:#?}"
         );
-        assert_eq!(
-            app.nodes()[0].ha,
-            crate::console::tui::detail::HaInfo::Absent
-        );
+        assert_eq!(app.nodes()[0].ha, crate::client::detail::HaInfo::Absent);
         let Some(Ok(detail)) = app.detail() else {
             panic!("no detail")
         };
