@@ -26,6 +26,7 @@ use crate::proxysql::cluster::state::Module;
 use crate::proxysql::statement::split_statements;
 
 use super::fault::Fault;
+use super::launcher::NodeLauncher;
 use super::nodes::ConsoleNode;
 use crate::proxysql::vrrp::cluster::VipCluster;
 
@@ -285,29 +286,15 @@ impl DemoCluster {
             .ok_or_else(|| anyhow::anyhow!("no node {name}"))?;
         std::fs::create_dir_all(&n.datadir)?;
         let stderr = std::fs::File::create(n.datadir.join("stderr.log"))?;
-        let mut cmd = Command::new(&self.exe);
-        // SAFETY: prctl in the forked child before exec only sets its own death signal; the
-        // nodes must not outlive a console that was killed.
-        unsafe {
-            cmd.pre_exec(|| {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
-                Ok(())
-            });
-        }
-        let child = cmd
-            .arg("node")
-            .arg("--datadir")
-            .arg(&n.datadir)
-            .arg("--admin")
-            .arg(format!("127.0.0.1:{}", n.admin_port))
-            .arg("--mysql")
-            .arg(format!("127.0.0.1:{}", n.traffic_port))
-            .arg("--vip")
-            .arg(&n.vip_file)
-            .env("PXADM_LOOPBACK_ONLY", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(stderr))
+        // The nodes must not outlive a console that was killed; SIGTERM lets them go cleanly.
+        let launcher =
+            NodeLauncher::new(&self.exe, &n.datadir, format!("127.0.0.1:{}", n.admin_port))
+                .traffic(format!("127.0.0.1:{}", n.traffic_port))
+                .vip_file(&n.vip_file)
+                .death_signal(libc::SIGTERM);
+        let mut cmd = launcher.command();
+        cmd.stdout(Stdio::null()).stderr(Stdio::from(stderr));
+        let child = Command::from(cmd)
             .kill_on_drop(true)
             .spawn()
             .map_err(|e| anyhow::anyhow!("cannot start {}: {e}", self.exe.display()))?;

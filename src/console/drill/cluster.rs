@@ -15,6 +15,7 @@ use tokio::task::JoinHandle;
 use super::{DrillError, DrillOptions, Emitter, EventKind};
 use crate::client::conn::{self, NodeAddr};
 use crate::client::queries;
+use crate::console::launcher::NodeLauncher;
 use crate::proxysql::vrrp::cluster::{ClusterCheck, ClusterNode, VipCluster};
 use crate::proxysql::vrrp::InitialState;
 
@@ -265,33 +266,16 @@ impl DrillCluster {
             .open(&stderr_path)
             .map_err(|e| io_setup(&stderr_path, e))?;
         let admin = format!("{}:{}", node.admin.host, node.admin.port);
-        let mut cmd = Command::new(&self.exe);
-        cmd.arg("node")
-            .arg("--datadir")
-            .arg(&process.datadir)
-            .arg("--admin")
-            .arg(&admin)
-            .arg("--config")
-            .arg(&process.config)
-            .arg("--vip")
-            .arg(&process.vip_file);
-        if initial {
-            cmd.arg("--initial");
-        }
-        cmd.env("PXADM_LOOPBACK_ONLY", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(stderr))
-            .kill_on_drop(true);
-        // SAFETY: prctl(2) in the forked child before exec only sets its own death signal:
-        // a drill that is itself killed must not leave nodes holding the VIP.
-        unsafe {
-            cmd.pre_exec(|| {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                Ok(())
-            });
-        }
-        let child = cmd
+        // A drill that is itself killed must not leave nodes holding the VIP: the launcher's
+        // parent-death guard (SIGKILL) sees to it.
+        let mut cmd = NodeLauncher::new(&self.exe, &process.datadir, admin.clone())
+            .config(&process.config)
+            .vip_file(&process.vip_file)
+            .initial(initial)
+            .command();
+        cmd.stdout(Stdio::null()).stderr(Stdio::from(stderr));
+        let child = Command::from(cmd)
+            .kill_on_drop(true)
             .spawn()
             .map_err(|e| DrillError::Setup(format!("cannot start {}: {e}", self.exe.display())))?;
         let pid = child.id().unwrap_or(0);
