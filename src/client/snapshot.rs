@@ -7,34 +7,20 @@
 //! reached, or refuses the login, is still a snapshot: its `result` holds the error.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use serde::ser::SerializeStruct;
 use serde::{Serialize, Serializer};
 
 use super::conn::{connect, query_text, ClientError, NodeAddr};
+use super::queries;
+use crate::proxysql::clock::unix_now;
 use crate::proxysql::cluster::decision::ServersSyncAlgorithm;
 use crate::proxysql::cluster::state::{
     parse_u64, ChecksumRow, DiffsBeforeSync, LocalChecksums, LocalModuleState, Module,
     PeerModuleState, RowError,
 };
 use crate::proxysql::resultset::ResultSet;
-
-/// Identity query (§1.7.1).
-pub const Q_VERSION: &str = "SELECT @@version";
-/// The node's own module states (§5.6).
-pub const Q_CHECKSUMS: &str =
-    "SELECT name, version, epoch, checksum FROM runtime_checksums_values ORDER BY name";
-/// What the node sees of each peer (§6.9).
-pub const Q_PEER_CHECKSUMS: &str = "SELECT hostname, port, name, version, epoch, checksum, changed_at, updated_at, diff_check FROM stats_proxysql_servers_checksums ORDER BY hostname, port, name";
-/// Peer liveness and metrics (§3.2).
-pub const Q_PEER_METRICS: &str =
-    "SELECT * FROM stats_proxysql_servers_metrics ORDER BY hostname, port";
-/// Configured peers at runtime.
-pub const Q_PROXYSQL_SERVERS: &str =
-    "SELECT hostname, port, weight, comment FROM runtime_proxysql_servers ORDER BY hostname, port";
-/// Cluster settings, plus the admin credentials (only their user names are kept).
-pub const Q_CLUSTER_VARIABLES: &str = "SELECT variable_name, variable_value FROM runtime_global_variables WHERE variable_name LIKE 'admin-cluster%' OR variable_name LIKE 'admin-checksum%' OR variable_name = 'admin-admin_credentials' ORDER BY variable_name";
 
 const CLUSTER_PASSWORD: &str = "admin-cluster_password";
 const ADMIN_CREDENTIALS: &str = "admin-admin_credentials";
@@ -180,27 +166,24 @@ pub struct ProxysqlServerRow {
 /// The raw answers of one poll, before interpretation.
 #[derive(Debug, Clone)]
 pub struct RawPoll {
-    /// [`Q_VERSION`]
+    /// [`queries::SERVER_VERSION`]
     pub version: Result<ResultSet, ClientError>,
-    /// [`Q_CHECKSUMS`]
+    /// [`queries::RUNTIME_CHECKSUMS`]
     pub checksums: Result<ResultSet, ClientError>,
-    /// [`Q_PEER_CHECKSUMS`]
+    /// [`queries::PEER_CHECKSUMS`]
     pub peer_checksums: Result<ResultSet, ClientError>,
-    /// [`Q_PEER_METRICS`]
+    /// [`queries::PEER_METRICS`]
     pub peer_metrics: Result<ResultSet, ClientError>,
-    /// [`Q_PROXYSQL_SERVERS`]
+    /// [`queries::PROXYSQL_SERVERS`]
     pub proxysql_servers: Result<ResultSet, ClientError>,
-    /// [`Q_CLUSTER_VARIABLES`]
+    /// [`queries::CLUSTER_VARIABLES`]
     pub cluster_variables: Result<ResultSet, ClientError>,
 }
 
 /// Polls one node: connects, runs the queries in order on that one connection, closes.
 /// `timeout` bounds the connect and each query separately.
 pub async fn fetch_snapshot(addr: &NodeAddr, timeout: Duration) -> NodeSnapshot {
-    let fetched_at = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+    let fetched_at = unix_now();
     let started = Instant::now();
     let result = poll(addr, timeout).await;
     NodeSnapshot {
@@ -217,19 +200,19 @@ async fn poll(addr: &NodeAddr, timeout: Duration) -> Result<NodeData, ClientErro
     let mut conn = connect(addr, timeout).await?;
     let mut answers = Vec::with_capacity(6);
     for sql in [
-        Q_VERSION,
-        Q_CHECKSUMS,
-        Q_PEER_CHECKSUMS,
-        Q_PEER_METRICS,
-        Q_PROXYSQL_SERVERS,
-        Q_CLUSTER_VARIABLES,
+        queries::SERVER_VERSION,
+        queries::RUNTIME_CHECKSUMS,
+        queries::PEER_CHECKSUMS,
+        queries::PEER_METRICS,
+        queries::PROXYSQL_SERVERS,
+        queries::CLUSTER_VARIABLES,
     ] {
         let answer = query_text(&mut conn, sql).await;
         match &answer {
             // A dead connection cannot answer the rest; the node counts as unreachable.
             Err(e) if e.is_fatal() => return Err(e.clone()),
             // Without identity there is nothing to interpret.
-            Err(e) if sql == Q_VERSION => return Err(e.clone()),
+            Err(e) if sql == queries::SERVER_VERSION => return Err(e.clone()),
             _ => answers.push(answer),
         }
     }
@@ -454,7 +437,7 @@ impl NodeData {
             .ok_or_else(|| ClientError::UnexpectedResult {
                 message: "SELECT @@version returned no value".into(),
             })?;
-        let checksums = ChecksumRow::parse_resultset(&raw.checksums?)
+        let checksums = queries::parse_runtime_checksums(&raw.checksums?)
             .map_err(|e| unexpected("runtime_checksums_values", e))?;
         let mut notes = Vec::new();
         let peer_checksums = optional(

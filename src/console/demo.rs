@@ -21,26 +21,17 @@ use tokio::process::{Child, Command};
 use tokio::sync::Mutex;
 
 use crate::client::conn::{self, NodeAddr};
+use crate::client::queries;
+use crate::proxysql::cluster::state::Module;
 use crate::proxysql::statement::split_statements;
 
 use super::fault::Fault;
+use super::launcher::NodeLauncher;
 use super::nodes::ConsoleNode;
 use crate::proxysql::vrrp::cluster::VipCluster;
 
 const CLUSTER_SETUP: &str = include_str!("../../tests/fixtures/scenario/node-cluster-setup.sql");
 const NODE2_MONITOR: &str = include_str!("../../tests/fixtures/scenario/node2-monitor.sql");
-
-/// The scenario's backends on the MariaDB lab's default ports (`scripts/lab`).
-fn node1_config(lab_primary: u16) -> String {
-    let (p, r1, r2) = (lab_primary, lab_primary + 1, lab_primary + 2);
-    format!(
-        "INSERT INTO mysql_servers (hostgroup_id, hostname, port, comment) VALUES (0,'127.0.0.1',{p},'primary'), (1,'127.0.0.1',{r1},'replica1'), (1,'127.0.0.1',{r2},'replica2');
-         INSERT INTO mysql_replication_hostgroups (writer_hostgroup, reader_hostgroup, comment) VALUES (0,1,'duhokim');
-         INSERT INTO mysql_users (username, password, default_hostgroup, default_schema) VALUES ('svcusr','svcusr',0,'duhokim');
-         INSERT INTO mysql_query_rules (rule_id, active, match_digest, destination_hostgroup, apply) VALUES (1,1,'^SELECT.*FOR UPDATE$',0,1), (2,1,'^SELECT',1,1);
-         SAVE MYSQL SERVERS TO DISK; SAVE MYSQL USERS TO DISK; SAVE MYSQL QUERY RULES TO DISK;"
-    )
-}
 
 /// Options of the demo cluster.
 #[derive(Debug, Clone)]
@@ -156,28 +147,29 @@ async fn run_sql(addr: &NodeAddr, script: &str) -> anyhow::Result<()> {
 }
 
 /// Waits (bounded) until both nodes hold the same checksum for every module in `modules`.
-async fn wait_until_equal(a: &NodeAddr, b: &NodeAddr, modules: &[&str]) -> anyhow::Result<()> {
-    let list = modules
-        .iter()
-        .map(|m| format!("'{m}'"))
-        .collect::<Vec<_>>()
-        .join(",");
-    let sql = format!(
-        "SELECT name, checksum FROM runtime_checksums_values WHERE name IN ({list}) ORDER BY name"
-    );
+async fn wait_until_equal(a: &NodeAddr, b: &NodeAddr, modules: &[Module]) -> anyhow::Result<()> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
         let mut views = Vec::new();
         for addr in [a, b] {
             let mut c = conn::connect(addr, Duration::from_secs(2)).await?;
-            views.push(conn::query_text(&mut c, &sql).await?);
+            let rs = conn::query_text(&mut c, queries::RUNTIME_CHECKSUMS).await?;
             c.close().await;
+            let rows = queries::parse_runtime_checksums(&rs)
+                .map_err(|e| anyhow::anyhow!("runtime_checksums_values of {}: {e}", addr.name))?;
+            let checksums: Vec<(String, String)> = rows
+                .into_iter()
+                .filter(|r| modules.iter().any(|m| m.name() == r.name))
+                .map(|r| (r.name, r.checksum))
+                .collect();
+            views.push(checksums);
         }
         if views[0] == views[1] {
             return Ok(());
         }
         if tokio::time::Instant::now() > deadline {
-            anyhow::bail!("the demo nodes did not sync {list} within 20 s");
+            let list: Vec<String> = modules.iter().map(|m| format!("'{}'", m.name())).collect();
+            anyhow::bail!("the demo nodes did not sync {} within 20 s", list.join(","));
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
@@ -231,7 +223,8 @@ impl DemoCluster {
         let (a1, a2) = (admin_addr("node1", ports[0]), admin_addr("node2", ports[1]));
         // node1: configured, saved, restarted from disk so its modules are at version 1.
         self.spawn("node1").await?;
-        run_sql(&a1, &node1_config(lab_primary)).await?;
+        // The scenario's backends on the MariaDB lab's default ports (`scripts/lab`).
+        run_sql(&a1, &queries::demo_node1_config(lab_primary)).await?;
         self.signal("node1", libc::SIGTERM).await?;
         self.wait_exit("node1").await;
         self.spawn("node1").await?;
@@ -244,14 +237,18 @@ impl DemoCluster {
         run_sql(&a2, &setup).await?;
         run_sql(&a2, NODE2_MONITOR).await?;
         // Users were reloaded on node1 after its restart in the report (version 2 there).
-        run_sql(&a1, "LOAD MYSQL USERS TO RUNTIME").await?;
+        run_sql(&a1, queries::load_to_runtime(Module::MysqlUsers)).await?;
         // Open at the report's step 4: users and variables synced, only the version-1
         // modules differing. Without this wait the console could catch (and "fix") the
         // transient state of the first seconds.
         wait_until_equal(
             &a1,
             &a2,
-            &["mysql_users", "mysql_variables", "proxysql_servers"],
+            &[
+                Module::MysqlUsers,
+                Module::MysqlVariables,
+                Module::ProxysqlServers,
+            ],
         )
         .await
     }
@@ -289,29 +286,15 @@ impl DemoCluster {
             .ok_or_else(|| anyhow::anyhow!("no node {name}"))?;
         std::fs::create_dir_all(&n.datadir)?;
         let stderr = std::fs::File::create(n.datadir.join("stderr.log"))?;
-        let mut cmd = Command::new(&self.exe);
-        // SAFETY: prctl in the forked child before exec only sets its own death signal; the
-        // nodes must not outlive a console that was killed.
-        unsafe {
-            cmd.pre_exec(|| {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
-                Ok(())
-            });
-        }
-        let child = cmd
-            .arg("node")
-            .arg("--datadir")
-            .arg(&n.datadir)
-            .arg("--admin")
-            .arg(format!("127.0.0.1:{}", n.admin_port))
-            .arg("--mysql")
-            .arg(format!("127.0.0.1:{}", n.traffic_port))
-            .arg("--vip")
-            .arg(&n.vip_file)
-            .env("PXADM_LOOPBACK_ONLY", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(stderr))
+        // The nodes must not outlive a console that was killed; SIGTERM lets them go cleanly.
+        let launcher =
+            NodeLauncher::new(&self.exe, &n.datadir, format!("127.0.0.1:{}", n.admin_port))
+                .traffic(format!("127.0.0.1:{}", n.traffic_port))
+                .vip_file(&n.vip_file)
+                .death_signal(libc::SIGTERM);
+        let mut cmd = launcher.command();
+        cmd.stdout(Stdio::null()).stderr(Stdio::from(stderr));
+        let child = Command::from(cmd)
             .kill_on_drop(true)
             .spawn()
             .map_err(|e| anyhow::anyhow!("cannot start {}: {e}", self.exe.display()))?;
@@ -400,9 +383,9 @@ impl DemoCluster {
                 }
                 .ok_or_else(|| anyhow::anyhow!("no node {name}"))?;
                 let sql = if fault == Fault::Pause {
-                    "PROXYSQL PAUSE"
+                    queries::PROXYSQL_PAUSE
                 } else {
-                    "PROXYSQL RESUME"
+                    queries::PROXYSQL_RESUME
                 };
                 run_sql(&admin_addr(name, port), sql).await?;
                 Ok(format!("{sql} sent to {name}"))

@@ -222,7 +222,7 @@ const CONSOLE: &str = "console";
 
 /// Diagnoses a cluster from one poll of each of its nodes.
 pub fn diagnose(snapshots: &[NodeSnapshot]) -> Vec<Finding> {
-    let cluster = Cluster { snapshots };
+    let cluster = ClusterView { snapshots };
     let mut findings = Vec::new();
     let links = cluster.links();
     findings.extend(cluster.node_findings(&links));
@@ -233,7 +233,7 @@ pub fn diagnose(snapshots: &[NodeSnapshot]) -> Vec<Finding> {
 }
 
 /// Read-only view of all snapshots with name resolution.
-struct Cluster<'a> {
+struct ClusterView<'a> {
     snapshots: &'a [NodeSnapshot],
 }
 
@@ -245,7 +245,7 @@ struct Link {
     never: bool,
 }
 
-impl<'a> Cluster<'a> {
+impl<'a> ClusterView<'a> {
     fn reachable(&self) -> impl Iterator<Item = (&'a NodeSnapshot, &'a NodeData)> {
         self.snapshots.iter().filter_map(|s| Some((s, s.data()?)))
     }

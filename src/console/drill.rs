@@ -22,7 +22,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::client::conn::NodeAddr;
 pub use crate::console::fault::Fault;
-use cluster::{Cluster, Poller, Views};
+use cluster::{DrillCluster, Poller, Views};
 use writer::{Attempt, Writer, WriterConfig};
 
 /// VRRP timing presets.
@@ -758,9 +758,9 @@ pub async fn run_failover(
     };
     writer::check_backend(&opts.backend).await?;
     let mut cluster = if opts.attach.is_empty() {
-        Cluster::prepare(&opts).await?
+        DrillCluster::prepare(&opts).await?
     } else {
-        Cluster::attach(&opts.attach).await?
+        DrillCluster::attach(&opts.attach).await?
     };
     let result = drive(&opts, &mut cluster, &events).await;
     let result = match result {
@@ -816,7 +816,7 @@ async fn wait_for<T>(
 
 async fn drive(
     opts: &DrillOptions,
-    cluster: &mut Cluster,
+    cluster: &mut DrillCluster,
     events: &Emitter,
 ) -> Result<DrillReport, DrillError> {
     let limit = opts.wait_limit;

@@ -12,6 +12,7 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 
 use crate::client::conn;
+use crate::client::queries;
 
 use super::demo::DemoCluster;
 use super::fault::{Fault, FaultInjector};
@@ -38,7 +39,7 @@ impl Injector {
                 Ok(format!("{sql} sent to {}", node.addr.name))
             }
             // PROXYSQL KILL exits before answering: a dropped connection is success.
-            Err(e) if sql == "PROXYSQL KILL" && e.is_fatal() => {
+            Err(e) if sql == queries::PROXYSQL_KILL && e.is_fatal() => {
                 Ok(format!("{sql} sent to {}", node.addr.name))
             }
             Err(e) => Err(anyhow::anyhow!("{}: {e}", node.addr.name)),
@@ -88,9 +89,9 @@ impl FaultInjector for Injector {
                 Fault::Kill if n.fault_commands.contains_key("kill") => {
                     Self::shell_command(n, fault).await
                 }
-                Fault::Kill => Self::admin_command(n, "PROXYSQL KILL").await,
-                Fault::Pause => Self::admin_command(n, "PROXYSQL PAUSE").await,
-                Fault::Resume => Self::admin_command(n, "PROXYSQL RESUME").await,
+                Fault::Kill => Self::admin_command(n, queries::PROXYSQL_KILL).await,
+                Fault::Pause => Self::admin_command(n, queries::PROXYSQL_PAUSE).await,
+                Fault::Resume => Self::admin_command(n, queries::PROXYSQL_RESUME).await,
                 Fault::Freeze | Fault::Thaw | Fault::Restart => Self::shell_command(n, fault).await,
             }
         })

@@ -1,6 +1,7 @@
 //! Operator front ends: the TUI console, the `Admin>` shell and `--batch` mode, sharing one
 //! node list ([`nodes`]), configuration ([`config`]), diagnosis engine ([`diagnosis`]) and
-//! faults ([`fault`], [`injector`]); [`drill`] rehearses a VIP failover and measures it.
+//! faults ([`fault`], [`injector`]); [`drill`] rehearses a VIP failover and measures it, and
+//! [`launcher`] starts the `pxadm node` children of the demo, the drill and the tests.
 
 pub mod batch;
 pub mod config;
@@ -10,6 +11,7 @@ pub mod drill;
 pub mod fault;
 pub mod injector;
 pub mod launch;
+pub mod launcher;
 pub mod nodes;
 pub mod screenshots;
 pub mod shell;

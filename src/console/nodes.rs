@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::client::conn::{self, NodeAddr};
+use crate::client::queries;
 
 use super::config::{Config, ConfigError, Credentials};
 
@@ -224,12 +225,9 @@ pub async fn discover(seed: NodeAddr) -> Result<Vec<ConsoleNode>, ConfigError> {
     let mut c = conn::connect(&seed, Duration::from_secs(3))
         .await
         .map_err(unusable)?;
-    let rs = conn::query_text(
-        &mut c,
-        "SELECT hostname, port FROM runtime_proxysql_servers ORDER BY hostname, port",
-    )
-    .await
-    .map_err(unusable)?;
+    let rs = conn::query_text(&mut c, queries::PROXYSQL_SERVER_ADDRESSES)
+        .await
+        .map_err(unusable)?;
     c.close().await;
     let mut nodes: Vec<ConsoleNode> = rs
         .rows

@@ -19,6 +19,8 @@ use super::fault::Fault;
 use super::tui::svg::{buffer_to_svg, Palette};
 use super::tui::{self, Action, App, AppOptions, Effect, View};
 use crate::client::conn;
+use crate::client::queries;
+use crate::proxysql::cluster::state::Module;
 
 const POLL_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -91,8 +93,8 @@ async fn shoot(cluster: &DemoCluster, dir: &Path) -> anyhow::Result<()> {
     let node1 = node1.ok_or_else(|| anyhow::anyhow!("no node1 in the demo"))?;
     let mut c = conn::connect(&node1, POLL_TIMEOUT).await?;
     for sql in [
-        "LOAD MYSQL SERVERS TO RUNTIME",
-        "LOAD MYSQL QUERY RULES TO RUNTIME",
+        queries::load_to_runtime(Module::MysqlServers),
+        queries::load_to_runtime(Module::MysqlQueryRules),
     ] {
         conn::execute_text(&mut c, sql).await?;
     }
@@ -110,8 +112,8 @@ async fn shoot(cluster: &DemoCluster, dir: &Path) -> anyhow::Result<()> {
     // diffs_before_sync checks.
     let mut c = conn::connect(&node1, POLL_TIMEOUT).await?;
     for sql in [
-        "UPDATE mysql_query_rules SET comment='reads to the replicas' WHERE rule_id=2",
-        "LOAD MYSQL QUERY RULES TO RUNTIME",
+        queries::SCREENSHOT_RULE_COMMENT,
+        queries::load_to_runtime(Module::MysqlQueryRules),
     ] {
         conn::execute_text(&mut c, sql).await?;
     }

@@ -19,7 +19,6 @@ use std::future::Future;
 use std::io::{self, Write};
 use std::net::TcpListener;
 use std::os::unix::io::AsRawFd;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::Mutex;
@@ -27,6 +26,7 @@ use std::time::{Duration, Instant};
 
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, OptsBuilder, Row, Value};
+use pxadm::console::launcher::NodeLauncher;
 use pxadm::proxysql::resultset::ResultSet;
 use tempfile::TempDir;
 use tokio::sync::OnceCell;
@@ -537,41 +537,22 @@ impl TestNode {
         }
         let out = open_append(&self.stdout_path);
         let err = open_append(&self.stderr_path);
-        let mut cmd = Command::new(pxadm_bin());
-        cmd.arg("node")
-            .arg("--datadir")
-            .arg(&self.datadir)
-            .arg("--admin")
-            .arg(self.admin_addr());
+        // The launcher's parent-death guard: if the test binary dies without running Drop
+        // (timeout, SIGKILL), the kernel kills the node too, so no node outlives its test
+        // binary holding ports.
+        let mut launcher =
+            NodeLauncher::new(pxadm_bin(), &self.datadir, self.admin_addr()).initial(initial);
         if let Some(config) = &self.options.config {
-            cmd.arg("--config").arg(config);
+            launcher = launcher.config(config);
         }
-        if initial {
-            cmd.arg("--initial");
+        for arg in &self.options.args {
+            launcher = launcher.arg(arg);
         }
-        // Peer connections never leave loopback, whatever addresses a test's SQL lists
-        // (unmapped non-loopback peers are refused by the node, not dialled).
-        cmd.args(&self.options.args)
-            .env("PXADM_LOOPBACK_ONLY", "1")
-            .envs(self.options.envs.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err);
-        let parent = std::process::id();
-        // SAFETY: only async-signal-safe calls (prctl, getppid) between fork and exec.
-        // If the test binary dies without running Drop (timeout, SIGKILL), the kernel kills
-        // the node too, so no node outlives its test binary holding ports.
-        unsafe {
-            cmd.pre_exec(move || {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                    return Err(io::Error::last_os_error());
-                }
-                if u32::try_from(libc::getppid()).ok() != Some(parent) {
-                    return Err(io::Error::other("test process exited during spawn"));
-                }
-                Ok(())
-            });
+        for (key, value) in &self.options.envs {
+            launcher = launcher.env(key, value);
         }
+        let mut cmd = launcher.command();
+        cmd.stdout(out).stderr(err);
         let child = cmd
             .spawn()
             .unwrap_or_else(|e| panic!("cannot spawn {}: {e}", pxadm_bin().display()));
@@ -874,13 +855,9 @@ pub fn scenario_sql(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// Seconds since the Unix epoch (the unit of ProxySQL's checksum epochs).
-pub fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
+/// Seconds since the Unix epoch (the unit of ProxySQL's checksum epochs): the library's clock.
+#[allow(unused_imports)] // not every test binary reads the clock
+pub use pxadm::proxysql::clock::unix_now;
 
 /// Writes `contents` to `<dir>/<name>` and returns the path (for config and SQL files).
 pub fn write_file(dir: &Path, name: &str, contents: &str) -> PathBuf {

@@ -12,6 +12,7 @@ use super::report::{
 };
 use super::{seconds_arg, BatchCommand, CommonArgs, Format, Progress};
 use crate::client::conn::{self, NodeAddr};
+use crate::client::queries;
 use crate::client::snapshot::{fetch_snapshot, NodeSnapshot};
 use crate::console::config::Config;
 use crate::console::diagnosis::{diagnose, fixes, overall, Finding, Severity};
@@ -395,13 +396,13 @@ async fn exec(
 fn reload_statement(module: &str) -> Result<(String, String), Usage> {
     let norm = module.trim().to_ascii_lowercase().replace([' ', '-'], "_");
     if let Some(m) = ClusterModule::from_name(&norm) {
-        return Ok((m.name().to_owned(), m.load_to_runtime().to_owned()));
+        return Ok((m.name().to_owned(), queries::load_to_runtime(m).to_owned()));
     }
     if let Some(m) = AdminModule::ALL
         .into_iter()
         .find(|m| m.keyword().to_ascii_lowercase().replace(' ', "_") == norm)
     {
-        return Ok((norm, format!("LOAD {} TO RUNTIME", m.keyword())));
+        return Ok((norm, queries::load_admin_module_to_runtime(m)));
     }
     let mut known: Vec<String> = ClusterModule::ALL
         .iter()

@@ -12,6 +12,7 @@ use crate::client::conn::{ClientError, Outcome};
 use crate::console::diagnosis::{fixes, Class, Finding, Fix, Severity};
 use crate::console::fault::Fault;
 use crate::console::shell::render::{self, Phase};
+use crate::proxysql::clock::unix_now;
 
 /// Version of the JSON shape; bumped on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -345,14 +346,6 @@ pub struct Report {
     /// The command's data.
     #[serde(flatten)]
     pub body: Body,
-}
-
-/// Now, in Unix seconds.
-pub fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }
 
 impl Report {

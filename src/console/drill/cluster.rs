@@ -14,6 +14,8 @@ use tokio::task::JoinHandle;
 
 use super::{DrillError, DrillOptions, Emitter, EventKind};
 use crate::client::conn::{self, NodeAddr};
+use crate::client::queries;
+use crate::console::launcher::NodeLauncher;
 use crate::proxysql::vrrp::cluster::{ClusterCheck, ClusterNode, VipCluster};
 use crate::proxysql::vrrp::InitialState;
 
@@ -75,7 +77,7 @@ fn local_admin(name: &str, admin: SocketAddr) -> NodeAddr {
 }
 
 /// The drill's nodes and their working directory.
-pub(super) struct Cluster {
+pub(super) struct DrillCluster {
     /// The nodes, node1 first.
     pub nodes: Vec<Node>,
     /// The VIP address:port.
@@ -85,9 +87,9 @@ pub(super) struct Cluster {
     _scratch: Option<tempfile::TempDir>,
 }
 
-impl Cluster {
+impl DrillCluster {
     /// Picks ports, writes every node's ProxySQL config and `--vip` file.
-    pub async fn prepare(opts: &DrillOptions) -> Result<Cluster, DrillError> {
+    pub async fn prepare(opts: &DrillOptions) -> Result<DrillCluster, DrillError> {
         let (dir, scratch) = match &opts.workdir {
             Some(dir) => (dir.clone(), None),
             None => {
@@ -175,7 +177,7 @@ impl Cluster {
                 }),
             });
         }
-        Ok(Cluster {
+        Ok(DrillCluster {
             nodes,
             vip,
             exe: opts.pxadm_bin.clone(),
@@ -185,7 +187,7 @@ impl Cluster {
 
     /// Uses running nodes: each must answer `stats_pxadm_vrrp` with one instance, all for
     /// the same VIP.
-    pub async fn attach(addrs: &[NodeAddr]) -> Result<Cluster, DrillError> {
+    pub async fn attach(addrs: &[NodeAddr]) -> Result<DrillCluster, DrillError> {
         let mut nodes = Vec::new();
         let mut vip: Option<SocketAddr> = None;
         for addr in addrs {
@@ -195,7 +197,7 @@ impl Cluster {
             let mut c = conn::connect(addr, Duration::from_secs(5))
                 .await
                 .map_err(|e| fail(e.to_string()))?;
-            let rs = conn::query_text(&mut c, "SELECT priority, vip FROM stats_pxadm_vrrp")
+            let rs = conn::query_text(&mut c, queries::VRRP_PRIORITY_AND_VIP)
                 .await
                 .map_err(|e| fail(e.to_string()))?;
             c.close().await;
@@ -225,7 +227,7 @@ impl Cluster {
                 process: None,
             });
         }
-        Ok(Cluster {
+        Ok(DrillCluster {
             nodes,
             vip: vip.ok_or_else(|| DrillError::Options("no node to attach to".into()))?,
             exe: PathBuf::new(),
@@ -264,33 +266,16 @@ impl Cluster {
             .open(&stderr_path)
             .map_err(|e| io_setup(&stderr_path, e))?;
         let admin = format!("{}:{}", node.admin.host, node.admin.port);
-        let mut cmd = Command::new(&self.exe);
-        cmd.arg("node")
-            .arg("--datadir")
-            .arg(&process.datadir)
-            .arg("--admin")
-            .arg(&admin)
-            .arg("--config")
-            .arg(&process.config)
-            .arg("--vip")
-            .arg(&process.vip_file);
-        if initial {
-            cmd.arg("--initial");
-        }
-        cmd.env("PXADM_LOOPBACK_ONLY", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(stderr))
-            .kill_on_drop(true);
-        // SAFETY: prctl(2) in the forked child before exec only sets its own death signal:
-        // a drill that is itself killed must not leave nodes holding the VIP.
-        unsafe {
-            cmd.pre_exec(|| {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                Ok(())
-            });
-        }
-        let child = cmd
+        // A drill that is itself killed must not leave nodes holding the VIP: the launcher's
+        // parent-death guard (SIGKILL) sees to it.
+        let mut cmd = NodeLauncher::new(&self.exe, &process.datadir, admin.clone())
+            .config(&process.config)
+            .vip_file(&process.vip_file)
+            .initial(initial)
+            .command();
+        cmd.stdout(Stdio::null()).stderr(Stdio::from(stderr));
+        let child = Command::from(cmd)
+            .kill_on_drop(true)
             .spawn()
             .map_err(|e| DrillError::Setup(format!("cannot start {}: {e}", self.exe.display())))?;
         let pid = child.id().unwrap_or(0);
@@ -337,7 +322,7 @@ impl Cluster {
                 .await
                 .map_err(|e| DrillError::Setup(format!("{}: {e}", node.name)))?;
             // The node exits before answering: the error that follows is the expected one.
-            let _ = conn::query_text(&mut c, "PROXYSQL KILL").await;
+            let _ = conn::query_text(&mut c, queries::PROXYSQL_KILL).await;
             return Ok(None);
         }
         let pid = node
@@ -368,7 +353,7 @@ impl Cluster {
         result.map(|_| ()).map_err(fail)
     }
 
-    /// Waits for node `i` to be gone after [`Cluster::kill`]: the process reaped, or an
+    /// Waits for node `i` to be gone after [`DrillCluster::kill`]: the process reaped, or an
     /// attached node's admin port refusing connections.
     pub async fn reap(&mut self, i: usize) {
         let node = &mut self.nodes[i];
@@ -548,7 +533,7 @@ pub(super) struct Poller {
 
 impl Poller {
     /// Starts polling the cluster's nodes.
-    pub fn start(cluster: &Cluster, events: Emitter) -> Poller {
+    pub fn start(cluster: &DrillCluster, events: Emitter) -> Poller {
         let addrs: Vec<NodeAddr> = cluster.nodes.iter().map(|n| n.admin.clone()).collect();
         let (tx, views) = watch::channel(Views {
             nodes: vec![None; addrs.len()],
@@ -630,12 +615,7 @@ async fn poll_one(addr: &NodeAddr, slot: &mut Option<conn::Conn>) -> Option<Vrrp
         *slot = conn::connect(addr, LIMIT).await.ok();
     }
     let c = slot.as_mut()?;
-    match conn::query_text(
-        c,
-        "SELECT state, vip_held, effective_priority FROM stats_pxadm_vrrp",
-    )
-    .await
-    {
+    match conn::query_text(c, queries::VRRP_STATE).await {
         Ok(rs) => {
             let row = rs.rows.first()?;
             let text = |i: usize| row.get(i).cloned().flatten().unwrap_or_default();

@@ -36,7 +36,7 @@ use crate::console::config::{data_dir, Config};
 use crate::console::nodes::{resolve_nodes, NodeArgs};
 use complete::{ShellHelper, Vocabulary};
 use input::{is_secret, Accumulator};
-use session::{err, out, Flow, Options, Session};
+use session::{err, out, Flow, Options, ShellSession};
 
 /// `pxadm shell` arguments (also accepted before any subcommand, for `pxadm -e SQL`).
 #[derive(Debug, Clone, clap::Args)]
@@ -120,7 +120,7 @@ pub async fn run(mut args: ShellArgs, batch: bool) -> anyhow::Result<()> {
         force: args.force,
         connect_timeout: Duration::from_secs(args.connect_timeout.max(1)),
     };
-    let mut session = Session::new(nodes, opts, vocab.clone());
+    let mut session = ShellSession::new(nodes, opts, vocab.clone());
     let flow = if let Some(sql) = args.execute.clone() {
         session.run_script(&sql, None).await
     } else if interactive {
@@ -137,7 +137,7 @@ pub async fn run(mut args: ShellArgs, batch: bool) -> anyhow::Result<()> {
 }
 
 /// `mysql < file.sql`: statements stream from stdin as they arrive.
-async fn piped(session: &mut Session) -> anyhow::Result<Flow> {
+async fn piped(session: &mut ShellSession) -> anyhow::Result<Flow> {
     let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
     let mut acc = Accumulator::new();
     while let Some(line) = lines.next_line().await? {
@@ -263,7 +263,7 @@ impl LineEditor {
 }
 
 async fn interactive_loop(
-    session: &mut Session,
+    session: &mut ShellSession,
     prompt: &str,
     vocab: complete::SharedVocabulary,
 ) -> anyhow::Result<Flow> {

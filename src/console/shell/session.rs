@@ -13,6 +13,7 @@ use super::complete::SharedVocabulary;
 use super::input::{Accumulator, Item, Meta, HELP};
 use super::render::{self, Phase};
 use crate::client::conn::{self, ClientError, Conn, NodeAddr, Outcome, Stage};
+use crate::client::queries;
 use crate::client::snapshot::fetch_snapshot;
 use crate::console::batch::matrix::{ChecksumMatrix, LEGEND};
 use crate::console::batch::report;
@@ -63,7 +64,7 @@ struct Origin {
 }
 
 /// The session state.
-pub struct Session {
+pub struct ShellSession {
     nodes: Vec<NodeAddr>,
     current: usize,
     conn: Option<Conn>,
@@ -123,11 +124,11 @@ fn with_newline(mut s: String) -> String {
 /// One node's answer in `\all`.
 type NodeAnswer = (Result<Outcome, (Phase, ClientError)>, Duration);
 
-impl Session {
+impl ShellSession {
     /// A session on `nodes` (at least one), starting on the first, not yet connected.
-    pub fn new(nodes: Vec<NodeAddr>, opts: Options, vocab: SharedVocabulary) -> Session {
+    pub fn new(nodes: Vec<NodeAddr>, opts: Options, vocab: SharedVocabulary) -> ShellSession {
         vocab.write().nodes = nodes.iter().map(|n| n.name.clone()).collect();
-        Session {
+        ShellSession {
             nodes,
             current: 0,
             conn: None,
@@ -178,7 +179,7 @@ impl Session {
     /// The server version of the current node (for the banner).
     pub async fn server_version(&mut self) -> Result<String, ClientError> {
         let c = self.connect().await?;
-        let rs = conn::query_text(c, "SELECT @@version").await?;
+        let rs = conn::query_text(c, queries::SERVER_VERSION).await?;
         Ok(rs
             .rows
             .first()
@@ -189,11 +190,7 @@ impl Session {
     async fn refresh_vocabulary(&mut self) {
         let Some(c) = self.conn.as_mut() else { return };
         let mut tables = Vec::new();
-        for sql in [
-            "SHOW TABLES",
-            "SHOW TABLES FROM stats",
-            "SHOW TABLES FROM monitor",
-        ] {
+        for sql in queries::TABLE_LISTS {
             if let Ok(rs) = conn::query_text(c, sql).await {
                 tables.extend(
                     rs.rows
@@ -202,18 +199,15 @@ impl Session {
                 );
             }
         }
-        let variables = conn::query_text(
-            c,
-            "SELECT variable_name FROM global_variables ORDER BY variable_name",
-        )
-        .await
-        .map(|rs| {
-            rs.rows
-                .into_iter()
-                .filter_map(|r| r.into_iter().next().flatten())
-                .collect()
-        })
-        .unwrap_or_default();
+        let variables = conn::query_text(c, queries::VARIABLE_NAMES)
+            .await
+            .map(|rs| {
+                rs.rows
+                    .into_iter()
+                    .filter_map(|r| r.into_iter().next().flatten())
+                    .collect()
+            })
+            .unwrap_or_default();
         let mut v = self.vocab.write();
         tables.sort();
         tables.dedup();
@@ -419,7 +413,7 @@ impl Session {
                 let mut c = conn::connect(n, PROBE_TIMEOUT)
                     .await
                     .map_err(|e| (Phase::Connect, e))?;
-                let v = conn::query_text(&mut c, "SELECT @@version")
+                let v = conn::query_text(&mut c, queries::SERVER_VERSION)
                     .await
                     .map_err(|e| (Phase::Query, e))?;
                 c.close().await;

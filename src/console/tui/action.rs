@@ -9,8 +9,8 @@ use crate::client::conn::Outcome;
 use crate::client::snapshot::NodeSnapshot;
 
 use super::contract::Fault;
-use super::detail::{HaInfo, NodeDetail};
 use super::drill::DrillRequest;
+use crate::client::detail::{HaInfo, NodeDetail};
 use crate::console::drill::{DrillEvent, DrillReport};
 
 /// A screen of the console.

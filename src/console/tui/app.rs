@@ -20,7 +20,6 @@ use crate::proxysql::resultset::ResultSet;
 
 use super::action::{Action, Effect, JobId, JobOutcome, View};
 use super::contract::{ConsoleNode, ConsoleSettings, Fault};
-use super::detail::{HaInfo, NodeDetail};
 use super::drill::{DrillPanel, DrillRequest, Milestone};
 use super::editor::LineEditor;
 use super::events::{self, Event, EventKind, EventLog};
@@ -28,6 +27,7 @@ use super::keymap::{Command, KeyMap, KeyMapError};
 use super::model;
 use super::palette::{self, PaletteCommand, Target};
 use super::theme::{Theme, ThemeError, ThemeSet};
+use crate::client::detail::{HaInfo, NodeDetail};
 use crate::console::drill as failover;
 
 /// Poll intervals `+`/`-` step through.

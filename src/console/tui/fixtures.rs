@@ -10,7 +10,7 @@ use crate::client::snapshot::{
 use crate::proxysql::cluster::state::{ChecksumRow, PeerModuleState};
 use crate::proxysql::resultset::ResultSet;
 
-use super::detail::{HaInfo, NodeDetail, VrrpRow};
+use crate::client::detail::{HaInfo, NodeDetail, VrrpRow};
 
 /// The console clock of every fixture poll.
 pub const T: u64 = 1_728_014_700;

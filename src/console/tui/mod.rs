@@ -39,6 +39,8 @@ use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::Terminal;
 
+use crate::client::detail::{fetch_detail, fetch_ha, fetch_variables};
+use crate::proxysql::clock::unix_now;
 pub use action::{Action, Effect, View};
 pub use app::{App, AppOptions};
 pub use contract::{ConsoleNode, ConsoleSettings, Fault, FaultInjector};
@@ -53,7 +55,7 @@ pub async fn run_console(
     if nodes.is_empty() {
         anyhow::bail!("no nodes to watch");
     }
-    let now = runner::unix_now();
+    let now = unix_now();
     let tz = chrono::Local::now().offset().fix();
     // Theme files are read from disk: keep that off the async workers.
     let options = tokio::task::spawn_blocking(move || {
@@ -85,7 +87,7 @@ pub async fn poll_once(app: &mut App, timeout: std::time::Duration) {
     )
     .await;
     let up: Vec<bool> = snapshots.iter().map(|s| s.result.is_ok()).collect();
-    app.update(Action::Tick(runner::unix_now()));
+    app.update(Action::Tick(unix_now()));
     for (node, snapshot) in snapshots.into_iter().enumerate() {
         app.update(Action::Snapshot { node, snapshot });
     }
@@ -94,7 +96,7 @@ pub async fn poll_once(app: &mut App, timeout: std::time::Duration) {
             .iter()
             .zip(&up)
             .filter(|(_, up)| **up)
-            .map(|(a, _)| detail::fetch_ha(a, timeout)),
+            .map(|(a, _)| fetch_ha(a, timeout)),
     )
     .await;
     let answering = up.iter().enumerate().filter(|(_, u)| **u).map(|(i, _)| i);
@@ -103,14 +105,12 @@ pub async fn poll_once(app: &mut App, timeout: std::time::Duration) {
     }
     let selected = app.selected_node_index();
     if let Some(addr) = addrs.get(selected) {
-        let detail = detail::fetch_detail(addr, timeout)
-            .await
-            .map_err(|e| e.to_string());
+        let detail = fetch_detail(addr, timeout).await.map_err(|e| e.to_string());
         app.update(Action::Detail {
             node: selected,
             detail,
         });
-        let vars = join_all(addrs.iter().map(|a| detail::fetch_variables(a, timeout))).await;
+        let vars = join_all(addrs.iter().map(|a| fetch_variables(a, timeout))).await;
         for (node, variables) in vars.into_iter().enumerate() {
             app.update(Action::Variables { node, variables });
         }

@@ -7,6 +7,7 @@ use super::contract::Fault;
 use super::drill::DrillRequest;
 use crate::console::drill::Profile;
 use crate::proxysql::cluster::state::Module;
+use crate::proxysql::statement::split_statements;
 
 /// Which nodes a command addresses.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -255,49 +256,6 @@ fn parse_interval(text: &str) -> Result<Duration, String> {
     }
 }
 
-/// Splits on `;` outside quotes and comments; drops empty statements.
-pub fn split_statements(sql: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut quote: Option<char> = None;
-    let mut chars = sql.chars().peekable();
-    while let Some(c) = chars.next() {
-        match quote {
-            Some(q) => {
-                cur.push(c);
-                if c == '\\' {
-                    if let Some(n) = chars.next() {
-                        cur.push(n);
-                    }
-                } else if c == q {
-                    // A doubled quote is an escaped quote, not the end.
-                    if chars.peek() == Some(&q) {
-                        cur.push(q);
-                        chars.next();
-                    } else {
-                        quote = None;
-                    }
-                }
-            }
-            None => match c {
-                '\'' | '"' | '`' => {
-                    quote = Some(c);
-                    cur.push(c);
-                }
-                ';' => {
-                    out.push(std::mem::take(&mut cur));
-                }
-                _ => cur.push(c),
-            },
-        }
-    }
-    out.push(cur);
-    out.into_iter()
-        .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty())
-        .collect()
-}
-
 /// True for statements that only read (allowed in read-only mode, no confirmation needed).
 pub fn is_read_only(statement: &str) -> bool {
     let first = statement
@@ -472,6 +430,17 @@ mod tests {
             ["SELECT 'a;''b'", "SELECT \"c;\""]
         );
         assert_eq!(split_statements("SELECT 'x\\';y'"), ["SELECT 'x\\';y'"]);
+    }
+
+    #[test]
+    fn a_semicolon_in_a_comment_or_string_does_not_split() {
+        assert_eq!(
+            p("sql all SELECT 1 /* a; b */; SELECT ';' -- c; d").unwrap(),
+            PaletteCommand::Sql {
+                target: Target::All,
+                statements: vec!["SELECT 1".into(), "SELECT ';'".into()]
+            }
+        );
     }
 
     #[test]

@@ -17,8 +17,8 @@ use crate::client::snapshot::fetch_snapshot;
 
 use super::action::{Action, JobId, JobOutcome, NodeResult, StepResult};
 use super::contract::{Fault, FaultInjector};
-use super::detail::{fetch_detail, fetch_ha, fetch_variables, HaInfo};
 use super::drill::DrillRequest;
+use crate::client::detail::{fetch_detail, fetch_ha, fetch_variables, HaInfo};
 use crate::console::drill as failover;
 
 /// Longest wait between polls of a failing node.

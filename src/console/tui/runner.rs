@@ -16,18 +16,13 @@ use super::contract::FaultInjector;
 use super::poller::{self, Signals};
 use super::term::{self, InputThread, TerminalGuard};
 use super::ui;
+use crate::proxysql::clock::unix_now;
 
 /// Actions applied in one go at most before the loop looks at the clock again.
 const BATCH: usize = 256;
 /// Shortest time between two frames: fast enough to feel instant on a key press, slow enough
 /// that 50 nodes answering one after another cost a few frames, not fifty.
 const FRAME: Duration = Duration::from_millis(40);
-
-pub(super) fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
 
 /// Runs the console on the real terminal until the operator quits.
 pub(super) async fn run(app: App, faults: Arc<dyn FaultInjector>) -> anyhow::Result<()> {
@@ -333,10 +328,7 @@ mod tests {
                 .any(|t| t.starts_with("n1 mysql_query_rules reloaded (v1→v2")),
             "{texts:#?}"
         );
-        assert_eq!(
-            app.nodes()[0].ha,
-            crate::console::tui::detail::HaInfo::Absent
-        );
+        assert_eq!(app.nodes()[0].ha, crate::client::detail::HaInfo::Absent);
         let Some(Ok(detail)) = app.detail() else {
             panic!("no detail")
         };

@@ -14,6 +14,7 @@ use parking_lot::Mutex;
 use rand::RngExt;
 
 use super::backend::BackendConn;
+use crate::proxysql::clock::unix_now;
 use crate::px_warn;
 
 /// Runtime server status (`include/proxysql_structs.h` numbering).
@@ -143,12 +144,6 @@ impl ShunSettings {
             base
         }
     }
-}
-
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 /// One server in one hostgroup, with its pool.

@@ -8,9 +8,10 @@ use ratatui::Frame;
 
 use super::common::{grid, heading, pane, GridCell};
 use super::WIDE;
+use crate::client::detail::NodeDetail;
 use crate::console::diagnosis::Severity;
 use crate::console::tui::app::{App, NodeState};
-use crate::console::tui::detail::{differing_variables, NodeDetail};
+use crate::console::tui::detail::{differing_variables, NodeDetailRows};
 use crate::console::tui::model::{self, Reach};
 use crate::console::tui::theme::Theme;
 

@@ -7,9 +7,9 @@ use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::common::{grid, pane, GridCell};
+use crate::client::detail::HaInfo;
 use crate::console::diagnosis::Severity;
 use crate::console::tui::app::App;
-use crate::console::tui::detail::HaInfo;
 use crate::console::tui::events::EventKind;
 use crate::console::tui::keymap::Command;
 use crate::console::tui::model::{self, Reach};

@@ -1,0 +1,132 @@
+//! Every admin query pxadm writes itself, in one place: what the console, the shell, the batch
+//! mode, the demo and the drill send to a node's admin interface (real ProxySQL 2.7 or
+//! `pxadm node`). SQL an operator types in the shell or the palette is not here; nor are the
+//! queries of the node's own peer client (`node::cluster`), a different layer.
+//!
+//! Each query is named for what it asks. Where pxadm also interprets the answer, the parser
+//! lives next to the query ([`parse_runtime_checksums`]), so a table is read one way only.
+
+use crate::proxysql::cluster::state::{ChecksumRow, Module as ClusterModule, RowError};
+use crate::proxysql::resultset::ResultSet;
+use crate::proxysql::statement::Module as AdminModule;
+
+// --- Identity and the node's own state -------------------------------------------------
+
+/// The server version: the identity query of every poll and of the shell's banner (§1.7.1).
+pub const SERVER_VERSION: &str = "SELECT @@version";
+
+/// The node's own module states, `runtime_checksums_values` (§5.6); read it with
+/// [`parse_runtime_checksums`].
+pub const RUNTIME_CHECKSUMS: &str =
+    "SELECT name, version, epoch, checksum FROM runtime_checksums_values ORDER BY name";
+
+/// The rows of an answer to [`RUNTIME_CHECKSUMS`]: the one way pxadm reads that table.
+pub fn parse_runtime_checksums(rs: &ResultSet) -> Result<Vec<ChecksumRow>, RowError> {
+    ChecksumRow::parse_resultset(rs)
+}
+
+// --- The cluster as a node sees it ----------------------------------------------------------
+
+/// What the node remembers of each peer's modules (§6.9).
+pub const PEER_CHECKSUMS: &str = "SELECT hostname, port, name, version, epoch, checksum, changed_at, updated_at, diff_check FROM stats_proxysql_servers_checksums ORDER BY hostname, port, name";
+
+/// Peer liveness and metrics (§3.2).
+pub const PEER_METRICS: &str =
+    "SELECT * FROM stats_proxysql_servers_metrics ORDER BY hostname, port";
+
+/// The configured peers at runtime, with weight and comment.
+pub const PROXYSQL_SERVERS: &str =
+    "SELECT hostname, port, weight, comment FROM runtime_proxysql_servers ORDER BY hostname, port";
+
+/// The configured peers' addresses only: the seed's view of the cluster for `--discover`.
+pub const PROXYSQL_SERVER_ADDRESSES: &str =
+    "SELECT hostname, port FROM runtime_proxysql_servers ORDER BY hostname, port";
+
+/// Cluster settings, plus the admin credentials (the snapshot keeps only their user names).
+pub const CLUSTER_VARIABLES: &str = "SELECT variable_name, variable_value FROM runtime_global_variables WHERE variable_name LIKE 'admin-cluster%' OR variable_name LIKE 'admin-checksum%' OR variable_name = 'admin-admin_credentials' ORDER BY variable_name";
+
+// --- One node's details (read when a view needs them) ---------------------------------
+
+/// Runtime backends with their status.
+pub const RUNTIME_SERVERS: &str = "SELECT hostgroup_id, hostname, port, status, weight, max_connections, comment FROM runtime_mysql_servers ORDER BY hostgroup_id, hostname, port";
+
+/// Connection-pool statistics per backend.
+pub const CONNECTION_POOL: &str = "SELECT hostgroup, srv_host, srv_port, status, ConnUsed, ConnFree, ConnOK, ConnERR, Queries, Latency_us FROM stats_mysql_connection_pool ORDER BY hostgroup, srv_host, srv_port";
+
+/// Users; the node masks the password itself so it never crosses the network.
+pub const RUNTIME_USERS_MASKED: &str = "SELECT username, CASE WHEN password IS NULL OR password = '' THEN '' ELSE '********' END AS password, active, default_hostgroup, frontend, backend, max_connections FROM runtime_mysql_users ORDER BY username, backend";
+
+/// Query rules at runtime.
+pub const RUNTIME_QUERY_RULES: &str = "SELECT rule_id, active, username, match_digest, match_pattern, destination_hostgroup, apply FROM runtime_mysql_query_rules ORDER BY rule_id";
+
+/// Rule hit counters: a separate table, read apart since older nodes may lack it.
+pub const QUERY_RULE_HITS: &str =
+    "SELECT rule_id, hits FROM stats_mysql_query_rules ORDER BY rule_id";
+
+/// Every runtime variable with its value.
+pub const RUNTIME_VARIABLES: &str =
+    "SELECT variable_name, variable_value FROM runtime_global_variables ORDER BY variable_name";
+
+/// Every variable name (the shell's completion vocabulary).
+pub const VARIABLE_NAMES: &str =
+    "SELECT variable_name FROM global_variables ORDER BY variable_name";
+
+/// The admin's table lists, one per schema (the shell's completion vocabulary).
+pub const TABLE_LISTS: [&str; 3] = [
+    "SHOW TABLES",
+    "SHOW TABLES FROM stats",
+    "SHOW TABLES FROM monitor",
+];
+
+// --- The VIP of a pxadm node (`stats_pxadm_vrrp`) -------------------------------------------
+
+/// Every VRRP instance of a pxadm node, as the console's HA view shows it.
+pub const VRRP_INSTANCES: &str = "SELECT instance, state, priority, effective_priority, vip, vip_held, last_advert_from, last_advert_age_ms, check_status FROM stats_pxadm_vrrp ORDER BY instance";
+
+/// A node's VRRP priority and VIP: what the drill checks before attaching to running nodes.
+pub const VRRP_PRIORITY_AND_VIP: &str = "SELECT priority, vip FROM stats_pxadm_vrrp";
+
+/// A node's VRRP state, whether it holds the VIP, and its advertised priority: the drill's
+/// fast poll (every few milliseconds), so no more columns than it needs.
+pub const VRRP_STATE: &str = "SELECT state, vip_held, effective_priority FROM stats_pxadm_vrrp";
+
+// --- Commands ---------------------------------------------------------------------------
+
+/// Makes the node exit at once, without answering (a node pxadm did not start).
+pub const PROXYSQL_KILL: &str = "PROXYSQL KILL";
+
+/// Stops accepting client traffic.
+pub const PROXYSQL_PAUSE: &str = "PROXYSQL PAUSE";
+
+/// Accepts client traffic again after [`PROXYSQL_PAUSE`].
+pub const PROXYSQL_RESUME: &str = "PROXYSQL RESUME";
+
+/// Applies a clustered module's configuration to runtime (`LOAD MYSQL SERVERS TO RUNTIME`).
+pub fn load_to_runtime(module: ClusterModule) -> &'static str {
+    module.load_to_runtime()
+}
+
+/// Applies any admin module's configuration to runtime, by its LOAD/SAVE keyword
+/// (`LOAD SCHEDULER TO RUNTIME`), including modules the cluster does not sync.
+pub fn load_admin_module_to_runtime(module: AdminModule) -> String {
+    format!("LOAD {} TO RUNTIME", module.keyword())
+}
+
+/// The demo's backends, user and query rules for node1 (the reference scenario's step 1), on
+/// the MariaDB lab whose primary listens on `lab_primary` and replicas on the next two ports;
+/// saved to disk so a restart brings them back at version 1.
+pub fn demo_node1_config(lab_primary: u16) -> String {
+    let (p, r1, r2) = (lab_primary, lab_primary + 1, lab_primary + 2);
+    format!(
+        "INSERT INTO mysql_servers (hostgroup_id, hostname, port, comment) VALUES (0,'127.0.0.1',{p},'primary'), (1,'127.0.0.1',{r1},'replica1'), (1,'127.0.0.1',{r2},'replica2');
+         INSERT INTO mysql_replication_hostgroups (writer_hostgroup, reader_hostgroup, comment) VALUES (0,1,'duhokim');
+         INSERT INTO mysql_users (username, password, default_hostgroup, default_schema) VALUES ('svcusr','svcusr',0,'duhokim');
+         INSERT INTO mysql_query_rules (rule_id, active, match_digest, destination_hostgroup, apply) VALUES (1,1,'^SELECT.*FOR UPDATE$',0,1), (2,1,'^SELECT',1,1);
+         SAVE MYSQL SERVERS TO DISK; SAVE MYSQL USERS TO DISK; SAVE MYSQL QUERY RULES TO DISK;"
+    )
+}
+
+/// The screenshots' change on node1 that the cluster then propagates: a new comment on the
+/// read rule.
+pub const SCREENSHOT_RULE_COMMENT: &str =
+    "UPDATE mysql_query_rules SET comment='reads to the replicas' WHERE rule_id=2";
