@@ -68,7 +68,7 @@ pub enum Command {
         dir: std::path::PathBuf,
     },
     /// Open the console on a cluster (nodes from -n, --cluster, --discover or -u/-p/-h/-P).
-    Console(crate::console::launch::ConsoleArgs),
+    Console(crate::console::tui::start::ConsoleArgs),
     /// Checks and actions for scripts and monitoring (see `--batch`).
     #[command(flatten)]
     Batch(crate::console::batch::BatchCommand),

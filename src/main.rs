@@ -75,8 +75,8 @@ fn run_async(
                 Err(pxadm::console::batch::Exit(3).into())
             }
             Some(Command::Screenshots { dir }) => pxadm::console::screenshots::run(&dir).await,
-            Some(Command::Console(args)) => pxadm::console::launch::console(args).await,
-            None => pxadm::console::launch::demo().await,
+            Some(Command::Console(args)) => pxadm::console::tui::start::console(args).await,
+            None => pxadm::console::tui::start::demo().await,
         }
     })
 }

@@ -10,7 +10,6 @@ pub mod diagnosis;
 pub mod drill;
 pub mod fault;
 pub mod injector;
-pub mod launch;
 pub mod launcher;
 pub mod nodes;
 pub mod screenshots;

@@ -20,6 +20,7 @@ pub mod keymap;
 pub mod model;
 pub mod palette;
 pub mod poller;
+pub mod start;
 pub mod svg;
 pub mod term;
 pub mod theme;

@@ -1,14 +1,14 @@
-//! Starting the console: `pxadm console` on real clusters, and `pxadm` (no arguments) on the
+//! Starting the TUI console: `pxadm console` on real clusters, and `pxadm` (no arguments) on the
 //! embedded demo cluster.
 
 use std::io::IsTerminal;
 use std::sync::Arc;
 
-use super::config::Config;
-use super::demo::{DemoCluster, DemoOptions};
-use super::injector::Injector;
-use super::nodes::{resolve_nodes, NodeArgs};
-use super::tui::run_console;
+use crate::console::config::Config;
+use crate::console::demo::{DemoCluster, DemoOptions};
+use crate::console::injector::Injector;
+use crate::console::nodes::{resolve_nodes, NodeArgs};
+use super::run_console;
 
 /// `pxadm console` arguments.
 #[derive(Debug, Clone, clap::Args)]
@@ -39,7 +39,7 @@ fn require_terminal() -> anyhow::Result<()> {
 
 /// `pxadm console`: resolve the nodes and open the console on them.
 pub async fn console(mut args: ConsoleArgs) -> anyhow::Result<()> {
-    super::shell::ask_password_if_needed(args.ask_password, &mut args.nodes).await?;
+    crate::console::shell::password::ask_password_if_needed(args.ask_password, &mut args.nodes).await?;
     let path = args.nodes.config.clone();
     let config = tokio::task::spawn_blocking(move || Config::load(path.as_deref())).await??;
     let nodes = resolve_nodes(&args.nodes, &config).await?;
@@ -60,7 +60,7 @@ pub async fn console(mut args: ConsoleArgs) -> anyhow::Result<()> {
 /// a terminal it prints how to reach the nodes and waits for Ctrl-C instead.
 pub async fn demo() -> anyhow::Result<()> {
     if !std::io::stdout().is_terminal() {
-        return super::demo::run_default().await;
+        return crate::console::demo::run_default().await;
     }
     eprintln!("pxadm: starting the demo cluster (two pxadm nodes, the reference scenario)...");
     let cluster = DemoCluster::start(DemoOptions::default()).await?;
