@@ -1,6 +1,7 @@
 //! Operator front ends: the TUI console, the `Admin>` shell and `--batch` mode, sharing one
-//! node list ([`nodes`]), configuration ([`config`]), diagnosis engine ([`diagnosis`]) and
-//! fault injector ([`faults`]); [`drill`] rehearses a VIP failover and measures it.
+//! node list ([`nodes`]), configuration ([`config`]), diagnosis engine ([`diagnosis`]),
+//! checksum matrix ([`matrix`]) and fault injector ([`faults`]); [`drill`] rehearses a VIP
+//! failover and measures it.
 
 pub mod batch;
 pub mod config;
@@ -10,6 +11,7 @@ pub mod drill;
 pub mod fault;
 pub mod injector;
 pub mod launch;
+pub mod matrix;
 pub mod nodes;
 pub mod screenshots;
 pub mod shell;
