@@ -1245,23 +1245,7 @@ pub fn render_table(report: &DrillReport) -> String {
     table.load_preset(comfy_table::presets::ASCII_MARKDOWN);
     table.set_header(["figure", "value"]);
     let opt = |v: Option<u64>| v.map(secs).unwrap_or_else(|| "-".into());
-    table.add_row([
-        "settings".to_string(),
-        format!(
-            "{profile}: advert {} s, check {} s, fall {}, rise {}, weight {}, {}; INSERT every {} ms ({} connection)",
-            t.advert_int.as_secs_f64(),
-            t.check_interval.as_secs_f64(),
-            t.fall,
-            t.rise,
-            t.weight,
-            if s.preempt { "preempt" } else { "nopreempt" },
-            s.write_interval_ms,
-            match s.connection {
-                ConnectionMode::Fresh => "fresh",
-                ConnectionMode::Persistent => "persistent",
-            }
-        ),
-    ]);
+    table.add_row(["settings".to_string(), settings_text(profile, s, t)]);
     let (fault, verb, recovery) = match s.fault {
         Fault::Pause => (s.fault.action(), "pause", "resumed"),
         _ => (s.fault.action(), "kill", "restarted"),
@@ -1320,49 +1304,10 @@ pub fn render_table(report: &DrillReport) -> String {
         }
     }
     if let Some(f) = &report.failback {
-        table.add_row([
-            "failback".to_string(),
-            format!(
-                "{recovery} {} after the {verb}; VIP {}; holder now {}; longest write gap {}, {} failed",
-                secs(f.recovered_after_fault_ms),
-                match f.takeover_ms {
-                    Some(ms) => format!("returned {} later", secs(ms)),
-                    None => "stayed".to_string(),
-                },
-                f.final_holder.as_deref().unwrap_or("-"),
-                secs(f.max_write_gap_ms),
-                f.failed_attempts
-            ),
-        ]);
+        table.add_row(["failback".to_string(), failback_text(f, recovery, verb)]);
     }
-    let w = &report.writes;
-    let errors: Vec<String> = w.errors.iter().map(|(k, v)| format!("{k} ×{v}")).collect();
-    table.add_row([
-        "writes".to_string(),
-        format!(
-            "{} attempted, {} acknowledged, {} failed{}",
-            w.attempts,
-            w.acknowledged,
-            w.failed,
-            if errors.is_empty() {
-                String::new()
-            } else {
-                format!(" ({})", errors.join(", "))
-            }
-        ),
-    ]);
-    let p = &report.proof;
-    table.add_row([
-        "proof (primary)".to_string(),
-        format!(
-            "{}: {} of {} acknowledged inserts present, {} missing; {} unacknowledged but committed",
-            if p.holds { "HOLDS" } else { "BROKEN" },
-            p.found,
-            p.acknowledged,
-            p.missing.len(),
-            p.unacknowledged_committed
-        ),
-    ]);
+    table.add_row(["writes".to_string(), writes_text(&report.writes)]);
+    table.add_row(["proof (primary)".to_string(), proof_text(&report.proof)]);
     table.add_row([
         "VIP holders at once".to_string(),
         match &report.double_holder {
@@ -1371,6 +1316,67 @@ pub fn render_table(report: &DrillReport) -> String {
         },
     ]);
     table.to_string()
+}
+
+/// The `settings` figure: profile, VRRP timing and writer settings.
+fn settings_text(profile: &str, s: &DrillSettings, t: &VrrpTiming) -> String {
+    format!(
+        "{profile}: advert {} s, check {} s, fall {}, rise {}, weight {}, {}; INSERT every {} ms ({} connection)",
+        t.advert_int.as_secs_f64(),
+        t.check_interval.as_secs_f64(),
+        t.fall,
+        t.rise,
+        t.weight,
+        if s.preempt { "preempt" } else { "nopreempt" },
+        s.write_interval_ms,
+        match s.connection {
+            ConnectionMode::Fresh => "fresh",
+            ConnectionMode::Persistent => "persistent",
+        }
+    )
+}
+
+/// The `failback` figure: how the victim came back and what the writes saw meanwhile.
+fn failback_text(f: &Failback, recovery: &str, verb: &str) -> String {
+    format!(
+        "{recovery} {} after the {verb}; VIP {}; holder now {}; longest write gap {}, {} failed",
+        secs(f.recovered_after_fault_ms),
+        match f.takeover_ms {
+            Some(ms) => format!("returned {} later", secs(ms)),
+            None => "stayed".to_string(),
+        },
+        f.final_holder.as_deref().unwrap_or("-"),
+        secs(f.max_write_gap_ms),
+        f.failed_attempts
+    )
+}
+
+/// The `writes` figure: attempts, acknowledgements and failures by error.
+fn writes_text(w: &WriteSummary) -> String {
+    let errors: Vec<String> = w.errors.iter().map(|(k, v)| format!("{k} ×{v}")).collect();
+    format!(
+        "{} attempted, {} acknowledged, {} failed{}",
+        w.attempts,
+        w.acknowledged,
+        w.failed,
+        if errors.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", errors.join(", "))
+        }
+    )
+}
+
+/// The `proof` figure: were all acknowledged INSERTs committed on the primary.
+fn proof_text(p: &Proof) -> String {
+    format!(
+        "{}: {} of {} acknowledged inserts present, {} missing; {} unacknowledged but committed",
+        if p.holds { "HOLDS" } else { "BROKEN" },
+        p.found,
+        p.acknowledged,
+        p.missing.len(),
+        p.unacknowledged_committed
+    )
 }
 
 /// A progress line for the terminal, or `None` for events too frequent to print.
