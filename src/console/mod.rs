@@ -9,6 +9,8 @@ pub mod demo;
 pub mod diagnosis;
 pub mod drill;
 pub mod fault;
+#[cfg(test)]
+pub(crate) mod fixtures;
 pub mod injector;
 pub mod launch;
 pub mod matrix;

@@ -252,10 +252,13 @@ mod tests {
     use super::*;
 
     fn sample() -> ResultSet {
-        let mut rs = ResultSet::with_columns(["hostgroup_id", "hostname", "comment"]);
-        rs.push_row([Some("0"), Some("127.0.0.1"), None]);
-        rs.push_row([Some("10"), Some("db\t2\nx"), Some("a\\b")]);
-        rs
+        ResultSet::literal(
+            &["hostgroup_id", "hostname", "comment"],
+            &[
+                &[Some("0"), Some("127.0.0.1"), None],
+                &[Some("10"), Some("db\t2\nx"), Some("a\\b")],
+            ],
+        )
     }
 
     #[test]
@@ -268,9 +271,13 @@ mod tests {
 | 10           | db1       | x       |
 +--------------+-----------+---------+
 ";
-        let mut rs = ResultSet::with_columns(["hostgroup_id", "hostname", "comment"]);
-        rs.push_row([Some("0"), Some("127.0.0.1"), None]);
-        rs.push_row([Some("10"), Some("db1"), Some("x")]);
+        let rs = ResultSet::literal(
+            &["hostgroup_id", "hostname", "comment"],
+            &[
+                &[Some("0"), Some("127.0.0.1"), None],
+                &[Some("10"), Some("db1"), Some("x")],
+            ],
+        );
         assert_eq!(boxed(&rs), expected);
     }
 

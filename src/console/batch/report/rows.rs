@@ -180,8 +180,7 @@ mod tests {
             password: "p".into(),
         };
         let rows = |v: &str| {
-            let mut rs = crate::proxysql::resultset::ResultSet::with_columns(["v"]);
-            rs.push_row([Some(v)]);
+            let rs = crate::proxysql::resultset::ResultSet::literal(&["v"], &[&[Some(v)]]);
             Outcome {
                 result: rs,
                 ..Default::default()
