@@ -307,26 +307,41 @@ impl<'a> ClusterView<'a> {
 
     /// Rules 1–3: console failures, versions, links and disabled monitoring.
     fn node_findings(&self, links: &[Link]) -> Vec<Finding> {
-        let mut unreachable: BTreeMap<String, (BTreeSet<String>, Option<String>)> = BTreeMap::new();
-        let mut refused: BTreeMap<(String, Option<String>), BTreeSet<String>> = BTreeMap::new();
+        let mut failures = self.console_failures();
+        let no_user = self.nodes_without_cluster_user();
+        self.explain_stale_links(links, &no_user, &mut failures);
+        let mut findings: Vec<Finding> = self.version_mismatch().into_iter().collect();
+        findings.extend(credentials_refused(failures.refused));
+        findings.extend(self.peers_unreachable(failures.unreachable, links));
+        findings.extend(monitoring_disabled(&no_user));
+        findings
+    }
+
+    /// Rule 1: the nodes the console cannot poll or that refuse its login.
+    fn console_failures(&self) -> LinkFailures {
+        let mut failures = LinkFailures::default();
         for s in self.snapshots {
             match s.error() {
                 Some(e) if e.is_access_denied() => {
-                    refused
+                    failures
+                        .refused
                         .entry((s.name.clone(), None))
                         .or_default()
                         .insert(CONSOLE.to_owned());
                 }
                 Some(e) => {
-                    let entry = unreachable.entry(s.name.clone()).or_default();
+                    let entry = failures.unreachable.entry(s.name.clone()).or_default();
                     entry.0.insert(CONSOLE.to_owned());
                     entry.1 = Some(describe(e));
                 }
                 None => {}
             }
         }
+        failures
+    }
 
-        let mut findings = Vec::new();
+    /// Rule 2: reachable nodes run different `@@version`s.
+    fn version_mismatch(&self) -> Option<Finding> {
         let mut versions: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for (s, d) in self.reachable() {
             versions
@@ -334,33 +349,38 @@ impl<'a> ClusterView<'a> {
                 .or_default()
                 .push(s.name.clone());
         }
-        if versions.len() > 1 {
-            let list = versions
-                .iter()
-                .map(|(v, nodes)| format!("{} on {v}", nodes.join(", ")))
-                .collect::<Vec<_>>()
-                .join("; ");
-            findings.push(Finding {
-                severity: Severity::Critical,
-                class: Class::VersionMismatch {
-                    versions: versions.clone(),
-                },
-                module: None,
-                node_to_act_on: None,
-                why: format!(
-                    "Nodes run different ProxySQL versions ({list}) and a node refuses to cluster with a peer whose @@version differs, so they never sync with each other."
-                ),
-                fix: None,
-            });
+        if versions.len() <= 1 {
+            return None;
         }
+        let list = versions
+            .iter()
+            .map(|(v, nodes)| format!("{} on {v}", nodes.join(", ")))
+            .collect::<Vec<_>>()
+            .join("; ");
+        Some(Finding {
+            severity: Severity::Critical,
+            class: Class::VersionMismatch { versions },
+            module: None,
+            node_to_act_on: None,
+            why: format!(
+                "Nodes run different ProxySQL versions ({list}) and a node refuses to cluster with a peer whose @@version differs, so they never sync with each other."
+            ),
+            fix: None,
+        })
+    }
 
-        let mut no_user = Vec::new();
-        for (s, d) in self.reachable() {
-            if d.cluster_username() == Some("") {
-                no_user.push(s.name.clone());
-            }
-        }
+    /// Nodes with an empty `admin-cluster_username`: they monitor nobody.
+    fn nodes_without_cluster_user(&self) -> Vec<String> {
+        self.reachable()
+            .filter(|(_, d)| d.cluster_username() == Some(""))
+            .map(|(s, _)| s.name.clone())
+            .collect()
+    }
 
+    /// Rule 3: each stale link is a peer refusing the observer's cluster user, or unreachable
+    /// from it (links of nodes without a cluster user or across versions are explained
+    /// elsewhere).
+    fn explain_stale_links(&self, links: &[Link], no_user: &[String], into: &mut LinkFailures) {
         for link in links.iter().filter(|l| l.stale) {
             let (Some(obs), peer_snap) = (self.by_name(&link.observer), self.by_name(&link.peer))
             else {
@@ -382,165 +402,126 @@ impl<'a> ClusterView<'a> {
                 _ => false,
             };
             if lacks_user {
-                refused
+                into.refused
                     .entry((link.peer.clone(), user))
                     .or_default()
                     .insert(link.observer.clone());
             } else {
-                unreachable
+                into.unreachable
                     .entry(link.peer.clone())
                     .or_default()
                     .0
                     .insert(link.observer.clone());
             }
         }
+    }
 
-        for ((node, user), who) in refused {
-            let who: Vec<String> = who.into_iter().collect();
-            let (why, fix) = match &user {
-                None => (
-                    format!("{node} refuses the console's login (Access denied), so it cannot be inspected; check the user and password configured for it in the console."),
-                    None,
-                ),
-                Some(u) => (
-                    format!(
-                        "{node} refuses {} because its admin-admin_credentials lacks the cluster user '{u}', so {node} is never checked and never serves as a sync source for them.",
-                        who.join(", ")
-                    ),
-                    Some(Fix {
+    /// `PeerUnreachable` findings: one per node the console or a peer cannot reach.
+    fn peers_unreachable(&self, unreachable: Unreachable, links: &[Link]) -> Vec<Finding> {
+        unreachable
+            .into_iter()
+            .map(|(node, (seen_by, cause))| {
+                let seen_by: Vec<String> = seen_by.into_iter().collect();
+                let why = self.unreachable_why(&node, &seen_by, cause.as_deref(), links);
+                Finding {
+                    severity: Severity::Critical,
+                    class: Class::PeerUnreachable {
                         node: node.clone(),
-                        sql: vec![
-                            format!("UPDATE global_variables SET variable_value = variable_value || ';{u}:<password of {u}>' WHERE variable_name = 'admin-admin_credentials'"),
-                            "LOAD ADMIN VARIABLES TO RUNTIME".to_owned(),
-                            "SAVE ADMIN VARIABLES TO DISK".to_owned(),
-                        ],
-                    }),
-                ),
-            };
-            findings.push(Finding {
-                severity: Severity::Critical,
-                class: Class::CredentialsRefused {
-                    node: node.clone(),
-                    user,
-                    refused: who,
-                },
-                module: None,
-                node_to_act_on: Some(node),
-                why,
-                fix,
-            });
-        }
+                        seen_by,
+                        cause,
+                    },
+                    module: None,
+                    node_to_act_on: Some(node),
+                    why,
+                    fix: None,
+                }
+            })
+            .collect()
+    }
 
-        for (node, (seen_by, cause)) in unreachable {
-            let seen_by: Vec<String> = seen_by.into_iter().collect();
-            let peers: Vec<&str> = seen_by
-                .iter()
-                .map(String::as_str)
-                .filter(|s| *s != CONSOLE)
-                .collect();
-            let never = links
-                .iter()
-                .any(|l| l.peer == node && peers.contains(&l.observer.as_str()) && l.never);
-            let plural = peers.len() > 1;
-            let verb = match (never, plural) {
-                (true, false) => "has never checked",
-                (true, true) => "have never checked",
-                (false, false) => "has stopped checking",
-                (false, true) => "have stopped checking",
-            };
-            let why = match (&cause, peers.is_empty()) {
-                (Some(c), true) => format!("The console cannot poll {node}: {c}."),
-                (Some(c), false) => format!(
-                    "Neither the console ({c}) nor {} can reach {node}, so it takes no part in the cluster.",
-                    peers.join(", ")
-                ),
-                (None, _) if self.by_name(&node).is_none() => format!(
-                    "{} {verb} {node}, which the console does not poll: check that it is up, reachable from them and accepts their cluster user and password.",
-                    peers.join(", ")
-                ),
-                (None, _) => format!(
-                    "{} {verb} {node} although the console can reach it: check the network between them and that {node} accepts their cluster user and password.",
-                    peers.join(", ")
-                ),
-            };
-            findings.push(Finding {
-                severity: Severity::Critical,
-                class: Class::PeerUnreachable {
-                    node: node.clone(),
-                    seen_by,
-                    cause,
-                },
-                module: None,
-                node_to_act_on: Some(node),
-                why,
-                fix: None,
-            });
+    /// Why `node` is unreachable, in the words of who cannot reach it.
+    fn unreachable_why(
+        &self,
+        node: &str,
+        seen_by: &[String],
+        cause: Option<&str>,
+        links: &[Link],
+    ) -> String {
+        let peers: Vec<&str> = seen_by
+            .iter()
+            .map(String::as_str)
+            .filter(|s| *s != CONSOLE)
+            .collect();
+        let never = links
+            .iter()
+            .any(|l| l.peer == node && peers.contains(&l.observer.as_str()) && l.never);
+        let plural = peers.len() > 1;
+        let verb = match (never, plural) {
+            (true, false) => "has never checked",
+            (true, true) => "have never checked",
+            (false, false) => "has stopped checking",
+            (false, true) => "have stopped checking",
+        };
+        match (cause, peers.is_empty()) {
+            (Some(c), true) => format!("The console cannot poll {node}: {c}."),
+            (Some(c), false) => format!(
+                "Neither the console ({c}) nor {} can reach {node}, so it takes no part in the cluster.",
+                peers.join(", ")
+            ),
+            (None, _) if self.by_name(node).is_none() => format!(
+                "{} {verb} {node}, which the console does not poll: check that it is up, reachable from them and accepts their cluster user and password.",
+                peers.join(", ")
+            ),
+            (None, _) => format!(
+                "{} {verb} {node} although the console can reach it: check the network between them and that {node} accepts their cluster user and password.",
+                peers.join(", ")
+            ),
         }
-
-        if !no_user.is_empty() {
-            findings.push(Finding {
-                severity: Severity::Warning,
-                class: Class::SyncDisabled {
-                    nodes: no_user.clone(),
-                },
-                module: None,
-                node_to_act_on: (no_user.len() == 1).then(|| no_user[0].clone()),
-                why: if no_user.len() == 1 {
-                    format!(
-                        "{} has no admin-cluster_username, so it checks no peer and never syncs anything.",
-                        no_user[0]
-                    )
-                } else {
-                    format!(
-                        "{} have no admin-cluster_username, so they check no peer and never sync anything.",
-                        no_user.join(", ")
-                    )
-                },
-                fix: None,
-            });
-        }
-        findings
     }
 
     /// Rule 4 for one module.
     fn module_findings(&self, module: Module, links: &[Link]) -> Vec<Finding> {
-        let owns: Vec<(&NodeSnapshot, &NodeData, LocalModuleState)> = self
+        let owns: Vec<Own<'_>> = self
             .reachable()
             .filter_map(|(s, d)| Some((s, d, d.own(module)?)))
             .collect();
         if owns.is_empty() {
             return Vec::new();
         }
-        let distinct: BTreeSet<&str> = owns.iter().map(|(_, _, o)| o.checksum.as_str()).collect();
-        if distinct.len() == 1 {
-            let checksum = distinct.first().copied().unwrap_or_default();
-            return vec![Finding {
-                severity: Severity::Ok,
-                class: Class::InSync,
-                module: Some(module),
-                node_to_act_on: None,
-                why: match owns.len() {
-                    1 => format!("The only polled node holds {module} checksum {checksum}."),
-                    n => format!("All {n} polled nodes hold {module} checksum {checksum}."),
-                },
-                fix: None,
-            }];
+        if let Some(same) = in_sync(module, &owns) {
+            return vec![same];
         }
+        let outlooks = self.outlooks(module, &owns, links);
+        let holders = |checksum: &str| {
+            owns.iter()
+                .filter(|(_, _, o)| o.checksum == checksum)
+                .count()
+        };
+        let mut findings = outlooks.converging;
+        findings.extend(stuck_version_one(
+            module,
+            outlooks.waiting,
+            &outlooks.pulled,
+            holders,
+        ));
+        findings.extend(equal_epoch_conflict(module, outlooks.conflicts, holders));
+        findings.extend(module_sync_disabled(module, outlooks.disabled));
+        findings.extend(runtime_not_synced(module, outlooks.runtime_only));
+        if findings.is_empty() {
+            findings.push(diverged(module, &owns));
+        }
+        findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
+        findings
+    }
 
-        let mut findings = Vec::new();
-        // (node, own checksum, its version-1 peers as (name, checksum))
-        let mut waiting: Vec<Waiting<'_>> = Vec::new();
-        // Checksums some node is about to pull: holders of these will converge.
-        let mut pulled: BTreeSet<String> = BTreeSet::new();
-        let mut conflicts: BTreeSet<String> = BTreeSet::new();
-        let mut conflict_checksums: BTreeMap<String, String> = BTreeMap::new();
-        let mut disabled = Vec::new();
-        let mut runtime_only = Vec::new();
-        for (snap, data, own) in &owns {
+    /// Every node's [`View`] of a module that differs, gathered by kind.
+    fn outlooks<'o>(&self, module: Module, owns: &'o [Own<'_>], links: &[Link]) -> Outlooks<'o> {
+        let mut out = Outlooks::default();
+        for (snap, data, own) in owns {
             match self.view(module, snap, data, own, links) {
                 View::Agrees | View::Newer => {}
-                View::RuntimeNotSynced => runtime_only.push(snap.name.clone()),
-                View::Disabled => disabled.push(snap.name.clone()),
+                View::RuntimeNotSynced => out.runtime_only.push(snap.name.clone()),
+                View::Disabled => out.disabled.push(snap.name.clone()),
                 View::Pulling {
                     source,
                     source_checksum,
@@ -548,8 +529,8 @@ impl<'a> ClusterView<'a> {
                     diff_check,
                     d,
                 } => {
-                    pulled.insert(source_checksum);
-                    findings.push(converging(
+                    out.pulled.insert(source_checksum);
+                    out.converging.push(converging(
                         module,
                         &snap.name,
                         source,
@@ -559,146 +540,16 @@ impl<'a> ClusterView<'a> {
                     ));
                 }
                 View::WaitingVersionOne(peers) => {
-                    waiting.push((&snap.name, &own.checksum, peers));
+                    out.waiting.push((&snap.name, &own.checksum, peers));
                 }
                 View::EqualEpoch(peers) => {
-                    conflicts.insert(snap.name.clone());
-                    conflict_checksums.insert(snap.name.clone(), own.checksum.clone());
-                    for (p, c) in peers {
-                        conflicts.insert(p.clone());
-                        conflict_checksums.insert(p, c);
-                    }
+                    out.conflicts
+                        .insert(snap.name.clone(), own.checksum.clone());
+                    out.conflicts.extend(peers);
                 }
             }
         }
-        let holders = |checksum: &str| {
-            owns.iter()
-                .filter(|(_, _, o)| o.checksum == checksum)
-                .count()
-        };
-
-        // A node whose config others are pulling is not stuck: they will come to it. This is
-        // the usual state of a freshly reloaded source, which still sees the stale version-1
-        // peers (and ProxySQL logs version-1 warnings about them) until they have pulled.
-        waiting.retain(|(_, checksum, _)| !pulled.contains(*checksum));
-        let blockers: BTreeMap<String, String> = waiting
-            .iter()
-            .flat_map(|(_, _, peers)| peers.iter().cloned())
-            .collect();
-        if !waiting.is_empty() {
-            if let Some((actor, actor_checksum)) = pick_authoritative(&blockers, holders) {
-                let nodes_waiting: Vec<String> = waiting
-                    .iter()
-                    .filter(|(_, c, _)| *c != actor_checksum)
-                    .map(|(n, _, _)| (*n).to_owned())
-                    .collect();
-                let load = module.load_to_runtime();
-                let who = if nodes_waiting.is_empty() {
-                    "Nodes".to_owned()
-                } else {
-                    nodes_waiting.join(", ")
-                };
-                findings.push(Finding {
-                    severity: Severity::Critical,
-                    class: Class::StuckVersionOne {
-                        node_to_act_on: actor.clone(),
-                        nodes_waiting: nodes_waiting.clone(),
-                    },
-                    module: Some(module),
-                    node_to_act_on: Some(actor.clone()),
-                    why: format!(
-                        "{who} cannot sync {module} because {actor} differs but is still at version 1 (never loaded since it started), and a version-1 peer is never a sync source; {load} on {actor} makes it the newest source."
-                    ),
-                    fix: Some(Fix {
-                        node: actor,
-                        sql: vec![load.to_owned()],
-                    }),
-                });
-            }
-        }
-
-        if !conflicts.is_empty() {
-            let nodes: Vec<String> = conflicts.into_iter().collect();
-            let actor = pick_authoritative(&conflict_checksums, holders).map(|(n, _)| n);
-            findings.push(Finding {
-                severity: Severity::Critical,
-                class: Class::EqualEpochConflict {
-                    nodes: nodes.clone(),
-                },
-                module: Some(module),
-                node_to_act_on: actor.clone(),
-                why: format!(
-                    "{} hold different {module} configs loaded in the same second (equal epochs), which never resolves by itself; run {} on the node whose config is right{}.",
-                    nodes.join(", "),
-                    module.load_to_runtime(),
-                    actor.as_ref().map(|a| format!(" (probably {a})")).unwrap_or_default()
-                ),
-                fix: actor.map(|node| Fix {
-                    node,
-                    sql: vec![module.load_to_runtime().to_owned()],
-                }),
-            });
-        }
-
-        if !disabled.is_empty() {
-            let var = module.diffs_variable();
-            findings.push(Finding {
-                severity: Severity::Warning,
-                class: Class::SyncDisabled {
-                    nodes: disabled.clone(),
-                },
-                module: Some(module),
-                node_to_act_on: (disabled.len() == 1).then(|| disabled[0].clone()),
-                why: format!(
-                    "{} {} {var}=0, so {module} differs but is never synced there (fine if deliberate).",
-                    disabled.join(", "),
-                    if disabled.len() == 1 { "has" } else { "have" },
-                ),
-                fix: (disabled.len() == 1).then(|| Fix {
-                    node: disabled[0].clone(),
-                    sql: vec![
-                        format!("UPDATE global_variables SET variable_value = '3' WHERE variable_name = '{var}'"),
-                        "LOAD ADMIN VARIABLES TO RUNTIME".to_owned(),
-                        "SAVE ADMIN VARIABLES TO DISK".to_owned(),
-                    ],
-                }),
-            });
-        }
-
-        if !runtime_only.is_empty() {
-            findings.push(Finding {
-                severity: Severity::Ok,
-                class: Class::RuntimeNotSynced {
-                    nodes: runtime_only.clone(),
-                },
-                module: Some(module),
-                node_to_act_on: None,
-                why: format!(
-                    "Runtime server lists differ on {} but only mysql_servers_v2 is synced (admin-cluster_mysql_servers_sync_algorithm 2), so each node's monitor owns its runtime list.",
-                    runtime_only.join(", ")
-                ),
-                fix: None,
-            });
-        }
-
-        if findings.is_empty() {
-            let checksums: BTreeMap<String, String> = owns
-                .iter()
-                .map(|(s, _, o)| (s.name.clone(), o.checksum.clone()))
-                .collect();
-            findings.push(Finding {
-                severity: Severity::Warning,
-                class: Class::Diverged { checksums },
-                module: Some(module),
-                node_to_act_on: None,
-                why: format!(
-                    "Nodes hold different {module} checksums but none is about to sync: check that they list each other in proxysql_servers and can reach each other."
-                ),
-                fix: None,
-            });
-        }
-        findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
-        findings
+        out
     }
 
     /// What node `snap` will do about `module`, from its own fresh view of its peers.
@@ -817,6 +668,272 @@ enum View {
     WaitingVersionOne(Vec<(String, String)>),
     /// Equal-epoch peers differ: (name, checksum) of each.
     EqualEpoch(Vec<(String, String)>),
+}
+
+/// Per node: who cannot reach it, and the console's error when the console is among them.
+type Unreachable = BTreeMap<String, (BTreeSet<String>, Option<String>)>;
+
+/// What the console and the peers fail to reach: rules 1 and 3 before they become findings.
+#[derive(Default)]
+struct LinkFailures {
+    unreachable: Unreachable,
+    /// (node, cluster user it refuses, or `None` for the console's login) → who is refused.
+    refused: BTreeMap<(String, Option<String>), BTreeSet<String>>,
+}
+
+/// A reachable node with its own state of the module under diagnosis.
+type Own<'a> = (&'a NodeSnapshot, &'a NodeData, LocalModuleState);
+
+/// The nodes' [`View`]s of one differing module, by kind.
+#[derive(Default)]
+struct Outlooks<'a> {
+    /// One `Converging`/`SyncFailing` finding per node that will pull.
+    converging: Vec<Finding>,
+    /// Nodes waiting on version-1 peers.
+    waiting: Vec<Waiting<'a>>,
+    /// Checksums some node is about to pull: holders of these will converge.
+    pulled: BTreeSet<String>,
+    /// Nodes in an equal-epoch conflict → their checksum.
+    conflicts: BTreeMap<String, String>,
+    /// Nodes with D = 0 for the module.
+    disabled: Vec<String>,
+    /// Nodes whose runtime `mysql_servers` differs but is not synced.
+    runtime_only: Vec<String>,
+}
+
+/// Rule 4's first case: every polled node holds the same checksum.
+fn in_sync(module: Module, owns: &[Own<'_>]) -> Option<Finding> {
+    let distinct: BTreeSet<&str> = owns.iter().map(|(_, _, o)| o.checksum.as_str()).collect();
+    if distinct.len() != 1 {
+        return None;
+    }
+    let checksum = distinct.first().copied().unwrap_or_default();
+    Some(Finding {
+        severity: Severity::Ok,
+        class: Class::InSync,
+        module: Some(module),
+        node_to_act_on: None,
+        why: match owns.len() {
+            1 => format!("The only polled node holds {module} checksum {checksum}."),
+            n => format!("All {n} polled nodes hold {module} checksum {checksum}."),
+        },
+        fix: None,
+    })
+}
+
+/// `StuckVersionOne`: nodes wait for version-1 peers; the fix loads the module on the peer
+/// most likely to hold the intended config.
+fn stuck_version_one(
+    module: Module,
+    mut waiting: Vec<Waiting<'_>>,
+    pulled: &BTreeSet<String>,
+    holders: impl Fn(&str) -> usize,
+) -> Option<Finding> {
+    // A node whose config others are pulling is not stuck: they will come to it. This is
+    // the usual state of a freshly reloaded source, which still sees the stale version-1
+    // peers (and ProxySQL logs version-1 warnings about them) until they have pulled.
+    waiting.retain(|(_, checksum, _)| !pulled.contains(*checksum));
+    let blockers: BTreeMap<String, String> = waiting
+        .iter()
+        .flat_map(|(_, _, peers)| peers.iter().cloned())
+        .collect();
+    if waiting.is_empty() {
+        return None;
+    }
+    let (actor, actor_checksum) = pick_authoritative(&blockers, holders)?;
+    let nodes_waiting: Vec<String> = waiting
+        .iter()
+        .filter(|(_, c, _)| *c != actor_checksum)
+        .map(|(n, _, _)| (*n).to_owned())
+        .collect();
+    let load = module.load_to_runtime();
+    let who = if nodes_waiting.is_empty() {
+        "Nodes".to_owned()
+    } else {
+        nodes_waiting.join(", ")
+    };
+    Some(Finding {
+        severity: Severity::Critical,
+        class: Class::StuckVersionOne {
+            node_to_act_on: actor.clone(),
+            nodes_waiting,
+        },
+        module: Some(module),
+        node_to_act_on: Some(actor.clone()),
+        why: format!(
+            "{who} cannot sync {module} because {actor} differs but is still at version 1 (never loaded since it started), and a version-1 peer is never a sync source; {load} on {actor} makes it the newest source."
+        ),
+        fix: Some(Fix {
+            node: actor,
+            sql: vec![load.to_owned()],
+        }),
+    })
+}
+
+/// `EqualEpochConflict`: differing configs loaded in the same second.
+fn equal_epoch_conflict(
+    module: Module,
+    conflicts: BTreeMap<String, String>,
+    holders: impl Fn(&str) -> usize,
+) -> Option<Finding> {
+    if conflicts.is_empty() {
+        return None;
+    }
+    let actor = pick_authoritative(&conflicts, holders).map(|(n, _)| n);
+    let nodes: Vec<String> = conflicts.into_keys().collect();
+    Some(Finding {
+        severity: Severity::Critical,
+        class: Class::EqualEpochConflict {
+            nodes: nodes.clone(),
+        },
+        module: Some(module),
+        node_to_act_on: actor.clone(),
+        why: format!(
+            "{} hold different {module} configs loaded in the same second (equal epochs), which never resolves by itself; run {} on the node whose config is right{}.",
+            nodes.join(", "),
+            module.load_to_runtime(),
+            actor.as_ref().map(|a| format!(" (probably {a})")).unwrap_or_default()
+        ),
+        fix: actor.map(|node| Fix {
+            node,
+            sql: vec![module.load_to_runtime().to_owned()],
+        }),
+    })
+}
+
+/// `SyncDisabled` for a module: its `*_diffs_before_sync` is 0 on these nodes.
+fn module_sync_disabled(module: Module, disabled: Vec<String>) -> Option<Finding> {
+    if disabled.is_empty() {
+        return None;
+    }
+    let var = module.diffs_variable();
+    let single = (disabled.len() == 1).then(|| disabled[0].clone());
+    Some(Finding {
+        severity: Severity::Warning,
+        why: format!(
+            "{} {} {var}=0, so {module} differs but is never synced there (fine if deliberate).",
+            disabled.join(", "),
+            if disabled.len() == 1 { "has" } else { "have" },
+        ),
+        class: Class::SyncDisabled { nodes: disabled },
+        module: Some(module),
+        node_to_act_on: single.clone(),
+        fix: single.map(|node| Fix {
+            node,
+            sql: vec![
+                format!("UPDATE global_variables SET variable_value = '3' WHERE variable_name = '{var}'"),
+                "LOAD ADMIN VARIABLES TO RUNTIME".to_owned(),
+                "SAVE ADMIN VARIABLES TO DISK".to_owned(),
+            ],
+        }),
+    })
+}
+
+/// `RuntimeNotSynced`: runtime server lists differ where only `mysql_servers_v2` syncs.
+fn runtime_not_synced(module: Module, runtime_only: Vec<String>) -> Option<Finding> {
+    if runtime_only.is_empty() {
+        return None;
+    }
+    Some(Finding {
+        severity: Severity::Ok,
+        why: format!(
+            "Runtime server lists differ on {} but only mysql_servers_v2 is synced (admin-cluster_mysql_servers_sync_algorithm 2), so each node's monitor owns its runtime list.",
+            runtime_only.join(", ")
+        ),
+        class: Class::RuntimeNotSynced {
+            nodes: runtime_only,
+        },
+        module: Some(module),
+        node_to_act_on: None,
+        fix: None,
+    })
+}
+
+/// `Diverged`: checksums differ and no node is about to act.
+fn diverged(module: Module, owns: &[Own<'_>]) -> Finding {
+    let checksums: BTreeMap<String, String> = owns
+        .iter()
+        .map(|(s, _, o)| (s.name.clone(), o.checksum.clone()))
+        .collect();
+    Finding {
+        severity: Severity::Warning,
+        class: Class::Diverged { checksums },
+        module: Some(module),
+        node_to_act_on: None,
+        why: format!(
+            "Nodes hold different {module} checksums but none is about to sync: check that they list each other in proxysql_servers and can reach each other."
+        ),
+        fix: None,
+    }
+}
+
+/// `CredentialsRefused` findings: a node refusing the console's login, or a peer's cluster
+/// user (then the fix adds the user to the node's admin credentials).
+fn credentials_refused(
+    refused: BTreeMap<(String, Option<String>), BTreeSet<String>>,
+) -> Vec<Finding> {
+    refused
+        .into_iter()
+        .map(|((node, user), who)| {
+            let who: Vec<String> = who.into_iter().collect();
+            let (why, fix) = match &user {
+                None => (
+                    format!("{node} refuses the console's login (Access denied), so it cannot be inspected; check the user and password configured for it in the console."),
+                    None,
+                ),
+                Some(u) => (
+                    format!(
+                        "{node} refuses {} because its admin-admin_credentials lacks the cluster user '{u}', so {node} is never checked and never serves as a sync source for them.",
+                        who.join(", ")
+                    ),
+                    Some(Fix {
+                        node: node.clone(),
+                        sql: vec![
+                            format!("UPDATE global_variables SET variable_value = variable_value || ';{u}:<password of {u}>' WHERE variable_name = 'admin-admin_credentials'"),
+                            "LOAD ADMIN VARIABLES TO RUNTIME".to_owned(),
+                            "SAVE ADMIN VARIABLES TO DISK".to_owned(),
+                        ],
+                    }),
+                ),
+            };
+            Finding {
+                severity: Severity::Critical,
+                class: Class::CredentialsRefused {
+                    node: node.clone(),
+                    user,
+                    refused: who,
+                },
+                module: None,
+                node_to_act_on: Some(node),
+                why,
+                fix,
+            }
+        })
+        .collect()
+}
+
+/// Node-level `SyncDisabled`: nodes without `admin-cluster_username` sync nothing.
+fn monitoring_disabled(no_user: &[String]) -> Option<Finding> {
+    let (first, _) = no_user.split_first()?;
+    Some(Finding {
+        severity: Severity::Warning,
+        class: Class::SyncDisabled {
+            nodes: no_user.to_vec(),
+        },
+        module: None,
+        node_to_act_on: (no_user.len() == 1).then(|| first.clone()),
+        why: if no_user.len() == 1 {
+            format!(
+                "{first} has no admin-cluster_username, so it checks no peer and never syncs anything."
+            )
+        } else {
+            format!(
+                "{} have no admin-cluster_username, so they check no peer and never sync anything.",
+                no_user.join(", ")
+            )
+        },
+        fix: None,
+    })
 }
 
 fn converging(

@@ -814,6 +814,39 @@ async fn wait_for<T>(
     }
 }
 
+/// The fault as injected.
+struct Injected {
+    /// Index of the node hit.
+    victim: usize,
+    /// Its name.
+    name: String,
+    /// It held the VIP alone when hit.
+    was_holder: bool,
+    /// When the fault took effect.
+    at: Instant,
+}
+
+/// How the survivors reacted, each as (survivor index, poll time).
+#[derive(Default)]
+struct Reaction {
+    /// The first survivor reporting VRRP state MASTER.
+    detection: Option<(usize, Instant)>,
+    /// The first survivor holding the VIP.
+    takeover: Option<(usize, Instant)>,
+}
+
+/// The victim's return.
+struct Recovery {
+    /// When it was restarted or resumed.
+    restarted: Instant,
+    /// When the VIP came back to it, if it was expected to.
+    vip_returned: Option<Instant>,
+    /// Who holds the VIP once things settled.
+    final_holder: Option<String>,
+}
+
+/// One drill, step by step: start, write through the VIP, inject the fault, watch the
+/// takeover, bring the victim back, stop writing, verify every acknowledged write.
 async fn drive(
     opts: &DrillOptions,
     cluster: &mut DrillCluster,
@@ -834,153 +867,29 @@ async fn drive(
 
     let run_id = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
     let prefix = format!("drill-{run_id}-");
-    let writer = Writer::start(
-        WriterConfig {
-            target: cluster.vip,
-            backend: opts.backend.clone(),
-            interval: opts.write_interval,
-            attempt_timeout: opts.attempt_timeout,
-            mode: opts.connection,
-            prefix: prefix.clone(),
-        },
-        events.clone(),
-    );
-    events.emit(EventKind::WriterStarted {
-        prefix: prefix.clone(),
-    });
-    let started = Instant::now();
-    wait_for(limit, "acknowledged INSERT through the VIP", || {
-        writer.first_success_since(started)
-    })
-    .await?;
-    tokio::time::sleep(opts.warmup).await;
+    let writer = start_writer(opts, cluster, &prefix, events).await?;
 
-    // The fault.
-    let holders = views.borrow().holders();
-    let victim = match &opts.kill {
-        KillTarget::Holder => *holders
-            .first()
-            .ok_or_else(|| timeout("VIP holder to kill", limit))?,
-        KillTarget::Node(name) => cluster
-            .index_of(name)
-            .ok_or_else(|| DrillError::Options(format!("no node {name}")))?,
+    let injected = inject_fault(opts, cluster, &views, events).await?;
+    let survivors: Vec<usize> = (0..cluster.nodes.len())
+        .filter(|&i| i != injected.victim)
+        .collect();
+    let reaction = if injected.was_holder {
+        watch_takeover(&mut views, &survivors, injected.at, limit).await?
+    } else {
+        Reaction::default()
     };
-    let was_holder = holders == [victim];
-    let victim_name = cluster.nodes[victim].name.clone();
-    let t_kill = match opts.fault {
-        Fault::Kill => {
-            let pid = cluster.kill(victim).await?;
-            let t = Instant::now();
-            events.emit(EventKind::Killed {
-                node: victim_name.clone(),
-                pid,
-                was_holder,
-            });
-            cluster.reap(victim).await;
-            t
-        }
-        Fault::Pause => {
-            cluster.admin_command(victim, "PROXYSQL PAUSE").await?;
-            let t = Instant::now();
-            events.emit(EventKind::Paused {
-                node: victim_name.clone(),
-                was_holder,
-            });
-            t
-        }
-        other => return Err(not_a_drill_fault(other)),
-    };
-
-    // Detection and takeover, as the survivors' stats tables show them.
-    let survivors: Vec<usize> = (0..cluster.nodes.len()).filter(|&i| i != victim).collect();
-    let mut detection = None;
-    let mut takeover = None;
-    if was_holder {
-        let deadline = tokio::time::Instant::from_std(t_kill + limit);
-        loop {
-            {
-                let v = views.borrow_and_update();
-                if v.at > t_kill {
-                    for &i in &survivors {
-                        if let Some(view) = &v.nodes[i] {
-                            if detection.is_none() && view.state == "MASTER" {
-                                detection = Some((i, v.at));
-                            }
-                            if takeover.is_none() && view.vip_held {
-                                takeover = Some((i, v.at));
-                            }
-                        }
-                    }
-                }
-            }
-            if detection.is_some() && takeover.is_some() {
-                break;
-            }
-            match tokio::time::timeout_at(deadline, views.changed()).await {
-                Ok(Ok(())) => {}
-                _ => return Err(timeout("survivor taking the VIP over", limit)),
-            }
-        }
-    }
     let resumed = wait_for(limit, "acknowledged INSERT after the kill", || {
-        writer.first_success_since(t_kill)
+        writer.first_success_since(injected.at)
     })
     .await?;
 
-    // The killed node comes back.
-    let mut failback = None;
-    let mut restart_at = None;
-    let can_recover = opts.fault == Fault::Pause || cluster.is_managed(victim);
-    if opts.restart && can_recover {
-        match opts.fault {
-            Fault::Kill => {
-                let pid = cluster.start(victim, false, events).await?;
-                events.emit(EventKind::Restarted {
-                    node: victim_name.clone(),
-                    pid,
-                });
-            }
-            Fault::Pause => {
-                cluster.admin_command(victim, "PROXYSQL RESUME").await?;
-                events.emit(EventKind::Resumed {
-                    node: victim_name.clone(),
-                });
-            }
-            other => return Err(not_a_drill_fault(other)),
-        }
-        let t_restart = Instant::now();
-        restart_at = Some(t_restart);
-        let holder_priority = views
-            .borrow()
-            .holders()
-            .first()
-            .map(|&i| cluster.nodes[i].priority)
-            .unwrap_or(0);
-        let expect_return = opts.preempt && cluster.nodes[victim].priority > holder_priority;
-        let mut returned_at = None;
-        if expect_return {
-            let v = wait_views(&mut views, limit, "VIP back on the restarted node", |v| {
-                v.holders() == [victim]
-            })
-            .await?;
-            returned_at = Some(v.at);
-        } else {
-            // Long enough for a preempting node to have struck: its own Master_Down_Interval
-            // after it started, twice, plus a second of slack.
-            let hold = opts.master_down_interval(cluster.nodes[victim].priority) * 2
-                + Duration::from_secs(1);
-            tokio::time::sleep(hold).await;
-        }
-        tokio::time::sleep(opts.settle).await;
-        let final_holder = views
-            .borrow()
-            .holders()
-            .first()
-            .map(|&i| cluster.nodes[i].name.clone());
-        failback = Some((t_restart, returned_at, final_holder));
+    let can_recover = opts.fault == Fault::Pause || cluster.is_managed(injected.victim);
+    let recovery = if opts.restart && can_recover {
+        Some(recover(opts, cluster, &mut views, &injected, events).await?)
     } else {
         tokio::time::sleep(opts.settle).await;
-    }
+        None
+    };
     let attempts = writer.stop().await;
     let double_holder = poller.double_holder.lock().clone();
     drop(poller);
@@ -997,6 +906,7 @@ async fn drive(
         .map(|&i| cluster.nodes[i].priority)
         .max()
         .unwrap_or(0);
+    let t_kill = injected.at;
     let since_kill = |at: Instant| writer::ms(at.saturating_duration_since(t_kill));
     Ok(DrillReport {
         run_id,
@@ -1009,34 +919,27 @@ async fn drive(
             connection: opts.connection,
             vip: cluster.vip.to_string(),
         },
-        nodes: cluster
-            .nodes
-            .iter()
-            .map(|n| NodeInfo {
-                name: n.name.clone(),
-                priority: n.priority,
-                admin: n.admin.endpoint(),
-                advert: n.advert.map(|a| a.to_string()),
-                traffic: n.traffic.map(|a| a.to_string()),
-            })
-            .collect(),
-        victim: victim_name,
-        victim_was_holder: was_holder,
-        new_holder: takeover.map(|(i, _)| cluster.nodes[i].name.clone()),
+        nodes: cluster.nodes.iter().map(node_info).collect(),
+        victim: injected.name,
+        victim_was_holder: injected.was_holder,
+        new_holder: reaction
+            .takeover
+            .map(|(i, _)| cluster.nodes[i].name.clone()),
         master_down_interval_ms: writer::ms(opts.master_down_interval(best_survivor)),
         model_takeover_max_ms: writer::ms(opts.model_takeover(best_survivor)),
-        detection_ms: detection.map(|(_, at)| since_kill(at)),
-        takeover_ms: takeover.map(|(_, at)| since_kill(at)),
+        detection_ms: reaction.detection.map(|(_, at)| since_kill(at)),
+        takeover_ms: reaction.takeover.map(|(_, at)| since_kill(at)),
         writes_resumed_ms: Some(since_kill(resumed.finished)),
-        outage: outage(&attempts, t_kill, restart_at),
-        failback: failback.map(|(t_restart, returned_at, final_holder)| {
-            let (max_gap, failed) = after_restart(&attempts, t_restart);
+        outage: outage(&attempts, t_kill, recovery.as_ref().map(|r| r.restarted)),
+        failback: recovery.map(|r| {
+            let (max_gap, failed) = after_restart(&attempts, r.restarted);
             Failback {
-                recovered_after_fault_ms: since_kill(t_restart),
-                vip_returned: returned_at.is_some(),
-                takeover_ms: returned_at
-                    .map(|at| writer::ms(at.saturating_duration_since(t_restart))),
-                final_holder,
+                recovered_after_fault_ms: since_kill(r.restarted),
+                vip_returned: r.vip_returned.is_some(),
+                takeover_ms: r
+                    .vip_returned
+                    .map(|at| writer::ms(at.saturating_duration_since(r.restarted))),
+                final_holder: r.final_holder,
                 max_write_gap_ms: max_gap,
                 failed_attempts: failed,
             }
@@ -1044,6 +947,198 @@ async fn drive(
         writes: summary(&attempts),
         proof,
         double_holder,
+    })
+}
+
+/// A drill node as the report lists it.
+fn node_info(n: &cluster::Node) -> NodeInfo {
+    NodeInfo {
+        name: n.name.clone(),
+        priority: n.priority,
+        admin: n.admin.endpoint(),
+        advert: n.advert.map(|a| a.to_string()),
+        traffic: n.traffic.map(|a| a.to_string()),
+    }
+}
+
+/// Starts writing through the VIP; returns once a first INSERT was acknowledged and the
+/// warm-up has passed, so the fault hits a steady stream.
+async fn start_writer(
+    opts: &DrillOptions,
+    cluster: &DrillCluster,
+    prefix: &str,
+    events: &Emitter,
+) -> Result<Writer, DrillError> {
+    let writer = Writer::start(
+        WriterConfig {
+            target: cluster.vip,
+            backend: opts.backend.clone(),
+            interval: opts.write_interval,
+            attempt_timeout: opts.attempt_timeout,
+            mode: opts.connection,
+            prefix: prefix.to_owned(),
+        },
+        events.clone(),
+    );
+    events.emit(EventKind::WriterStarted {
+        prefix: prefix.to_owned(),
+    });
+    let started = Instant::now();
+    wait_for(
+        opts.wait_limit,
+        "acknowledged INSERT through the VIP",
+        || writer.first_success_since(started),
+    )
+    .await?;
+    tokio::time::sleep(opts.warmup).await;
+    Ok(writer)
+}
+
+/// Kills or pauses the chosen node (the VIP holder by default).
+async fn inject_fault(
+    opts: &DrillOptions,
+    cluster: &mut DrillCluster,
+    views: &watch::Receiver<Views>,
+    events: &Emitter,
+) -> Result<Injected, DrillError> {
+    let holders = views.borrow().holders();
+    let victim = match &opts.kill {
+        KillTarget::Holder => *holders
+            .first()
+            .ok_or_else(|| timeout("VIP holder to kill", opts.wait_limit))?,
+        KillTarget::Node(name) => cluster
+            .index_of(name)
+            .ok_or_else(|| DrillError::Options(format!("no node {name}")))?,
+    };
+    let was_holder = holders == [victim];
+    let name = cluster.nodes[victim].name.clone();
+    let at = match opts.fault {
+        Fault::Kill => {
+            let pid = cluster.kill(victim).await?;
+            let t = Instant::now();
+            events.emit(EventKind::Killed {
+                node: name.clone(),
+                pid,
+                was_holder,
+            });
+            cluster.reap(victim).await;
+            t
+        }
+        Fault::Pause => {
+            cluster.admin_command(victim, "PROXYSQL PAUSE").await?;
+            let t = Instant::now();
+            events.emit(EventKind::Paused {
+                node: name.clone(),
+                was_holder,
+            });
+            t
+        }
+        other => return Err(not_a_drill_fault(other)),
+    };
+    Ok(Injected {
+        victim,
+        name,
+        was_holder,
+        at,
+    })
+}
+
+/// Detection and takeover, as the survivors' stats tables show them after `t_kill`.
+async fn watch_takeover(
+    views: &mut watch::Receiver<Views>,
+    survivors: &[usize],
+    t_kill: Instant,
+    limit: Duration,
+) -> Result<Reaction, DrillError> {
+    let mut reaction = Reaction::default();
+    let deadline = tokio::time::Instant::from_std(t_kill + limit);
+    loop {
+        {
+            let v = views.borrow_and_update();
+            if v.at > t_kill {
+                for &i in survivors {
+                    if let Some(view) = &v.nodes[i] {
+                        if reaction.detection.is_none() && view.state == "MASTER" {
+                            reaction.detection = Some((i, v.at));
+                        }
+                        if reaction.takeover.is_none() && view.vip_held {
+                            reaction.takeover = Some((i, v.at));
+                        }
+                    }
+                }
+            }
+        }
+        if reaction.detection.is_some() && reaction.takeover.is_some() {
+            return Ok(reaction);
+        }
+        match tokio::time::timeout_at(deadline, views.changed()).await {
+            Ok(Ok(())) => {}
+            _ => return Err(timeout("survivor taking the VIP over", limit)),
+        }
+    }
+}
+
+/// Brings the victim back (restart or resume), waits for the VIP to return when a
+/// preempting victim should take it back (else long enough for it to have struck), settles.
+async fn recover(
+    opts: &DrillOptions,
+    cluster: &mut DrillCluster,
+    views: &mut watch::Receiver<Views>,
+    injected: &Injected,
+    events: &Emitter,
+) -> Result<Recovery, DrillError> {
+    let victim = injected.victim;
+    match opts.fault {
+        Fault::Kill => {
+            let pid = cluster.start(victim, false, events).await?;
+            events.emit(EventKind::Restarted {
+                node: injected.name.clone(),
+                pid,
+            });
+        }
+        Fault::Pause => {
+            cluster.admin_command(victim, "PROXYSQL RESUME").await?;
+            events.emit(EventKind::Resumed {
+                node: injected.name.clone(),
+            });
+        }
+        other => return Err(not_a_drill_fault(other)),
+    }
+    let restarted = Instant::now();
+    let holder_priority = views
+        .borrow()
+        .holders()
+        .first()
+        .map(|&i| cluster.nodes[i].priority)
+        .unwrap_or(0);
+    let expect_return = opts.preempt && cluster.nodes[victim].priority > holder_priority;
+    let mut vip_returned = None;
+    if expect_return {
+        let v = wait_views(
+            views,
+            opts.wait_limit,
+            "VIP back on the restarted node",
+            |v| v.holders() == [victim],
+        )
+        .await?;
+        vip_returned = Some(v.at);
+    } else {
+        // Long enough for a preempting node to have struck: its own Master_Down_Interval
+        // after it started, twice, plus a second of slack.
+        let hold =
+            opts.master_down_interval(cluster.nodes[victim].priority) * 2 + Duration::from_secs(1);
+        tokio::time::sleep(hold).await;
+    }
+    tokio::time::sleep(opts.settle).await;
+    let final_holder = views
+        .borrow()
+        .holders()
+        .first()
+        .map(|&i| cluster.nodes[i].name.clone());
+    Ok(Recovery {
+        restarted,
+        vip_returned,
+        final_holder,
     })
 }
 
@@ -1150,23 +1245,7 @@ pub fn render_table(report: &DrillReport) -> String {
     table.load_preset(comfy_table::presets::ASCII_MARKDOWN);
     table.set_header(["figure", "value"]);
     let opt = |v: Option<u64>| v.map(secs).unwrap_or_else(|| "-".into());
-    table.add_row([
-        "settings".to_string(),
-        format!(
-            "{profile}: advert {} s, check {} s, fall {}, rise {}, weight {}, {}; INSERT every {} ms ({} connection)",
-            t.advert_int.as_secs_f64(),
-            t.check_interval.as_secs_f64(),
-            t.fall,
-            t.rise,
-            t.weight,
-            if s.preempt { "preempt" } else { "nopreempt" },
-            s.write_interval_ms,
-            match s.connection {
-                ConnectionMode::Fresh => "fresh",
-                ConnectionMode::Persistent => "persistent",
-            }
-        ),
-    ]);
+    table.add_row(["settings".to_string(), settings_text(profile, s, t)]);
     let (fault, verb, recovery) = match s.fault {
         Fault::Pause => (s.fault.action(), "pause", "resumed"),
         _ => (s.fault.action(), "kill", "restarted"),
@@ -1225,49 +1304,10 @@ pub fn render_table(report: &DrillReport) -> String {
         }
     }
     if let Some(f) = &report.failback {
-        table.add_row([
-            "failback".to_string(),
-            format!(
-                "{recovery} {} after the {verb}; VIP {}; holder now {}; longest write gap {}, {} failed",
-                secs(f.recovered_after_fault_ms),
-                match f.takeover_ms {
-                    Some(ms) => format!("returned {} later", secs(ms)),
-                    None => "stayed".to_string(),
-                },
-                f.final_holder.as_deref().unwrap_or("-"),
-                secs(f.max_write_gap_ms),
-                f.failed_attempts
-            ),
-        ]);
+        table.add_row(["failback".to_string(), failback_text(f, recovery, verb)]);
     }
-    let w = &report.writes;
-    let errors: Vec<String> = w.errors.iter().map(|(k, v)| format!("{k} ×{v}")).collect();
-    table.add_row([
-        "writes".to_string(),
-        format!(
-            "{} attempted, {} acknowledged, {} failed{}",
-            w.attempts,
-            w.acknowledged,
-            w.failed,
-            if errors.is_empty() {
-                String::new()
-            } else {
-                format!(" ({})", errors.join(", "))
-            }
-        ),
-    ]);
-    let p = &report.proof;
-    table.add_row([
-        "proof (primary)".to_string(),
-        format!(
-            "{}: {} of {} acknowledged inserts present, {} missing; {} unacknowledged but committed",
-            if p.holds { "HOLDS" } else { "BROKEN" },
-            p.found,
-            p.acknowledged,
-            p.missing.len(),
-            p.unacknowledged_committed
-        ),
-    ]);
+    table.add_row(["writes".to_string(), writes_text(&report.writes)]);
+    table.add_row(["proof (primary)".to_string(), proof_text(&report.proof)]);
     table.add_row([
         "VIP holders at once".to_string(),
         match &report.double_holder {
@@ -1276,6 +1316,67 @@ pub fn render_table(report: &DrillReport) -> String {
         },
     ]);
     table.to_string()
+}
+
+/// The `settings` figure: profile, VRRP timing and writer settings.
+fn settings_text(profile: &str, s: &DrillSettings, t: &VrrpTiming) -> String {
+    format!(
+        "{profile}: advert {} s, check {} s, fall {}, rise {}, weight {}, {}; INSERT every {} ms ({} connection)",
+        t.advert_int.as_secs_f64(),
+        t.check_interval.as_secs_f64(),
+        t.fall,
+        t.rise,
+        t.weight,
+        if s.preempt { "preempt" } else { "nopreempt" },
+        s.write_interval_ms,
+        match s.connection {
+            ConnectionMode::Fresh => "fresh",
+            ConnectionMode::Persistent => "persistent",
+        }
+    )
+}
+
+/// The `failback` figure: how the victim came back and what the writes saw meanwhile.
+fn failback_text(f: &Failback, recovery: &str, verb: &str) -> String {
+    format!(
+        "{recovery} {} after the {verb}; VIP {}; holder now {}; longest write gap {}, {} failed",
+        secs(f.recovered_after_fault_ms),
+        match f.takeover_ms {
+            Some(ms) => format!("returned {} later", secs(ms)),
+            None => "stayed".to_string(),
+        },
+        f.final_holder.as_deref().unwrap_or("-"),
+        secs(f.max_write_gap_ms),
+        f.failed_attempts
+    )
+}
+
+/// The `writes` figure: attempts, acknowledgements and failures by error.
+fn writes_text(w: &WriteSummary) -> String {
+    let errors: Vec<String> = w.errors.iter().map(|(k, v)| format!("{k} ×{v}")).collect();
+    format!(
+        "{} attempted, {} acknowledged, {} failed{}",
+        w.attempts,
+        w.acknowledged,
+        w.failed,
+        if errors.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", errors.join(", "))
+        }
+    )
+}
+
+/// The `proof` figure: were all acknowledged INSERTs committed on the primary.
+fn proof_text(p: &Proof) -> String {
+    format!(
+        "{}: {} of {} acknowledged inserts present, {} missing; {} unacknowledged but committed",
+        if p.holds { "HOLDS" } else { "BROKEN" },
+        p.found,
+        p.acknowledged,
+        p.missing.len(),
+        p.unacknowledged_committed
+    )
 }
 
 /// A progress line for the terminal, or `None` for events too frequent to print.

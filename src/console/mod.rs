@@ -1,7 +1,8 @@
 //! Operator front ends: the TUI console, the `Admin>` shell and `--batch` mode, sharing one
-//! node list ([`nodes`]), configuration ([`config`]), diagnosis engine ([`diagnosis`]) and
-//! faults ([`fault`], [`injector`]); [`drill`] rehearses a VIP failover and measures it, and
-//! [`launcher`] starts the `pxadm node` children of the demo, the drill and the tests.
+//! node list ([`nodes`]), configuration ([`config`]), diagnosis engine ([`diagnosis`]),
+//! checksum matrix ([`matrix`]) and faults ([`fault`], [`injector`]); [`drill`] rehearses a
+//! VIP failover and measures it, and [`launcher`] starts the `pxadm node` children of the
+//! demo, the drill and the tests.
 
 pub mod batch;
 pub mod config;
@@ -9,8 +10,11 @@ pub mod demo;
 pub mod diagnosis;
 pub mod drill;
 pub mod fault;
+#[cfg(test)]
+pub(crate) mod fixtures;
 pub mod injector;
 pub mod launcher;
+pub mod matrix;
 pub mod nodes;
 pub mod screenshots;
 pub mod shell;

@@ -35,6 +35,16 @@ impl ResultSet {
             .push(row.into_iter().map(|f| f.map(Into::into)).collect());
     }
 
+    /// A result set written out in a test: column names, then rows (`None` is SQL NULL).
+    #[cfg(test)]
+    pub fn literal(columns: &[&str], rows: &[&[Option<&str>]]) -> Self {
+        let mut rs = Self::with_columns(columns.iter().copied());
+        for row in rows {
+            rs.push_row(row.iter().copied());
+        }
+        rs
+    }
+
     /// Index of a column by case-insensitive name.
     pub fn column_index(&self, name: &str) -> Option<usize> {
         self.columns

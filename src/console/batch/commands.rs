@@ -4,11 +4,10 @@ use std::time::{Duration, Instant};
 
 use futures::future::join_all;
 
-use super::matrix::ChecksumMatrix;
 use super::report::{
-    differing_modules, problems_clause, ActionResult, Body, ChecksumsBody, DiagnoseBody, ErrorInfo,
-    ExecBody, FaultBody, FixAction, FixBody, NodeError, NodeResult, NodeStatus, Report, Rows,
-    Status, StatusBody,
+    problems_clause, ActionResult, Body, ChecksumsBody, DiagnoseBody, ErrorInfo, ExecBody,
+    FaultBody, FixAction, FixBody, NodeError, NodeResult, NodeStatus, Report, Rows, Status,
+    StatusBody,
 };
 use super::{seconds_arg, BatchCommand, CommonArgs, Format, Progress};
 use crate::client::conn::{self, NodeAddr};
@@ -18,6 +17,7 @@ use crate::console::config::Config;
 use crate::console::diagnosis::{diagnose, fixes, overall, Finding, Severity};
 use crate::console::fault::{Fault, FaultInjector};
 use crate::console::injector::Injector;
+use crate::console::matrix::{reported_module_names, Matrix};
 use crate::console::nodes::{resolve_nodes, ConsoleNode, NodeArgs};
 use crate::console::shell::render::Phase;
 use crate::console::shell::session::{err, out};
@@ -184,6 +184,13 @@ async fn poll(nodes: &[ConsoleNode], timeout: Duration) -> Vec<NodeSnapshot> {
     join_all(nodes.iter().map(|n| fetch_snapshot(&n.addr, timeout))).await
 }
 
+/// The checksum matrix of one poll, rows in the order the nodes report the modules.
+fn checksum_matrix(snaps: &[NodeSnapshot], findings: &[Finding]) -> Matrix {
+    let columns: Vec<(String, Option<&NodeSnapshot>)> =
+        snaps.iter().map(|s| (s.name.clone(), Some(s))).collect();
+    Matrix::from_snapshots(&columns, findings, reported_module_names(snaps))
+}
+
 fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
@@ -201,7 +208,7 @@ fn problems(findings: &[Finding]) -> Vec<Finding> {
 /// The `status` report of one poll (`iteration` set for `watch`).
 pub fn status(snaps: &[NodeSnapshot], iteration: Option<u64>) -> Report {
     let findings = diagnose(snaps);
-    let matrix = ChecksumMatrix::from_snapshots(snaps);
+    let matrix = checksum_matrix(snaps, &findings);
     let nodes: Vec<NodeStatus> = snaps
         .iter()
         .map(|s| NodeStatus {
@@ -222,13 +229,13 @@ pub fn status(snaps: &[NodeSnapshot], iteration: Option<u64>) -> Report {
         "{reachable}/{} nodes reachable, {}/{} modules in sync{}",
         nodes.len(),
         matrix.in_sync_count(),
-        matrix.modules.len(),
+        matrix.rows.len(),
         problems_clause(&problems)
     );
     let body = StatusBody {
         iteration,
         modules_in_sync: matrix.in_sync_count(),
-        modules: matrix.modules.len(),
+        modules: matrix.rows.len(),
         nodes,
         problems,
     };
@@ -245,9 +252,10 @@ pub fn status(snaps: &[NodeSnapshot], iteration: Option<u64>) -> Report {
     )
 }
 
-fn checksums(snaps: &[NodeSnapshot]) -> Report {
+/// The `checksums` report of one poll.
+pub(crate) fn checksums(snaps: &[NodeSnapshot]) -> Report {
     let findings = diagnose(snaps);
-    let matrix = ChecksumMatrix::from_snapshots(snaps);
+    let matrix = checksum_matrix(snaps, &findings);
     let unreachable: Vec<NodeError> = snaps
         .iter()
         .filter_map(|s| {
@@ -257,11 +265,11 @@ fn checksums(snaps: &[NodeSnapshot]) -> Report {
             })
         })
         .collect();
-    let differ = differing_modules(&matrix);
+    let differ = matrix.differing_modules();
     let mut summary = format!(
         "{}/{} modules in sync on {}/{} nodes",
         matrix.in_sync_count(),
-        matrix.modules.len(),
+        matrix.rows.len(),
         snaps.len() - unreachable.len(),
         snaps.len()
     );

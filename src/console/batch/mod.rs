@@ -14,7 +14,6 @@
 //! work: `exec SQL --cluster prod --node proxysql1` and `exec SQL -n admin:admin@10.0.0.1:6032`.
 
 pub mod commands;
-pub mod matrix;
 pub mod report;
 
 use std::io::IsTerminal;

@@ -1,4 +1,5 @@
 use super::*;
+use crate::console::fixtures::{STEP4_NODE1, STEP4_NODE2};
 use crate::proxysql::cluster::state::ChecksumRow;
 
 const VERSION: &str = "2.7.2-14-g5cc418b";
@@ -121,33 +122,10 @@ fn mesh(nodes: &mut [Node], dc: u64) -> Vec<NodeSnapshot> {
 /// The two nodes of the reference scenario at step 4 (`runtime_checksums_values` tables of
 /// the scenario README).
 fn scenario_step4() -> [Node; 2] {
-    let node1 = node(
-        "node1",
-        "192.168.0.11",
-        &[
-            ("admin_variables", 1, 1727968666, "0xB62B8D3CB14389C2"),
-            ("mysql_query_rules", 1, 1727968666, "0x9DEAF45E6E662B5F"),
-            ("mysql_servers", 1, 1727968666, "0x397CE208AB710D50"),
-            ("mysql_users", 2, 1727969204, "0x4C50FB16DB34D2E5"),
-            ("mysql_variables", 2, 1728014575, "0x4E71AB1ADF17EF70"),
-            ("proxysql_servers", 1, 1727968666, "0xEB7F779029A89859"),
-            ("mysql_servers_v2", 1, 1727968666, "0x74B77E00F44904CE"),
-        ],
-    );
-    let node2 = node(
-        "node2",
-        "192.168.0.12",
-        &[
-            ("admin_variables", 2, 1728014600, "0xB62B8D3CB14389C2"),
-            ("mysql_query_rules", 1, 1728013985, "0x0000000000000000"),
-            ("mysql_servers", 1, 1728013985, "0x0000000000000000"),
-            ("mysql_users", 2, 1727969204, "0x4C50FB16DB34D2E5"),
-            ("mysql_variables", 2, 1728014575, "0x4E71AB1ADF17EF70"),
-            ("proxysql_servers", 2, 1728014605, "0xEB7F779029A89859"),
-            ("mysql_servers_v2", 1, 1728013985, "0x0000000000000000"),
-        ],
-    );
-    [node1, node2]
+    [
+        node("node1", "192.168.0.11", &STEP4_NODE1),
+        node("node2", "192.168.0.12", &STEP4_NODE2),
+    ]
 }
 
 fn of_module(findings: &[Finding], module: Module) -> Vec<&Finding> {

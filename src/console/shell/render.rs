@@ -9,6 +9,7 @@ use std::time::Duration;
 use comfy_table::{ContentArrangement, Table};
 
 use crate::client::conn::{ClientError, Stage};
+use crate::console::matrix::Matrix;
 use crate::proxysql::resultset::ResultSet;
 
 /// The mysql client's box: `+---+` rules above and below the header and at the bottom, no rule
@@ -35,6 +36,41 @@ pub fn boxed(rs: &ResultSet) -> String {
     t.set_header(rs.columns.iter());
     for row in &rs.rows {
         t.add_row(row.iter().map(|v| v.as_deref().unwrap_or(NULL)));
+    }
+    format!("{t}\n")
+}
+
+/// Marks a cell of [`checksum_table`] whose checksum is not the one most nodes hold.
+pub const CHECKSUM_MARK: &str = "*";
+/// The legend printed under a [`checksum_table`] with marked cells.
+pub const CHECKSUM_LEGEND: &str =
+    "* = differs from the checksum most nodes hold (all cells of a tie)";
+
+/// The checksum matrix as a boxed table (the shell's merged `\all` and `--batch checksums`): a
+/// row per module, a column per node with `checksum vVERSION` (`-` where the node reported
+/// nothing), cells that differ from the majority prefixed with [`CHECKSUM_MARK`].
+pub fn checksum_table(matrix: &Matrix) -> String {
+    let mut t = new_table();
+    let mut header = vec!["name".to_owned()];
+    header.extend(matrix.nodes.iter().cloned());
+    header.push("in sync".to_owned());
+    t.set_header(header);
+    for m in &matrix.rows {
+        let mut row = vec![m.name.clone()];
+        for cell in &m.cells {
+            row.push(match &cell.reported {
+                Some(r) => {
+                    let mark = if cell.differs { CHECKSUM_MARK } else { "" };
+                    match r.version {
+                        Some(v) => format!("{mark}{} v{v}", r.checksum),
+                        None => format!("{mark}{}", r.checksum),
+                    }
+                }
+                None => "-".to_owned(),
+            });
+        }
+        row.push(if m.in_sync { "yes" } else { "NO" }.to_owned());
+        t.add_row(row);
     }
     format!("{t}\n")
 }
@@ -216,10 +252,13 @@ mod tests {
     use super::*;
 
     fn sample() -> ResultSet {
-        let mut rs = ResultSet::with_columns(["hostgroup_id", "hostname", "comment"]);
-        rs.push_row([Some("0"), Some("127.0.0.1"), None]);
-        rs.push_row([Some("10"), Some("db\t2\nx"), Some("a\\b")]);
-        rs
+        ResultSet::literal(
+            &["hostgroup_id", "hostname", "comment"],
+            &[
+                &[Some("0"), Some("127.0.0.1"), None],
+                &[Some("10"), Some("db\t2\nx"), Some("a\\b")],
+            ],
+        )
     }
 
     #[test]
@@ -232,9 +271,13 @@ mod tests {
 | 10           | db1       | x       |
 +--------------+-----------+---------+
 ";
-        let mut rs = ResultSet::with_columns(["hostgroup_id", "hostname", "comment"]);
-        rs.push_row([Some("0"), Some("127.0.0.1"), None]);
-        rs.push_row([Some("10"), Some("db1"), Some("x")]);
+        let rs = ResultSet::literal(
+            &["hostgroup_id", "hostname", "comment"],
+            &[
+                &[Some("0"), Some("127.0.0.1"), None],
+                &[Some("10"), Some("db1"), Some("x")],
+            ],
+        );
         assert_eq!(boxed(&rs), expected);
     }
 

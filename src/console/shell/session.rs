@@ -15,9 +15,9 @@ use super::render::{self, Phase};
 use crate::client::conn::{self, ClientError, Conn, NodeAddr, Outcome, Stage};
 use crate::client::queries;
 use crate::client::snapshot::fetch_snapshot;
-use crate::console::batch::matrix::{ChecksumMatrix, LEGEND};
 use crate::console::batch::report;
 use crate::console::diagnosis::diagnose;
+use crate::console::matrix::Matrix;
 use crate::proxysql::resultset::ResultSet;
 
 /// Statements in the shell are bounded by Ctrl-C, not by a timer (like the mysql client).
@@ -561,11 +561,11 @@ impl ShellSession {
                     .zip(&answers)
                     .map(|(n, (r, _))| (n.name.clone(), r.as_ref().ok().map(|o| &o.result)))
                     .collect();
-                if let Some(m) = ChecksumMatrix::from_resultsets(&named) {
+                if let Some(m) = Matrix::from_resultsets(&named) {
                     text.push_str("Merged across nodes:\n");
-                    text.push_str(&m.table());
+                    text.push_str(&render::checksum_table(&m));
                     if m.any_differs() {
-                        text.push_str(LEGEND);
+                        text.push_str(render::CHECKSUM_LEGEND);
                         text.push('\n');
                     }
                     text.push('\n');

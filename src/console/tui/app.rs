@@ -4,7 +4,6 @@
 //! [`Action::Snapshot`], and work to do leaves as [`Effect`]s. Rendering reads the state and
 //! never changes it, so the same `App` can be drawn on a terminal or into a test buffer.
 
-use std::cell::OnceCell;
 use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -29,6 +28,7 @@ use super::palette::{self, PaletteCommand, Target};
 use super::theme::{Theme, ThemeError, ThemeSet};
 use crate::client::detail::{HaInfo, NodeDetail};
 use crate::console::drill as failover;
+use crate::console::matrix::{self, Matrix};
 
 /// Poll intervals `+`/`-` step through.
 const REFRESH_STEPS_MS: [u64; 8] = [250, 500, 1000, 2000, 5000, 10_000, 30_000, 60_000];
@@ -282,14 +282,22 @@ impl Default for AppOptions {
     }
 }
 
+/// The findings and matrix of the nodes' latest snapshots.
+fn derive(nodes: &[NodeState]) -> model::Derived {
+    let columns: Vec<(String, Option<&NodeSnapshot>)> = nodes
+        .iter()
+        .map(|n| (n.name().to_owned(), n.snapshot.as_ref()))
+        .collect();
+    model::Derived::of(&columns)
+}
+
 /// The console's whole state.
 #[derive(Debug, Clone)]
 pub struct App {
     pub(super) nodes: Vec<NodeState>,
-    /// Derived from the snapshots on first use after a change: a burst of polls costs one
-    /// diagnosis per frame, not one per poll.
-    findings: OnceCell<Vec<Finding>>,
-    modules: OnceCell<Vec<String>>,
+    /// Findings and matrix of the latest snapshots, rebuilt whenever a poll result is applied
+    /// so that drawing a frame derives nothing.
+    derived: model::Derived,
     pub(super) view: View,
     pub(super) sel_module: usize,
     pub(super) sel_node: usize,
@@ -319,9 +327,8 @@ impl App {
     pub fn new(nodes: Vec<ConsoleNode>, options: AppOptions) -> App {
         let nodes: Vec<NodeState> = nodes.into_iter().map(NodeState::new).collect();
         App {
+            derived: derive(&nodes),
             nodes,
-            findings: OnceCell::new(),
-            modules: OnceCell::new(),
             view: View::Matrix,
             sel_module: 0,
             sel_node: 0,
@@ -374,21 +381,17 @@ impl App {
 
     /// The diagnosis of the latest snapshots.
     pub fn findings(&self) -> &[Finding] {
-        self.findings.get_or_init(|| {
-            let present: Vec<NodeSnapshot> = self
-                .nodes
-                .iter()
-                .filter_map(|n| n.snapshot.clone())
-                .collect();
-            diagnosis::diagnose(&present)
-        })
+        &self.derived.findings
     }
 
     /// Matrix rows: the known modules, then any other name a node reports.
     pub fn modules(&self) -> &[String] {
-        self.modules.get_or_init(|| {
-            model::module_names(self.nodes.iter().filter_map(|n| n.snapshot.as_ref()))
-        })
+        &self.derived.modules
+    }
+
+    /// The checksum matrix of the latest snapshots, one column per node in node order.
+    pub fn matrix(&self) -> &Matrix {
+        &self.derived.matrix
     }
 
     /// The events seen so far.
@@ -541,9 +544,9 @@ impl App {
         self.log(None, EventKind::Drill, text);
     }
 
-    fn invalidate(&mut self) {
-        self.findings = OnceCell::new();
-        self.modules = OnceCell::new();
+    /// Settles what the views show of the snapshots; called whenever one changes.
+    fn rederive(&mut self) {
+        self.derived = derive(&self.nodes);
     }
 
     /// Applies one action; returns the work it asks for.
@@ -653,7 +656,7 @@ impl App {
         }
         node.snapshot = Some(snapshot);
         self.vip_events(ha_before, at);
-        self.invalidate();
+        self.rederive();
     }
 
     fn on_ha(&mut self, i: usize, info: HaInfo) {
@@ -1129,7 +1132,7 @@ impl App {
         }
         if let Some(module) = self.selected_module().and_then(Module::from_name) {
             if let Some(fix) =
-                model::module_findings(self.findings(), module).find_map(|f| f.fix.clone())
+                matrix::module_findings(self.findings(), module).find_map(|f| f.fix.clone())
             {
                 return Ok(vec![fix]);
             }

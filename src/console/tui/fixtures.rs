@@ -7,6 +7,7 @@ use crate::client::conn::{ClientError, NodeAddr};
 use crate::client::snapshot::{
     NodeData, NodeSnapshot, PeerChecksumRow, PeerMetricsRow, ProxysqlServerRow,
 };
+use crate::console::fixtures::{ChecksumLine, STEP4_NODE1, STEP4_NODE2, STEP5_FIXED};
 use crate::proxysql::cluster::state::{ChecksumRow, PeerModuleState};
 use crate::proxysql::resultset::ResultSet;
 
@@ -52,29 +53,11 @@ impl Scenario {
     }
 }
 
-type Own = [(&'static str, u64, u64, &'static str); 7];
+type Own = [ChecksumLine; 7];
 
-const NODE1: Own = [
-    ("admin_variables", 1, 1727968666, "0xB62B8D3CB14389C2"),
-    ("mysql_query_rules", 1, 1727968666, "0x9DEAF45E6E662B5F"),
-    ("mysql_servers", 1, 1727968666, "0x397CE208AB710D50"),
-    ("mysql_users", 2, 1727969204, "0x4C50FB16DB34D2E5"),
-    ("mysql_variables", 2, 1728014575, "0x4E71AB1ADF17EF70"),
-    ("proxysql_servers", 1, 1727968666, "0xEB7F779029A89859"),
-    ("mysql_servers_v2", 1, 1727968666, "0x74B77E00F44904CE"),
-];
-
-const NODE2: Own = [
-    ("admin_variables", 2, 1728014600, "0xB62B8D3CB14389C2"),
-    ("mysql_query_rules", 1, 1728013985, "0x0000000000000000"),
-    ("mysql_servers", 1, 1728013985, "0x0000000000000000"),
-    ("mysql_users", 2, 1727969204, "0x4C50FB16DB34D2E5"),
-    ("mysql_variables", 2, 1728014575, "0x4E71AB1ADF17EF70"),
-    ("proxysql_servers", 2, 1728014605, "0xEB7F779029A89859"),
-    ("mysql_servers_v2", 1, 1728013985, "0x0000000000000000"),
-];
-
-const FIXED: [&str; 3] = ["mysql_query_rules", "mysql_servers", "mysql_servers_v2"];
+const NODE1: Own = STEP4_NODE1;
+const NODE2: Own = STEP4_NODE2;
+const FIXED: [&str; 3] = STEP5_FIXED;
 
 fn rows(own: &Own) -> Vec<ChecksumRow> {
     own.iter()
@@ -238,11 +221,7 @@ pub fn snapshots(s: Scenario) -> Vec<NodeSnapshot> {
 }
 
 fn rs(cols: &[&str], rows: &[&[Option<&str>]]) -> ResultSet {
-    let mut r = ResultSet::with_columns(cols.iter().copied());
-    for row in rows {
-        r.push_row(row.iter().copied());
-    }
-    r
+    ResultSet::literal(cols, rows)
 }
 
 /// The detail tables of a node (the scenario's three MySQL servers behind both nodes).

@@ -3,190 +3,34 @@
 
 use crate::client::conn::ClientError;
 use crate::client::snapshot::{NodeSnapshot, PeerChecksumRow};
-use crate::console::diagnosis::{Class, Finding, Severity};
+use crate::console::diagnosis::{self, Finding, Severity};
+use crate::console::matrix::{module_names, Matrix};
 use crate::proxysql::cluster::state::{ChecksumRow, Module};
 
-/// The state of one module on one node, as the matrix colours it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CellState {
-    /// Every node holds the same checksum.
-    InSync,
-    /// Not involved in what the diagnosis reports for this module.
-    Neutral,
-    /// Will pull the module from a peer shortly.
-    Converging,
-    /// The peer others will pull from.
-    Source,
-    /// Waits for a version-1 peer that is never used as a source.
-    Waiting,
-    /// The node to act on: `LOAD … TO RUNTIME` here unblocks the others.
-    ActHere,
-    /// Same epoch as a differing peer.
-    Conflict,
-    /// Should have pulled long ago; the pull keeps failing.
-    Failing,
-    /// Sync switched off for this module on this node.
-    Disabled,
-    /// Differs and nobody is about to act.
-    Diverged,
-    /// Runtime server list differs but is not synced under algorithm 2 (fine).
-    RuntimeOnly,
-    /// The console cannot poll the node.
-    Unreachable,
-    /// Not polled yet, or the node does not report this module.
-    Unknown,
+/// What the views show of the latest snapshots, settled when a poll result is applied so that
+/// drawing a frame derives nothing.
+#[derive(Debug, Clone, Default)]
+pub struct Derived {
+    /// The diagnosis of the snapshots polled so far.
+    pub findings: Vec<Finding>,
+    /// Matrix rows: the known modules, then any other name a node reports.
+    pub modules: Vec<String>,
+    /// The checksum matrix, one column per node (pending ones included).
+    pub matrix: Matrix,
 }
 
-impl CellState {
-    /// How bad it is, for colour.
-    pub fn severity(self) -> Severity {
-        match self {
-            CellState::InSync
-            | CellState::Neutral
-            | CellState::Source
-            | CellState::RuntimeOnly
-            | CellState::Unknown => Severity::Ok,
-            CellState::Converging
-            | CellState::Waiting
-            | CellState::Disabled
-            | CellState::Diverged => Severity::Warning,
-            CellState::ActHere
-            | CellState::Conflict
-            | CellState::Failing
-            | CellState::Unreachable => Severity::Critical,
+impl Derived {
+    /// From every node's latest snapshot (`None`: not polled yet), in node order.
+    pub fn of(nodes: &[(String, Option<&NodeSnapshot>)]) -> Derived {
+        let present: Vec<NodeSnapshot> = nodes.iter().filter_map(|(_, s)| s.cloned()).collect();
+        let findings = diagnosis::diagnose(&present);
+        let modules = module_names(nodes.iter().filter_map(|(_, s)| *s));
+        let matrix = Matrix::from_snapshots(nodes, &findings, modules.clone());
+        Derived {
+            findings,
+            modules,
+            matrix,
         }
-    }
-
-    /// A one-column glyph, so no state depends on colour alone.
-    pub fn glyph(self) -> char {
-        match self {
-            CellState::InSync => '✓',
-            CellState::Neutral => ' ',
-            CellState::Converging => '↓',
-            CellState::Source => '↑',
-            CellState::Waiting => '…',
-            CellState::ActHere => '▶',
-            CellState::Conflict => '≠',
-            CellState::Failing => '✗',
-            CellState::Disabled => '○',
-            CellState::Diverged => '≠',
-            CellState::RuntimeOnly => '·',
-            CellState::Unreachable => '✗',
-            CellState::Unknown => '?',
-        }
-    }
-
-    /// A word for legends and the inspection pane.
-    pub fn label(self) -> &'static str {
-        match self {
-            CellState::InSync => "in sync",
-            CellState::Neutral => "not involved",
-            CellState::Converging => "will pull",
-            CellState::Source => "sync source",
-            CellState::Waiting => "waiting on a version-1 peer",
-            CellState::ActHere => "act here",
-            CellState::Conflict => "equal-epoch conflict",
-            CellState::Failing => "pull failing",
-            CellState::Disabled => "sync disabled",
-            CellState::Diverged => "diverged",
-            CellState::RuntimeOnly => "runtime only (not synced)",
-            CellState::Unreachable => "unreachable",
-            CellState::Unknown => "unknown",
-        }
-    }
-
-    /// A shorter word for the matrix legend.
-    pub fn short_label(self) -> &'static str {
-        match self {
-            CellState::Waiting => "waits (v1)",
-            CellState::Source => "source",
-            CellState::Conflict => "conflict",
-            CellState::Failing => "failing/down",
-            CellState::Disabled => "sync off",
-            CellState::Unreachable => "down",
-            other => other.label(),
-        }
-    }
-
-    /// States shown in the matrix legend, in order.
-    pub const LEGEND: [CellState; 8] = [
-        CellState::InSync,
-        CellState::Converging,
-        CellState::Source,
-        CellState::Waiting,
-        CellState::ActHere,
-        CellState::Conflict,
-        CellState::Failing,
-        CellState::Disabled,
-    ];
-}
-
-/// The findings about one module, most severe first (the engine already sorts them).
-pub fn module_findings(findings: &[Finding], module: Module) -> impl Iterator<Item = &Finding> {
-    findings.iter().filter(move |f| f.module == Some(module))
-}
-
-/// The worst severity reported for a module (Ok when nothing is).
-pub fn module_severity(findings: &[Finding], module: Module) -> Severity {
-    module_findings(findings, module)
-        .map(|f| f.severity)
-        .max()
-        .unwrap_or(Severity::Ok)
-}
-
-/// The state of `module` on the node `node`, from the findings that name it.
-pub fn cell_state(
-    findings: &[Finding],
-    module: Option<Module>,
-    node: &str,
-    snapshot: Option<&NodeSnapshot>,
-) -> CellState {
-    let Some(snap) = snapshot else {
-        return CellState::Unknown;
-    };
-    if snap.error().is_some() {
-        return CellState::Unreachable;
-    }
-    let Some(module) = module else {
-        return CellState::Neutral;
-    };
-    let mut all_in_sync = true;
-    for f in module_findings(findings, module) {
-        let named = |nodes: &[String]| nodes.iter().any(|n| n == node);
-        let state = match &f.class {
-            Class::InSync => Some(CellState::InSync),
-            Class::Converging { puller, .. } if puller == node => Some(CellState::Converging),
-            Class::SyncFailing { puller, .. } if puller == node => Some(CellState::Failing),
-            Class::Converging { source, .. } | Class::SyncFailing { source, .. }
-                if source == node =>
-            {
-                Some(CellState::Source)
-            }
-            Class::StuckVersionOne { node_to_act_on, .. } if node_to_act_on == node => {
-                Some(CellState::ActHere)
-            }
-            Class::StuckVersionOne { nodes_waiting, .. } if named(nodes_waiting) => {
-                Some(CellState::Waiting)
-            }
-            Class::EqualEpochConflict { nodes } if named(nodes) => Some(CellState::Conflict),
-            Class::SyncDisabled { nodes } if named(nodes) => Some(CellState::Disabled),
-            Class::RuntimeNotSynced { nodes } if named(nodes) => Some(CellState::RuntimeOnly),
-            Class::Diverged { checksums } if checksums.contains_key(node) => {
-                Some(CellState::Diverged)
-            }
-            _ => None,
-        };
-        if f.class != Class::InSync {
-            all_in_sync = false;
-        }
-        if let Some(s) = state {
-            return s;
-        }
-    }
-    if all_in_sync {
-        CellState::InSync
-    } else {
-        CellState::Neutral
     }
 }
 
@@ -251,20 +95,6 @@ pub fn own_row<'a>(snapshot: Option<&'a NodeSnapshot>, module: &str) -> Option<&
         .checksums
         .iter()
         .find(|r| r.name == module)
-}
-
-/// Module names to show as matrix rows: the seven known ones in `runtime_checksums_values`
-/// order, then any other name a node reports (e.g. `ldap_variables`).
-pub fn module_names<'a>(snapshots: impl IntoIterator<Item = &'a NodeSnapshot>) -> Vec<String> {
-    let mut names: Vec<String> = Module::ALL.iter().map(|m| m.name().to_owned()).collect();
-    for s in snapshots {
-        for r in s.data().map(|d| d.checksums.as_slice()).unwrap_or_default() {
-            if !names.contains(&r.name) {
-                names.push(r.name.clone());
-            }
-        }
-    }
-    names
 }
 
 /// How one node sees another's module: one row of the observer's
@@ -412,6 +242,7 @@ pub fn datetime(at: u64, tz: chrono::FixedOffset) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::console::matrix::{cell_state, module_severity, CellState};
     use crate::console::tui::fixtures::{self, Scenario};
 
     #[test]

@@ -379,8 +379,7 @@ fn results_show_rows_and_errors() {
     let Effect::Execute { job, .. } = effects[0] else {
         panic!()
     };
-    let mut rs = ResultSet::with_columns(["name", "version"]);
-    rs.push_row([Some("admin_variables"), None]);
+    let rs = ResultSet::literal(&["name", "version"], &[&[Some("admin_variables"), None]]);
     app.update(Action::JobDone {
         job,
         outcome: JobOutcome::Sql(vec![

@@ -11,9 +11,10 @@ use super::common::{fit, grid, pane, GridCell};
 use super::WIDE;
 use crate::client::snapshot::NodeSnapshot;
 use crate::console::diagnosis::Severity;
+use crate::console::matrix::{self, CellState, MatrixCell, Reported};
 use crate::console::tui::app::{class_label, App};
 use crate::console::tui::keymap::Command;
-use crate::console::tui::model::{self, CellState, Reach};
+use crate::console::tui::model::{self, Reach};
 use crate::proxysql::cluster::state::Module;
 
 /// Glyph of a module's overall severity.
@@ -67,7 +68,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
 }
 
 fn cell_text(
-    row: Option<&crate::proxysql::cluster::state::ChecksumRow>,
+    row: Option<&Reported>,
     state: CellState,
     reach: &Reach,
     now: u64,
@@ -80,26 +81,20 @@ fn cell_text(
         (_, Reach::Refused) => format!("{g} login refused"),
         (None, Reach::Up) => format!("{g} —"),
         (Some(r), Reach::Up) => {
-            let age = model::age_since(now, r.epoch);
+            // A poll always reads both columns; the defaults never show.
+            let (version, epoch) = (r.version.unwrap_or_default(), r.epoch.unwrap_or_default());
+            let age = model::age_since(now, epoch);
             if width >= 46 {
-                format!(
-                    "{g} v{:<3} e{}  {age:>4}  {}",
-                    r.version, r.epoch, r.checksum
-                )
+                format!("{g} v{version:<3} e{epoch}  {age:>4}  {}", r.checksum)
             } else if width >= 31 {
-                format!("{g} v{:<2} {age:>4}  {}", r.version, r.checksum)
+                format!("{g} v{version:<2} {age:>4}  {}", r.checksum)
             } else if width >= 22 {
                 format!(
-                    "{g} v{:<2} {age:>4}  {}",
-                    r.version,
+                    "{g} v{version:<2} {age:>4}  {}",
                     model::short_checksum(&r.checksum, 8)
                 )
             } else {
-                format!(
-                    "{g} v{} {}",
-                    r.version,
-                    model::short_checksum(&r.checksum, 4)
-                )
+                format!("{g} v{version} {}", model::short_checksum(&r.checksum, 4))
             }
         }
     }
@@ -153,8 +148,8 @@ fn draw_matrix(frame: &mut Frame, app: &App, area: Rect) {
         .iter()
         .enumerate()
         .map(|(ri, name)| {
-            let module = Module::from_name(name);
-            let sev = module.map_or(Severity::Ok, |m| model::module_severity(app.findings(), m));
+            let row = app.matrix().row(name);
+            let sev = row.map_or(Severity::Ok, |r| r.severity);
             let mut name_style = theme.severity(sev);
             if ri == sel_row {
                 name_style = name_style.add_modifier(Modifier::REVERSED);
@@ -164,10 +159,11 @@ fn draw_matrix(frame: &mut Frame, app: &App, area: Rect) {
                 name_style,
             ))];
             for (ci, n) in nodes.iter().enumerate() {
-                let snap = n.snapshot.as_ref();
-                let state = model::cell_state(app.findings(), module, n.name(), snap);
-                let reach = Reach::of(snap);
-                let text = cell_text(model::own_row(snap, name), state, &reach, app.now, col_w);
+                let cell = row.and_then(|r| r.cells.get(first + ci));
+                let state = cell.map_or(CellState::Unknown, |c| c.state);
+                let reach = Reach::of(n.snapshot.as_ref());
+                let reported = cell.and_then(|c| c.reported.as_ref());
+                let text = cell_text(reported, state, &reach, app.now, col_w);
                 let style = if ri == sel_row && ci == sel_col {
                     theme.selected()
                 } else {
@@ -283,7 +279,7 @@ fn draw_summary(frame: &mut Frame, app: &App, area: Rect) {
             .selected_module()
             .and_then(Module::from_name)
             .and_then(|m| {
-                model::module_findings(app.findings(), m).find(|f| f.severity != Severity::Ok)
+                matrix::module_findings(app.findings(), m).find(|f| f.severity != Severity::Ok)
             });
         if let Some(f) = selected.or_else(|| problems.first().copied()) {
             lines.push(Line::raw(""));
@@ -326,13 +322,17 @@ fn draw_inspection(frame: &mut Frame, app: &App, area: Rect) {
     };
     let snap = node.snapshot.as_ref();
     let known = Module::from_name(module);
-    let state = model::cell_state(app.findings(), known, node.name(), snap);
+    let cell: Option<&MatrixCell> = app
+        .matrix()
+        .row(module)
+        .and_then(|r| r.cells.get(app.selected_node_index()));
+    let state = cell.map_or(CellState::Unknown, |c| c.state);
     let mut lines: Vec<Line> = Vec::new();
     let mut head = vec![Span::styled(
         format!("{} {}", state.glyph(), state.label()),
         theme.severity(state.severity()),
     )];
-    if let Some(f) = known.and_then(|m| model::module_findings(app.findings(), m).next()) {
+    if let Some(f) = known.and_then(|m| matrix::module_findings(app.findings(), m).next()) {
         head.push(Span::styled(
             format!("  ·  {}", class_label(&f.class)),
             theme.muted(),
@@ -365,7 +365,7 @@ fn draw_inspection(frame: &mut Frame, app: &App, area: Rect) {
         ))),
     }
     if let Some(f) = known.and_then(|m| {
-        model::module_findings(app.findings(), m).find(|f| f.severity != Severity::Ok)
+        matrix::module_findings(app.findings(), m).find(|f| f.severity != Severity::Ok)
     }) {
         lines.push(Line::from(vec![
             Span::styled("why ", theme.muted()),

@@ -8,9 +8,9 @@ use ratatui::Frame;
 
 use super::common::{fit, pane};
 use crate::console::diagnosis::Severity;
+use crate::console::matrix::CellState;
 use crate::console::tui::app::{App, InputKind, Overlay, PaneLine};
 use crate::console::tui::keymap::Command;
-use crate::console::tui::model::CellState;
 use crate::console::tui::palette;
 
 /// Draws the open overlay, if any, over `body` (the input line sits on `footer`).
