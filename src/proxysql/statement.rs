@@ -5,8 +5,11 @@
 //! and goes to SQLite. Keeping this free of I/O lets every LOAD/SAVE alias be unit-tested.
 
 /// A configuration module of the LOAD/SAVE family (§1.5).
+///
+/// Named apart from [`crate::proxysql::cluster::state::Module`], the checksum module a peer
+/// announces: LOAD/SAVE speaks of configuration tables, the cluster of checksummed sets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Module {
+pub enum ConfigModule {
     /// `MYSQL SERVERS` (seven tables).
     MysqlServers,
     /// `MYSQL USERS`.
@@ -27,39 +30,39 @@ pub enum Module {
     MysqlFirewall,
 }
 
-impl Module {
+impl ConfigModule {
     /// Every module, for completion and tests.
-    pub const ALL: [Module; 9] = [
-        Module::MysqlServers,
-        Module::MysqlUsers,
-        Module::MysqlQueryRules,
-        Module::MysqlVariables,
-        Module::AdminVariables,
-        Module::ProxysqlServers,
-        Module::Scheduler,
-        Module::Restapi,
-        Module::MysqlFirewall,
+    pub const ALL: [ConfigModule; 9] = [
+        ConfigModule::MysqlServers,
+        ConfigModule::MysqlUsers,
+        ConfigModule::MysqlQueryRules,
+        ConfigModule::MysqlVariables,
+        ConfigModule::AdminVariables,
+        ConfigModule::ProxysqlServers,
+        ConfigModule::Scheduler,
+        ConfigModule::Restapi,
+        ConfigModule::MysqlFirewall,
     ];
 
     /// The module's words as written in LOAD/SAVE statements.
     pub fn keyword(self) -> &'static str {
         match self {
-            Module::MysqlServers => "MYSQL SERVERS",
-            Module::MysqlUsers => "MYSQL USERS",
-            Module::MysqlQueryRules => "MYSQL QUERY RULES",
-            Module::MysqlVariables => "MYSQL VARIABLES",
-            Module::AdminVariables => "ADMIN VARIABLES",
-            Module::ProxysqlServers => "PROXYSQL SERVERS",
-            Module::Scheduler => "SCHEDULER",
-            Module::Restapi => "RESTAPI",
-            Module::MysqlFirewall => "MYSQL FIREWALL",
+            ConfigModule::MysqlServers => "MYSQL SERVERS",
+            ConfigModule::MysqlUsers => "MYSQL USERS",
+            ConfigModule::MysqlQueryRules => "MYSQL QUERY RULES",
+            ConfigModule::MysqlVariables => "MYSQL VARIABLES",
+            ConfigModule::AdminVariables => "ADMIN VARIABLES",
+            ConfigModule::ProxysqlServers => "PROXYSQL SERVERS",
+            ConfigModule::Scheduler => "SCHEDULER",
+            ConfigModule::Restapi => "RESTAPI",
+            ConfigModule::MysqlFirewall => "MYSQL FIREWALL",
         }
     }
 
     /// The configuration tables the disk/memory copy touches (§1.5).
     pub fn tables(self) -> &'static [&'static str] {
         match self {
-            Module::MysqlServers => &[
+            ConfigModule::MysqlServers => &[
                 "mysql_servers",
                 "mysql_replication_hostgroups",
                 "mysql_group_replication_hostgroups",
@@ -68,13 +71,15 @@ impl Module {
                 "mysql_hostgroup_attributes",
                 "mysql_servers_ssl_params",
             ],
-            Module::MysqlUsers => &["mysql_users"],
-            Module::MysqlQueryRules => &["mysql_query_rules", "mysql_query_rules_fast_routing"],
-            Module::MysqlVariables | Module::AdminVariables => &["global_variables"],
-            Module::ProxysqlServers => &["proxysql_servers"],
-            Module::Scheduler => &["scheduler"],
-            Module::Restapi => &["restapi_routes"],
-            Module::MysqlFirewall => &[
+            ConfigModule::MysqlUsers => &["mysql_users"],
+            ConfigModule::MysqlQueryRules => {
+                &["mysql_query_rules", "mysql_query_rules_fast_routing"]
+            }
+            ConfigModule::MysqlVariables | ConfigModule::AdminVariables => &["global_variables"],
+            ConfigModule::ProxysqlServers => &["proxysql_servers"],
+            ConfigModule::Scheduler => &["scheduler"],
+            ConfigModule::Restapi => &["restapi_routes"],
+            ConfigModule::MysqlFirewall => &[
                 "mysql_firewall_whitelist_users",
                 "mysql_firewall_whitelist_rules",
                 "mysql_firewall_whitelist_sqli_fingerprints",
@@ -85,15 +90,15 @@ impl Module {
     /// The `global_variables` prefix for the two variables modules.
     pub fn variable_prefix(self) -> Option<&'static str> {
         match self {
-            Module::MysqlVariables => Some("mysql-"),
-            Module::AdminVariables => Some("admin-"),
+            ConfigModule::MysqlVariables => Some("mysql-"),
+            ConfigModule::AdminVariables => Some("admin-"),
             _ => None,
         }
     }
 
     /// Parses the module words (upper-cased, single-spaced).
-    fn parse(words: &str) -> Option<Module> {
-        Module::ALL.into_iter().find(|m| m.keyword() == words)
+    fn parse(words: &str) -> Option<ConfigModule> {
+        ConfigModule::ALL.into_iter().find(|m| m.keyword() == words)
     }
 }
 
@@ -155,7 +160,7 @@ pub enum AdminCommand {
     /// `PROXYSQL ...`.
     Proxysql(ProxysqlCommand),
     /// A LOAD/SAVE of a module.
-    LoadSave(Module, Direction),
+    LoadSave(ConfigModule, Direction),
     /// `LOAD MYSQL USER <name> TO RUNTIME`.
     LoadOneUser(String),
     /// `SAVE CONFIG TO FILE <path>` / `SELECT CONFIG INTO OUTFILE <path>`.
@@ -410,7 +415,7 @@ fn parse_load_save(upper: &str, norm: &str) -> Option<AdminCommand> {
     for (v, suffix, dir) in SUFFIXES {
         if *v == verb {
             if let Some(words) = rest.strip_suffix(suffix) {
-                if let Some(module) = Module::parse(words) {
+                if let Some(module) = ConfigModule::parse(words) {
                     return Some(AdminCommand::LoadSave(module, *dir));
                 }
             }
@@ -818,7 +823,7 @@ mod tests {
             ("SAVE", "FROM RUN", Direction::RuntimeToMemory),
             ("LOAD", "FROM CONFIG", Direction::ConfigToMemory),
         ];
-        for module in Module::ALL {
+        for module in ConfigModule::ALL {
             for (verb, words, dir) in forms {
                 let stmt = format!("{verb} {} {words}", module.keyword());
                 for variant in [

@@ -27,7 +27,7 @@ use crate::proxysql::config_file::{ConfigFile, Section};
 use crate::proxysql::resultset::ResultSet;
 use crate::proxysql::schema::{self, Schema};
 use crate::proxysql::statement::{
-    classify, normalize, AdminCommand, Direction, IdentityQuery, Module, ProxysqlCommand,
+    classify, normalize, AdminCommand, ConfigModule, Direction, IdentityQuery, ProxysqlCommand,
     ShowCommand,
 };
 use crate::proxysql::variables;
@@ -378,15 +378,15 @@ impl Engine {
         self.install_variable_validation()?;
         // Steps 6-7: every module loaded once: version 1, epoch now.
         for module in [
-            Module::AdminVariables,
-            Module::MysqlVariables,
-            Module::MysqlUsers,
-            Module::MysqlServers,
-            Module::ProxysqlServers,
-            Module::Scheduler,
-            Module::MysqlQueryRules,
-            Module::Restapi,
-            Module::MysqlFirewall,
+            ConfigModule::AdminVariables,
+            ConfigModule::MysqlVariables,
+            ConfigModule::MysqlUsers,
+            ConfigModule::MysqlServers,
+            ConfigModule::ProxysqlServers,
+            ConfigModule::Scheduler,
+            ConfigModule::MysqlQueryRules,
+            ConfigModule::Restapi,
+            ConfigModule::MysqlFirewall,
         ] {
             if let Reply::Err { msg, .. } = self.load_to_runtime(module, None) {
                 anyhow::bail!("start-up load of {} failed: {msg}", module.keyword());
@@ -947,7 +947,7 @@ impl Engine {
     // LOAD / SAVE (§1.5)
     // ----------------------------------------------------------------------------------------
 
-    fn load_save(&mut self, module: Module, dir: Direction) -> Reply {
+    fn load_save(&mut self, module: ConfigModule, dir: Direction) -> Reply {
         let result = match dir {
             Direction::MemoryToRuntime => return self.load_to_runtime(module, None),
             Direction::DiskToMemory => self.copy_tables(module, "disk", "main"),
@@ -962,16 +962,16 @@ impl Engine {
     }
 
     /// Copies a module's tables between `main` and `disk` in one transaction.
-    fn copy_tables(&self, module: Module, from: &str, to: &str) -> rusqlite::Result<u64> {
+    fn copy_tables(&self, module: ConfigModule, from: &str, to: &str) -> rusqlite::Result<u64> {
         in_transaction(&self.db.admin, |c| copy_module_tables(c, module, from, to))
     }
 
-    fn save_runtime_to_memory(&mut self, module: Module) -> rusqlite::Result<u64> {
+    fn save_runtime_to_memory(&mut self, module: ConfigModule) -> rusqlite::Result<u64> {
         let rt = &self.rt;
         in_transaction(&self.db.admin, |c| {
             match module {
-                Module::AdminVariables | Module::MysqlVariables => {
-                    let vars = if module == Module::AdminVariables {
+                ConfigModule::AdminVariables | ConfigModule::MysqlVariables => {
+                    let vars = if module == ConfigModule::AdminVariables {
                         &rt.admin_vars
                     } else {
                         &rt.mysql_vars
@@ -985,7 +985,7 @@ impl Engine {
                     }
                     return Ok(n);
                 }
-                Module::MysqlServers => {
+                ConfigModule::MysqlServers => {
                     let mut servers = rt.servers.clone();
                     if let Some(st) = servers.column_index("status") {
                         for row in &mut servers.rows {
@@ -1005,10 +1005,10 @@ impl Engine {
                         AdminDb::replace_table(c, &format!("main.{table}"), rs)?;
                     }
                 }
-                Module::MysqlUsers => {
+                ConfigModule::MysqlUsers => {
                     AdminDb::replace_table(c, "main.mysql_users", &rt.users_full)?
                 }
-                Module::MysqlQueryRules => {
+                ConfigModule::MysqlQueryRules => {
                     AdminDb::replace_table(c, "main.mysql_query_rules", &rt.query_rules_full)?;
                     AdminDb::replace_table(
                         c,
@@ -1016,10 +1016,10 @@ impl Engine {
                         &rt.fast_routing,
                     )?;
                 }
-                Module::ProxysqlServers => {
+                ConfigModule::ProxysqlServers => {
                     AdminDb::replace_table(c, "main.proxysql_servers", &rt.proxysql_servers)?
                 }
-                Module::Scheduler | Module::Restapi | Module::MysqlFirewall => {
+                ConfigModule::Scheduler | ConfigModule::Restapi | ConfigModule::MysqlFirewall => {
                     for t in module.tables() {
                         c.execute(&format!("DELETE FROM main.{t}"), [])?;
                         c.execute(
@@ -1033,7 +1033,7 @@ impl Engine {
         })
     }
 
-    fn load_from_config(&mut self, module: Module) -> Reply {
+    fn load_from_config(&mut self, module: ConfigModule) -> Reply {
         let Some(cfg) = &self.config else {
             return Reply::admin_err("ProxySQL Admin Error: Config file unknown");
         };
@@ -1064,14 +1064,16 @@ impl Engine {
     }
 
     /// `LOAD <module> TO RUNTIME`, locally (`pulled` is None) or after a cluster pull.
-    pub fn load_to_runtime(&mut self, module: Module, pulled: Option<(&str, u64)>) -> Reply {
+    pub fn load_to_runtime(&mut self, module: ConfigModule, pulled: Option<(&str, u64)>) -> Reply {
         let result = match module {
-            Module::AdminVariables | Module::MysqlVariables => self.load_variables(module, pulled),
-            Module::MysqlQueryRules => self.load_query_rules(None, pulled),
-            Module::MysqlUsers => self.load_users(None, pulled),
-            Module::MysqlServers => self.load_servers(None, pulled, None),
-            Module::ProxysqlServers => self.load_proxysql_servers(pulled),
-            Module::Scheduler | Module::Restapi | Module::MysqlFirewall => {
+            ConfigModule::AdminVariables | ConfigModule::MysqlVariables => {
+                self.load_variables(module, pulled)
+            }
+            ConfigModule::MysqlQueryRules => self.load_query_rules(None, pulled),
+            ConfigModule::MysqlUsers => self.load_users(None, pulled),
+            ConfigModule::MysqlServers => self.load_servers(None, pulled, None),
+            ConfigModule::ProxysqlServers => self.load_proxysql_servers(pulled),
+            ConfigModule::Scheduler | ConfigModule::Restapi | ConfigModule::MysqlFirewall => {
                 in_transaction(&self.db.admin, |c| {
                     for t in module.tables() {
                         c.execute(&format!("DELETE FROM main.runtime_{t}"), [])?;
@@ -1110,7 +1112,7 @@ impl Engine {
 
     fn load_variables(
         &mut self,
-        module: Module,
+        module: ConfigModule,
         pulled: Option<(&str, u64)>,
     ) -> Result<(), String> {
         let prefix = module.variable_prefix().unwrap_or("admin-");
@@ -1119,7 +1121,7 @@ impl Engine {
             &format!("SELECT variable_name, variable_value FROM main.global_variables WHERE variable_name LIKE '{prefix}%' ORDER BY variable_name"),
         )
         .map_err(|e| sqlite_message(&e))?;
-        let mut running = if module == Module::AdminVariables {
+        let mut running = if module == ConfigModule::AdminVariables {
             self.rt.admin_vars.clone()
         } else {
             self.rt.mysql_vars.clone()
@@ -1160,7 +1162,7 @@ impl Engine {
                 }
             }
         }
-        if module == Module::AdminVariables {
+        if module == ConfigModule::AdminVariables {
             running.insert("admin-version".into(), self.shared.version.clone());
             // Deprecated switches: admin-checksum_<module>=false forces that module's sync off.
             let forced: Vec<String> = running
@@ -1184,7 +1186,7 @@ impl Engine {
             }
         }
         let hash = checksum::raw_checksum(&rs);
-        let (cm, what) = if module == Module::AdminVariables {
+        let (cm, what) = if module == ConfigModule::AdminVariables {
             (ChecksumModule::AdminVariables, "ADMIN")
         } else {
             (ChecksumModule::MysqlVariables, "MYSQL")
@@ -1196,11 +1198,11 @@ impl Engine {
             state.checksum,
             state.epoch
         );
-        if module == Module::AdminVariables {
+        if module == ConfigModule::AdminVariables {
             self.read_only = running.get("admin-read_only").map(String::as_str) == Some("true");
         }
         let running = Arc::new(running);
-        if module == Module::AdminVariables {
+        if module == ConfigModule::AdminVariables {
             self.rt.admin_vars = (*running).clone();
             self.shared.admin_vars.send_replace(running);
         } else {
@@ -1432,7 +1434,7 @@ impl Engine {
                 .map_err(err)?;
                 self.load_query_rules(Some((rules, fast_routing)), Some((expected, epoch)))?;
                 if save {
-                    self.copy_tables(Module::MysqlQueryRules, "main", "disk")
+                    self.copy_tables(ConfigModule::MysqlQueryRules, "main", "disk")
                         .map_err(err)?;
                 }
             }
@@ -1449,7 +1451,7 @@ impl Engine {
                 .map_err(err)?;
                 self.load_users(Some(users), Some((expected, epoch)))?;
                 if save {
-                    self.copy_tables(Module::MysqlUsers, "main", "disk")
+                    self.copy_tables(ConfigModule::MysqlUsers, "main", "disk")
                         .map_err(err)?;
                 }
             }
@@ -1472,10 +1474,10 @@ impl Engine {
                 self.load_servers(runtime, Some((expected, epoch)), rt_exp)?;
                 if save {
                     if has_runtime {
-                        self.save_runtime_to_memory(Module::MysqlServers)
+                        self.save_runtime_to_memory(ConfigModule::MysqlServers)
                             .map_err(err)?;
                     }
-                    self.copy_tables(Module::MysqlServers, "main", "disk")
+                    self.copy_tables(ConfigModule::MysqlServers, "main", "disk")
                         .map_err(err)?;
                 }
             }
@@ -1490,17 +1492,17 @@ impl Engine {
                 );
                 self.shared.publish_runtime(&self.rt);
                 if save {
-                    self.save_runtime_to_memory(Module::MysqlServers)
+                    self.save_runtime_to_memory(ConfigModule::MysqlServers)
                         .map_err(err)?;
-                    self.copy_tables(Module::MysqlServers, "main", "disk")
+                    self.copy_tables(ConfigModule::MysqlServers, "main", "disk")
                         .map_err(err)?;
                 }
             }
             PulledModule::Variables { prefix, rows } => {
                 let module = if prefix == "admin-" {
-                    Module::AdminVariables
+                    ConfigModule::AdminVariables
                 } else {
-                    Module::MysqlVariables
+                    ConfigModule::MysqlVariables
                 };
                 let csi = self.cluster_sync_interfaces;
                 in_transaction(&self.db.admin, |c| {
@@ -1544,7 +1546,7 @@ impl Engine {
                 .map_err(err)?;
                 self.load_proxysql_servers(Some((expected, epoch)))?;
                 if save {
-                    self.copy_tables(Module::ProxysqlServers, "main", "disk")
+                    self.copy_tables(ConfigModule::ProxysqlServers, "main", "disk")
                         .map_err(err)?;
                 }
             }
@@ -1703,7 +1705,7 @@ impl Engine {
 /// `INSERT OR REPLACE` without delete (§1.5). Returns the rows copied.
 pub fn copy_module_tables(
     c: &Connection,
-    module: Module,
+    module: ConfigModule,
     from: &str,
     to: &str,
 ) -> rusqlite::Result<u64> {
