@@ -17,7 +17,7 @@ use super::shared::NodeShared;
 use crate::proxysql::config_file::{ConfigFile, Section};
 use crate::proxysql::resultset::ResultSet;
 use crate::proxysql::schema::{self, Schema};
-use crate::proxysql::statement::{classify, normalize, AdminCommand, ConfigModule};
+use crate::proxysql::statement::{classify_with_tables, normalize, AdminCommand, ConfigModule};
 use crate::proxysql::variables;
 use crate::{px_info, px_warn};
 
@@ -429,11 +429,15 @@ impl Engine {
         if let Some((uuid, ifaces)) = &ctx.cluster_peer {
             self.touch_cluster_client(ctx, uuid.clone(), ifaces.clone());
         }
-        let cmd = classify(&norm, admin);
-        if !matches!(cmd, AdminCommand::ProxySelect(_) | AdminCommand::Empty) {
-            self.refresh_on_read(&norm, admin);
+        let statement = classify_with_tables(&norm, admin);
+        // Peers' PROXY_SELECTs read the runtime snapshot directly; nothing to refresh.
+        if !matches!(
+            statement.command,
+            AdminCommand::ProxySelect(_) | AdminCommand::Empty
+        ) {
+            self.refresh_on_read(&statement.tables, admin);
         }
-        let reply = match cmd {
+        let reply = match statement.command {
             AdminCommand::Empty => Reply::admin_err("Query was empty"),
             AdminCommand::LogEntry(text) => {
                 px_info!("Received command LOGENTRY: {}", text);
