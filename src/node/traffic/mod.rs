@@ -39,6 +39,7 @@ use stats::TrafficStats;
 
 use crate::node::admin::runtime_layer::Runtime;
 use crate::node::admin::shared::{NodeShared, Vars};
+use crate::proxysql::ifaces::parse_ifaces;
 use crate::proxysql::resultset::ResultSet;
 use crate::proxysql::statement::TableAccess;
 use crate::{px_error, px_info, px_warn};
@@ -261,16 +262,6 @@ pub fn live_server_statuses(node: &NodeShared) -> HashMap<ServerKey, &'static st
         .unwrap_or_default()
 }
 
-/// Splits `mysql-interfaces` (`;`-separated; UNIX socket paths are not served).
-pub fn parse_interfaces(value: &str) -> Vec<String> {
-    value
-        .split(';')
-        .map(str::trim)
-        .filter(|s| !s.is_empty() && !s.starts_with('/'))
-        .map(str::to_string)
-        .collect()
-}
-
 /// The running traffic side of a node.
 pub struct Traffic {
     shared: Arc<TrafficShared>,
@@ -314,7 +305,7 @@ impl Traffic {
         }
         let mut traffic = Traffic {
             shared,
-            interfaces: parse_interfaces(&configured),
+            interfaces: parse_ifaces(&configured),
             listeners: Vec::new(),
             tasks,
         };
@@ -467,15 +458,6 @@ async fn maintain_pools(shared: Arc<TrafficShared>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn interfaces_split() {
-        assert_eq!(
-            parse_interfaces("0.0.0.0:6033; 127.0.0.1:16033;/tmp/proxysql.sock"),
-            ["0.0.0.0:6033", "127.0.0.1:16033"]
-        );
-        assert!(parse_interfaces("").is_empty());
-    }
 
     #[test]
     fn stats_are_found_per_node() {
