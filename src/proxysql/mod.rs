@@ -3,7 +3,7 @@
 //! What a ProxySQL 2.7.2 node *is*, independent of any process: the schema DDL
 //! ([`schema`]) and every column list ([`columns`]), the variables and their validation
 //! ([`variables`]), checksums ([`checksum`]), the `proxysql.cnf` parser ([`config_file`]),
-//! admin statement classification ([`statement`]), result sets ([`resultset`]), the cluster
+//! admin statement classification ([`statement`]), listener address lists ([`ifaces`]), result sets ([`resultset`]), the cluster
 //! state and sync decision rule ([`cluster`]), the log line format ([`log`]), the clock of
 //! epochs ([`clock`]), and the keepalived/VRRP vocabulary of the HA stack ([`vrrp`]).
 //!
@@ -14,6 +14,7 @@ pub mod clock;
 pub mod cluster;
 pub mod columns;
 pub mod config_file;
+pub mod ifaces;
 pub mod log;
 pub mod resultset;
 pub mod schema;

@@ -3,10 +3,20 @@
 //! Pure functions only: the statement is normalised (§1.4 step 1) and matched against the
 //! intercepted forms in pipeline order. Whatever is not intercepted is [`AdminCommand::Sql`]
 //! and goes to SQLite. Keeping this free of I/O lets every LOAD/SAVE alias be unit-tested.
+//!
+//! [`classify_with_tables`] also reports which tables a statement names ([`TableAccess`]), so
+//! the node refreshes exactly those stats and runtime tables before it runs (§2.4).
+
+use std::collections::BTreeSet;
+
+use super::schema::{self, Schema};
 
 /// A configuration module of the LOAD/SAVE family (§1.5).
+///
+/// Named apart from [`crate::proxysql::cluster::state::Module`], the checksum module a peer
+/// announces: LOAD/SAVE speaks of configuration tables, the cluster of checksummed sets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Module {
+pub enum ConfigModule {
     /// `MYSQL SERVERS` (seven tables).
     MysqlServers,
     /// `MYSQL USERS`.
@@ -27,39 +37,39 @@ pub enum Module {
     MysqlFirewall,
 }
 
-impl Module {
+impl ConfigModule {
     /// Every module, for completion and tests.
-    pub const ALL: [Module; 9] = [
-        Module::MysqlServers,
-        Module::MysqlUsers,
-        Module::MysqlQueryRules,
-        Module::MysqlVariables,
-        Module::AdminVariables,
-        Module::ProxysqlServers,
-        Module::Scheduler,
-        Module::Restapi,
-        Module::MysqlFirewall,
+    pub const ALL: [ConfigModule; 9] = [
+        ConfigModule::MysqlServers,
+        ConfigModule::MysqlUsers,
+        ConfigModule::MysqlQueryRules,
+        ConfigModule::MysqlVariables,
+        ConfigModule::AdminVariables,
+        ConfigModule::ProxysqlServers,
+        ConfigModule::Scheduler,
+        ConfigModule::Restapi,
+        ConfigModule::MysqlFirewall,
     ];
 
     /// The module's words as written in LOAD/SAVE statements.
     pub fn keyword(self) -> &'static str {
         match self {
-            Module::MysqlServers => "MYSQL SERVERS",
-            Module::MysqlUsers => "MYSQL USERS",
-            Module::MysqlQueryRules => "MYSQL QUERY RULES",
-            Module::MysqlVariables => "MYSQL VARIABLES",
-            Module::AdminVariables => "ADMIN VARIABLES",
-            Module::ProxysqlServers => "PROXYSQL SERVERS",
-            Module::Scheduler => "SCHEDULER",
-            Module::Restapi => "RESTAPI",
-            Module::MysqlFirewall => "MYSQL FIREWALL",
+            ConfigModule::MysqlServers => "MYSQL SERVERS",
+            ConfigModule::MysqlUsers => "MYSQL USERS",
+            ConfigModule::MysqlQueryRules => "MYSQL QUERY RULES",
+            ConfigModule::MysqlVariables => "MYSQL VARIABLES",
+            ConfigModule::AdminVariables => "ADMIN VARIABLES",
+            ConfigModule::ProxysqlServers => "PROXYSQL SERVERS",
+            ConfigModule::Scheduler => "SCHEDULER",
+            ConfigModule::Restapi => "RESTAPI",
+            ConfigModule::MysqlFirewall => "MYSQL FIREWALL",
         }
     }
 
     /// The configuration tables the disk/memory copy touches (§1.5).
     pub fn tables(self) -> &'static [&'static str] {
         match self {
-            Module::MysqlServers => &[
+            ConfigModule::MysqlServers => &[
                 "mysql_servers",
                 "mysql_replication_hostgroups",
                 "mysql_group_replication_hostgroups",
@@ -68,13 +78,15 @@ impl Module {
                 "mysql_hostgroup_attributes",
                 "mysql_servers_ssl_params",
             ],
-            Module::MysqlUsers => &["mysql_users"],
-            Module::MysqlQueryRules => &["mysql_query_rules", "mysql_query_rules_fast_routing"],
-            Module::MysqlVariables | Module::AdminVariables => &["global_variables"],
-            Module::ProxysqlServers => &["proxysql_servers"],
-            Module::Scheduler => &["scheduler"],
-            Module::Restapi => &["restapi_routes"],
-            Module::MysqlFirewall => &[
+            ConfigModule::MysqlUsers => &["mysql_users"],
+            ConfigModule::MysqlQueryRules => {
+                &["mysql_query_rules", "mysql_query_rules_fast_routing"]
+            }
+            ConfigModule::MysqlVariables | ConfigModule::AdminVariables => &["global_variables"],
+            ConfigModule::ProxysqlServers => &["proxysql_servers"],
+            ConfigModule::Scheduler => &["scheduler"],
+            ConfigModule::Restapi => &["restapi_routes"],
+            ConfigModule::MysqlFirewall => &[
                 "mysql_firewall_whitelist_users",
                 "mysql_firewall_whitelist_rules",
                 "mysql_firewall_whitelist_sqli_fingerprints",
@@ -85,15 +97,15 @@ impl Module {
     /// The `global_variables` prefix for the two variables modules.
     pub fn variable_prefix(self) -> Option<&'static str> {
         match self {
-            Module::MysqlVariables => Some("mysql-"),
-            Module::AdminVariables => Some("admin-"),
+            ConfigModule::MysqlVariables => Some("mysql-"),
+            ConfigModule::AdminVariables => Some("admin-"),
             _ => None,
         }
     }
 
     /// Parses the module words (upper-cased, single-spaced).
-    fn parse(words: &str) -> Option<Module> {
-        Module::ALL.into_iter().find(|m| m.keyword() == words)
+    fn parse(words: &str) -> Option<ConfigModule> {
+        ConfigModule::ALL.into_iter().find(|m| m.keyword() == words)
     }
 }
 
@@ -155,7 +167,7 @@ pub enum AdminCommand {
     /// `PROXYSQL ...`.
     Proxysql(ProxysqlCommand),
     /// A LOAD/SAVE of a module.
-    LoadSave(Module, Direction),
+    LoadSave(ConfigModule, Direction),
     /// `LOAD MYSQL USER <name> TO RUNTIME`.
     LoadOneUser(String),
     /// `SAVE CONFIG TO FILE <path>` / `SELECT CONFIG INTO OUTFILE <path>`.
@@ -265,6 +277,132 @@ pub fn normalize(query: &str) -> String {
 
 fn starts_with_ci(s: &str, prefix: &str) -> bool {
     s.len() >= prefix.len() && s.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+}
+
+/// A classified statement: what it is, and which tables it names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Classified {
+    /// What the statement is, as [`classify`] answers.
+    pub command: AdminCommand,
+    /// The tables the statement reads and writes.
+    pub tables: TableAccess,
+}
+
+/// Classifies a normalised statement and finds the tables it names, in one call.
+pub fn classify_with_tables(norm: &str, admin: bool) -> Classified {
+    Classified {
+        command: classify(norm, admin),
+        tables: TableAccess::of(norm),
+    }
+}
+
+/// The tables a statement names, lower-case and without their schema (`stats.`, `main.`).
+///
+/// A name counts when it is a table of one of the node's schemas or a `stats_*`/`runtime_*`
+/// name (pxadm adds stats tables of its own). Names inside string literals do not count.
+/// The node refreshes a stats or runtime table before any statement naming it, read or
+/// write, as ProxySQL does (§2.4).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TableAccess {
+    /// Tables read: `FROM`, `JOIN`, subqueries, and what a `SHOW` or `SELECT @@` reads.
+    pub reads: BTreeSet<String>,
+    /// Tables written: the target of `INSERT`/`REPLACE INTO`, `UPDATE`, `DELETE FROM`.
+    pub writes: BTreeSet<String>,
+}
+
+impl TableAccess {
+    /// The tables a normalised statement names.
+    pub fn of(norm: &str) -> TableAccess {
+        let lower = norm.to_ascii_lowercase();
+        let mut access = TableAccess::default();
+        // Both are answered from stats tables their text does not name: `SELECT @@name`
+        // falls back to stats_mysql_global, `SHOW [FULL] PROCESSLIST` reads the processlist.
+        if lower.starts_with("select @@") {
+            access.reads.insert("stats_mysql_global".into());
+        }
+        if lower == "show processlist" || lower == "show full processlist" {
+            access.reads.insert("stats_mysql_processlist".into());
+        }
+        let words = identifier_words(&lower);
+        let mut i = 0;
+        while i < words.len() {
+            let word = words[i];
+            let names_write_target = matches!(word, "into" | "update")
+                || (word == "from" && i > 0 && words[i - 1] == "delete");
+            if names_write_target {
+                // `UPDATE OR IGNORE t`, `INSERT OR REPLACE INTO t`: the conflict clause is no table.
+                let mut target = i + 1;
+                if words.get(target) == Some(&"or") {
+                    target += 2;
+                }
+                if let Some(name) = words.get(target).map(|w| unqualified(w)) {
+                    if is_table_name(name) {
+                        access.writes.insert(name.to_string());
+                    }
+                    i = target + 1;
+                    continue;
+                }
+            } else if is_table_name(unqualified(word)) {
+                access.reads.insert(unqualified(word).to_string());
+            }
+            i += 1;
+        }
+        access
+    }
+
+    /// Whether the statement names `table`, read or written.
+    pub fn mentions(&self, table: &str) -> bool {
+        self.reads.contains(table) || self.writes.contains(table)
+    }
+
+    /// Whether the statement names any of `tables`.
+    pub fn mentions_any(&self, tables: &[&str]) -> bool {
+        tables.iter().any(|t| self.mentions(t))
+    }
+}
+
+/// The words of a lower-cased statement that can name something (`[a-z0-9_.$]` runs), with
+/// single-quoted string literals skipped; backticks and double quotes just delimit.
+fn identifier_words(lower: &str) -> Vec<&str> {
+    let mut words = Vec::new();
+    let mut start: Option<usize> = None;
+    let mut in_literal = false;
+    for (i, ch) in lower.char_indices() {
+        if in_literal {
+            // A doubled quote ('') ends and restarts the literal: same outcome.
+            in_literal = ch != '\'';
+            continue;
+        }
+        let word_char = ch.is_ascii_alphanumeric() || ch == '_' || ch == '.' || ch == '$';
+        match (word_char, start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                words.push(&lower[s..i]);
+                start = None;
+            }
+            _ => {}
+        }
+        if ch == '\'' {
+            in_literal = true;
+        }
+    }
+    if let Some(s) = start {
+        words.push(&lower[s..]);
+    }
+    words
+}
+
+/// `stats.stats_mysql_global` → `stats_mysql_global`.
+fn unqualified(word: &str) -> &str {
+    word.rsplit('.').next().unwrap_or(word)
+}
+
+fn is_table_name(word: &str) -> bool {
+    let is_schema = Schema::ALL.into_iter().any(|s| s.default_name() == word);
+    let known = Schema::ALL
+        .into_iter()
+        .any(|s| schema::table(s, word).is_some());
+    !is_schema && (known || word.starts_with("stats_") || word.starts_with("runtime_"))
 }
 
 /// Classifies a normalised statement for an admin (`admin == true`) or stats session.
@@ -410,7 +548,7 @@ fn parse_load_save(upper: &str, norm: &str) -> Option<AdminCommand> {
     for (v, suffix, dir) in SUFFIXES {
         if *v == verb {
             if let Some(words) = rest.strip_suffix(suffix) {
-                if let Some(module) = Module::parse(words) {
+                if let Some(module) = ConfigModule::parse(words) {
                     return Some(AdminCommand::LoadSave(module, *dir));
                 }
             }
@@ -771,6 +909,88 @@ pub fn split_statements(script: &str) -> Vec<String> {
 mod tests {
     use super::*;
 
+    fn names(list: &[&str]) -> BTreeSet<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn access(sql: &str) -> TableAccess {
+        classify_with_tables(&normalize(sql), true).tables
+    }
+
+    #[test]
+    fn table_access_of_a_plain_select() {
+        let a = access("SELECT * FROM stats_mysql_global");
+        assert_eq!(a.reads, names(&["stats_mysql_global"]));
+        assert!(a.writes.is_empty());
+        assert_eq!(
+            access("select * from stats.stats_mysql_query_digest_reset").reads,
+            names(&["stats_mysql_query_digest_reset"])
+        );
+    }
+
+    #[test]
+    fn table_access_of_a_join_and_a_subquery() {
+        let a = access(
+            "SELECT s.hostname FROM runtime_mysql_servers s JOIN stats.stats_mysql_connection_pool p \
+             ON s.hostname = p.srv_host WHERE s.hostgroup_id IN \
+             (SELECT writer_hostgroup FROM main.runtime_mysql_replication_hostgroups)",
+        );
+        assert_eq!(
+            a.reads,
+            names(&[
+                "runtime_mysql_replication_hostgroups",
+                "runtime_mysql_servers",
+                "stats_mysql_connection_pool"
+            ])
+        );
+        assert!(a.writes.is_empty());
+    }
+
+    #[test]
+    fn table_access_separates_the_write_target_from_what_is_read() {
+        let a = access("INSERT INTO runtime_mysql_users SELECT * FROM mysql_users");
+        assert_eq!(a.writes, names(&["runtime_mysql_users"]));
+        assert_eq!(a.reads, names(&["mysql_users"]));
+        let a = access("INSERT OR REPLACE INTO main.global_variables VALUES ('a', 'b')");
+        assert_eq!(a.writes, names(&["global_variables"]));
+        assert!(a.reads.is_empty());
+        assert_eq!(
+            access("UPDATE mysql_servers SET status='OFFLINE_SOFT'").writes,
+            names(&["mysql_servers"])
+        );
+        assert_eq!(
+            access("DELETE FROM stats_mysql_query_digest").writes,
+            names(&["stats_mysql_query_digest"])
+        );
+        assert!(access("DELETE FROM stats_mysql_query_digest").mentions("stats_mysql_query_digest"));
+    }
+
+    #[test]
+    fn table_access_ignores_literals_schemas_and_columns() {
+        let a = access(
+            "SELECT variable_value FROM global_variables WHERE variable_name = 'stats_mysql_global'",
+        );
+        assert_eq!(a.reads, names(&["global_variables"]));
+        assert!(access("SHOW TABLES FROM stats").reads.is_empty());
+        assert!(access("SHOW TABLES FROM stats_history").reads.is_empty());
+        assert!(access("LOAD MYSQL SERVERS TO RUNTIME").reads.is_empty());
+    }
+
+    #[test]
+    fn table_access_of_statements_answered_from_stats_tables() {
+        assert_eq!(
+            access("SHOW FULL PROCESSLIST").reads,
+            names(&["stats_mysql_processlist"])
+        );
+        assert_eq!(
+            access("select @@version_comment limit 1").reads,
+            names(&["stats_mysql_global"])
+        );
+        assert!(access("SHOW CREATE TABLE stats.stats_pxadm_vrrp").mentions("stats_pxadm_vrrp"));
+        assert!(access("SELECT * FROM `runtime_checksums_values`")
+            .mentions_any(&["runtime_checksums_values"]));
+    }
+
     #[test]
     fn split_respects_quotes_and_comments() {
         let script = "-- header; with semicolon\nUPDATE t SET v='a:b;c:d' WHERE n='x'; /* c; */ SELECT \"q;\" ;\n# note;\nSELECT 1";
@@ -818,7 +1038,7 @@ mod tests {
             ("SAVE", "FROM RUN", Direction::RuntimeToMemory),
             ("LOAD", "FROM CONFIG", Direction::ConfigToMemory),
         ];
-        for module in Module::ALL {
+        for module in ConfigModule::ALL {
             for (verb, words, dir) in forms {
                 let stmt = format!("{verb} {} {words}", module.keyword());
                 for variant in [

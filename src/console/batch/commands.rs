@@ -22,7 +22,7 @@ use crate::console::nodes::{resolve_nodes, ConsoleNode, NodeArgs};
 use crate::console::shell::render::Phase;
 use crate::console::shell::session::{err, out};
 use crate::proxysql::cluster::state::Module as ClusterModule;
-use crate::proxysql::statement::Module as AdminModule;
+use crate::proxysql::statement::ConfigModule;
 
 /// A usage or configuration error: reported as `UNKNOWN`, exit 3.
 struct Usage(String);
@@ -406,7 +406,7 @@ fn reload_statement(module: &str) -> Result<(String, String), Usage> {
     if let Some(m) = ClusterModule::from_name(&norm) {
         return Ok((m.name().to_owned(), queries::load_to_runtime(m).to_owned()));
     }
-    if let Some(m) = AdminModule::ALL
+    if let Some(m) = ConfigModule::ALL
         .into_iter()
         .find(|m| m.keyword().to_ascii_lowercase().replace(' ', "_") == norm)
     {
@@ -417,7 +417,7 @@ fn reload_statement(module: &str) -> Result<(String, String), Usage> {
         .map(|m| m.name().to_owned())
         .collect();
     known.extend(
-        AdminModule::ALL
+        ConfigModule::ALL
             .iter()
             .map(|m| m.keyword().to_ascii_lowercase().replace(' ', "_")),
     );

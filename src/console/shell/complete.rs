@@ -14,7 +14,7 @@ use rustyline::hint::Hinter;
 use rustyline::validate::Validator;
 use rustyline::{Context, Helper};
 
-use crate::proxysql::statement::Module;
+use crate::proxysql::statement::ConfigModule;
 
 /// Names the node and the cluster offer for completion.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -121,7 +121,7 @@ const DIRECTIONS: &[(&str, &str)] = &[
 /// Every `LOAD|SAVE <module> <direction>` phrase.
 pub fn phrases() -> Vec<String> {
     let mut out = Vec::new();
-    for module in Module::ALL {
+    for module in ConfigModule::ALL {
         for (verb, direction) in DIRECTIONS {
             out.push(format!("{verb} {} {direction}", module.keyword()));
         }
@@ -328,7 +328,7 @@ mod tests {
     #[test]
     fn every_phrase_is_a_load_or_save_the_admin_understands() {
         let all = phrases();
-        assert_eq!(all.len(), Module::ALL.len() * DIRECTIONS.len());
+        assert_eq!(all.len(), ConfigModule::ALL.len() * DIRECTIONS.len());
         for p in &all {
             assert!(
                 matches!(classify(&normalize(p), true), AdminCommand::LoadSave(..)),

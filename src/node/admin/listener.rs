@@ -15,17 +15,8 @@ use tokio_util::sync::CancellationToken;
 use super::session::serve_admin_connection;
 use super::shared::NodeShared;
 use super::AdminHandle;
+use crate::proxysql::ifaces::parse_ifaces;
 use crate::{px_error, px_info};
-
-/// Splits `admin-mysql_ifaces` (`;`-separated `host:port`; UNIX socket paths are ignored here).
-pub fn parse_ifaces(value: &str) -> Vec<String> {
-    value
-        .split(';')
-        .map(str::trim)
-        .filter(|s| !s.is_empty() && !s.starts_with('/'))
-        .map(str::to_string)
-        .collect()
-}
 
 /// The running admin listeners.
 pub struct AdminListeners {
@@ -160,14 +151,6 @@ pub fn local_only_violation(user: &str, peer: SocketAddr) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ifaces_split_and_sockets_skipped() {
-        assert_eq!(
-            parse_ifaces("0.0.0.0:6032; 127.0.0.1:16032;/tmp/proxysql_admin.sock;"),
-            ["0.0.0.0:6032", "127.0.0.1:16032"]
-        );
-    }
 
     #[test]
     fn admin_and_stats_are_local_only() {

@@ -25,7 +25,7 @@ use crate::proxysql::cluster::decision::{
     Step,
 };
 use crate::proxysql::cluster::state::{
-    ChecksumRow, DiffsBeforeSync, Module, PeerChecksums, PeerId,
+    ChecksumRow, DiffsBeforeSync, LocalModuleState, Module, PeerChecksums, PeerId, PerModule,
 };
 use crate::proxysql::log::Level;
 use crate::{px_error, px_info, px_log, px_warn};
@@ -464,6 +464,24 @@ fn query_failed(host: &str, port: u16, user: &str, f: &QueryFailure) {
     );
 }
 
+/// What one poll of a peer brought back.
+struct PeerPoll {
+    /// `runtime_checksums_values`, fetched only when the global checksum moved.
+    fetched: Option<Vec<ChecksumRow>>,
+    /// Status metrics, fetched every `status_frequency` successes.
+    metrics: Option<PeerMetrics>,
+}
+
+/// What evaluating one step of [`decision::EVALUATION_ORDER`] decided.
+struct StepVerdict {
+    /// The pull to run, if any.
+    kind: Option<PullKind>,
+    /// The module whose diffs threshold and peer choice apply.
+    module: Module,
+    /// The verdict's log lines.
+    lines: Vec<(Level, String)>,
+}
+
 /// One iteration of the inner loop (§6.2 step 4) plus the sync evaluation (§6.3–§6.5).
 async fn check_once(
     c: &mut PeerConn,
@@ -474,6 +492,51 @@ async fn check_once(
     settings: &Settings,
     successes: &mut u64,
 ) -> Result<(), QueryFailure> {
+    let poll = poll_peer(c, peer, nodes, settings, successes).await?;
+
+    // Everything below holds the node list: one sync at a time, node-wide.
+    let mut list = nodes.lock().await;
+    record_poll(&mut list, peer, shared, settings, poll);
+    publish_stats(shared, &list);
+
+    let syncs_runtime = settings
+        .servers_algorithm
+        .syncs_runtime(settings.monitor_enabled);
+    for step in decision::EVALUATION_ORDER {
+        // Re-read: an earlier pull in this round changed the local state.
+        let local = shared.checksums.lock().local().clone();
+        let Some(entry) = list.get(peer) else { break };
+        let verdict = evaluate_step(step, peer, entry, &local, settings, syncs_runtime);
+        for (level, line) in verdict.lines {
+            px_log!(level, "{}", line);
+        }
+        let Some(kind) = verdict.kind else { continue };
+        if settings.diffs.get(verdict.module) == 0 {
+            continue;
+        }
+        let backs_off =
+            pull_from_chosen_peer(&list, admin, shared, settings, kind, verdict.module).await;
+        if backs_off {
+            // ProxySQL sleeps 1 s after a failed pull (outside the module mutex).
+            drop(list);
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            return Ok(());
+        }
+        // A proxysql_servers pull may have removed this very entry; it is evaluated last.
+    }
+    publish_stats(shared, &list);
+    Ok(())
+}
+
+/// Asks the peer for its global checksum, its module checksums when that moved, and its
+/// metrics when due.
+async fn poll_peer(
+    c: &mut PeerConn,
+    peer: &PeerId,
+    nodes: &Nodes,
+    settings: &Settings,
+    successes: &mut u64,
+) -> Result<PeerPoll, QueryFailure> {
     let rs = monitor_query(c, "SELECT GLOBAL_CHECKSUM()").await?;
     let global: u64 = rs
         .rows
@@ -501,167 +564,178 @@ async fn check_once(
     *successes += 1;
     let metrics = if settings.status_frequency > 0 && *successes >= settings.status_frequency {
         *successes = 0;
-        let t = Instant::now();
-        let rs =
-            monitor_query(c, "SELECT * FROM stats_mysql_global ORDER BY Variable_Name").await?;
-        let get = |name: &str| {
-            rs.rows
-                .iter()
-                .find(|r| r.first().cloned().flatten().as_deref() == Some(name))
-                .and_then(|r| r.get(1).cloned().flatten())
-                .unwrap_or_default()
-        };
-        Some(PeerMetrics {
-            response_time_ms: t.elapsed().as_millis() as u64,
-            uptime_s: get("ProxySQL_Uptime"),
-            queries: get("Questions"),
-            client_connected: get("Client_Connections_connected"),
-            client_created: get("Client_Connections_created"),
-            at: Some(Instant::now()),
-        })
+        Some(fetch_metrics(c).await?)
     } else {
         None
     };
+    Ok(PeerPoll { fetched, metrics })
+}
 
-    // Everything below holds the node list: one sync at a time, node-wide.
-    let mut list = nodes.lock().await;
+/// The peer's `stats_mysql_global` figures shown in `stats_proxysql_servers_metrics`.
+async fn fetch_metrics(c: &mut PeerConn) -> Result<PeerMetrics, QueryFailure> {
+    let t = Instant::now();
+    let rs = monitor_query(c, "SELECT * FROM stats_mysql_global ORDER BY Variable_Name").await?;
+    let get = |name: &str| {
+        rs.rows
+            .iter()
+            .find(|r| r.first().cloned().flatten().as_deref() == Some(name))
+            .and_then(|r| r.get(1).cloned().flatten())
+            .unwrap_or_default()
+    };
+    Ok(PeerMetrics {
+        response_time_ms: t.elapsed().as_millis() as u64,
+        uptime_s: get("ProxySQL_Uptime"),
+        queries: get("Questions"),
+        client_connected: get("Client_Connections_connected"),
+        client_created: get("Client_Connections_created"),
+        at: Some(Instant::now()),
+    })
+}
+
+/// Stores a poll in the peer's entry: fetched rows are compared with the local checksums,
+/// an unchanged peer only ages (diff counters move on).
+fn record_poll(
+    list: &mut BTreeMap<PeerId, PeerEntry>,
+    peer: &PeerId,
+    shared: &NodeShared,
+    settings: &Settings,
+    poll: PeerPoll,
+) {
     let now = unix_now();
     let local = shared.checksums.lock().local().clone();
-    {
-        let entry = list.entry(peer.clone()).or_default();
-        match &fetched {
-            Some(rows) => {
-                for ev in entry
-                    .checksums
-                    .apply_fetched_rows(rows, &local, &settings.diffs, now)
-                {
-                    px_log!(ev.level(), "{}", ev.log_line(&peer.host, peer.port));
-                }
+    let entry = list.entry(peer.clone()).or_default();
+    match &poll.fetched {
+        Some(rows) => {
+            for ev in entry
+                .checksums
+                .apply_fetched_rows(rows, &local, &settings.diffs, now)
+            {
+                px_log!(ev.level(), "{}", ev.log_line(&peer.host, peer.port));
             }
-            None => entry.checksums.age_without_fetch(&local, now),
         }
-        if metrics.is_some() {
-            entry.metrics = metrics;
-        }
+        None => entry.checksums.age_without_fetch(&local, now),
     }
-    publish_stats(shared, &list);
+    if poll.metrics.is_some() {
+        entry.metrics = poll.metrics;
+    }
+}
 
-    let syncs_runtime = settings
-        .servers_algorithm
-        .syncs_runtime(settings.monitor_enabled);
-    for step in decision::EVALUATION_ORDER {
-        // Re-read: an earlier pull in this round changed the local state.
-        let local = shared.checksums.lock().local().clone();
-        let Some(entry) = list.get(peer) else { break };
-        let (kind, module, verdict_lines) = match step {
-            Step::Module(module) => {
-                let d = settings.diffs.get(module);
-                let p = entry.checksums.get(module);
-                let own = local.get(module);
-                let v = evaluate(module, p, own, d);
-                let lines = v.log_lines(&peer.host, peer.port, p, own, d);
-                (v.pull.then_some(PullKind::Module(module)), module, lines)
+/// The verdict of one evaluation step for this peer: whether (and what) to pull.
+fn evaluate_step(
+    step: Step,
+    peer: &PeerId,
+    entry: &PeerEntry,
+    local: &PerModule<LocalModuleState>,
+    settings: &Settings,
+    syncs_runtime: bool,
+) -> StepVerdict {
+    match step {
+        Step::Module(module) => {
+            let d = settings.diffs.get(module);
+            let p = entry.checksums.get(module);
+            let own = local.get(module);
+            let v = evaluate(module, p, own, d);
+            StepVerdict {
+                kind: v.pull.then_some(PullKind::Module(module)),
+                module,
+                lines: v.log_lines(&peer.host, peer.port, p, own, d),
             }
-            Step::Servers => {
-                let d = settings.diffs.get(Module::MysqlServersV2);
-                let sv = evaluate_servers(&entry.checksums.modules, &local, d, syncs_runtime);
-                let mut lines = sv.v2.log_lines(
+        }
+        Step::Servers => {
+            let d = settings.diffs.get(Module::MysqlServersV2);
+            let sv = evaluate_servers(&entry.checksums.modules, local, d, syncs_runtime);
+            let mut lines = sv.v2.log_lines(
+                &peer.host,
+                peer.port,
+                entry.checksums.get(Module::MysqlServersV2),
+                local.get(Module::MysqlServersV2),
+                d,
+            );
+            if let Some(rt) = sv.runtime {
+                lines.extend(rt.log_lines(
                     &peer.host,
                     peer.port,
-                    entry.checksums.get(Module::MysqlServersV2),
-                    local.get(Module::MysqlServersV2),
+                    entry.checksums.get(Module::MysqlServers),
+                    local.get(Module::MysqlServers),
                     d,
-                );
-                if let Some(rt) = sv.runtime {
-                    lines.extend(rt.log_lines(
-                        &peer.host,
-                        peer.port,
-                        entry.checksums.get(Module::MysqlServers),
-                        local.get(Module::MysqlServers),
-                        d,
-                    ));
-                }
-                let fetch_line = sv.pull.fetch_log_line(&peer.host, peer.port);
-                if let Some(l) = fetch_line {
-                    lines.push((Level::Info, l));
-                }
-                match sv.pull {
-                    ServersPull::None => (None, Module::MysqlServersV2, lines),
-                    ServersPull::V2 { with_runtime } => (
-                        Some(PullKind::ServersV2 { with_runtime }),
-                        Module::MysqlServersV2,
-                        lines,
-                    ),
-                    ServersPull::RuntimeOnly => {
-                        (Some(PullKind::RuntimeServers), Module::MysqlServers, lines)
-                    }
-                }
+                ));
             }
-        };
-        for (level, line) in verdict_lines {
-            px_log!(level, "{}", line);
+            if let Some(l) = sv.pull.fetch_log_line(&peer.host, peer.port) {
+                lines.push((Level::Info, l));
+            }
+            let (kind, module) = match sv.pull {
+                ServersPull::None => (None, Module::MysqlServersV2),
+                ServersPull::V2 { with_runtime } => (
+                    Some(PullKind::ServersV2 { with_runtime }),
+                    Module::MysqlServersV2,
+                ),
+                ServersPull::RuntimeOnly => (Some(PullKind::RuntimeServers), Module::MysqlServers),
+            };
+            StepVerdict {
+                kind,
+                module,
+                lines,
+            }
         }
-        let Some(kind) = kind else { continue };
-        if settings.diffs.get(module) == 0 {
-            continue;
-        }
-        // §6.5: the peer that triggered the decision is not necessarily the source.
-        let d = settings.diffs.get(module);
-        let entries: Vec<(PeerId, &crate::proxysql::cluster::state::PeerModuleState)> = list
-            .iter()
-            .map(|(id, e)| (id.clone(), e.checksums.get(module)))
-            .collect();
-        let choice = choose_peer(module, &entries, d);
-        if let Some((level, line)) = choice.log_line() {
-            px_log!(level, "{}", line);
-        }
-        let PeerChoice::Selected {
-            peer: source,
-            checksum,
-            epoch,
-            ..
-        } = choice
-        else {
-            continue;
-        };
-        let runtime_expected = list.get(&source).map(|e| {
-            let s = e.checksums.get(Module::MysqlServers);
-            (s.checksum.clone(), s.epoch)
-        });
-        let expected = Expected {
-            checksum,
-            epoch,
-            runtime: runtime_expected,
-        };
-        let save = settings.save_to_disk(shared, &kind);
-        let csi = false;
-        let connect_to = shared.resolve_peer(&source.host, source.port);
-        let silent_mismatch = kind == PullKind::RuntimeServers;
-        let result = pull::pull(
-            admin,
-            &source,
-            connect_to,
-            (&settings.user, &settings.password),
-            kind,
-            expected,
-            save,
-            csi,
-        )
-        .await;
-        let backs_off = match &result {
-            Ok(()) => false,
-            // A runtime-servers mismatch is ignored without a pause (§6.6).
-            Err(pull::PullError::ChecksumMismatch { .. }) => !silent_mismatch,
-            Err(_) => true,
-        };
-        if backs_off {
-            // ProxySQL sleeps 1 s after a failed pull (outside the module mutex).
-            drop(list);
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            return Ok(());
-        }
-        // A proxysql_servers pull may have removed this very entry; it is evaluated last.
     }
-    publish_stats(shared, &list);
-    Ok(())
+}
+
+/// Chooses the source among all peers (§6.5: the peer that triggered the decision is not
+/// necessarily the source) and pulls `kind` from it. True when the caller must back off.
+async fn pull_from_chosen_peer(
+    list: &BTreeMap<PeerId, PeerEntry>,
+    admin: &AdminHandle,
+    shared: &Arc<NodeShared>,
+    settings: &Settings,
+    kind: PullKind,
+    module: Module,
+) -> bool {
+    let d = settings.diffs.get(module);
+    let entries: Vec<(PeerId, &crate::proxysql::cluster::state::PeerModuleState)> = list
+        .iter()
+        .map(|(id, e)| (id.clone(), e.checksums.get(module)))
+        .collect();
+    let choice = choose_peer(module, &entries, d);
+    if let Some((level, line)) = choice.log_line() {
+        px_log!(level, "{}", line);
+    }
+    let PeerChoice::Selected {
+        peer: source,
+        checksum,
+        epoch,
+        ..
+    } = choice
+    else {
+        return false;
+    };
+    let runtime_expected = list.get(&source).map(|e| {
+        let s = e.checksums.get(Module::MysqlServers);
+        (s.checksum.clone(), s.epoch)
+    });
+    let expected = Expected {
+        checksum,
+        epoch,
+        runtime: runtime_expected,
+    };
+    let save = settings.save_to_disk(shared, &kind);
+    let csi = false;
+    let connect_to = shared.resolve_peer(&source.host, source.port);
+    let silent_mismatch = kind == PullKind::RuntimeServers;
+    let result = pull::pull(
+        admin,
+        &source,
+        connect_to,
+        (&settings.user, &settings.password),
+        kind,
+        expected,
+        save,
+        csi,
+    )
+    .await;
+    match &result {
+        Ok(()) => false,
+        // A runtime-servers mismatch is ignored without a pause (§6.6).
+        Err(pull::PullError::ChecksumMismatch { .. }) => !silent_mismatch,
+        Err(_) => true,
+    }
 }

@@ -327,6 +327,7 @@ const HOSTGROUP_FETCH_NAMES: [Option<&str>; 6] = [
     Some("MySQL Servers SSL Params"),
 ];
 
+/// Connects to the peer, fetches the module and verifies it against the expected checksum.
 async fn fetch_and_verify(
     peer: &PeerId,
     (connect_host, connect_port): (String, u16),
@@ -342,172 +343,258 @@ async fn fetch_and_verify(
         password: password.to_string(),
     };
     let mut c = peer::connect(&addr, PULL_TIMEOUT).await?;
-    let (host, port) = (peer.host.as_str(), peer.port);
-    let result = async {
-        let pulled = match kind {
-            PullKind::Module(Module::MysqlQueryRules) => {
-                let rules = c.query(&format!("PROXY_SELECT {QUERY_RULES_COLUMNS} FROM runtime_mysql_query_rules ORDER BY rule_id"),
-                )
-                .await?;
-                let fast = c.query("PROXY_SELECT username, schemaname, flagIN, destination_hostgroup, comment FROM runtime_mysql_query_rules_fast_routing ORDER BY username, schemaname, flagIN",
-                )
-                .await?;
-                px_info!("Cluster: Fetching MySQL Query Rules from peer {}:{} completed", host, port);
-                let hash = checksum::query_rules_checksum(&rules, &fast);
-                px_info!(
-                    "Cluster: Computed checksum for MySQL Query Rules from peer {}:{} : {}",
-                    host,
-                    port,
-                    checksum::render(hash)
-                );
-                verify(&expected.checksum, hash)?;
-                PulledModule::QueryRules { rules, fast_routing: fast }
-            }
-            PullKind::Module(Module::MysqlUsers) => {
-                let users =
-                    c.query(&format!("PROXY_SELECT {USERS_COLUMNS} FROM runtime_mysql_users")).await?;
-                px_info!("Cluster: Fetching MySQL Users from peer {}:{} completed", host, port);
-                let hash = checksum::mysql_users_checksum(&users);
-                px_info!(
-                    "Cluster: Computed checksum for MySQL Users from peer {}:{} : {}",
-                    host,
-                    port,
-                    checksum::render(hash)
-                );
-                verify(&expected.checksum, hash)?;
-                PulledModule::Users(users)
-            }
-            PullKind::Module(m @ (Module::AdminVariables | Module::MysqlVariables)) => {
-                let (prefix, label) = if *m == Module::AdminVariables {
-                    ("admin-", "Admin")
-                } else {
-                    ("mysql-", "MySQL")
-                };
-                let rows = c.query(&variables_query(prefix, cluster_sync_interfaces)).await?;
-                px_info!("Cluster: Fetching {} Variables from peer {}:{} completed", label, host, port);
-                // Only the two (name, value) columns count, whatever else the peer sends.
-                let mut pairs = ResultSet::with_columns(["variable_name", "variable_value"]);
-                for r in &rows.rows {
-                    let name = r.first().cloned().flatten().unwrap_or_default();
-                    if variables::checksum_excluded(&name, cluster_sync_interfaces) {
-                        continue;
-                    }
-                    pairs.push_row([Some(name), r.get(1).cloned().flatten()]);
-                }
-                let hash = checksum::raw_checksum(&pairs);
-                px_info!(
-                    "Cluster: Computed checksum for {} Variables from peer {}:{} : {}",
-                    label,
-                    host,
-                    port,
-                    checksum::render(hash)
-                );
-                verify(&expected.checksum, hash)?;
-                PulledModule::Variables { prefix, rows: pairs }
-            }
-            PullKind::Module(Module::ProxysqlServers) => {
-                let rows = c.query("SELECT hostname, port, weight, comment FROM runtime_proxysql_servers ORDER BY hostname, port",
-                )
-                .await?;
-                let hash = checksum::raw_checksum(&rows);
-                px_info!(
-                    "Cluster: Fetching ProxySQL Servers from peer {}:{} completed. Computed checksum: {}",
-                    host,
-                    port,
-                    checksum::render(hash)
-                );
-                verify(&expected.checksum, hash)?;
-                PulledModule::ProxysqlServers(rows)
-            }
-            PullKind::ServersV2 { with_runtime } => {
-                // Everything is fetched first, then both checksums are verified (§6.6).
-                let v2 = c.query(&format!("PROXY_SELECT {SERVERS_COLUMNS} FROM mysql_servers_v2 WHERE status<>'OFFLINE_HARD' ORDER BY hostgroup_id, hostname, port"),
-                )
-                .await?;
-                px_info!("Cluster: Fetching 'MySQL Servers v2' from peer {}:{} completed", host, port);
-                let mut parts = [0u64; 7];
-                parts[0] = checksum::raw_checksum(&v2);
-                let mut hostgroups = Vec::with_capacity(6);
-                for (i, q) in hostgroup_queries().iter().enumerate() {
-                    if let Some(name) = HOSTGROUP_FETCH_NAMES[i] {
-                        px_info!("Cluster: Fetching '{}' from peer {}:{}", name, host, port);
-                    }
-                    let rs = c.query(q).await?;
-                    parts[i + 1] = checksum::raw_checksum(&rs);
-                    hostgroups.push(rs);
-                }
-                let runtime = if *with_runtime {
-                    let rs = fetch_runtime_servers(&mut c).await?;
-                    px_info!("Cluster: Fetching 'MySQL Servers' from peer {}:{} completed", host, port);
-                    Some(rs)
-                } else {
-                    None
-                };
-                let hash = checksum::mysql_servers_v2_checksum(parts);
-                px_info!(
-                    "Cluster: Computed checksum for MySQL Servers v2 from peer {}:{} : {}",
-                    host,
-                    port,
-                    checksum::render(hash)
-                );
-                let mut runtime_matches = true;
-                if let Some(rs) = &runtime {
-                    let rt_hash = checksum::raw_checksum(rs);
-                    px_info!(
-                        "Cluster: Computed checksum for MySQL Servers from peer {}:{} : {}",
-                        host,
-                        port,
-                        checksum::render(rt_hash)
-                    );
-                    if let Some((exp, _)) = &expected.runtime {
-                        runtime_matches = verify(exp, rt_hash).is_ok();
-                    }
-                }
-                // ProxySQL reports a runtime mismatch with the v2 checksums, matching or not.
-                let v2_ok = verify(&expected.checksum, hash);
-                if v2_ok.is_err() || !runtime_matches {
-                    return Err(PullError::ChecksumMismatch {
-                        expected: expected.checksum.clone(),
-                        computed: checksum::render(hash),
-                    });
-                }
-                px_info!(
-                    "Cluster: Fetching checksum for 'MySQL Servers' from peer {}:{} successful. Checksum: {}",
-                    host,
-                    port,
-                    checksum::render(hash)
-                );
-                debug_assert_eq!(hostgroups.len(), HOSTGROUP_TABLES.len());
-                let runtime_expected = runtime.as_ref().and(expected.runtime.clone());
-                PulledModule::Servers {
-                    v2,
-                    hostgroups,
-                    runtime,
-                    runtime_expected,
-                }
-            }
-            PullKind::RuntimeServers => {
-                let rs = fetch_runtime_servers(&mut c).await?;
-                px_info!("Cluster: Fetching 'MySQL Servers' from peer {}:{} completed", host, port);
-                let hash = checksum::raw_checksum(&rs);
-                px_info!(
-                    "Cluster: Computed checksum for MySQL Servers from peer {}:{} : {}",
-                    host,
-                    port,
-                    checksum::render(hash)
-                );
-                verify(&expected.checksum, hash)?;
-                PulledModule::RuntimeServers(rs)
-            }
-            PullKind::Module(Module::MysqlServers | Module::MysqlServersV2) => {
-                return Err(PullError::Apply("servers are pulled through ServersV2/RuntimeServers".into()))
-            }
-        };
-        Ok::<_, PullError>(pulled)
-    }
-    .await;
+    let at = (peer.host.as_str(), peer.port);
+    let result = match kind {
+        PullKind::Module(Module::MysqlQueryRules) => fetch_query_rules(&mut c, at, expected).await,
+        PullKind::Module(Module::MysqlUsers) => fetch_users(&mut c, at, expected).await,
+        PullKind::Module(m @ (Module::AdminVariables | Module::MysqlVariables)) => {
+            fetch_variables(&mut c, at, expected, *m, cluster_sync_interfaces).await
+        }
+        PullKind::Module(Module::ProxysqlServers) => {
+            fetch_proxysql_servers(&mut c, at, expected).await
+        }
+        PullKind::ServersV2 { with_runtime } => {
+            fetch_servers_v2(&mut c, at, expected, *with_runtime).await
+        }
+        PullKind::RuntimeServers => fetch_runtime_servers_only(&mut c, at, expected).await,
+        PullKind::Module(Module::MysqlServers | Module::MysqlServersV2) => Err(PullError::Apply(
+            "servers are pulled through ServersV2/RuntimeServers".into(),
+        )),
+    };
     c.close().await;
     result
+}
+
+/// Query rules and fast routing, verified against the rules checksum.
+async fn fetch_query_rules(
+    c: &mut PeerConn,
+    (host, port): (&str, u16),
+    expected: &Expected,
+) -> Result<PulledModule, PullError> {
+    let rules = c
+        .query(&format!(
+            "PROXY_SELECT {QUERY_RULES_COLUMNS} FROM runtime_mysql_query_rules ORDER BY rule_id"
+        ))
+        .await?;
+    let fast = c.query("PROXY_SELECT username, schemaname, flagIN, destination_hostgroup, comment FROM runtime_mysql_query_rules_fast_routing ORDER BY username, schemaname, flagIN",
+    )
+    .await?;
+    px_info!(
+        "Cluster: Fetching MySQL Query Rules from peer {}:{} completed",
+        host,
+        port
+    );
+    let hash = checksum::query_rules_checksum(&rules, &fast);
+    px_info!(
+        "Cluster: Computed checksum for MySQL Query Rules from peer {}:{} : {}",
+        host,
+        port,
+        checksum::render(hash)
+    );
+    verify(&expected.checksum, hash)?;
+    Ok(PulledModule::QueryRules {
+        rules,
+        fast_routing: fast,
+    })
+}
+
+/// Users, verified against the users checksum.
+async fn fetch_users(
+    c: &mut PeerConn,
+    (host, port): (&str, u16),
+    expected: &Expected,
+) -> Result<PulledModule, PullError> {
+    let users = c
+        .query(&format!(
+            "PROXY_SELECT {USERS_COLUMNS} FROM runtime_mysql_users"
+        ))
+        .await?;
+    px_info!(
+        "Cluster: Fetching MySQL Users from peer {}:{} completed",
+        host,
+        port
+    );
+    let hash = checksum::mysql_users_checksum(&users);
+    px_info!(
+        "Cluster: Computed checksum for MySQL Users from peer {}:{} : {}",
+        host,
+        port,
+        checksum::render(hash)
+    );
+    verify(&expected.checksum, hash)?;
+    Ok(PulledModule::Users(users))
+}
+
+/// Admin or MySQL variables, minus the ones excluded from the checksum.
+async fn fetch_variables(
+    c: &mut PeerConn,
+    (host, port): (&str, u16),
+    expected: &Expected,
+    module: Module,
+    cluster_sync_interfaces: bool,
+) -> Result<PulledModule, PullError> {
+    let (prefix, label) = if module == Module::AdminVariables {
+        ("admin-", "Admin")
+    } else {
+        ("mysql-", "MySQL")
+    };
+    let rows = c
+        .query(&variables_query(prefix, cluster_sync_interfaces))
+        .await?;
+    px_info!(
+        "Cluster: Fetching {} Variables from peer {}:{} completed",
+        label,
+        host,
+        port
+    );
+    // Only the two (name, value) columns count, whatever else the peer sends.
+    let mut pairs = ResultSet::with_columns(["variable_name", "variable_value"]);
+    for r in &rows.rows {
+        let name = r.first().cloned().flatten().unwrap_or_default();
+        if variables::checksum_excluded(&name, cluster_sync_interfaces) {
+            continue;
+        }
+        pairs.push_row([Some(name), r.get(1).cloned().flatten()]);
+    }
+    let hash = checksum::raw_checksum(&pairs);
+    px_info!(
+        "Cluster: Computed checksum for {} Variables from peer {}:{} : {}",
+        label,
+        host,
+        port,
+        checksum::render(hash)
+    );
+    verify(&expected.checksum, hash)?;
+    Ok(PulledModule::Variables {
+        prefix,
+        rows: pairs,
+    })
+}
+
+/// `proxysql_servers`.
+async fn fetch_proxysql_servers(
+    c: &mut PeerConn,
+    (host, port): (&str, u16),
+    expected: &Expected,
+) -> Result<PulledModule, PullError> {
+    let rows = c.query("SELECT hostname, port, weight, comment FROM runtime_proxysql_servers ORDER BY hostname, port",
+    )
+    .await?;
+    let hash = checksum::raw_checksum(&rows);
+    px_info!(
+        "Cluster: Fetching ProxySQL Servers from peer {}:{} completed. Computed checksum: {}",
+        host,
+        port,
+        checksum::render(hash)
+    );
+    verify(&expected.checksum, hash)?;
+    Ok(PulledModule::ProxysqlServers(rows))
+}
+
+/// `mysql_servers_v2`, the hostgroup tables and, with `with_runtime`, the runtime servers.
+/// Everything is fetched first, then both checksums are verified (§6.6).
+async fn fetch_servers_v2(
+    c: &mut PeerConn,
+    (host, port): (&str, u16),
+    expected: &Expected,
+    with_runtime: bool,
+) -> Result<PulledModule, PullError> {
+    // Everything is fetched first, then both checksums are verified (§6.6).
+    let v2 = c.query(&format!("PROXY_SELECT {SERVERS_COLUMNS} FROM mysql_servers_v2 WHERE status<>'OFFLINE_HARD' ORDER BY hostgroup_id, hostname, port"),
+    )
+    .await?;
+    px_info!(
+        "Cluster: Fetching 'MySQL Servers v2' from peer {}:{} completed",
+        host,
+        port
+    );
+    let mut parts = [0u64; 7];
+    parts[0] = checksum::raw_checksum(&v2);
+    let mut hostgroups = Vec::with_capacity(6);
+    for (i, q) in hostgroup_queries().iter().enumerate() {
+        if let Some(name) = HOSTGROUP_FETCH_NAMES[i] {
+            px_info!("Cluster: Fetching '{}' from peer {}:{}", name, host, port);
+        }
+        let rs = c.query(q).await?;
+        parts[i + 1] = checksum::raw_checksum(&rs);
+        hostgroups.push(rs);
+    }
+    let runtime = if with_runtime {
+        let rs = fetch_runtime_servers(c).await?;
+        px_info!(
+            "Cluster: Fetching 'MySQL Servers' from peer {}:{} completed",
+            host,
+            port
+        );
+        Some(rs)
+    } else {
+        None
+    };
+    let hash = checksum::mysql_servers_v2_checksum(parts);
+    px_info!(
+        "Cluster: Computed checksum for MySQL Servers v2 from peer {}:{} : {}",
+        host,
+        port,
+        checksum::render(hash)
+    );
+    let mut runtime_matches = true;
+    if let Some(rs) = &runtime {
+        let rt_hash = checksum::raw_checksum(rs);
+        px_info!(
+            "Cluster: Computed checksum for MySQL Servers from peer {}:{} : {}",
+            host,
+            port,
+            checksum::render(rt_hash)
+        );
+        if let Some((exp, _)) = &expected.runtime {
+            runtime_matches = verify(exp, rt_hash).is_ok();
+        }
+    }
+    // ProxySQL reports a runtime mismatch with the v2 checksums, matching or not.
+    let v2_ok = verify(&expected.checksum, hash);
+    if v2_ok.is_err() || !runtime_matches {
+        return Err(PullError::ChecksumMismatch {
+            expected: expected.checksum.clone(),
+            computed: checksum::render(hash),
+        });
+    }
+    px_info!(
+        "Cluster: Fetching checksum for 'MySQL Servers' from peer {}:{} successful. Checksum: {}",
+        host,
+        port,
+        checksum::render(hash)
+    );
+    debug_assert_eq!(hostgroups.len(), HOSTGROUP_TABLES.len());
+    let runtime_expected = runtime.as_ref().and(expected.runtime.clone());
+    Ok(PulledModule::Servers {
+        v2,
+        hostgroups,
+        runtime,
+        runtime_expected,
+    })
+}
+
+/// The runtime servers alone.
+async fn fetch_runtime_servers_only(
+    c: &mut PeerConn,
+    (host, port): (&str, u16),
+    expected: &Expected,
+) -> Result<PulledModule, PullError> {
+    let rs = fetch_runtime_servers(c).await?;
+    px_info!(
+        "Cluster: Fetching 'MySQL Servers' from peer {}:{} completed",
+        host,
+        port
+    );
+    let hash = checksum::raw_checksum(&rs);
+    px_info!(
+        "Cluster: Computed checksum for MySQL Servers from peer {}:{} : {}",
+        host,
+        port,
+        checksum::render(hash)
+    );
+    verify(&expected.checksum, hash)?;
+    Ok(PulledModule::RuntimeServers(rs))
 }
 
 async fn fetch_runtime_servers(c: &mut PeerConn) -> Result<ResultSet, PeerError> {

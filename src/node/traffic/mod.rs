@@ -39,7 +39,9 @@ use stats::TrafficStats;
 
 use crate::node::admin::runtime_layer::Runtime;
 use crate::node::admin::shared::{NodeShared, Vars};
+use crate::proxysql::ifaces::parse_ifaces;
 use crate::proxysql::resultset::ResultSet;
+use crate::proxysql::statement::TableAccess;
 use crate::{px_error, px_info, px_warn};
 
 /// State shared by the listener, every session, the pool maintenance and the monitor.
@@ -201,45 +203,47 @@ fn traffic_of(node: &NodeShared) -> Option<Arc<TrafficShared>> {
         .and_then(|(_, w)| w.upgrade())
 }
 
-/// The traffic statistics tables a query mentions (`lower_query` is lower case), as
-/// `(schema-qualified table, rows)` for the admin's materialisation on read (§2.4).
-pub fn stats_tables(node: &NodeShared, lower_query: &str) -> Vec<(&'static str, ResultSet)> {
+/// The traffic statistics tables a statement names, as `(schema-qualified table, rows)` for
+/// the admin's materialisation on read (§2.4).
+pub fn stats_tables(node: &NodeShared, tables: &TableAccess) -> Vec<(&'static str, ResultSet)> {
     let Some(t) = traffic_of(node) else {
         return Vec::new();
     };
     let mut out = Vec::new();
-    if lower_query.contains("stats_mysql_connection_pool") {
+    let pool_reset = tables.mentions("stats_mysql_connection_pool_reset");
+    if pool_reset || tables.mentions("stats_mysql_connection_pool") {
         let rs = t.connection_pool_table();
-        if lower_query.contains("stats_mysql_connection_pool_reset") {
+        if pool_reset {
             out.push(("stats.stats_mysql_connection_pool_reset", rs.clone()));
         }
         out.push(("stats.stats_mysql_connection_pool", rs));
     }
-    if lower_query.contains("stats_mysql_query_digest_reset") {
+    // Reading the _reset table empties the digests, so the plain table is emptied with it.
+    if tables.mentions("stats_mysql_query_digest_reset") {
         out.push((
             "stats.stats_mysql_query_digest_reset",
             t.stats.digest_table(true),
         ));
         out.push(("stats.stats_mysql_query_digest", ResultSet::default()));
-    } else if lower_query.contains("stats_mysql_query_digest") {
+    } else if tables.mentions("stats_mysql_query_digest") {
         out.push((
             "stats.stats_mysql_query_digest",
             t.stats.digest_table(false),
         ));
     }
-    if lower_query.contains("stats_mysql_commands_counters") {
+    if tables.mentions("stats_mysql_commands_counters") {
         out.push((
             "stats.stats_mysql_commands_counters",
             t.stats.commands_table(),
         ));
     }
-    if lower_query.contains("processlist") {
+    if tables.mentions("stats_mysql_processlist") {
         out.push(("stats.stats_mysql_processlist", t.stats.processlist_table()));
     }
-    if lower_query.contains("stats_mysql_query_rules") {
+    if tables.mentions("stats_mysql_query_rules") {
         out.push(("stats.stats_mysql_query_rules", t.query_rules_table()));
     }
-    if lower_query.contains("stats_mysql_users") {
+    if tables.mentions("stats_mysql_users") {
         out.push(("stats.stats_mysql_users", t.users_table()));
     }
     out
@@ -256,16 +260,6 @@ pub fn live_server_statuses(node: &NodeShared) -> HashMap<ServerKey, &'static st
                 .collect()
         })
         .unwrap_or_default()
-}
-
-/// Splits `mysql-interfaces` (`;`-separated; UNIX socket paths are not served).
-pub fn parse_interfaces(value: &str) -> Vec<String> {
-    value
-        .split(';')
-        .map(str::trim)
-        .filter(|s| !s.is_empty() && !s.starts_with('/'))
-        .map(str::to_string)
-        .collect()
 }
 
 /// The running traffic side of a node.
@@ -311,7 +305,7 @@ impl Traffic {
         }
         let mut traffic = Traffic {
             shared,
-            interfaces: parse_interfaces(&configured),
+            interfaces: parse_ifaces(&configured),
             listeners: Vec::new(),
             tasks,
         };
@@ -466,23 +460,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn interfaces_split() {
-        assert_eq!(
-            parse_interfaces("0.0.0.0:6033; 127.0.0.1:16033;/tmp/proxysql.sock"),
-            ["0.0.0.0:6033", "127.0.0.1:16033"]
-        );
-        assert!(parse_interfaces("").is_empty());
-    }
-
-    #[test]
     fn stats_are_found_per_node() {
         let (node, _rx) = NodeShared::new("v".into());
-        assert!(stats_tables(&node, "select * from stats_mysql_users").is_empty());
+        assert!(
+            stats_tables(&node, &TableAccess::of("select * from stats_mysql_users")).is_empty()
+        );
         let shared = TrafficShared::new(node.clone());
-        let tables = stats_tables(&node, "select * from stats.stats_mysql_commands_counters");
+        let tables = stats_tables(
+            &node,
+            &TableAccess::of("select * from stats.stats_mysql_commands_counters"),
+        );
         assert_eq!(tables.len(), 1);
         assert_eq!(tables[0].1.rows.len(), 54);
         drop(shared);
-        assert!(stats_tables(&node, "select * from stats_mysql_users").is_empty());
+        assert!(
+            stats_tables(&node, &TableAccess::of("select * from stats_mysql_users")).is_empty()
+        );
     }
 }

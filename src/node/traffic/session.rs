@@ -235,7 +235,7 @@ pub(crate) async fn serve(
     } else {
         login.collation
     };
-    let mut session = Session {
+    let mut session = ClientSession {
         vars: SessionVars::initial(
             collation,
             schema,
@@ -278,7 +278,8 @@ pub(crate) async fn serve(
     session.close().await;
 }
 
-struct Session {
+/// One client connection's MySQL session (named apart from the console shell's `Session`).
+struct ClientSession {
     shared: Arc<TrafficShared>,
     cfg: Arc<TrafficConfig>,
     cfg_rx: watch::Receiver<Arc<TrafficConfig>>,
@@ -315,7 +316,7 @@ fn is_config_error(code: u16) -> bool {
         | 1116..=1118 | 1120 | 1136 | 1138..=1149 | 1203 | 1226 | 3118)
 }
 
-impl Session {
+impl ClientSession {
     async fn run(&mut self) -> Result<(), ProtoError> {
         loop {
             let cmd = match self.client.next_command().await {

@@ -1,9 +1,12 @@
 //! Engine tests: the scenario's SQL through the whole pipeline, without sockets.
 
 use super::*;
+use crate::node::monitor::lag::SHUNNED_REPLICATION_LAG;
+use crate::proxysql::checksum::table::ChecksumModule;
 
-const CLUSTER_SETUP: &str = include_str!("../../../tests/fixtures/scenario/node-cluster-setup.sql");
-const NODE2_MONITOR: &str = include_str!("../../../tests/fixtures/scenario/node2-monitor.sql");
+const CLUSTER_SETUP: &str =
+    include_str!("../../../../tests/fixtures/scenario/node-cluster-setup.sql");
+const NODE2_MONITOR: &str = include_str!("../../../../tests/fixtures/scenario/node2-monitor.sql");
 
 fn start(dir: &std::path::Path) -> Engine {
     let (shared, _rx) = NodeShared::new(variables::DEFAULT_VERSION.to_string());

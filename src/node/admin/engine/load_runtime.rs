@@ -1,0 +1,367 @@
+//! `LOAD <module> TO RUNTIME` (§1.5, §5.4): each module validated, checksummed and published
+//! to the node, locally or after a cluster pull.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::{in_transaction, sqlite_message, Engine, Reply};
+use crate::node::admin::db::AdminDb;
+use crate::node::admin::runtime_layer::filter_replication_hostgroups;
+use crate::node::monitor::lag::SHUNNED_REPLICATION_LAG;
+use crate::proxysql::checksum;
+use crate::proxysql::checksum::table::{ChecksumModule, EpochSource};
+use crate::proxysql::clock::unix_now;
+use crate::proxysql::columns::{
+    FAST_ROUTING_COLUMNS, HOSTGROUP_TABLES, QUERY_RULES_COLUMNS, SERVERS_COLUMNS, USERS_COLUMNS,
+};
+use crate::proxysql::resultset::ResultSet;
+use crate::proxysql::statement::ConfigModule;
+use crate::proxysql::variables;
+use crate::{px_info, px_warn};
+
+impl Engine {
+    /// `LOAD <module> TO RUNTIME`, locally (`pulled` is None) or after a cluster pull.
+    pub fn load_to_runtime(&mut self, module: ConfigModule, pulled: Option<(&str, u64)>) -> Reply {
+        let result = match module {
+            ConfigModule::AdminVariables | ConfigModule::MysqlVariables => {
+                self.load_variables(module, pulled)
+            }
+            ConfigModule::MysqlQueryRules => self.load_query_rules(None, pulled),
+            ConfigModule::MysqlUsers => self.load_users(None, pulled),
+            ConfigModule::MysqlServers => self.load_servers(None, pulled, None),
+            ConfigModule::ProxysqlServers => self.load_proxysql_servers(pulled),
+            ConfigModule::Scheduler | ConfigModule::Restapi | ConfigModule::MysqlFirewall => {
+                in_transaction(&self.db.admin, |c| {
+                    for t in module.tables() {
+                        c.execute(&format!("DELETE FROM main.runtime_{t}"), [])?;
+                        c.execute(
+                            &format!("INSERT INTO main.runtime_{t} SELECT * FROM main.{t}"),
+                            [],
+                        )?;
+                    }
+                    Ok(())
+                })
+                .map_err(|e| sqlite_message(&e))
+            }
+        };
+        match result {
+            Ok(()) => Reply::ok(),
+            Err(msg) => Reply::admin_err(format!("ProxySQL Admin Error: {msg}")),
+        }
+    }
+
+    pub(super) fn record(
+        &self,
+        module: ChecksumModule,
+        hash: u64,
+        pulled: Option<(&str, u64)>,
+        bump: bool,
+    ) -> crate::proxysql::checksum::table::ModuleChecksum {
+        let source = match pulled {
+            Some((expected, epoch)) => EpochSource::Peer { expected, epoch },
+            None => EpochSource::Now,
+        };
+        self.shared
+            .checksums
+            .lock()
+            .record_load(module, hash, source, bump, unix_now())
+    }
+
+    pub(super) fn load_variables(
+        &mut self,
+        module: ConfigModule,
+        pulled: Option<(&str, u64)>,
+    ) -> Result<(), String> {
+        let prefix = module.variable_prefix().unwrap_or("admin-");
+        let rows = AdminDb::query(
+            &self.db.admin,
+            &format!("SELECT variable_name, variable_value FROM main.global_variables WHERE variable_name LIKE '{prefix}%' ORDER BY variable_name"),
+        )
+        .map_err(|e| sqlite_message(&e))?;
+        let mut running = if module == ConfigModule::AdminVariables {
+            self.rt.admin_vars.clone()
+        } else {
+            self.rt.mysql_vars.clone()
+        };
+        let first_load = running.is_empty();
+        for row in &rows.rows {
+            let (Some(name), value) = (row[0].clone(), row[1].clone().unwrap_or_default()) else {
+                continue;
+            };
+            if !variables::is_known(&name) {
+                continue;
+            }
+            if name == "admin-version" {
+                continue; // read-only: always the build's string, set below
+            }
+            // On a running node some values only take effect at start-up or cannot be
+            // cleared (§1.2, §4.3); validate_update keeps the running value for those.
+            let checked = match running.get(&name) {
+                Some(current) if !first_load => variables::validate_update(&name, &value, current),
+                _ => variables::validate(&name, &value),
+            };
+            match checked {
+                Ok(v) => {
+                    running.insert(name, v);
+                }
+                Err(_) => {
+                    let current = running.get(&name).cloned().unwrap_or_default();
+                    px_warn!(
+                        "Impossible to set variable {} with value \"{}\". Resetting to current \"{}\".",
+                        name.trim_start_matches(prefix),
+                        value,
+                        current
+                    );
+                    let _ = self.db.admin.execute(
+                        "UPDATE main.global_variables SET variable_value=?2 WHERE variable_name=?1",
+                        [&name, &current],
+                    );
+                }
+            }
+        }
+        if module == ConfigModule::AdminVariables {
+            running.insert("admin-version".into(), self.shared.version.clone());
+            // Deprecated switches: admin-checksum_<module>=false forces that module's sync off.
+            let forced: Vec<String> = running
+                .keys()
+                .filter(|k| {
+                    variables::checksum_switch_for(k).is_some_and(|switch| {
+                        running.get(switch).map(String::as_str) == Some("false")
+                    })
+                })
+                .cloned()
+                .collect();
+            for k in forced {
+                running.insert(k, "0".into());
+            }
+        }
+        let csi = self.cluster_sync_interfaces;
+        let mut rs = ResultSet::with_columns(["variable_name", "variable_value"]);
+        for (k, v) in &running {
+            if !variables::checksum_excluded(k, csi) {
+                rs.push_row([Some(k.as_str()), Some(v.as_str())]);
+            }
+        }
+        let hash = checksum::raw_checksum(&rs);
+        let (cm, what) = if module == ConfigModule::AdminVariables {
+            (ChecksumModule::AdminVariables, "ADMIN")
+        } else {
+            (ChecksumModule::MysqlVariables, "MYSQL")
+        };
+        let state = self.record(cm, hash, pulled, true);
+        px_info!(
+            "Computed checksum for 'LOAD {} VARIABLES TO RUNTIME' was '{}', with epoch '{}'",
+            what,
+            state.checksum,
+            state.epoch
+        );
+        if module == ConfigModule::AdminVariables {
+            self.read_only = running.get("admin-read_only").map(String::as_str) == Some("true");
+        }
+        let running = Arc::new(running);
+        if module == ConfigModule::AdminVariables {
+            self.rt.admin_vars = (*running).clone();
+            self.shared.admin_vars.send_replace(running);
+        } else {
+            self.rt.mysql_vars = (*running).clone();
+            self.shared.mysql_vars.send_replace(running);
+        }
+        Ok(())
+    }
+
+    pub(super) fn load_query_rules(
+        &mut self,
+        fetched: Option<(ResultSet, ResultSet)>,
+        pulled: Option<(&str, u64)>,
+    ) -> Result<(), String> {
+        let conn = &self.db.admin;
+        let q = |sql: &str| AdminDb::query(conn, sql).map_err(|e| sqlite_message(&e));
+        let (rules, fast) = match fetched {
+            Some(pair) => pair,
+            None => (
+                q(&format!("SELECT {QUERY_RULES_COLUMNS} FROM main.mysql_query_rules WHERE active=1 ORDER BY rule_id"))?,
+                q(&format!(
+                    "SELECT {FAST_ROUTING_COLUMNS} FROM main.mysql_query_rules_fast_routing ORDER BY username, schemaname, flagIN"
+                ))?,
+            ),
+        };
+        let full = q("SELECT * FROM main.mysql_query_rules WHERE active=1 ORDER BY rule_id")?;
+        let hash = checksum::query_rules_checksum(&rules, &fast);
+        let state = match pulled {
+            // A pulled module installs the peer's checksum as announced (§5.4).
+            Some((expected, epoch)) => self.shared.checksums.lock().record_rendered(
+                ChecksumModule::MysqlQueryRules,
+                expected.to_string(),
+                EpochSource::Peer { expected, epoch },
+                true,
+                unix_now(),
+            ),
+            None => self.record(ChecksumModule::MysqlQueryRules, hash, None, true),
+        };
+        px_info!(
+            "Computed checksum for 'LOAD MYSQL QUERY RULES TO RUNTIME' was '{}', with epoch '{}'",
+            state.checksum,
+            state.epoch
+        );
+        self.rt.query_rules = rules;
+        self.rt.fast_routing = fast;
+        self.rt.query_rules_full = full;
+        self.shared.publish_runtime(&self.rt);
+        Ok(())
+    }
+
+    pub(super) fn load_users(
+        &mut self,
+        fetched: Option<ResultSet>,
+        pulled: Option<(&str, u64)>,
+    ) -> Result<(), String> {
+        let conn = &self.db.admin;
+        let mut users = match fetched {
+            Some(rs) => rs,
+            None => AdminDb::query(
+                conn,
+                &format!("SELECT {USERS_COLUMNS} FROM main.mysql_users WHERE active=1 AND default_hostgroup>=0"),
+            )
+            .map_err(|e| sqlite_message(&e))?,
+        };
+        // Peers receive NULLs as empty strings (§6.8); the hash treats them alike.
+        for row in &mut users.rows {
+            for f in row.iter_mut() {
+                if f.is_none() {
+                    *f = Some(String::new());
+                }
+            }
+        }
+        let full = AdminDb::query(
+            conn,
+            "SELECT * FROM main.mysql_users WHERE active=1 AND default_hostgroup>=0",
+        )
+        .map_err(|e| sqlite_message(&e))?;
+        let hash = checksum::mysql_users_checksum(&users);
+        let state = match pulled {
+            Some((expected, epoch)) => self.shared.checksums.lock().record_rendered(
+                ChecksumModule::MysqlUsers,
+                expected.to_string(),
+                EpochSource::Peer { expected, epoch },
+                true,
+                unix_now(),
+            ),
+            None => self.record(ChecksumModule::MysqlUsers, hash, None, true),
+        };
+        px_info!(
+            "Computed checksum for 'LOAD MYSQL USERS TO RUNTIME' was '{}', with epoch '{}'",
+            state.checksum,
+            state.epoch
+        );
+        self.rt.users = users;
+        self.rt.users_full = full;
+        self.shared.publish_runtime(&self.rt);
+        Ok(())
+    }
+
+    /// Loads servers from `main` (or installs `runtime_override` as the runtime list).
+    pub(super) fn load_servers(
+        &mut self,
+        runtime_override: Option<ResultSet>,
+        pulled_v2: Option<(&str, u64)>,
+        pulled_runtime: Option<(&str, u64)>,
+    ) -> Result<(), String> {
+        let conn = &self.db.admin;
+        let q = |sql: &str| AdminDb::query(conn, sql).map_err(|e| sqlite_message(&e));
+        let config_servers = q(&format!(
+            "SELECT {SERVERS_COLUMNS} FROM main.mysql_servers ORDER BY hostgroup_id, hostname, port"
+        ))?;
+        let v2 = q(
+            "SELECT hostgroup_id, hostname, port, gtid_port, CASE WHEN status=\"SHUNNED\" THEN \"ONLINE\" ELSE status END AS status, weight, compression, max_connections, max_replication_lag, use_ssl, max_latency_ms, comment FROM main.mysql_servers WHERE status != \"OFFLINE_HARD\" ORDER BY hostgroup_id, hostname, port",
+        )?;
+        let mut tables = Vec::with_capacity(6);
+        for (table, key) in HOSTGROUP_TABLES {
+            let rs = q(&format!("SELECT * FROM main.{table} ORDER BY {key}"))?;
+            let rs = if table == "mysql_replication_hostgroups" {
+                let (kept, ignored) = filter_replication_hostgroups(&rs);
+                for line in ignored {
+                    px_warn!("{}", line);
+                }
+                kept
+            } else {
+                rs
+            };
+            tables.push(rs);
+        }
+        let mut parts = [0u64; 7];
+        parts[0] = checksum::raw_checksum(&v2);
+        for (i, t) in tables.iter().enumerate() {
+            parts[i + 1] = checksum::raw_checksum(t);
+        }
+        let v2_hash = checksum::mysql_servers_v2_checksum(parts);
+        // Keep live statuses (SHUNNED) of servers that stay.
+        let runtime = runtime_override.unwrap_or_else(|| self.merge_live_status(config_servers));
+        self.rt.servers = runtime;
+        self.rt.servers_v2 = v2;
+        self.rt.hostgroup_tables = tables;
+        let rt_hash = checksum::raw_checksum(&self.rt.runtime_servers_snapshot());
+        let rt_state = self.record(
+            ChecksumModule::MysqlServers,
+            rt_hash,
+            pulled_runtime.or(pulled_v2),
+            true,
+        );
+        px_info!("Checksum for table mysql_servers is {}", rt_state.checksum);
+        let v2_state = self.record(ChecksumModule::MysqlServersV2, v2_hash, pulled_v2, true);
+        px_info!(
+            "New computed global checksum for 'mysql_servers_v2' is '{}'",
+            v2_state.checksum
+        );
+        self.shared.publish_runtime(&self.rt);
+        Ok(())
+    }
+
+    fn merge_live_status(&self, mut config: ResultSet) -> ResultSet {
+        let key = |r: &Vec<Option<String>>| (r[0].clone(), r[1].clone(), r[2].clone());
+        let live: BTreeMap<_, _> = self
+            .rt
+            .servers
+            .rows
+            .iter()
+            .map(|r| (key(r), r[4].clone()))
+            .collect();
+        let max_lag = config.column_index("max_replication_lag");
+        for row in &mut config.rows {
+            if row[4].as_deref() == Some("ONLINE") {
+                if let Some(Some(st)) = live.get(&key(row)) {
+                    // Setting max_replication_lag to 0 re-enables a server shunned for lag
+                    // at once, as ProxySQL's commit does.
+                    let lag_limit_removed = st == SHUNNED_REPLICATION_LAG
+                        && max_lag
+                            .and_then(|i| row[i].as_deref())
+                            .is_some_and(|v| v.trim() == "0");
+                    if st.starts_with("SHUNNED") && !lag_limit_removed {
+                        row[4] = Some(st.clone());
+                    }
+                }
+            }
+        }
+        config
+    }
+
+    pub(super) fn load_proxysql_servers(
+        &mut self,
+        pulled: Option<(&str, u64)>,
+    ) -> Result<(), String> {
+        let rs = AdminDb::query(
+            &self.db.admin,
+            "SELECT hostname, port, weight, comment FROM main.proxysql_servers ORDER BY hostname, port",
+        )
+        .map_err(|e| sqlite_message(&e))?;
+        let hash = checksum::raw_checksum(&rs);
+        let state = self.record(ChecksumModule::ProxysqlServers, hash, pulled, true);
+        px_info!(
+            "Computed checksum for 'LOAD PROXYSQL SERVERS TO RUNTIME' was '{}', with epoch '{}'",
+            state.checksum,
+            state.epoch
+        );
+        self.rt.proxysql_servers = rs;
+        self.shared.publish_runtime(&self.rt);
+        Ok(())
+    }
+}
