@@ -8,7 +8,7 @@
 
 use crate::proxysql::cluster::state::{ChecksumRow, Module as ClusterModule, RowError};
 use crate::proxysql::resultset::ResultSet;
-use crate::proxysql::statement::Module as AdminModule;
+use crate::proxysql::statement::ConfigModule;
 
 // --- Identity and the node's own state -------------------------------------------------
 
@@ -108,7 +108,7 @@ pub fn load_to_runtime(module: ClusterModule) -> &'static str {
 
 /// Applies any admin module's configuration to runtime, by its LOAD/SAVE keyword
 /// (`LOAD SCHEDULER TO RUNTIME`), including modules the cluster does not sync.
-pub fn load_admin_module_to_runtime(module: AdminModule) -> String {
+pub fn load_admin_module_to_runtime(module: ConfigModule) -> String {
     format!("LOAD {} TO RUNTIME", module.keyword())
 }
 

@@ -4,11 +4,11 @@
 use std::io::IsTerminal;
 use std::sync::Arc;
 
+use super::run_console;
 use crate::console::config::Config;
 use crate::console::demo::{DemoCluster, DemoOptions};
 use crate::console::injector::Injector;
 use crate::console::nodes::{resolve_nodes, NodeArgs};
-use super::run_console;
 
 /// `pxadm console` arguments.
 #[derive(Debug, Clone, clap::Args)]
@@ -39,7 +39,8 @@ fn require_terminal() -> anyhow::Result<()> {
 
 /// `pxadm console`: resolve the nodes and open the console on them.
 pub async fn console(mut args: ConsoleArgs) -> anyhow::Result<()> {
-    crate::console::shell::password::ask_password_if_needed(args.ask_password, &mut args.nodes).await?;
+    crate::console::shell::password::ask_password_if_needed(args.ask_password, &mut args.nodes)
+        .await?;
     let path = args.nodes.config.clone();
     let config = tokio::task::spawn_blocking(move || Config::load(path.as_deref())).await??;
     let nodes = resolve_nodes(&args.nodes, &config).await?;
