@@ -112,6 +112,29 @@ pub fn load_admin_module_to_runtime(module: ConfigModule) -> String {
     format!("LOAD {} TO RUNTIME", module.keyword())
 }
 
+/// Applies the admin variables in MEMORY to runtime.
+pub const LOAD_ADMIN_VARIABLES_TO_RUNTIME: &str = "LOAD ADMIN VARIABLES TO RUNTIME";
+
+/// Persists the admin variables in MEMORY to DISK, so a restart keeps them.
+pub const SAVE_ADMIN_VARIABLES_TO_DISK: &str = "SAVE ADMIN VARIABLES TO DISK";
+
+/// Sets an admin variable in MEMORY (to be loaded with [`LOAD_ADMIN_VARIABLES_TO_RUNTIME`]).
+/// `value` is quoted here; a `'` in it is doubled.
+pub fn set_admin_variable(name: &str, value: &str) -> String {
+    format!(
+        "UPDATE global_variables SET variable_value = '{}' WHERE variable_name = '{name}'",
+        value.replace('\'', "''")
+    )
+}
+
+/// Adds `user:password` to `admin-admin_credentials` in MEMORY, keeping the users already
+/// there (the cluster user must be an admin credential on every peer).
+pub fn add_admin_credential(user: &str, password: &str) -> String {
+    format!(
+        "UPDATE global_variables SET variable_value = variable_value || ';{user}:{password}' WHERE variable_name = 'admin-admin_credentials'"
+    )
+}
+
 /// The demo's backends, user and query rules for node1 (the reference scenario's step 1), on
 /// the MariaDB lab whose primary listens on `lab_primary` and replicas on the next two ports;
 /// saved to disk so a restart brings them back at version 1.

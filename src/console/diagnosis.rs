@@ -41,6 +41,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use crate::client::conn::ClientError;
+use crate::client::queries;
 use crate::client::snapshot::{NodeData, NodeSnapshot, PeerChecksumRow};
 use crate::proxysql::cluster::decision::{choose_peer, outlook, Outlook, PeerChoice};
 use crate::proxysql::cluster::state::{LocalModuleState, Module, PeerModuleState};
@@ -746,7 +747,7 @@ fn stuck_version_one(
         .filter(|(_, c, _)| *c != actor_checksum)
         .map(|(n, _, _)| (*n).to_owned())
         .collect();
-    let load = module.load_to_runtime();
+    let load = queries::load_to_runtime(module);
     let who = if nodes_waiting.is_empty() {
         "Nodes".to_owned()
     } else {
@@ -791,12 +792,12 @@ fn equal_epoch_conflict(
         why: format!(
             "{} hold different {module} configs loaded in the same second (equal epochs), which never resolves by itself; run {} on the node whose config is right{}.",
             nodes.join(", "),
-            module.load_to_runtime(),
+            queries::load_to_runtime(module),
             actor.as_ref().map(|a| format!(" (probably {a})")).unwrap_or_default()
         ),
         fix: actor.map(|node| Fix {
             node,
-            sql: vec![module.load_to_runtime().to_owned()],
+            sql: vec![queries::load_to_runtime(module).to_owned()],
         }),
     })
 }
@@ -821,9 +822,9 @@ fn module_sync_disabled(module: Module, disabled: Vec<String>) -> Option<Finding
         fix: single.map(|node| Fix {
             node,
             sql: vec![
-                format!("UPDATE global_variables SET variable_value = '3' WHERE variable_name = '{var}'"),
-                "LOAD ADMIN VARIABLES TO RUNTIME".to_owned(),
-                "SAVE ADMIN VARIABLES TO DISK".to_owned(),
+                queries::set_admin_variable(var, "3"),
+                queries::LOAD_ADMIN_VARIABLES_TO_RUNTIME.to_owned(),
+                queries::SAVE_ADMIN_VARIABLES_TO_DISK.to_owned(),
             ],
         }),
     })
@@ -889,9 +890,9 @@ fn credentials_refused(
                     Some(Fix {
                         node: node.clone(),
                         sql: vec![
-                            format!("UPDATE global_variables SET variable_value = variable_value || ';{u}:<password of {u}>' WHERE variable_name = 'admin-admin_credentials'"),
-                            "LOAD ADMIN VARIABLES TO RUNTIME".to_owned(),
-                            "SAVE ADMIN VARIABLES TO DISK".to_owned(),
+                            queries::add_admin_credential(u, &format!("<password of {u}>")),
+                            queries::LOAD_ADMIN_VARIABLES_TO_RUNTIME.to_owned(),
+                            queries::SAVE_ADMIN_VARIABLES_TO_DISK.to_owned(),
                         ],
                     }),
                 ),

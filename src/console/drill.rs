@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, watch};
 
 use crate::client::conn::NodeAddr;
+use crate::client::queries;
 pub use crate::console::fault::Fault;
 use cluster::{DrillCluster, Poller, Views};
 use writer::{Attempt, Writer, WriterConfig};
@@ -1025,7 +1026,9 @@ async fn inject_fault(
             t
         }
         Fault::Pause => {
-            cluster.admin_command(victim, "PROXYSQL PAUSE").await?;
+            cluster
+                .admin_command(victim, queries::PROXYSQL_PAUSE)
+                .await?;
             let t = Instant::now();
             events.emit(EventKind::Paused {
                 node: name.clone(),
@@ -1097,7 +1100,9 @@ async fn recover(
             });
         }
         Fault::Pause => {
-            cluster.admin_command(victim, "PROXYSQL RESUME").await?;
+            cluster
+                .admin_command(victim, queries::PROXYSQL_RESUME)
+                .await?;
             events.emit(EventKind::Resumed {
                 node: injected.name.clone(),
             });

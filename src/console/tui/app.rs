@@ -12,6 +12,7 @@ use chrono::Offset as _;
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use crate::client::conn::NodeAddr;
+use crate::client::queries;
 use crate::client::snapshot::NodeSnapshot;
 use crate::console::diagnosis::{self, Class, Finding, Fix, Severity};
 use crate::proxysql::cluster::state::Module;
@@ -1093,7 +1094,7 @@ impl App {
         if nodes.is_empty() {
             return;
         }
-        let sql = module.load_to_runtime().to_owned();
+        let sql = queries::load_to_runtime(module).to_owned();
         let names: Vec<&str> = nodes.iter().map(|i| self.nodes[*i].name()).collect();
         let label = format!("{sql} on {}", names.join(", "));
         let mut lines = vec!["Run on".to_owned()];

@@ -292,144 +292,164 @@ async fn peer_loop(
     nodes: Nodes,
     cancel: CancellationToken,
 ) {
-    let (host, port) = (peer.host.clone(), peer.port);
-    'outer: while !cancel.is_cancelled() {
+    while !cancel.is_cancelled() {
         let settings = Settings::read(&shared);
-        if settings.user.is_empty() {
-            if !sleep_or_cancel(&cancel, Duration::from_secs(1)).await {
-                break;
-            }
-            continue;
-        }
-        let (real_host, real_port) = shared.resolve_peer(&host, port);
-        if loopback_only() && !is_loopback(&real_host) {
-            px_warn!(
-                "Cluster: not connecting to peer {}:{} : PXADM_LOOPBACK_ONLY is set and {} is not a loopback address (use --peer-map)",
-                host,
-                port,
-                real_host
-            );
-            if !sleep_or_cancel(&cancel, Duration::from_secs(5)).await {
-                break;
-            }
-            continue;
-        }
-        let addr = PeerAddr {
-            host: real_host,
-            port: real_port,
-            user: settings.user.clone(),
-            password: settings.password.clone(),
-        };
-        let mut c = match peer::connect(&addr, CONNECT_TIMEOUT).await {
+        let mut c = match open_session(&peer, &shared, &settings).await {
             Ok(c) => c,
-            Err(e) => {
-                px_warn!(
-                    "Cluster: unable to connect to peer {}:{} . Error: {}",
-                    host,
-                    port,
-                    e.log_text()
-                );
-                if !sleep_or_cancel(&cancel, settings.interval + Duration::from_secs(1)).await {
+            Err(retry_after) => {
+                if !sleep_or_cancel(&cancel, retry_after).await {
                     break;
                 }
                 continue;
             }
         };
-        // Version check: only an identical string clusters (§6.2 step 3).
-        match monitor_query(&mut c, "SELECT @@version").await {
-            Ok(rs) => {
-                let remote = rs
-                    .rows
-                    .first()
-                    .and_then(|r| r.first().cloned().flatten())
-                    .unwrap_or_default();
-                if remote != shared.version {
-                    px_warn!(
-                        "Cluster: different ProxySQL version with peer {}:{} . Remote: {} . Self: {}",
-                        host,
-                        port,
-                        remote,
-                        shared.version
-                    );
-                    c.close().await;
-                    if !sleep_or_cancel(&cancel, Duration::from_secs(30)).await {
-                        break;
-                    }
-                    continue;
-                }
-                px_info!(
-                    "Cluster: clustering with peer {}:{} . Remote version: {} . Self version: {}",
+        let retry_after = poll_session(&mut c, &peer, &admin, &shared, &nodes, &cancel).await;
+        c.close().await;
+        match retry_after {
+            Some(wait) if sleep_or_cancel(&cancel, wait).await => {}
+            _ => break,
+        }
+    }
+    px_info!(
+        "Cluster: closing thread for peer {}:{}",
+        peer.host,
+        peer.port
+    );
+}
+
+/// Connects to a peer as ProxySQL does before polling it: cluster credentials set, a
+/// loopback address under `PXADM_LOOPBACK_ONLY`, the identical version string (§6.2 step 3),
+/// then `PROXYSQL CLUSTER_NODE_UUID`. On failure, logs why and says how long to wait before
+/// the next try.
+async fn open_session(
+    peer: &PeerId,
+    shared: &NodeShared,
+    settings: &Settings,
+) -> Result<PeerConn, Duration> {
+    let (host, port) = (peer.host.as_str(), peer.port);
+    if settings.user.is_empty() {
+        return Err(Duration::from_secs(1));
+    }
+    let (real_host, real_port) = shared.resolve_peer(host, port);
+    if loopback_only() && !is_loopback(&real_host) {
+        px_warn!(
+            "Cluster: not connecting to peer {}:{} : PXADM_LOOPBACK_ONLY is set and {} is not a loopback address (use --peer-map)",
+            host,
+            port,
+            real_host
+        );
+        return Err(Duration::from_secs(5));
+    }
+    let addr = PeerAddr {
+        host: real_host,
+        port: real_port,
+        user: settings.user.clone(),
+        password: settings.password.clone(),
+    };
+    let mut c = match peer::connect(&addr, CONNECT_TIMEOUT).await {
+        Ok(c) => c,
+        Err(e) => {
+            px_warn!(
+                "Cluster: unable to connect to peer {}:{} . Error: {}",
+                host,
+                port,
+                e.log_text()
+            );
+            return Err(settings.interval + Duration::from_secs(1));
+        }
+    };
+    if let Err(retry_after) = check_version(&mut c, peer, shared, settings).await {
+        c.close().await;
+        return Err(retry_after);
+    }
+    let uuid = shared.uuid.read().clone();
+    let ifaces = shared.admin_var("admin-mysql_ifaces").unwrap_or_default();
+    px_info!(
+        "Cluster: sending CLUSTER_NODE_UUID {} to peer {}:{}",
+        uuid,
+        host,
+        port
+    );
+    let register = format!("PROXYSQL CLUSTER_NODE_UUID {uuid} {ifaces}");
+    let started = Instant::now();
+    if let Err(error) = c.query(&register).await {
+        let failure = QueryFailure {
+            query: register,
+            elapsed_ms: started.elapsed().as_millis(),
+            error,
+        };
+        query_failed(host, port, &settings.user, &failure);
+        c.close().await;
+        return Err(settings.interval);
+    }
+    Ok(c)
+}
+
+/// Only an identical version string clusters (§6.2 step 3); a different one is retried after
+/// 30 s, as ProxySQL does.
+async fn check_version(
+    c: &mut PeerConn,
+    peer: &PeerId,
+    shared: &NodeShared,
+    settings: &Settings,
+) -> Result<(), Duration> {
+    let (host, port) = (peer.host.as_str(), peer.port);
+    match monitor_query(c, "SELECT @@version").await {
+        Ok(rs) => {
+            let remote = rs
+                .rows
+                .first()
+                .and_then(|r| r.first().cloned().flatten())
+                .unwrap_or_default();
+            if remote != shared.version {
+                px_warn!(
+                    "Cluster: different ProxySQL version with peer {}:{} . Remote: {} . Self: {}",
                     host,
                     port,
                     remote,
                     shared.version
                 );
+                return Err(Duration::from_secs(30));
             }
-            Err(e) => {
-                query_failed(&host, port, &settings.user, &e);
-                c.close().await;
-                if !sleep_or_cancel(&cancel, settings.interval).await {
-                    break;
-                }
-                continue;
-            }
+            px_info!(
+                "Cluster: clustering with peer {}:{} . Remote version: {} . Self version: {}",
+                host,
+                port,
+                remote,
+                shared.version
+            );
+            Ok(())
         }
-        let uuid = shared.uuid.read().clone();
-        let ifaces = shared.admin_var("admin-mysql_ifaces").unwrap_or_default();
-        px_info!(
-            "Cluster: sending CLUSTER_NODE_UUID {} to peer {}:{}",
-            uuid,
-            host,
-            port
-        );
-        let register = format!("PROXYSQL CLUSTER_NODE_UUID {uuid} {ifaces}");
-        let started = Instant::now();
-        if let Err(error) = c.query(&register).await {
-            let failure = QueryFailure {
-                query: register,
-                elapsed_ms: started.elapsed().as_millis(),
-                error,
-            };
-            query_failed(&host, port, &settings.user, &failure);
-            c.close().await;
-            if !sleep_or_cancel(&cancel, settings.interval).await {
-                break;
-            }
-            continue;
-        }
-        let mut successes: u64 = 0;
-        loop {
-            let started = Instant::now();
-            let settings = Settings::read(&shared);
-            match check_once(
-                &mut c,
-                &peer,
-                &admin,
-                &shared,
-                &nodes,
-                &settings,
-                &mut successes,
-            )
-            .await
-            {
-                Ok(()) => {}
-                Err(e) => {
-                    query_failed(&host, port, &settings.user, &e);
-                    c.close().await;
-                    if !sleep_or_cancel(&cancel, settings.interval).await {
-                        break 'outer;
-                    }
-                    continue 'outer;
-                }
-            }
-            let wait = settings.interval.saturating_sub(started.elapsed());
-            if !sleep_or_cancel(&cancel, wait).await {
-                c.close().await;
-                break 'outer;
-            }
+        Err(e) => {
+            query_failed(host, port, &settings.user, &e);
+            Err(settings.interval)
         }
     }
-    px_info!("Cluster: closing thread for peer {}:{}", host, port);
+}
+
+/// Checks the peer every `admin-cluster_check_interval_ms` until a query fails (then returns
+/// how long to wait before reconnecting) or the monitor is cancelled (then `None`).
+async fn poll_session(
+    c: &mut PeerConn,
+    peer: &PeerId,
+    admin: &AdminHandle,
+    shared: &Arc<NodeShared>,
+    nodes: &Nodes,
+    cancel: &CancellationToken,
+) -> Option<Duration> {
+    let mut successes: u64 = 0;
+    loop {
+        let started = Instant::now();
+        let settings = Settings::read(shared);
+        if let Err(e) = check_once(c, peer, admin, shared, nodes, &settings, &mut successes).await {
+            query_failed(&peer.host, peer.port, &settings.user, &e);
+            return Some(settings.interval);
+        }
+        let wait = settings.interval.saturating_sub(started.elapsed());
+        if !sleep_or_cancel(cancel, wait).await {
+            return None;
+        }
+    }
 }
 
 /// A failed peer query: what ran, for how long, and why it failed.
