@@ -92,6 +92,17 @@ impl AdminDb {
 
     /// Runs one statement on a handle and returns its rows as text, like `SQLite3_to_MySQL`.
     pub fn run(conn: &Connection, sql: &str) -> rusqlite::Result<SqlOutcome> {
+        Self::run_capped(conn, sql, 0)
+    }
+
+    /// Like [`AdminDb::run`], refusing a result set whose field text exceeds `max_bytes`
+    /// (zero: no cap) with `SQLITE_TOOBIG` and a message naming the limit, before it is
+    /// all held in memory.
+    pub fn run_capped(
+        conn: &Connection,
+        sql: &str,
+        max_bytes: usize,
+    ) -> rusqlite::Result<SqlOutcome> {
         let mut stmt = conn.prepare(sql)?;
         let columns: Vec<String> = stmt.column_names().iter().map(|c| c.to_string()).collect();
         if columns.is_empty() {
@@ -106,10 +117,22 @@ impl AdminDb {
             rows: Vec::new(),
         };
         let mut rows = stmt.raw_query();
+        let mut held = 0usize;
         while let Some(row) = rows.next()? {
             let mut out = Vec::with_capacity(ncols);
             for i in 0..ncols {
-                out.push(value_text(row.get_ref(i)?));
+                let text = value_text(row.get_ref(i)?);
+                // A row costs at least its fields' length bytes on the wire.
+                held += 1 + text.as_ref().map_or(0, String::len);
+                out.push(text);
+            }
+            if max_bytes > 0 && held > max_bytes {
+                return Err(rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_TOOBIG),
+                    Some(format!(
+                        "result set larger than {max_bytes} bytes refused (pxadm node --max-result-bytes); add a WHERE or LIMIT"
+                    )),
+                ));
             }
             rs.rows.push(out);
         }
