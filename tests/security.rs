@@ -252,3 +252,54 @@ async fn an_oversized_result_is_refused_with_the_limit_named() {
     .await;
     assert_eq!(rows.len(), 1000);
 }
+
+#[tokio::test]
+async fn an_unbindable_admin_interface_is_refused_at_load_and_the_old_listener_stays() {
+    let node = TestNode::start().await;
+    let port = node.admin_port();
+    let mut admin = node.admin().await;
+    // SET accepts any text, as on ProxySQL; the LOAD judges it.
+    query_rows(&mut admin, "SET admin-mysql_ifaces='x'").await;
+    let (code, msg) = expect_error(&mut admin, "LOAD ADMIN VARIABLES TO RUNTIME").await;
+    assert_eq!(code, 1045);
+    assert!(msg.contains("cannot listen on x"), "{msg}");
+    // An address another process holds: refused naming it.
+    let squatter = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken = squatter.local_addr().unwrap().to_string();
+    query_rows(
+        &mut admin,
+        &format!("SET admin-mysql_ifaces='127.0.0.1:{port};{taken}'"),
+    )
+    .await;
+    let (_, msg) = expect_error(&mut admin, "LOAD ADMIN VARIABLES TO RUNTIME").await;
+    assert!(msg.contains(&format!("cannot listen on {taken}")), "{msg}");
+    assert_eq!(
+        scalar(
+            &mut admin,
+            "SELECT variable_value FROM runtime_global_variables WHERE variable_name='admin-mysql_ifaces'"
+        )
+        .await,
+        Some(format!("127.0.0.1:{port}"))
+    );
+    // The working listener still answers new connections.
+    let mut fresh = node.admin().await;
+    assert_eq!(scalar(&mut fresh, "SELECT 1").await.as_deref(), Some("1"));
+
+    // A good change moves the listener: the new port answers, the old one is closed.
+    let new_port = common::free_port();
+    query_rows(
+        &mut admin,
+        &format!("SET admin-mysql_ifaces='127.0.0.1:{new_port}'"),
+    )
+    .await;
+    query_rows(&mut admin, "LOAD ADMIN VARIABLES TO RUNTIME").await;
+    let mut moved = admin_conn(new_port, "admin", "admin").await;
+    assert_eq!(scalar(&mut moved, "SELECT 1").await.as_deref(), Some("1"));
+    assert!(
+        common::wait_until(Duration::from_secs(10), || async move {
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_err()
+        })
+        .await,
+        "the old admin port still accepts"
+    );
+}
