@@ -303,3 +303,38 @@ async fn an_unbindable_admin_interface_is_refused_at_load_and_the_old_listener_s
         "the old admin port still accepts"
     );
 }
+
+#[test]
+fn batch_errors_mask_the_password_of_a_node_spec() {
+    let out = std::process::Command::new(common::pxadm_bin())
+        .args([
+            "--batch",
+            "status",
+            "-n",
+            "radmin:S3cretPW@127.0.0.1:99999",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!text.contains("S3cretPW"), "{text}");
+    assert!(text.contains("radmin:***@127.0.0.1:99999"), "{text}");
+}
+
+#[tokio::test]
+async fn credential_files_and_logs_are_created_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let node = TestNode::start().await;
+    for name in ["proxysql.db", "proxysql_stats.db", "proxysql.log"] {
+        let mode = std::fs::metadata(node.datadir().join(name))
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{name} has mode {:o}", mode & 0o777);
+    }
+}

@@ -51,6 +51,18 @@ impl AdminDb {
             }
         }
         let disk_existed = disk_path.exists();
+        // proxysql.db holds every password in clear text: new files are the owner's only.
+        for name in ["proxysql.db", "proxysql_stats.db"] {
+            create_private(&datadir.join(name)).map_err(|e| {
+                rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
+                    Some(format!(
+                        "cannot create {}: {e}",
+                        datadir.join(name).display()
+                    )),
+                )
+            })?;
+        }
         let token = uuid::Uuid::new_v4().simple().to_string();
         let stats_uri = format!("file:pxadm_stats_{token}?mode=memory&cache=shared");
         let monitor_uri = format!("file:pxadm_monitor_{token}?mode=memory&cache=shared");
@@ -169,6 +181,22 @@ impl AdminDb {
     }
 }
 
+/// Creates `path` empty with mode 0600 if it does not exist (SQLite gives its journal the
+/// same mode); an existing file keeps the mode its owner chose.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 /// Renders a SQLite value as the text ProxySQL sends (`sqlite3_column_text`).
 pub fn value_text(v: ValueRef<'_>) -> Option<String> {
     match v {
@@ -203,6 +231,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (db, existed) = AdminDb::open(dir.path(), false).unwrap();
         assert!(!existed);
+        for name in ["proxysql.db", "proxysql_stats.db"] {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join(name))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{name}");
+        }
         let rs = AdminDb::query(&db.admin, "PRAGMA database_list").unwrap();
         let names: Vec<_> = rs.rows.iter().map(|r| r[1].clone().unwrap()).collect();
         assert_eq!(names, ["main", "disk", "stats", "monitor", "stats_history"]);
