@@ -136,4 +136,11 @@ pub struct NodeArgs {
     /// keepalived in a TOML file (format in docs/vip.md).
     #[arg(long, value_name = "FILE.toml")]
     pub vip: Option<PathBuf>,
+    /// Time limit of one admin or stats statement in milliseconds, 0 for none (pxadm's own:
+    /// ProxySQL has no limit and one runaway query freezes its admin plane).
+    #[arg(long, value_name = "MS", default_value_t = 5000)]
+    pub statement_timeout_ms: u64,
+    /// Largest result set an admin or stats statement may return, in bytes, 0 for no cap.
+    #[arg(long, value_name = "BYTES", default_value_t = crate::node::admin::limits::DEFAULT_MAX_RESULT_BYTES)]
+    pub max_result_bytes: usize,
 }

@@ -59,6 +59,10 @@ fn run_async(
                     version: args.version_string,
                     peer_map: args.peer_map,
                     vip,
+                    limits: pxadm::node::admin::limits::StatementLimits {
+                        timeout: std::time::Duration::from_millis(args.statement_timeout_ms),
+                        max_result_bytes: args.max_result_bytes,
+                    },
                 })
                 .await?;
                 node.run().await

@@ -69,11 +69,30 @@ impl ConsoleNode {
     }
 }
 
+/// A node spec as it may be shown (errors, reports, logs): the password replaced by `***`,
+/// even when the spec is malformed (`radmin:S3cret@h:1` -> `radmin:***@h:1`).
+pub fn masked_node_spec(spec: &str) -> String {
+    let (prefix, rest) = match spec.split_once('=') {
+        // `name=` prefixes never contain `@`; a `=` after it belongs to the password.
+        Some((n, r)) if !n.contains('@') && !n.contains(':') => (format!("{n}="), r),
+        _ => (String::new(), spec),
+    };
+    let (creds, tail) = match rest.rsplit_once('@') {
+        Some((c, h)) => (c, format!("@{h}")),
+        None => (rest, String::new()),
+    };
+    match creds.split_once(':') {
+        Some((user, _)) => format!("{prefix}{user}:***{tail}"),
+        None => format!("{prefix}{creds}{tail}"),
+    }
+}
+
 /// Parses `[name=]user:password@host:port` (the password may contain `:` and `@`).
 pub fn parse_node_spec(spec: &str) -> Result<NodeAddr, ConfigError> {
     let bad = |why: &str| {
         ConfigError::Unusable(format!(
-            "node '{spec}': {why} (expected [name=]user:password@host:port)"
+            "node '{}': {why} (expected [name=]user:password@host:port)",
+            masked_node_spec(spec)
         ))
     };
     // A name may be a plain word or the `host:port` the node is known by in its peers'
@@ -255,6 +274,30 @@ pub async fn discover(seed: NodeAddr) -> Result<Vec<ConsoleNode>, ConfigError> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn masked_specs_never_show_the_password() {
+        for (spec, shown) in [
+            (
+                "radmin:S3cretPW@127.0.0.1:99999",
+                "radmin:***@127.0.0.1:99999",
+            ),
+            ("n1=radmin:S3cretPW@h:6032", "n1=radmin:***@h:6032"),
+            ("radmin:S3c:r@et=PW@h", "radmin:***@h"),
+            ("radmin:S3cretPW", "radmin:***"),
+            ("admin@h:1", "admin@h:1"),
+        ] {
+            assert_eq!(masked_node_spec(spec), shown);
+        }
+        let err = parse_node_spec("radmin:S3cretPW@127.0.0.1:99999")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            !err.contains("S3cretPW") && err.contains("radmin:***@"),
+            "{err}"
+        );
+    }
+
     use super::*;
 
     #[test]

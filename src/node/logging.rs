@@ -6,6 +6,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use parking_lot::Mutex;
@@ -24,7 +25,11 @@ static SINK: Mutex<Sink> = Mutex::new(Sink {
 
 /// Starts appending log lines to `path` (created if missing).
 pub fn init_file(path: &Path) -> std::io::Result<()> {
-    let file = OpenOptions::new().create(true).append(true).open(path)?;
+    let file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)?;
     SINK.lock().file = Some((path.to_path_buf(), file));
     Ok(())
 }
@@ -33,7 +38,11 @@ pub fn init_file(path: &Path) -> std::io::Result<()> {
 pub fn reopen() -> std::io::Result<()> {
     let mut sink = SINK.lock();
     if let Some((path, _)) = sink.file.take() {
-        let file = OpenOptions::new().create(true).append(true).open(&path)?;
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(&path)?;
         sink.file = Some((path, file));
     }
     Ok(())

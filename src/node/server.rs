@@ -13,6 +13,7 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 
 use super::admin::engine::EngineOptions;
+use super::admin::limits::StatementLimits;
 use super::admin::listener::AdminListeners;
 use super::admin::shared::{NodeControl, NodeShared};
 use super::admin::AdminHandle;
@@ -44,6 +45,8 @@ pub struct NodeOptions {
     pub peer_map: Vec<PeerMapping>,
     /// The VRRP instance to run (`--vip FILE`, see [`crate::proxysql::vrrp::config`]).
     pub vip: Option<VipConfig>,
+    /// Bounds on each admin/stats statement (`--statement-timeout-ms`, `--max-result-bytes`).
+    pub limits: StatementLimits,
 }
 
 /// One `--peer-map` entry: (configured host, port) -> (host, port) to connect to.
@@ -105,6 +108,7 @@ impl Node {
             config: opts.config.clone(),
             admin_override: opts.admin.clone(),
             initial: opts.initial,
+            limits: opts.limits,
         };
         let shared2 = shared.clone();
         let admin =

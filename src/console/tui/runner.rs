@@ -235,6 +235,7 @@ mod tests {
             peer_map: Vec::new(),
             mysql: Some("127.0.0.1:0".into()),
             vip: None,
+            limits: Default::default(),
         })
         .await
         .expect("start an embedded node");

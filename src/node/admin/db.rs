@@ -51,6 +51,18 @@ impl AdminDb {
             }
         }
         let disk_existed = disk_path.exists();
+        // proxysql.db holds every password in clear text: new files are the owner's only.
+        for name in ["proxysql.db", "proxysql_stats.db"] {
+            create_private(&datadir.join(name)).map_err(|e| {
+                rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
+                    Some(format!(
+                        "cannot create {}: {e}",
+                        datadir.join(name).display()
+                    )),
+                )
+            })?;
+        }
         let token = uuid::Uuid::new_v4().simple().to_string();
         let stats_uri = format!("file:pxadm_stats_{token}?mode=memory&cache=shared");
         let monitor_uri = format!("file:pxadm_monitor_{token}?mode=memory&cache=shared");
@@ -92,6 +104,17 @@ impl AdminDb {
 
     /// Runs one statement on a handle and returns its rows as text, like `SQLite3_to_MySQL`.
     pub fn run(conn: &Connection, sql: &str) -> rusqlite::Result<SqlOutcome> {
+        Self::run_capped(conn, sql, 0)
+    }
+
+    /// Like [`AdminDb::run`], refusing a result set whose field text exceeds `max_bytes`
+    /// (zero: no cap) with `SQLITE_TOOBIG` and a message naming the limit, before it is
+    /// all held in memory.
+    pub fn run_capped(
+        conn: &Connection,
+        sql: &str,
+        max_bytes: usize,
+    ) -> rusqlite::Result<SqlOutcome> {
         let mut stmt = conn.prepare(sql)?;
         let columns: Vec<String> = stmt.column_names().iter().map(|c| c.to_string()).collect();
         if columns.is_empty() {
@@ -106,10 +129,22 @@ impl AdminDb {
             rows: Vec::new(),
         };
         let mut rows = stmt.raw_query();
+        let mut held = 0usize;
         while let Some(row) = rows.next()? {
             let mut out = Vec::with_capacity(ncols);
             for i in 0..ncols {
-                out.push(value_text(row.get_ref(i)?));
+                let text = value_text(row.get_ref(i)?);
+                // A row costs at least its fields' length bytes on the wire.
+                held += 1 + text.as_ref().map_or(0, String::len);
+                out.push(text);
+            }
+            if max_bytes > 0 && held > max_bytes {
+                return Err(rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_TOOBIG),
+                    Some(format!(
+                        "result set larger than {max_bytes} bytes refused (pxadm node --max-result-bytes); add a WHERE or LIMIT"
+                    )),
+                ));
             }
             rs.rows.push(out);
         }
@@ -143,6 +178,22 @@ impl AdminDb {
             stmt.execute(rusqlite::params_from_iter(row.iter()))?;
         }
         Ok(())
+    }
+}
+
+/// Creates `path` empty with mode 0600 if it does not exist (SQLite gives its journal the
+/// same mode); an existing file keeps the mode its owner chose.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
     }
 }
 
@@ -180,6 +231,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (db, existed) = AdminDb::open(dir.path(), false).unwrap();
         assert!(!existed);
+        for name in ["proxysql.db", "proxysql_stats.db"] {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join(name))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{name}");
+        }
         let rs = AdminDb::query(&db.admin, "PRAGMA database_list").unwrap();
         let names: Vec<_> = rs.rows.iter().map(|r| r[1].clone().unwrap()).collect();
         assert_eq!(names, ["main", "disk", "stats", "monitor", "stats_history"]);

@@ -2,7 +2,10 @@
 //!
 //! The set of listeners follows the running admin variables through a `watch` channel: after
 //! `LOAD ADMIN VARIABLES TO RUNTIME` the new address list is diffed against the bound one,
-//! new addresses are bound and dropped ones closed. Sessions already accepted keep running.
+//! new addresses are served and dropped ones closed. Sessions already accepted keep running.
+//! The LOAD itself binds the new addresses first (`NodeShared::prebound_admin`) and is refused
+//! if one fails, so the change is all or nothing and the old listeners are never closed for an
+//! address that cannot be served.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -73,11 +76,20 @@ impl AdminListeners {
                     }
                     keep
                 });
+                let mut prebound = std::mem::take(&mut *shared.prebound_admin.lock());
                 for addr in wanted {
                     if bound.contains_key(&addr) {
                         continue;
                     }
-                    match bind(&addr, admin.clone(), shared.clone()).await {
+                    let ready = match prebound.remove(&addr) {
+                        Some(socket) => TcpListener::from_std(socket).map_err(|e| {
+                            anyhow::anyhow!("cannot serve admin interface {addr}: {e}")
+                        }),
+                        None => TcpListener::bind(&addr).await.map_err(|e| {
+                            anyhow::anyhow!("cannot bind admin interface {addr}: {e}")
+                        }),
+                    };
+                    match ready.map(|l| serve(l, &addr, admin.clone(), shared.clone())) {
                         Ok(b) => {
                             bound.insert(addr, b);
                         }
@@ -108,6 +120,11 @@ async fn bind(addr: &str, admin: AdminHandle, shared: Arc<NodeShared>) -> anyhow
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot bind admin interface {addr}: {e}"))?;
+    Ok(serve(listener, addr, admin, shared))
+}
+
+/// Accepts admin sessions on `listener` until the returned handle is cancelled.
+fn serve(listener: TcpListener, addr: &str, admin: AdminHandle, shared: Arc<NodeShared>) -> Bound {
     px_info!(
         "Admin listening on {}",
         listener
@@ -140,7 +157,7 @@ async fn bind(addr: &str, admin: AdminHandle, shared: Arc<NodeShared>) -> anyhow
             }
         }
     });
-    Ok(Bound { cancel })
+    Bound { cancel }
 }
 
 /// Whether `user` may log in from `peer` (§1.2: `admin` and `stats` only from loopback).

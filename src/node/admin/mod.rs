@@ -5,7 +5,9 @@
 
 pub mod db;
 pub mod engine;
+pub mod limits;
 pub mod listener;
+pub mod privileges;
 pub mod runtime_layer;
 pub mod session;
 pub mod shared;

@@ -2,7 +2,7 @@
 //! command loop that hands every statement to the engine (§1.4).
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 
 use tokio::net::TcpStream;
@@ -123,6 +123,7 @@ pub async fn serve_admin_connection(
         user: login.user,
         client: Some(peer),
         cluster_peer: None,
+        cancel: None,
     };
     let _ = command_loop(&mut conn, &mut ctx, &admin, &shared).await;
 }
@@ -137,10 +138,25 @@ async fn command_loop(
         match cmd {
             Command::Query(bytes) => {
                 let sql = String::from_utf8_lossy(&bytes).into_owned();
-                let Ok((reply, after, new_ctx)) = admin.query(ctx.clone(), sql).await else {
+                let cancel = Arc::new(AtomicBool::new(false));
+                ctx.cancel = Some(cancel.clone());
+                let query = admin.query(ctx.clone(), sql);
+                tokio::pin!(query);
+                let answered = tokio::select! {
+                    answered = &mut query => answered,
+                    () = hung_up(conn.stream()) => {
+                        // Nobody will read the answer: stop the statement so the engine is
+                        // free for everyone else, then drop the connection.
+                        cancel.store(true, Ordering::Relaxed);
+                        let _ = query.await;
+                        return Ok(());
+                    }
+                };
+                let Ok((reply, after, mut new_ctx)) = answered else {
                     conn.send_err(1045, "28000", "ProxySQL Admin Error: shutting down").await?;
                     return Ok(());
                 };
+                new_ctx.cancel = None;
                 *ctx = new_ctx;
                 send_reply(conn, &reply).await?;
                 if after == After::Disconnect {
@@ -183,6 +199,23 @@ async fn command_loop(
         }
     }
     Ok(())
+}
+
+/// Resolves when the client closes its side (or the socket fails); stays pending while it is
+/// open, including when it has already sent its next command (pipelining is not a hang-up).
+async fn hung_up(stream: &TcpStream) {
+    let mut byte = [0u8; 1];
+    loop {
+        if stream.readable().await.is_err() {
+            return;
+        }
+        match stream.peek(&mut byte).await {
+            Ok(0) => return,
+            Ok(_) => std::future::pending::<()>().await,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+            Err(_) => return,
+        }
+    }
 }
 
 fn command_name(cmd: &Command) -> String {

@@ -110,6 +110,9 @@ pub struct NodeShared {
     /// Status of the node's VRRP instance, materialised into `stats_pxadm_vrrp` on read;
     /// `None` when the node runs without `--vip`.
     pub vip_status: Mutex<Option<watch::Receiver<VipStatus>>>,
+    /// Admin listener sockets bound by `LOAD ADMIN VARIABLES TO RUNTIME` before it took
+    /// effect, by address, for the listener task to serve (see `listener.rs`).
+    pub prebound_admin: Mutex<BTreeMap<String, std::net::TcpListener>>,
 }
 
 impl NodeShared {
@@ -131,6 +134,7 @@ impl NodeShared {
             peer_map: RwLock::new(BTreeMap::new()),
             vip_connections: Mutex::new(None),
             vip_status: Mutex::new(None),
+            prebound_admin: Mutex::new(BTreeMap::new()),
         };
         (Arc::new(shared), rx)
     }

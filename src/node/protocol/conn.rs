@@ -396,6 +396,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> ServerConn<S> {
         &self.last_packet
     }
 
+    /// The underlying stream (to watch it for a hang-up while a command runs).
+    pub fn stream(&self) -> &S {
+        self.framed.get_ref()
+    }
+
     /// Where the client connects from.
     pub fn peer(&self) -> &PeerAddr {
         &self.peer

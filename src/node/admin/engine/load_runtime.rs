@@ -7,6 +7,7 @@ use std::sync::Arc;
 use super::{in_transaction, sqlite_message, Engine, Reply};
 use crate::node::admin::db::AdminDb;
 use crate::node::admin::runtime_layer::filter_replication_hostgroups;
+use crate::node::admin::shared::Vars;
 use crate::node::monitor::lag::SHUNNED_REPLICATION_LAG;
 use crate::proxysql::checksum;
 use crate::proxysql::checksum::table::{ChecksumModule, EpochSource};
@@ -14,6 +15,7 @@ use crate::proxysql::clock::unix_now;
 use crate::proxysql::columns::{
     FAST_ROUTING_COLUMNS, HOSTGROUP_TABLES, QUERY_RULES_COLUMNS, SERVERS_COLUMNS, USERS_COLUMNS,
 };
+use crate::proxysql::ifaces::parse_ifaces;
 use crate::proxysql::resultset::ResultSet;
 use crate::proxysql::statement::ConfigModule;
 use crate::proxysql::variables;
@@ -135,6 +137,9 @@ impl Engine {
                 running.insert(k, "0".into());
             }
         }
+        if module == ConfigModule::AdminVariables && !first_load {
+            self.prebind_admin_ifaces(&running)?;
+        }
         let csi = self.cluster_sync_interfaces;
         let mut rs = ResultSet::with_columns(["variable_name", "variable_value"]);
         for (k, v) in &running {
@@ -166,6 +171,40 @@ impl Engine {
             self.rt.mysql_vars = (*running).clone();
             self.shared.mysql_vars.send_replace(running);
         }
+        Ok(())
+    }
+
+    /// Binds every address `running` adds to `admin-mysql_ifaces` before anything changes,
+    /// and leaves the sockets for the admin listener task. If one cannot be bound the LOAD is
+    /// refused naming it, and the running listeners stay as they are: a typo never locks the
+    /// DBA out (the old listeners would otherwise close before the new bind fails).
+    fn prebind_admin_ifaces(&self, running: &Vars) -> Result<(), String> {
+        const IFACES: &str = "admin-mysql_ifaces";
+        let wanted = parse_ifaces(running.get(IFACES).map(String::as_str).unwrap_or(""));
+        let current = parse_ifaces(
+            self.rt
+                .admin_vars
+                .get(IFACES)
+                .map(String::as_str)
+                .unwrap_or(""),
+        );
+        if wanted.is_empty() {
+            return Err(format!(
+                "{IFACES} holds no TCP address: the admin listeners are kept (pxadm serves no UNIX socket)"
+            ));
+        }
+        let mut bound = Vec::new();
+        for addr in wanted.iter().filter(|a| !current.contains(a)) {
+            let listener = std::net::TcpListener::bind(addr.as_str())
+                .and_then(|l| l.set_nonblocking(true).map(|()| l))
+                .map_err(|e| {
+                    format!(
+                        "cannot listen on {addr} ({IFACES}): {e}; the admin listeners are unchanged"
+                    )
+                })?;
+            bound.push((addr.clone(), listener));
+        }
+        self.shared.prebound_admin.lock().extend(bound);
         Ok(())
     }
 

@@ -7,11 +7,14 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use rusqlite::Connection;
 
 use super::db::{AdminDb, SqlOutcome};
+use super::limits::{StatementLimits, Watchdog};
+use super::privileges::{Principal, Privileges};
 use super::runtime_layer::Runtime;
 use super::shared::NodeShared;
 use crate::proxysql::config_file::{ConfigFile, Section};
@@ -41,6 +44,8 @@ pub struct SessionCtx {
     pub client: Option<SocketAddr>,
     /// Set by `PROXYSQL CLUSTER_NODE_UUID`: (uuid, admin ifaces).
     pub cluster_peer: Option<(String, String)>,
+    /// Raised by the session when its client disconnects: the running statement stops.
+    pub cancel: Option<Arc<AtomicBool>>,
 }
 
 impl SessionCtx {
@@ -51,6 +56,7 @@ impl SessionCtx {
             user: "admin".into(),
             client: None,
             cluster_peer: None,
+            cancel: None,
         }
     }
 }
@@ -160,6 +166,8 @@ pub struct EngineOptions {
     pub admin_override: Option<String>,
     /// `--initial`.
     pub initial: bool,
+    /// Bounds on each client statement (pxadm's own, see `docs/security.md`).
+    pub limits: StatementLimits,
 }
 
 /// A module pulled from a peer, ready to apply (§6.6 "Apply").
@@ -207,6 +215,15 @@ pub struct Engine {
     config: Option<ConfigFile>,
     cluster_sync_interfaces: bool,
     read_only: bool,
+    guards: Guards,
+}
+
+/// The authorizer and the progress handler of both SQLite handles.
+struct Guards {
+    admin_privileges: Privileges,
+    stats_privileges: Privileges,
+    admin_watchdog: Watchdog,
+    stats_watchdog: Watchdog,
 }
 
 fn quote(s: &str) -> String {
@@ -259,6 +276,12 @@ impl Engine {
                 "CREATE TABLE stats.",
                 1,
             ))?;
+        let guards = Guards {
+            admin_privileges: Privileges::install(&db.admin, &opts.datadir),
+            stats_privileges: Privileges::install(&db.stats, &opts.datadir),
+            admin_watchdog: Watchdog::install(&db.admin),
+            stats_watchdog: Watchdog::install(&db.stats),
+        };
         let cluster_sync_interfaces = config
             .as_ref()
             .and_then(|c| c.top_level("cluster_sync_interfaces"))
@@ -272,6 +295,7 @@ impl Engine {
             config,
             cluster_sync_interfaces,
             read_only: false,
+            guards,
         };
         engine.bootstrap(disk_existed)?;
         Ok(engine)
@@ -482,26 +506,53 @@ impl Engine {
         }
     }
 
+    /// Runs a client's own SQL under its privileges (SQLite's authorizer) and the statement
+    /// limits; a refusal or an interruption says which rule stopped it.
     fn plain_sql(&mut self, ctx: &SessionCtx, query: &str) -> Reply {
         let conn = self.conn(ctx);
-        if ctx.kind == SessionKind::Stats {
-            let upper = normalize(query).to_ascii_uppercase();
-            if upper.starts_with("PRAGMA") || upper.starts_with("ATTACH") {
-                return Reply::admin_err("Command not allowed");
-            }
-        }
+        let (principal, privileges, watchdog) = match ctx.kind {
+            SessionKind::Admin => (
+                Principal::Admin,
+                &self.guards.admin_privileges,
+                &self.guards.admin_watchdog,
+            ),
+            SessionKind::Stats => (
+                Principal::Stats,
+                &self.guards.stats_privileges,
+                &self.guards.stats_watchdog,
+            ),
+        };
         let query_only = ctx.kind == SessionKind::Stats || self.read_only;
         if query_only {
             let _ = conn.execute_batch("PRAGMA query_only=ON");
         }
-        let result = AdminDb::run(conn, query);
+        let limits = self.opts.limits;
+        let result = watchdog.run(limits.timeout, ctx.cancel.clone(), || {
+            privileges.run_as(principal, || {
+                AdminDb::run_capped(conn, query, limits.max_result_bytes)
+            })
+        });
         if query_only {
             let _ = conn.execute_batch("PRAGMA query_only=OFF");
         }
+        let refusal = privileges.take_refusal();
+        let stop = watchdog.take_stop();
         match result {
             Ok(SqlOutcome::Rows(rs)) => Reply::Rows(rs, ColumnKind::Text),
             Ok(SqlOutcome::Done { affected }) => Reply::ok_rows(affected),
-            Err(e) => Reply::sqlite_err(&e),
+            Err(e) => {
+                if let Some(reason) = refusal {
+                    px_warn!("Refused admin statement from user {}: {}", ctx.user, reason);
+                    Reply::admin_err(format!(
+                        "ProxySQL Admin Error: Command not allowed: {reason}"
+                    ))
+                } else if let Some(stop) = stop {
+                    px_warn!("Admin statement of user {}: {}", ctx.user, stop.message());
+                    Reply::admin_err(format!("ProxySQL Admin Error: {}", stop.message()))
+                } else {
+                    Reply::sqlite_err(&e)
+                }
+            }
         }
     }
 

@@ -16,6 +16,7 @@ fn start(dir: &std::path::Path) -> Engine {
             config: None,
             admin_override: Some("127.0.0.1:0".into()),
             initial: false,
+            limits: Default::default(),
         },
         shared,
     )
