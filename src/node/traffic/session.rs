@@ -664,6 +664,17 @@ impl ClientSession {
             return Ok(());
         }
         let set_items = (command == CMD_SET).then(|| parse_set(&text)).flatten();
+        if let Some([SetItem::Names(names)]) = set_items.as_deref() {
+            if !names_fallbacks(names).is_empty() {
+                // A MySQL 8 collation MariaDB lacks: adopted here, replayed with the closest
+                // utf8mb4 collation each backend has (see `sync`).
+                self.vars.names = Some(names.clone());
+                self.vars_gen += 1;
+                let status = self.client.status_flags();
+                self.client.send_ok(0, 0, status, 0, "").await?;
+                return Ok(());
+            }
+        }
         let use_db = (command == CMD_USE).then(|| parse_use(&text)).flatten();
         let pins = outcome.multiplex == Some(0) || pins_connection(&sql);
         drop(text);
