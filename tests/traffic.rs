@@ -786,3 +786,390 @@ async fn wrong_passwords_unknown_users_and_backend_errors_keep_proxysql_s_codes(
         ]]
     );
 }
+
+// ----------------------------------------------------------------------------------------
+// Session-state rules (issue #13): autocommit, lost state, OFFLINE_HARD, LAST_INSERT_ID,
+// hostgroup locking, KILL, collations.
+// ----------------------------------------------------------------------------------------
+
+/// `duhokim.t13 (id auto_increment, v)`, created on the primary (the replicas follow).
+fn ensure_t13(lab: &Lab) {
+    let out = lab
+        .root_sql(
+            lab.primary,
+            "CREATE TABLE IF NOT EXISTS duhokim.t13 (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(100) CHARACTER SET utf8mb4) ENGINE=InnoDB",
+        )
+        .expect("mariadb client");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+async fn rows_with(lab: &Lab, marker: &str) -> usize {
+    let mut primary = direct(lab.primary).await;
+    let n: Option<u64> = primary
+        .exec_first("SELECT COUNT(*) FROM t13 WHERE v = ?", (marker,))
+        .await
+        .expect("count on the primary");
+    n.unwrap_or(0) as usize
+}
+
+/// A Python interpreter with PyMySQL and mysql-connector-python, installed from PyPI into a
+/// virtualenv under the target directory once; `None` (the caller skips, saying why) when
+/// python3 or PyPI is not reachable.
+fn python_with_drivers() -> Option<PathBuf> {
+    let dir = std::env::var_os("CARGO_TARGET_TMPDIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir)
+        .join("pydrivers");
+    let python = dir.join("bin").join("python3");
+    let ready = |p: &Path| {
+        Command::new(p)
+            .args(["-c", "import pymysql, mysql.connector"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if ready(&python) {
+        return Some(python);
+    }
+    let venv = Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(&dir)
+        .status();
+    if !venv.is_ok_and(|s| s.success()) {
+        eprintln!("SKIPPED the Python driver part: python3 -m venv failed");
+        return None;
+    }
+    let pip = Command::new(dir.join("bin").join("pip"))
+        .args([
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            "PyMySQL",
+            "mysql-connector-python",
+        ])
+        .status();
+    if !pip.is_ok_and(|s| s.success()) || !ready(&python) {
+        eprintln!("SKIPPED the Python driver part: PyPI is not reachable (pip install failed)");
+        return None;
+    }
+    Some(python)
+}
+
+/// Runs a Python program with `PORT`, `USER`, `PASSWORD`, `DB`, `MARKER` in its environment;
+/// returns its stdout, panicking with its stderr when it fails.
+fn run_python(python: &Path, program: &str, port: u16, marker: &str) -> String {
+    let out = Command::new(python)
+        .args(["-c", program])
+        .env("PORT", port.to_string())
+        .env("USER", Lab::APP.0)
+        .env("PASSWORD", Lab::APP.1)
+        .env("DB", Lab::APP_DB)
+        .env("MARKER", marker)
+        .output()
+        .expect("run python");
+    assert!(
+        out.status.success(),
+        "python failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The DB-API default (autocommit off): a read, an INSERT, a read, COMMIT. PyMySQL and
+/// mysql-connector-python (which asks for collation 255, utf8mb4_0900_ai_ci, in its
+/// handshake) both commit on the primary and read their emoji back unchanged.
+const DBAPI_PROGRAM: &str = r#"
+import os, sys
+import pymysql, mysql.connector
+port = int(os.environ["PORT"]); marker = os.environ["MARKER"]
+args = dict(host="127.0.0.1", port=port, user=os.environ["USER"], password=os.environ["PASSWORD"], database=os.environ["DB"])
+def session(conn, tag):
+    cur = conn.cursor()
+    cur.execute("SELECT COUNT(*) FROM t13")
+    cur.fetchall()
+    cur.execute("INSERT INTO t13 (v) VALUES (%s)", (marker + tag,))
+    # Inside the transaction (transaction_persistent): read back on the primary.
+    cur.execute("SELECT v FROM t13 WHERE v = %s", (marker + tag,))
+    seen = cur.fetchall()
+    conn.commit()
+    print(tag, len(seen) == 1 and seen[0][0] == marker + tag)
+    conn.close()
+session(pymysql.connect(**args), "-pymysql-\U0001F600")
+session(pymysql.connect(charset="utf8mb4", collation="utf8mb4_0900_ai_ci", **args), "-pymysql0900-\U0001F600")
+session(mysql.connector.connect(**args), "-connector-\U0001F600")
+"#;
+
+#[tokio::test]
+async fn python_dbapi_autocommit_off_sessions_write_to_the_primary_and_commit() {
+    let lab = lab().await;
+    let _serial = serial().await;
+    ensure_t13(lab);
+    let Some(python) = python_with_drivers() else {
+        return;
+    };
+    let proxy = Proxy::lab(lab, &[READS_TO_REPLICAS]).await;
+    let marker = unique("dbapi");
+    let out = tokio::task::spawn_blocking({
+        let port = proxy.port;
+        let marker = marker.clone();
+        move || run_python(&python, DBAPI_PROGRAM, port, &marker)
+    })
+    .await
+    .expect("python task");
+    for tag in ["-pymysql-", "-pymysql0900-", "-connector-"] {
+        let v = format!("{tag}\u{1F600}");
+        assert!(out.contains(&format!("{v} True")), "{tag}: {out}");
+        assert_eq!(
+            rows_with(lab, &format!("{marker}{v}")).await,
+            1,
+            "{tag} committed"
+        );
+    }
+}
+
+#[tokio::test]
+async fn autocommit_off_reads_open_no_transaction_and_the_insert_commits_on_the_primary() {
+    let lab = lab().await;
+    let _serial = serial().await;
+    ensure_t13(lab);
+    let proxy = Proxy::lab(lab, &[READS_TO_REPLICAS]).await;
+    let marker = unique("ac0");
+    let mut c = proxy.client().await;
+    c.query_drop("SET autocommit=0").await.expect("set");
+    let _: Vec<u64> = c.query("SELECT COUNT(*) FROM t13").await.expect("read");
+    c.exec_drop("INSERT INTO t13 (v) VALUES (?)", (&marker,))
+        .await
+        .expect("the INSERT goes to the primary, not the replica of the read");
+    assert_eq!(rows_with(lab, &marker).await, 0, "not committed yet");
+    c.query_drop("COMMIT").await.expect("commit");
+    assert_eq!(rows_with(lab, &marker).await, 1, "committed on the primary");
+    // A later read still opens nothing on a replica: a second write works too.
+    let _: Vec<u64> = c.query("SELECT COUNT(*) FROM t13").await.expect("read");
+    c.exec_drop("INSERT INTO t13 (v) VALUES (?)", (&marker,))
+        .await
+        .expect("second insert");
+    c.query_drop("ROLLBACK").await.expect("rollback");
+    assert_eq!(
+        rows_with(lab, &marker).await,
+        1,
+        "the rolled back row is gone"
+    );
+}
+
+#[tokio::test]
+async fn a_backend_lost_inside_a_transaction_closes_the_client_so_commit_cannot_lie() {
+    let lab = lab().await;
+    let _serial = serial().await;
+    ensure_t13(lab);
+    let proxy = Proxy::lab(lab, &[READS_TO_REPLICAS]).await;
+    for state in ["transaction", "user variable"] {
+        let marker = unique("lost");
+        let mut c = proxy.client().await;
+        if state == "transaction" {
+            c.query_drop("BEGIN").await.expect("begin");
+            c.exec_drop("INSERT INTO t13 (v) VALUES (?)", (&marker,))
+                .await
+                .expect("insert");
+        } else {
+            c.query_drop("SET @x = 42").await.expect("set @x");
+        }
+        let thread: u64 = c
+            .query_first("SELECT CONNECTION_ID() /* stays on the held connection */")
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or(0);
+        let thread = if thread != 0 {
+            thread
+        } else {
+            // The read was routed elsewhere (user variable locks it to hostgroup 10 and the
+            // rule sends SELECTs to 20): find the held connection on the primary instead.
+            let mut primary = direct(lab.primary).await;
+            let ids: Vec<u64> = primary
+                .query("SELECT ID FROM information_schema.PROCESSLIST WHERE USER='svcusr' AND ID <> CONNECTION_ID()")
+                .await
+                .expect("processlist");
+            assert_eq!(ids.len(), 1, "{state}: one held connection: {ids:?}");
+            ids[0]
+        };
+        let out = lab
+            .root_sql(lab.primary, &format!("KILL {thread}"))
+            .expect("kill");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let next = if state == "transaction" {
+            "COMMIT"
+        } else {
+            "SET @y = @x"
+        };
+        let err = c
+            .query_drop(next)
+            .await
+            .expect_err("the lost state is reported");
+        let code = server_error_code(&err);
+        assert!(
+            code.is_none() || code == Some(2013),
+            "{state}: {next} fails with 2013 or a closed connection: {err}"
+        );
+        let after = c.query_drop("COMMIT").await;
+        assert!(after.is_err(), "{state}: the client connection was closed");
+        if state == "transaction" {
+            assert_eq!(
+                rows_with(lab, &marker).await,
+                0,
+                "the insert was rolled back"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn offline_hard_cuts_an_open_transaction_at_once() {
+    let lab = lab().await;
+    let _serial = serial().await;
+    ensure_t13(lab);
+    let mut proxy = Proxy::lab(lab, &[READS_TO_REPLICAS]).await;
+    let marker = unique("fenced");
+    let mut c = proxy.client().await;
+    c.query_drop("BEGIN").await.expect("begin");
+    c.exec_drop("INSERT INTO t13 (v) VALUES (?)", (&marker,))
+        .await
+        .expect("insert");
+    proxy
+        .admin_rows(&format!(
+            "UPDATE mysql_servers SET status='OFFLINE_HARD' WHERE port={}",
+            lab.primary
+        ))
+        .await;
+    proxy.admin_rows("LOAD MYSQL SERVERS TO RUNTIME").await;
+    // The server side of the held connection goes away (the transaction rolls back).
+    let gone = wait_until(Duration::from_secs(10), || async {
+        let mut primary = direct(lab.primary).await;
+        let ids: Vec<u64> = primary
+            .query("SELECT ID FROM information_schema.PROCESSLIST WHERE USER='svcusr' AND ID <> CONNECTION_ID()")
+            .await
+            .unwrap_or_default();
+        ids.is_empty()
+    })
+    .await;
+    assert!(gone, "the fenced server's connections are closed");
+    assert!(
+        c.query_drop("COMMIT").await.is_err(),
+        "COMMIT cannot succeed"
+    );
+    assert_eq!(
+        rows_with(lab, &marker).await,
+        0,
+        "nothing committed on the fenced server"
+    );
+}
+
+#[tokio::test]
+async fn last_insert_id_in_any_form_and_user_variables_lock_the_hostgroup() {
+    let lab = lab().await;
+    let _serial = serial().await;
+    ensure_t13(lab);
+    let proxy = Proxy::lab(lab, &[READS_TO_REPLICAS]).await;
+    let mut c = proxy.client().await;
+    c.exec_drop("INSERT INTO t13 (v) VALUES (?)", (unique("lid"),))
+        .await
+        .expect("insert");
+    let max: u64 = direct(lab.primary)
+        .await
+        .query_first("SELECT MAX(id) FROM t13")
+        .await
+        .expect("max")
+        .expect("row");
+    assert!(max > 0);
+    let aliased: Option<u64> = c
+        .query_first("select last_insert_id() AS id")
+        .await
+        .expect("aliased");
+    assert_eq!(aliased, Some(max));
+    let (id, one): (u64, u8) = c
+        .query_first("SELECT LAST_INSERT_ID() AS id, 1 AS one")
+        .await
+        .expect("with other columns")
+        .expect("row");
+    assert_eq!((id, one), (max, 1), "runs where the insert ran");
+
+    // ProxySQL's mysql-set_query_lock_on_hostgroup=1: visible 9006, never a silent NULL.
+    let mut c = proxy.client().await;
+    c.query_drop("SET @x = 1").await.expect("set @x");
+    let err = c
+        .query_drop("SELECT @x")
+        .await
+        .expect_err("a read routed to the replicas is refused");
+    assert_eq!(server_error_code(&err), Some(9006), "{err}");
+    assert!(err.to_string().contains("locked to hostgroup 10"), "{err}");
+    c.query_drop("INSERT INTO t13 (v) VALUES (@x)")
+        .await
+        .expect("writes still go to the locked hostgroup");
+}
+
+#[tokio::test]
+async fn kill_query_with_the_proxy_connection_id_interrupts_the_backend_statement() {
+    let lab = lab().await;
+    let _serial = serial().await;
+    let proxy = Proxy::lab(lab, &[]).await;
+    let mut victim = proxy.client().await;
+    let proxy_id = victim.id();
+    let sleeper = tokio::spawn(async move {
+        let r: Result<Option<u8>, _> = victim.query_first("SELECT SLEEP(60)").await;
+        (r, victim)
+    });
+    // Wait until the statement runs on the backend.
+    let mut admin = proxy.client().await;
+    let running = wait_until(Duration::from_secs(10), || async {
+        let mut primary = direct(lab.primary).await;
+        let n: Option<u64> = primary
+            .query_first("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SELECT SLEEP(60)%'")
+            .await
+            .unwrap_or(None);
+        n == Some(1)
+    })
+    .await;
+    assert!(running, "the SLEEP runs on the primary");
+    admin
+        .query_drop(format!("KILL QUERY {proxy_id}"))
+        .await
+        .expect("KILL QUERY with the proxy's id");
+    let (r, mut victim) = tokio::time::timeout(Duration::from_secs(30), sleeper)
+        .await
+        .expect("the sleep ends long before 60 s")
+        .expect("task");
+    // MariaDB ends an interrupted SLEEP with 1 (or error 1317).
+    match r {
+        Ok(v) => assert_eq!(v, Some(1)),
+        Err(e) => assert_eq!(server_error_code(&e), Some(1317), "{e}"),
+    }
+    let one: Option<u8> = victim.query_first("SELECT 1").await.expect("session lives");
+    assert_eq!(one, Some(1));
+    let err = admin
+        .query_drop("KILL QUERY 999999")
+        .await
+        .expect_err("unknown id");
+    assert_eq!(server_error_code(&err), Some(1094));
+    admin
+        .query_drop(format!("KILL {proxy_id}"))
+        .await
+        .expect("KILL CONNECTION");
+    let mut closed = false;
+    for _ in 0..50 {
+        if victim.query_drop("SELECT 1").await.is_err() {
+            closed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(closed, "the killed session is closed");
+}

@@ -74,6 +74,15 @@ pub struct TrafficVars {
     pub default_schema: String,
     /// `mysql-monitor_enabled`.
     pub monitor_enabled: bool,
+    /// `mysql-enforce_autocommit_on_reads`: when false (the default), a plain `SELECT` of an
+    /// `autocommit=0` session runs with autocommit on, so it opens no transaction.
+    pub enforce_autocommit_on_reads: bool,
+    /// `mysql-set_query_lock_on_hostgroup`: a `SET` that cannot be replayed elsewhere locks
+    /// the session on its hostgroup; statements routed elsewhere then fail with 9006.
+    pub set_query_lock_on_hostgroup: bool,
+    /// `mysql-auto_increment_delay_multiplex`: statements a connection that generated an
+    /// insert id stays with its session, so `LAST_INSERT_ID()` can be read there.
+    pub auto_increment_delay_multiplex: u32,
 }
 
 /// Reads typed values out of the running variables, with ProxySQL's defaults.
@@ -142,6 +151,9 @@ impl TrafficVars {
             query_processor_iterations: v.num("mysql-query_processor_iterations", 0),
             default_schema: v.text("mysql-default_schema", "information_schema"),
             monitor_enabled: v.flag("mysql-monitor_enabled", true),
+            enforce_autocommit_on_reads: v.flag("mysql-enforce_autocommit_on_reads", false),
+            set_query_lock_on_hostgroup: v.num::<u32>("mysql-set_query_lock_on_hostgroup", 1) == 1,
+            auto_increment_delay_multiplex: v.num("mysql-auto_increment_delay_multiplex", 5),
         }
     }
 }

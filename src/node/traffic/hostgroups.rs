@@ -8,6 +8,7 @@
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 use mysql_common::constants::CapabilityFlags;
 use parking_lot::Mutex;
@@ -175,6 +176,9 @@ pub struct ServerEntry {
     /// Bumped to kill every connection: ones opened before are dropped when released.
     kill_epoch: AtomicU64,
     removed: AtomicBool,
+    /// Cancelled (and replaced) when the server goes OFFLINE_HARD: sessions holding one of
+    /// its connections watch the token they got with it and close at once.
+    fence: Mutex<CancellationToken>,
 }
 
 impl std::fmt::Debug for ServerEntry {
@@ -243,6 +247,7 @@ impl ServerEntry {
             latency_us: AtomicU64::new(0),
             kill_epoch: AtomicU64::new(0),
             removed: AtomicBool::new(false),
+            fence: Mutex::new(CancellationToken::new()),
         }
     }
 
@@ -284,7 +289,19 @@ impl ServerEntry {
         }
         if status == ServerStatus::OfflineHard {
             self.drop_free();
+            self.fence_connections();
         }
+    }
+
+    /// The token a connection taken now watches; cancelled when the server is fenced.
+    pub fn fence_token(&self) -> CancellationToken {
+        self.fence.lock().clone()
+    }
+
+    /// Cuts every connection in use (ProxySQL's OFFLINE_HARD): their sessions close.
+    fn fence_connections(&self) {
+        let old = std::mem::replace(&mut *self.fence.lock(), CancellationToken::new());
+        old.cancel();
     }
 
     /// Marks the entry removed from the configuration (OFFLINE_HARD internally).
@@ -292,6 +309,7 @@ impl ServerEntry {
         self.removed.store(true, Ordering::Relaxed);
         self.set_status(ServerStatus::OfflineHard);
         self.drop_free();
+        self.fence_connections();
     }
 
     /// True once removed from the configuration.

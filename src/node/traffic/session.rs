@@ -19,6 +19,7 @@ use bytes::Bytes;
 use mysql_common::constants::{CapabilityFlags, ColumnFlags, ColumnType};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 use super::backend::LiveConnection;
 use super::backend::{
@@ -30,8 +31,9 @@ use super::hostgroups::{pick_server, ServerEntry};
 use super::packets::{BackendError, Expect, ResponseParser};
 use super::rules::{QueryInput, QueryOutcome};
 use super::state::{
-    command_type, is_last_insert_id_query, is_version_comment_query, parse_set, parse_use,
-    pins_connection, SessionVars, SetItem, CMD_SELECT, CMD_SET, CMD_USE,
+    backend_handshake_collation, command_type, is_version_comment_query, last_insert_id_column,
+    mentions_last_insert_id, names_fallbacks, parse_kill, parse_set, parse_use, pins_connection,
+    SessionVars, SetItem, CMD_SELECT, CMD_SET, CMD_USE,
 };
 use super::stats::{ProcessEntry, ProcessState, QueryRecord};
 use super::TrafficShared;
@@ -142,6 +144,11 @@ struct Attached {
     /// Taken for the current statement (not held from before): a failure before any
     /// answer was relayed can be retried on another connection.
     fresh: bool,
+    /// The server's OFFLINE_HARD token when the connection was taken.
+    fence: CancellationToken,
+    /// Statements the connection stays with the session after it generated an insert id
+    /// (`mysql-auto_increment_delay_multiplex`).
+    insert_id_delay: u32,
 }
 
 /// Why the session's state could not be replayed on a connection.
@@ -220,6 +227,8 @@ pub(crate) async fn serve(
         user: login.user.clone(),
         cli_host: peer.ip().to_string(),
         cli_port: peer.port(),
+        kill: CancellationToken::new(),
+        backend_thread: AtomicU32::new(0),
         state: parking_lot::Mutex::new(ProcessState {
             db: schema.clone(),
             hostgroup: -1,
@@ -260,6 +269,10 @@ pub(crate) async fn serve(
         hold_for_next_transaction: false,
         in_transaction: false,
         last_insert_id: 0,
+        reading: false,
+        locked_hostgroup: None,
+        last_write_hostgroup: None,
+        state_lost: false,
         proc,
         digest_buf: String::with_capacity(256),
         scratch: Vec::with_capacity(256),
@@ -303,6 +316,17 @@ struct ClientSession {
     /// Counted in `Active_Transactions`.
     in_transaction: bool,
     last_insert_id: u64,
+    /// The current statement is a `SELECT` without `FOR UPDATE` (autocommit rule).
+    reading: bool,
+    /// `mysql-set_query_lock_on_hostgroup`: the hostgroup a non-replayable `SET` locked the
+    /// session on.
+    locked_hostgroup: Option<i32>,
+    /// Hostgroup of the last statement that affected rows (where `LAST_INSERT_ID()` runs).
+    last_write_hostgroup: Option<i32>,
+    /// A backend connection holding a transaction or unreplayable state was lost: the
+    /// client connection is closed after the error, as ProxySQL does, so no later `COMMIT`
+    /// can report success for work that was rolled back.
+    state_lost: bool,
     proc: Arc<ProcessEntry>,
     digest_buf: String,
     scratch: Vec<u8>,
@@ -317,9 +341,35 @@ fn is_config_error(code: u16) -> bool {
 }
 
 impl ClientSession {
+    /// What the session watches besides the client: its own `KILL CONNECTION` token and
+    /// the OFFLINE_HARD tokens of the connections it holds.
+    fn watched(&self) -> Vec<CancellationToken> {
+        let mut tokens = vec![self.proc.kill.clone()];
+        tokens.extend(self.attached.iter().map(|a| a.fence.clone()));
+        tokens
+    }
+
+    /// Drops every held backend connection without reusing it (its state is unknown after
+    /// an interrupted command); the client connection closes when the session ends.
+    fn cut(&mut self) {
+        for a in std::mem::take(&mut self.attached) {
+            a.server.discard(a.conn);
+        }
+        self.set_in_transaction(false);
+    }
+
     async fn run(&mut self) -> Result<(), ProtoError> {
         loop {
-            let cmd = match self.client.next_command().await {
+            let watched = self.watched();
+            let next = tokio::select! {
+                r = self.client.next_command() => Some(r),
+                _ = any_cancelled(&watched) => None,
+            };
+            let Some(next) = next else {
+                self.cut();
+                return Ok(());
+            };
+            let cmd = match next {
                 Ok(Some(cmd)) => cmd,
                 Ok(None) => return Ok(()),
                 Err(ProtoError::Malformed(msg)) => {
@@ -333,6 +383,27 @@ impl ClientSession {
             if self.cfg_rx.has_changed().unwrap_or(false) {
                 self.cfg = self.cfg_rx.borrow_and_update().clone();
             }
+            let done = tokio::select! {
+                r = self.dispatch(cmd) => Some(r),
+                _ = any_cancelled(&watched) => None,
+            };
+            match done {
+                Some(r) => r?,
+                None => {
+                    self.cut();
+                    return Ok(());
+                }
+            }
+            if self.state_lost {
+                self.cut();
+                return Ok(());
+            }
+        }
+    }
+
+    async fn dispatch(&mut self, cmd: Command) -> Result<(), ProtoError> {
+        self.reading = false;
+        {
             match cmd {
                 Command::Query(sql) => self.on_query(sql).await?,
                 Command::StmtPrepare(sql) => self.on_prepare(sql).await?,
@@ -392,6 +463,7 @@ impl ClientSession {
                 }
             }
         }
+        Ok(())
     }
 
     /// Releases every backend connection (reset when dirty) and returns the session to the
@@ -401,6 +473,8 @@ impl ClientSession {
         self.stmts.clear();
         self.next_flag_in = None;
         self.hold_for_next_transaction = false;
+        self.locked_hostgroup = None;
+        self.last_write_hostgroup = None;
         self.vars = SessionVars::initial(
             self.collation,
             schema,
@@ -497,6 +571,7 @@ impl ClientSession {
         st.started = Instant::now();
         st.info = None;
         st.backend = None;
+        self.proc.backend_thread.store(0, Ordering::Relaxed);
     }
 
     fn record(
@@ -554,8 +629,15 @@ impl ClientSession {
                 .record_command(CMD_SELECT, started.elapsed().as_micros() as u64);
             return Ok(());
         }
-        if is_last_insert_id_query(&sql) {
-            let mut col = ColumnDef::new("LAST_INSERT_ID()", ColumnType::MYSQL_TYPE_LONGLONG);
+        if let Some(target) = parse_kill(&sql) {
+            self.kill_by_proxy_id(target).await?;
+            self.shared
+                .stats
+                .record_command(super::state::CMD_KILL, started.elapsed().as_micros() as u64);
+            return Ok(());
+        }
+        if let Some(name) = last_insert_id_column(&sql) {
+            let mut col = ColumnDef::new(&name, ColumnType::MYSQL_TYPE_LONGLONG);
             col.charset = 63;
             col.length = 20;
             col.flags =
@@ -582,6 +664,17 @@ impl ClientSession {
             return Ok(());
         }
         let set_items = (command == CMD_SET).then(|| parse_set(&text)).flatten();
+        if let Some([SetItem::Names(names)]) = set_items.as_deref() {
+            if !names_fallbacks(names).is_empty() {
+                // A MySQL 8 collation MariaDB lacks: adopted here, replayed with the closest
+                // utf8mb4 collation each backend has (see `sync`).
+                self.vars.names = Some(names.clone());
+                self.vars_gen += 1;
+                let status = self.client.status_flags();
+                self.client.send_ok(0, 0, status, 0, "").await?;
+                return Ok(());
+            }
+        }
         let use_db = (command == CMD_USE).then(|| parse_use(&text)).flatten();
         let pins = outcome.multiplex == Some(0) || pins_connection(&sql);
         drop(text);
@@ -589,7 +682,26 @@ impl ClientSession {
             Some(q) => Bytes::from(q),
             None => sql,
         };
-        let hostgroup = self.route(outcome.destination_hostgroup);
+        let mut hostgroup = self.route(outcome.destination_hostgroup);
+        if mentions_last_insert_id(&query) {
+            // Where the last write ran, if the session still holds that connection.
+            if let Some(hg) = self.last_write_hostgroup {
+                if self.attached.iter().any(|a| a.hostgroup == hg) {
+                    hostgroup = hg;
+                }
+            }
+        }
+        if let Some(reply) = self.check_hostgroup_lock(hostgroup) {
+            self.client.send_error(&reply).await?;
+            return Ok(());
+        }
+        let locks = self.cfg.vars.set_query_lock_on_hostgroup
+            && set_items.as_ref().is_some_and(|items| {
+                items
+                    .iter()
+                    .any(|i| matches!(i, SetItem::UserVariable | SetItem::Opaque))
+            });
+        self.reading = command == CMD_SELECT;
         self.mark_running(hostgroup, Some(query.clone()));
         let result = self
             .execute(Request {
@@ -605,8 +717,9 @@ impl ClientSession {
             Ok(Some((idx, parser))) => {
                 if parser.error.is_none() {
                     self.apply_effects(idx, set_items.as_deref(), use_db, pins);
-                    if parser.affected_rows > 0 || parser.last_insert_id > 0 {
-                        self.last_insert_id = parser.last_insert_id;
+                    self.note_write(idx, &parser);
+                    if locks && self.locked_hostgroup.is_none() {
+                        self.locked_hostgroup = Some(hostgroup);
                     }
                 }
                 self.finish(idx);
@@ -626,6 +739,108 @@ impl ClientSession {
         self.digest_buf = digest_text;
         self.mark_idle();
         outcome
+    }
+
+    /// Remembers the insert id and where the write ran; a connection that generated an id
+    /// stays with the session for `mysql-auto_increment_delay_multiplex` statements.
+    fn note_write(&mut self, idx: usize, parser: &ResponseParser) {
+        if parser.affected_rows > 0 || parser.last_insert_id > 0 {
+            self.last_insert_id = parser.last_insert_id;
+        }
+        if parser.affected_rows > 0 {
+            let a = &mut self.attached[idx];
+            self.last_write_hostgroup = Some(a.hostgroup);
+            if parser.last_insert_id > 0 {
+                // One more than the count: this statement's own finish uses one up.
+                a.insert_id_delay = self
+                    .cfg
+                    .vars
+                    .auto_increment_delay_multiplex
+                    .saturating_add(1);
+            }
+        }
+    }
+
+    /// ProxySQL's error 9006 when a session locked on a hostgroup is routed elsewhere.
+    fn check_hostgroup_lock(&self, hostgroup: i32) -> Option<ErrorReply> {
+        let locked = self.locked_hostgroup?;
+        (self.cfg.vars.set_query_lock_on_hostgroup && locked != hostgroup).then(|| {
+            ErrorReply::new(
+                9006,
+                "Y0000",
+                format!(
+                    "ProxySQL Error: connection is locked to hostgroup {locked} but trying to reach hostgroup {hostgroup}"
+                ),
+            )
+        })
+    }
+
+    /// `KILL [CONNECTION|QUERY] <id>` with a proxy session id, as ProxySQL: only sessions of
+    /// the same user. `KILL QUERY` interrupts the statement on its backend; `KILL
+    /// CONNECTION` does that too and closes the session.
+    async fn kill_by_proxy_id(
+        &mut self,
+        target: super::state::KillTarget,
+    ) -> Result<(), ProtoError> {
+        let victim = self
+            .shared
+            .stats
+            .process(target.session_id)
+            .filter(|p| p.user == self.user.username);
+        let Some(victim) = victim else {
+            // ProxySQL answers OK even for an unknown id; saying so is more useful.
+            return self
+                .client
+                .send_err(
+                    1094,
+                    "HY000",
+                    &format!("Unknown thread id: {}", target.session_id),
+                )
+                .await;
+        };
+        let thread = victim.backend_thread.load(Ordering::Relaxed);
+        let server = victim.state.lock().backend.as_ref().map(|(s, _)| s.clone());
+        if let (Some(server), true) = (server, thread != 0) {
+            if let Err(e) = self.kill_backend_query(&server, thread).await {
+                px_warn!(
+                    "KILL QUERY {} on {}:{} failed: {}",
+                    thread,
+                    server.host,
+                    server.port,
+                    e
+                );
+            }
+        }
+        if !target.query_only {
+            victim.kill.cancel();
+        }
+        if target.session_id == self.id && !target.query_only {
+            // Killing oneself: the client gets the error MySQL gives, then the connection ends.
+            self.state_lost = true;
+            return self
+                .client
+                .send_err(1927, "70100", "Connection was killed")
+                .await;
+        }
+        let status = self.client.status_flags();
+        self.client.send_ok(0, 0, status, 0, "").await
+    }
+
+    /// Runs `KILL QUERY <thread>` on `server` over a new connection with this session's
+    /// backend credentials (the thread belongs to the same user).
+    async fn kill_backend_query(
+        &self,
+        server: &Arc<ServerEntry>,
+        thread: u32,
+    ) -> Result<(), ConnectError> {
+        let mut conn = self.connect(server).await?;
+        let r = conn.query(&format!("KILL QUERY {thread}")).await;
+        server.discard(conn);
+        match r {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(ConnectError::Refused(e)),
+            Err(e) => Err(ConnectError::Protocol(e.to_string())),
+        }
     }
 
     /// Adopts what a successful statement changed: tracked `SET`s, `USE`, pinning.
@@ -691,9 +906,13 @@ impl ClientSession {
             self.hold_for_next_transaction = false;
         }
         self.set_in_transaction(in_tx);
+        for a in &mut self.attached {
+            a.insert_id_delay = a.insert_id_delay.saturating_sub(1);
+        }
         let a = &mut self.attached[idx];
         a.fresh = false;
         let keep = a.conn.in_transaction
+            || a.insert_id_delay > 0
             || a.conn.dirty
             || !a.stmts.is_empty()
             || self.hold_for_next_transaction;
@@ -747,6 +966,9 @@ impl ClientSession {
                 let mut st = self.proc.state.lock();
                 st.backend = Some((a.server.clone(), a.conn.local_port));
             }
+            self.proc
+                .backend_thread
+                .store(a.conn.thread_id, Ordering::Relaxed);
             let sent = a.conn.send_command(req.cmd, req.payload).await;
             let relayed = match sent {
                 Ok(()) => {
@@ -799,6 +1021,9 @@ impl ClientSession {
 
     fn drop_broken(&mut self, idx: usize, why: &str) {
         let a = self.attached.swap_remove(idx);
+        if a.conn.in_transaction || a.conn.dirty {
+            self.state_lost = true;
+        }
         px_error!(
             "Detected a broken connection while running query on ({},{},{},{}) , user {} : {}",
             a.hostgroup,
@@ -878,12 +1103,15 @@ impl ClientSession {
     }
 
     fn attach(&mut self, hostgroup: i32, server: Arc<ServerEntry>, conn: BackendConn) -> usize {
+        let fence = server.fence_token();
         self.attached.push(Attached {
             hostgroup,
             server,
             conn,
             stmts: HashMap::new(),
             fresh: true,
+            fence,
+            insert_id_delay: 0,
         });
         self.attached.len() - 1
     }
@@ -920,7 +1148,7 @@ impl ClientSession {
                 user: &self.user.username,
                 password: &password,
                 schema: self.vars.schema.as_deref(),
-                collation: u8::try_from(self.collation).unwrap_or(33),
+                collation: backend_handshake_collation(self.collation),
                 flavor: self.flavor,
                 timeout: Duration::from_millis(self.cfg.vars.connect_timeout_server_ms.max(1)),
             },
@@ -937,7 +1165,20 @@ impl ClientSession {
     async fn sync(&mut self, idx: usize) -> Result<(), SyncError> {
         let me = (u64::from(self.id), self.vars_gen);
         let a = &mut self.attached[idx];
-        if a.conn.synced == me {
+        // ProxySQL (`handler_again___verify_backend_autocommit`): with autocommit=0 and
+        // `mysql-enforce_autocommit_on_reads=false`, a SELECT without FOR UPDATE outside a
+        // transaction runs with autocommit on, so a read on a replica opens no transaction
+        // that would pin the session there.
+        let autocommit = if !self.vars.autocommit
+            && self.reading
+            && !self.cfg.vars.enforce_autocommit_on_reads
+            && !a.conn.in_transaction
+        {
+            true
+        } else {
+            self.vars.autocommit
+        };
+        if a.conn.synced == me && a.conn.vars.autocommit == autocommit {
             return Ok(());
         }
         let conn = &mut a.conn;
@@ -963,11 +1204,20 @@ impl ClientSession {
         }
         if want.names.is_some() && conn.vars.names != want.names {
             let sql = want.names.as_deref().unwrap_or_default();
-            check(conn.query(sql).await)?;
+            let mut r = conn.query(sql).await;
+            // A collation the backend lacks (MySQL 8's utf8mb4_0900_*): the closest utf8mb4
+            // one it has.
+            for fallback in names_fallbacks(sql) {
+                match &r {
+                    Ok(Err(e)) if e.code == 1273 => r = conn.query(&fallback).await,
+                    _ => break,
+                }
+            }
+            check(r)?;
             conn.vars.names = want.names.clone();
         }
-        if conn.vars.autocommit != want.autocommit {
-            let sql = if want.autocommit {
+        if conn.vars.autocommit != autocommit {
+            let sql = if autocommit {
                 "SET autocommit=1"
             } else {
                 "SET autocommit=0"
@@ -988,7 +1238,12 @@ impl ClientSession {
             check(r.map(|r| r.map(|_| ())))?;
             conn.vars.multi_statements = want.multi_statements;
         }
-        conn.synced = me;
+        // Synchronised only if the session's own autocommit is what the connection has.
+        conn.synced = if autocommit == want.autocommit {
+            me
+        } else {
+            (0, 0)
+        };
         Ok(())
     }
 
@@ -1162,6 +1417,10 @@ impl ClientSession {
             st.sql.clone(),
         );
         let hostgroup = self.route(Some(stmt_hg));
+        if let Some(reply) = self.check_hostgroup_lock(hostgroup) {
+            return self.client.send_error(&reply).await;
+        }
+        self.reading = command == CMD_SELECT;
         self.mark_running(hostgroup, Some(sql));
         let mut outcome = Ok(());
         let mut result = None;
@@ -1255,8 +1514,8 @@ impl ClientSession {
             }
         }
         if let Some((idx, parser)) = result {
-            if parser.error.is_none() && (parser.affected_rows > 0 || parser.last_insert_id > 0) {
-                self.last_insert_id = parser.last_insert_id;
+            if parser.error.is_none() {
+                self.note_write(idx, &parser);
             }
             self.finish(idx);
             self.record(
@@ -1359,6 +1618,14 @@ impl ClientSession {
             self.drop_broken(idx, "COM_STMT_SEND_LONG_DATA failed");
         }
     }
+}
+
+/// Resolves when any of `tokens` is cancelled (never when there are none).
+async fn any_cancelled(tokens: &[CancellationToken]) {
+    if tokens.is_empty() {
+        return std::future::pending().await;
+    }
+    futures::future::select_all(tokens.iter().map(|t| Box::pin(t.cancelled()))).await;
 }
 
 fn unknown_stmt(id: u32, func: &str) -> BackendError {

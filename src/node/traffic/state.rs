@@ -67,6 +67,8 @@ pub const COMMAND_NAMES: [&str; 53] = [
 pub const CMD_SELECT: usize = 43;
 /// Index of `SET` in [`COMMAND_NAMES`].
 pub const CMD_SET: usize = 45;
+/// Index of `KILL` in [`COMMAND_NAMES`].
+pub const CMD_KILL: usize = 28;
 /// Index of `USE` in [`COMMAND_NAMES`].
 pub const CMD_USE: usize = 51;
 
@@ -442,18 +444,143 @@ pub fn pins_connection(query: &[u8]) -> bool {
         || contains_ci(query, b"sql_calc_found_rows")
 }
 
-/// Whether a statement is exactly one of the `SELECT LAST_INSERT_ID()` forms ProxySQL answers
-/// from the session's last OK packet.
-pub fn is_last_insert_id_query(query: &[u8]) -> bool {
-    let q = trim_ascii(query);
-    let q = q.strip_suffix(b";").map(trim_ascii).unwrap_or(q);
-    [
-        &b"SELECT LAST_INSERT_ID()"[..],
-        b"SELECT LAST_INSERT_ID() FROM DUAL",
-        b"SELECT LAST_INSERT_ID() LIMIT 1",
-    ]
-    .iter()
-    .any(|f| f.eq_ignore_ascii_case(q))
+/// A `KILL [CONNECTION|QUERY] <id>` sent on the traffic port, aimed at a proxy session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KillTarget {
+    /// The proxy session id (the connection id of the client's handshake).
+    pub session_id: u32,
+    /// `KILL QUERY`: interrupt the statement only.
+    pub query_only: bool,
+}
+
+/// Parses ProxySQL's `^KILL\s+(CONNECTION |QUERY |)\s*(\d+)\s*$` (comments stripped).
+pub fn parse_kill(query: &[u8]) -> Option<KillTarget> {
+    let words = leading_words(query, 2);
+    if words.first().map(String::as_str) != Some("KILL") {
+        return None;
+    }
+    let query_only = match words.get(1).map(String::as_str) {
+        Some("QUERY") => true,
+        Some("CONNECTION") | None => false,
+        Some(_) => return None,
+    };
+    let text = std::str::from_utf8(query).ok()?;
+    let last = text
+        .trim()
+        .trim_end_matches(';')
+        .split_whitespace()
+        .last()?;
+    let session_id: u32 = last.parse().ok()?;
+    let expected = if words.len() == 2 { 3 } else { 2 };
+    let count = text
+        .trim()
+        .trim_end_matches(';')
+        .split_whitespace()
+        .filter(|w| !w.starts_with("/*"))
+        .count();
+    (count == expected && session_id != 0).then_some(KillTarget {
+        session_id,
+        query_only,
+    })
+}
+
+/// The column name when a statement only reads the session's last insert id:
+/// `SELECT LAST_INSERT_ID() [[AS] alias] [FROM DUAL] [LIMIT 1]` in any letter case. ProxySQL
+/// answers these itself when it cannot run them where the last write ran; pxadm always
+/// does, so the answer never depends on which connection the statement lands on.
+pub fn last_insert_id_column(query: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(query).ok()?;
+    let q = text.trim().trim_end_matches(';').trim_end();
+    let rest = strip_ci(q, "SELECT")?.trim_start();
+    let call = "LAST_INSERT_ID";
+    let head = rest.get(..call.len())?;
+    if !head.eq_ignore_ascii_case(call) {
+        return None;
+    }
+    let after = rest[call.len()..].trim_start();
+    let after = after.strip_prefix('(')?.trim_start().strip_prefix(')')?;
+    let expr = &rest[..rest.len() - after.len()];
+    let mut words: Vec<&str> = after.split_whitespace().collect();
+    // Optional trailing `LIMIT 1` and `FROM DUAL`.
+    if words.len() >= 2
+        && words[words.len() - 2].eq_ignore_ascii_case("LIMIT")
+        && words[words.len() - 1] == "1"
+    {
+        words.truncate(words.len() - 2);
+    }
+    if words.len() >= 2
+        && words[words.len() - 2].eq_ignore_ascii_case("FROM")
+        && words[words.len() - 1].eq_ignore_ascii_case("DUAL")
+    {
+        words.truncate(words.len() - 2);
+    }
+    let alias = match words.as_slice() {
+        [] => return Some(expr.to_string()),
+        [as_kw, alias] if as_kw.eq_ignore_ascii_case("AS") => *alias,
+        [alias] => *alias,
+        _ => return None,
+    };
+    let unquoted = alias
+        .strip_prefix('`')
+        .and_then(|a| a.strip_suffix('`'))
+        .or_else(|| alias.strip_prefix('\'').and_then(|a| a.strip_suffix('\'')))
+        .or_else(|| alias.strip_prefix('"').and_then(|a| a.strip_suffix('"')))
+        .unwrap_or(alias);
+    let plain = unquoted
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$');
+    let keyword = ["FROM", "LIMIT", "WHERE", "UNION", "INTO"]
+        .iter()
+        .any(|k| unquoted.eq_ignore_ascii_case(k));
+    (plain && !unquoted.is_empty() && !(keyword && unquoted == alias)).then(|| unquoted.to_string())
+}
+
+/// Whether a statement reads the last insert id (`LAST_INSERT_ID`, `@@IDENTITY`): it must
+/// run where the session's last write ran (ProxySQL issue #1421).
+pub fn mentions_last_insert_id(query: &[u8]) -> bool {
+    contains_ci(query, b"last_insert_id") || contains_ci(query, b"@@identity")
+}
+
+/// The collation id to put in a backend handshake for a client's collation. MySQL 8's own
+/// collations (255 and up, `utf8mb4_0900_*`) are unknown to MariaDB, which would silently
+/// pick its default character set: such connections start as utf8mb4_general_ci and get
+/// the session's `SET NAMES` replayed (see [`names_fallbacks`]).
+pub fn backend_handshake_collation(collation: u16) -> u8 {
+    match u8::try_from(collation) {
+        Ok(c) if c < 255 && c != 0 => c,
+        _ => 45,
+    }
+}
+
+/// The statements to try, in order, when a backend refuses a `SET NAMES` with 1273 (unknown
+/// collation): for MySQL 8's `utf8mb4_0900_*` collations, MariaDB's equivalent UCA 14.0
+/// no-pad collation (10.10 and later), then UCA 5.2, then utf8mb4's default. Never a
+/// utf8mb3 collation: that would break 4-byte characters (emoji).
+pub fn names_fallbacks(statement: &str) -> Vec<String> {
+    let lower = statement.to_ascii_lowercase();
+    let Some(at) = lower.find("collate") else {
+        return Vec::new();
+    };
+    let collation = lower[at + "collate".len()..]
+        .trim()
+        .trim_matches(|c| c == '\'' || c == '"' || c == '`')
+        .to_string();
+    if !collation.starts_with("utf8mb4_") || !collation.contains("_0900_") {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    if let Some(suffix) = collation.strip_prefix("utf8mb4_0900_") {
+        if suffix == "bin" {
+            out.push("SET NAMES utf8mb4 COLLATE utf8mb4_bin".to_string());
+        } else {
+            out.push(format!(
+                "SET NAMES utf8mb4 COLLATE utf8mb4_uca1400_nopad_{suffix}"
+            ));
+        }
+    }
+    out.push("SET NAMES utf8mb4 COLLATE utf8mb4_unicode_520_ci".to_string());
+    out.push("SET NAMES utf8mb4".to_string());
+    out
 }
 
 /// Whether a statement is `select @@version_comment limit 1`, which the mysql client sends at
@@ -581,8 +708,58 @@ mod tests {
             b"select @@version_comment limit 1"
         ));
         assert!(!is_version_comment_query(b"select @@version_comment"));
-        assert!(is_last_insert_id_query(b" select last_insert_id() ; "));
-        assert!(!is_last_insert_id_query(b"SELECT LAST_INSERT_ID() + 1"));
+        let col = |q: &str| last_insert_id_column(q.as_bytes());
+        assert_eq!(
+            col(" select last_insert_id() ; ").as_deref(),
+            Some("last_insert_id()")
+        );
+        assert_eq!(col("SELECT LAST_INSERT_ID() AS id").as_deref(), Some("id"));
+        assert_eq!(col("select last_insert_id() `the id` ").as_deref(), None);
+        assert_eq!(
+            col("select last_insert_id() `id` limit 1").as_deref(),
+            Some("id")
+        );
+        assert_eq!(
+            col("SELECT LAST_INSERT_ID() id FROM DUAL").as_deref(),
+            Some("id")
+        );
+        assert_eq!(
+            col("SELECT LAST_INSERT_ID() FROM DUAL").as_deref(),
+            Some("LAST_INSERT_ID()")
+        );
+        assert_eq!(col("SELECT LAST_INSERT_ID() + 1"), None);
+        assert_eq!(col("SELECT LAST_INSERT_ID(5)"), None);
+        assert_eq!(col("SELECT LAST_INSERT_ID() AS id, NOW()"), None);
+        assert!(mentions_last_insert_id(
+            b"SELECT LAST_INSERT_ID() AS id, NOW()"
+        ));
+        assert!(mentions_last_insert_id(b"select @@identity"));
+        assert!(!mentions_last_insert_id(b"select 1"));
+    }
+
+    #[test]
+    fn kill_statements() {
+        let k = |q: &str| parse_kill(q.as_bytes());
+        assert_eq!(
+            k("KILL QUERY 12"),
+            Some(KillTarget {
+                session_id: 12,
+                query_only: true
+            })
+        );
+        assert_eq!(
+            k("kill connection 7;"),
+            Some(KillTarget {
+                session_id: 7,
+                query_only: false
+            })
+        );
+        assert_eq!(k("KILL 9").map(|t| t.query_only), Some(false));
+        assert_eq!(k("KILL QUERY"), None);
+        assert_eq!(k("KILL USER x"), None);
+        assert_eq!(k("KILL QUERY ID 5"), None);
+        assert_eq!(k("SELECT 1"), None);
+        assert_eq!(COMMAND_NAMES[CMD_KILL], "KILL");
     }
 
     #[test]
@@ -592,5 +769,28 @@ mod tests {
             "SET NAMES utf8mb3 COLLATE utf8mb3_general_ci"
         );
         assert_eq!(names_for_collation(0), "SET NAMES utf8mb4");
+    }
+
+    #[test]
+    fn mysql8_collations_map_to_utf8mb4_ones_mariadb_has() {
+        assert_eq!(backend_handshake_collation(255), 45);
+        assert_eq!(backend_handshake_collation(33), 33);
+        assert_eq!(backend_handshake_collation(0), 45);
+        let names = names_for_collation(255);
+        assert_eq!(names, "SET NAMES utf8mb4 COLLATE utf8mb4_0900_ai_ci");
+        assert_eq!(
+            names_fallbacks(&names),
+            [
+                "SET NAMES utf8mb4 COLLATE utf8mb4_uca1400_nopad_ai_ci",
+                "SET NAMES utf8mb4 COLLATE utf8mb4_unicode_520_ci",
+                "SET NAMES utf8mb4",
+            ]
+        );
+        assert_eq!(
+            names_fallbacks("SET NAMES 'utf8mb4' COLLATE 'utf8mb4_0900_bin'")[0],
+            "SET NAMES utf8mb4 COLLATE utf8mb4_bin"
+        );
+        assert!(names_fallbacks("SET NAMES utf8mb4 COLLATE utf8mb4_unicode_ci").is_empty());
+        assert!(names_fallbacks("SET NAMES latin1").is_empty());
     }
 }

@@ -115,6 +115,11 @@ pub struct ProcessEntry {
     pub cli_port: u16,
     /// Mutable part.
     pub state: Mutex<ProcessState>,
+    /// Cancelled by `KILL CONNECTION <session id>`: the session closes at once.
+    pub kill: tokio_util::sync::CancellationToken,
+    /// Server thread id of the backend connection running the current statement (0 when
+    /// none), the target of `KILL QUERY <session id>`.
+    pub backend_thread: std::sync::atomic::AtomicU32,
 }
 
 /// All traffic statistics of one node.
@@ -195,6 +200,11 @@ impl TrafficStats {
     /// Registers a session in the processlist.
     pub fn register_process(&self, entry: Arc<ProcessEntry>) {
         self.processes.lock().insert(entry.session_id, entry);
+    }
+
+    /// The processlist entry of a session (`KILL` on the traffic port).
+    pub fn process(&self, session_id: u32) -> Option<Arc<ProcessEntry>> {
+        self.processes.lock().get(&session_id).cloned()
     }
 
     /// Removes a session from the processlist.
@@ -436,6 +446,8 @@ mod tests {
             user: "app".into(),
             cli_host: "10.0.0.1".into(),
             cli_port: 5555,
+            kill: Default::default(),
+            backend_thread: Default::default(),
             state: Mutex::new(ProcessState {
                 db: Some("duhokim".into()),
                 hostgroup: 10,
