@@ -300,40 +300,9 @@ async fn kill_9_of_the_master_moves_the_vip_and_writes_resume() {
     let sampler = Sampler::start(ports.clone());
     expect_holder(&ports, 0, r.vip, "start-up").await;
 
-    // The scenario's client, one fresh connection per INSERT.
-    let prefix = format!("vip-test-{}-", std::process::id());
-    let acked = Arc::new(parking_lot::Mutex::new(Vec::<(String, Instant)>::new()));
-    let writing = Arc::new(AtomicBool::new(true));
-    let writer = {
-        let (acked, writing, prefix, vip) = (acked.clone(), writing.clone(), prefix.clone(), r.vip);
-        tokio::spawn(async move {
-            let mut seq = 0;
-            while writing.load(Ordering::SeqCst) {
-                seq += 1;
-                let value = format!("{prefix}{seq}");
-                let opts = mysql_async::OptsBuilder::default()
-                    .ip_or_hostname(vip.ip().to_string())
-                    .tcp_port(vip.port())
-                    .user(Some("svcusr"))
-                    .pass(Some("svcusr"))
-                    .db_name(Some("duhokim"))
-                    .prefer_socket(false);
-                let attempt = async {
-                    let mut c = mysql_async::Conn::new(opts).await?;
-                    c.query_drop(format!("INSERT INTO duhokim.tab1(col2) VALUES('{value}')"))
-                        .await?;
-                    c.disconnect().await
-                };
-                if let Ok(Ok(())) = tokio::time::timeout(Duration::from_secs(2), attempt).await {
-                    acked.lock().push((value, Instant::now()));
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        })
-    };
-    let acked_count = || acked.lock().len();
+    let writer = Writer::start(r.vip, "vip-test");
     assert!(
-        wait_until(TRANSITION, || async { acked_count() >= 3 }).await,
+        writer.wait_acked(3).await,
         "no INSERT through the VIP succeeded\n{}",
         nodes[0].log()
     );
@@ -347,31 +316,179 @@ async fn kill_9_of_the_master_moves_the_vip_and_writes_resume() {
     assert!(took < Duration::from_secs(3), "takeover took {took:?}");
     wait_log(&nodes[1], "(VI_1) Receive advertisement timeout").await;
     wait_log(&nodes[1], "(VI_1) Entering MASTER STATE").await;
-    let resumed = wait_until(TRANSITION, || async {
-        acked.lock().iter().any(|(_, at)| *at > killed_at)
+    assert!(
+        writer.resumed_after(killed_at).await,
+        "writes did not resume after the failover"
+    );
+
+    sampler.finish().await;
+    writer.finish_and_prove(lab).await;
+}
+
+/// The scenario's client: one INSERT through the VIP every 50 ms, a fresh connection each
+/// time, each attempt bounded by 2 s (a frozen holder's queued connection would hang).
+struct Writer {
+    prefix: String,
+    acked: Arc<parking_lot::Mutex<Vec<(String, Instant)>>>,
+    writing: Arc<AtomicBool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Writer {
+    fn start(vip: SocketAddr, tag: &str) -> Writer {
+        let prefix = format!("{tag}-{}-{}-", std::process::id(), vip.port());
+        let acked = Arc::new(parking_lot::Mutex::new(Vec::<(String, Instant)>::new()));
+        let writing = Arc::new(AtomicBool::new(true));
+        let task = {
+            let (acked, writing, prefix) = (acked.clone(), writing.clone(), prefix.clone());
+            tokio::spawn(async move {
+                let mut seq = 0;
+                while writing.load(Ordering::SeqCst) {
+                    seq += 1;
+                    let value = format!("{prefix}{seq}");
+                    let opts = mysql_async::OptsBuilder::default()
+                        .ip_or_hostname(vip.ip().to_string())
+                        .tcp_port(vip.port())
+                        .user(Some("svcusr"))
+                        .pass(Some("svcusr"))
+                        .db_name(Some("duhokim"))
+                        .prefer_socket(false);
+                    let attempt = async {
+                        let mut c = mysql_async::Conn::new(opts).await?;
+                        c.query_drop(format!("INSERT INTO duhokim.tab1(col2) VALUES('{value}')"))
+                            .await?;
+                        c.disconnect().await
+                    };
+                    if let Ok(Ok(())) = tokio::time::timeout(Duration::from_secs(2), attempt).await
+                    {
+                        acked.lock().push((value, Instant::now()));
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            })
+        };
+        Writer {
+            prefix,
+            acked,
+            writing,
+            task,
+        }
+    }
+
+    async fn wait_acked(&self, n: usize) -> bool {
+        wait_until(TRANSITION, || async { self.acked.lock().len() >= n }).await
+    }
+
+    /// Whether an INSERT acknowledged after `since` arrives within [`TRANSITION`].
+    async fn resumed_after(&self, since: Instant) -> bool {
+        wait_until(TRANSITION, || async {
+            self.acked.lock().iter().any(|(_, at)| *at > since)
+        })
+        .await
+    }
+
+    /// Stops writing and checks that every acknowledged insert is on the primary.
+    async fn finish_and_prove(self, lab: &Lab) {
+        self.writing.store(false, Ordering::SeqCst);
+        self.task.await.unwrap();
+        let mut primary = common::admin_conn(lab.primary, Lab::APP.0, Lab::APP.1).await;
+        let rows = query_rows(
+            &mut primary,
+            &format!(
+                "SELECT col2 FROM duhokim.tab1 WHERE col2 LIKE '{}%'",
+                self.prefix
+            ),
+        )
+        .await;
+        let present: std::collections::HashSet<String> =
+            rows.into_iter().filter_map(|r| r[0].clone()).collect();
+        let acked = self.acked.lock();
+        assert!(!acked.is_empty(), "no INSERT was acknowledged");
+        let missing: Vec<&String> = acked
+            .iter()
+            .map(|(v, _)| v)
+            .filter(|v| !present.contains(*v))
+            .collect();
+        assert!(missing.is_empty(), "acknowledged but missing: {missing:?}");
+    }
+}
+
+/// `stats_pxadm_vrrp` of a node that may be frozen: a stopped process's kernel still
+/// completes the TCP handshake, so the admin login would hang without a bound.
+async fn vrrp_bounded(port: u16) -> Option<Vrrp> {
+    tokio::time::timeout(Duration::from_secs(1), vrrp(port))
+        .await
+        .ok()
+        .flatten()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn frozen_holder_loses_the_vip_and_writes_resume_through_the_survivor() {
+    let lab = lab().await;
+    let r = router(29);
+    let specs = [Spec::new(100, true), Spec::new(90, false)];
+    let mut nodes = Vec::new();
+    for (i, spec) in specs.iter().enumerate() {
+        nodes.push(r.start(i, 2, spec, Some(lab)).await);
+    }
+    let ports: Vec<u16> = nodes.iter().map(TestNode::admin_port).collect();
+    expect_holder(&ports, 0, r.vip, "start-up").await;
+    let writer = Writer::start(r.vip, "vip-frozen");
+    assert!(
+        writer.wait_acked(3).await,
+        "no INSERT through the VIP succeeded\n{}",
+        nodes[0].log()
+    );
+
+    // SIGSTOP: node1 keeps its VIP socket open but neither adverts nor accepts.
+    nodes[0].kill(Signal::Stop);
+    let frozen_at = Instant::now();
+    let took_over = wait_until(TRANSITION, || async {
+        vrrp_bounded(ports[1])
+            .await
+            .is_some_and(|v| v.state == "MASTER" && v.vip_held)
     })
     .await;
-    assert!(resumed, "writes did not resume after the failover");
+    assert!(
+        took_over,
+        "node2 did not take the VIP over\n{}",
+        nodes[1].log()
+    );
+    wait_log(&nodes[1], "taken over from a previous master").await;
+    assert!(
+        writer.resumed_after(frozen_at).await,
+        "writes did not resume through the VIP while node1 is frozen\n{}",
+        nodes[1].log()
+    );
+    // Still frozen, and the survivor keeps serving: several more writes succeed.
+    let after_takeover = Instant::now();
+    assert!(
+        wait_until(TRANSITION, || async {
+            writer
+                .acked
+                .lock()
+                .iter()
+                .filter(|(_, at)| *at > after_takeover)
+                .count()
+                >= 5
+        })
+        .await,
+        "writes through the survivor stalled"
+    );
+    assert!(
+        vrrp_bounded(ports[0]).await.is_none(),
+        "node1 is not frozen"
+    );
 
-    writing.store(false, Ordering::SeqCst);
-    writer.await.unwrap();
-    sampler.finish().await;
-    // Every acknowledged insert is on the primary.
-    let mut primary = common::admin_conn(lab.primary, Lab::APP.0, Lab::APP.1).await;
-    let rows = query_rows(
-        &mut primary,
-        &format!("SELECT col2 FROM duhokim.tab1 WHERE col2 LIKE '{prefix}%'"),
-    )
-    .await;
-    let present: std::collections::HashSet<String> =
-        rows.into_iter().filter_map(|r| r[0].clone()).collect();
-    let acked = acked.lock();
-    let missing: Vec<&String> = acked
-        .iter()
-        .map(|(v, _)| v)
-        .filter(|v| !present.contains(*v))
-        .collect();
-    assert!(missing.is_empty(), "acknowledged but missing: {missing:?}");
+    // SIGCONT: node1 (100) preempts and takes the VIP back; writes go on.
+    nodes[0].kill(Signal::Cont);
+    expect_holder(&ports, 0, r.vip, "after node1 thaws").await;
+    let thawed_at = Instant::now();
+    assert!(
+        writer.resumed_after(thawed_at).await,
+        "writes did not resume after node1 thawed"
+    );
+    writer.finish_and_prove(lab).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

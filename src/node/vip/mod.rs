@@ -4,8 +4,10 @@
 //! instead moves a *listening socket*: whichever node is MASTER binds the traffic listener on
 //! the VIP address:port (for example 127.0.0.20:6033 on a laptop, where all of 127/8 is
 //! local), and the kernel refuses a second bind while it is held, so the VIP is served by at
-//! most one node at a time. Election follows RFC 5798 with keepalived's behaviour and log
-//! wording, over small UDP adverts sent to the configured peers (keepalived's unicast mode).
+//! most one live node at a time; a holder that freezes with the socket is taken over through
+//! its SO_REUSEPORT group (see `docs/vip.md`). Election follows RFC 5798 with keepalived's
+//! behaviour and log wording, over small UDP adverts sent to the configured peers
+//! (keepalived's unicast mode).
 //!
 //! - [`crate::proxysql::vrrp`]: the configuration ([`VipConfig`]), the pure state machine,
 //!   the advert datagram and the keepalived.conf rendering;

@@ -30,11 +30,22 @@ pub type Connection = (TcpStream, SocketAddr);
 /// are refused (measured by `pxadm drill failover`: at 25 ms, a failback refused an INSERT
 /// in two runs out of five), so it is short.
 const BIND_RETRY: Duration = Duration::from_millis(5);
+/// Bounds of the wait before a new MASTER takes the VIP over from a holder that does not let
+/// go (see [`takeover_grace`]).
+const TAKEOVER_GRACE_MIN: Duration = Duration::from_millis(100);
+const TAKEOVER_GRACE_MAX: Duration = Duration::from_secs(1);
 /// Retry pace for bind errors that will not clear by themselves soon (address not local...).
 const BIND_RETRY_SLOW: Duration = Duration::from_secs(1);
 /// Pause after a failed accept (out of descriptors...), so the loop cannot spin.
 const ACCEPT_PAUSE: Duration = Duration::from_millis(50);
 const LISTEN_BACKLOG: i32 = 1024;
+
+/// How long a new MASTER lets the previous holder release the VIP before it takes the VIP
+/// over ([`join_vip_group`]): one advert interval (a live holder answers within a round
+/// trip; the interval leaves room for a loaded machine), kept within 100 ms - 1 s.
+fn takeover_grace(advert_int: Duration) -> Duration {
+    advert_int.clamp(TAKEOVER_GRACE_MIN, TAKEOVER_GRACE_MAX)
+}
 
 /// A builtin health check supplied by the node (its own traffic listener, its backends...).
 ///
@@ -199,20 +210,146 @@ fn snapshot(cfg: &VipConfig, machine: &Machine, vip_held: bool) -> VipStatus {
     }
 }
 
-/// Binds the VIP listener.
+/// Binds the VIP listener if no other process listens on the VIP.
 ///
 /// SO_REUSEADDR lets a new holder bind while the previous holder's closed sessions linger in
-/// TIME_WAIT, which would otherwise delay a failover by up to a minute. SO_REUSEPORT is never
-/// set: it would let two processes listen on the VIP at once, with the kernel spreading new
-/// connections across both, which is exactly the split brain this module exists to prevent.
-/// Without it a second bind fails with EADDRINUSE for as long as one holder exists.
+/// TIME_WAIT, which would otherwise delay a failover by up to a minute. The listener also
+/// carries SO_REUSEPORT, so that a later MASTER can still take the VIP over if this process
+/// freezes while holding it (see [`join_vip_group`]); but the polite path never *joins* a
+/// holder: a probe socket without SO_REUSEPORT is bound first, and the kernel refuses it
+/// with EADDRINUSE for as long as any listener exists. Two live nodes therefore never serve
+/// the VIP at once: a new MASTER waits for the old one to let go, which a live one does as
+/// soon as it hears the new MASTER's advert.
 fn bind_vip_listener(addr: SocketAddr) -> io::Result<TcpListener> {
-    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
-    socket.set_reuse_address(true)?;
-    socket.set_nonblocking(true)?;
-    socket.bind(&addr.into())?;
+    let probe = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    probe.set_reuse_address(true)?;
+    // bind(2) alone conflicts with a socket in LISTEN state; the probe never listens, so
+    // no client can be queued on it.
+    probe.bind(&addr.into())?;
+    drop(probe);
+    let socket = vip_socket(addr)?;
     socket.listen(LISTEN_BACKLOG)?;
     TcpListener::from_std(socket.into())
+}
+
+/// A bound, not yet listening VIP socket with SO_REUSEADDR and SO_REUSEPORT.
+fn vip_socket(addr: SocketAddr) -> io::Result<Socket> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    set_reuse_port(&socket)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    Ok(socket)
+}
+
+fn set_reuse_port(socket: &Socket) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let on: libc::c_int = 1;
+    // SAFETY: setsockopt on a descriptor we own, with a pointer to a live c_int and its size.
+    let rc = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_REUSEPORT,
+            std::ptr::addr_of!(on).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Takes the VIP over from a holder that no longer answers (a frozen process still owns its
+/// listening socket, so the address cannot be bound alone).
+///
+/// The new listener joins the holder's SO_REUSEPORT group (the kernel allows it only to
+/// sockets of the same user that also set SO_REUSEPORT) and attaches a classic BPF program
+/// to the group that selects this socket for every new connection. The kernel appends a
+/// joining socket at the end of the group, so its index is the number of listeners on the
+/// VIP minus one, read from `/proc/net/tcp{,6}` right after `listen`. The frozen socket stays
+/// in the group but receives nothing new; when it closes, the kernel moves the last socket
+/// into its slot and the program's index falls out of range, in which case the kernel picks
+/// by hash among what is left, which is then only this socket in a two-node router.
+/// Returns the listener and its index in the group.
+fn join_vip_group(addr: SocketAddr) -> io::Result<(TcpListener, u32)> {
+    let socket = vip_socket(addr)?;
+    socket.listen(LISTEN_BACKLOG)?;
+    let listeners = count_listeners(addr)?;
+    let index = u32::try_from(listeners.saturating_sub(1)).unwrap_or(u32::MAX);
+    steer_group_to(&socket, index)?;
+    Ok((TcpListener::from_std(socket.into())?, index))
+}
+
+/// Attaches `ret #index` as the group's SO_ATTACH_REUSEPORT_CBPF program: every new
+/// connection goes to the socket at `index` (unprivileged, unlike eBPF's socket maps).
+fn steer_group_to(socket: &Socket, index: u32) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    /// BPF_RET | BPF_K: return the constant `k`.
+    const BPF_RET_K: u16 = 0x06;
+    /// SO_ATTACH_REUSEPORT_CBPF from <asm-generic/socket.h> (the same on x86 and arm).
+    const SO_ATTACH_REUSEPORT_CBPF: libc::c_int = 51;
+    let mut program = [libc::sock_filter {
+        code: BPF_RET_K,
+        jt: 0,
+        jf: 0,
+        k: index,
+    }];
+    let fprog = libc::sock_fprog {
+        len: 1,
+        filter: program.as_mut_ptr(),
+    };
+    // SAFETY: setsockopt with a pointer to a live sock_fprog whose filter array outlives the
+    // call; the kernel copies the program.
+    let rc = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            SO_ATTACH_REUSEPORT_CBPF,
+            std::ptr::addr_of!(fprog).cast(),
+            std::mem::size_of::<libc::sock_fprog>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Number of TCP sockets listening on exactly `addr` in this network namespace.
+fn count_listeners(addr: SocketAddr) -> io::Result<usize> {
+    let table = match addr {
+        SocketAddr::V4(_) => "/proc/net/tcp",
+        SocketAddr::V6(_) => "/proc/net/tcp6",
+    };
+    Ok(count_listeners_in(&std::fs::read_to_string(table)?, addr))
+}
+
+/// Counts the LISTEN (`0A`) rows of a `/proc/net/tcp{,6}` table whose local address is
+/// `addr` (printed as the kernel's in-memory words in hex, hence the native byte order).
+fn count_listeners_in(table: &str, addr: SocketAddr) -> usize {
+    let local = match addr.ip() {
+        IpAddr::V4(ip) => format!("{:08X}", u32::from_ne_bytes(ip.octets())),
+        IpAddr::V6(ip) => ip
+            .octets()
+            .chunks_exact(4)
+            .map(|w| format!("{:08X}", u32::from_ne_bytes([w[0], w[1], w[2], w[3]])))
+            .collect(),
+    };
+    let wanted = format!("{local}:{:04X}", addr.port());
+    table
+        .lines()
+        .skip(1)
+        .filter(|line| {
+            let mut fields = line.split_whitespace();
+            let local = fields.nth(1);
+            let state = fields.nth(1);
+            local == Some(wanted.as_str()) && state == Some("0A")
+        })
+        .count()
 }
 
 enum Checker {
@@ -532,6 +669,27 @@ impl Runner {
             }
             Err(e) => {
                 let busy = e.kind() == io::ErrorKind::AddrInUse;
+                if busy && self.holder_unresponsive() {
+                    match join_vip_group(self.cfg.vip) {
+                        Ok((listener, index)) => {
+                            self.on_took_over(listener, index);
+                            return;
+                        }
+                        Err(e) => {
+                            if self.bind_error_logged != Some(e.kind()) {
+                                self.bind_error_logged = Some(e.kind());
+                                px_warn!(
+                                    "({}) VIP {} held by a master that does not answer, and \
+                                     its socket cannot be joined: {e}; retrying",
+                                    self.cfg.instance,
+                                    self.cfg.vip
+                                );
+                            }
+                            self.bind_retry = Some(tokio::time::Instant::now() + BIND_RETRY);
+                            return;
+                        }
+                    }
+                }
                 if self.bind_error_logged != Some(e.kind()) {
                     self.bind_error_logged = Some(e.kind());
                     if busy {
@@ -553,6 +711,33 @@ impl Runner {
                 self.bind_retry = Some(tokio::time::Instant::now() + delay);
             }
         }
+    }
+
+    /// Whether the previous holder has had its chance to let go. A live master releases the
+    /// VIP (or reclaims mastership with an advert of its own) as soon as it hears our advert,
+    /// within a round trip; one that still holds the socket after [`takeover_grace`] is
+    /// frozen or hung, and the VIP is taken over from it.
+    fn holder_unresponsive(&self) -> bool {
+        self.bind_waiting_since
+            .is_some_and(|since| since.elapsed() >= takeover_grace(self.cfg.advert_int))
+    }
+
+    fn on_took_over(&mut self, listener: TcpListener, index: u32) {
+        self.listener = Some(listener);
+        self.bind_error_logged = None;
+        let waited = self
+            .bind_waiting_since
+            .take()
+            .map(|since| since.elapsed().as_millis())
+            .unwrap_or(0);
+        px_warn!(
+            "({}) VIP {} taken over from a previous master that still holds it without \
+             answering (frozen?): joined its SO_REUSEPORT group as socket {index}, new \
+             connections come here (waited {waited} ms)",
+            self.cfg.instance,
+            self.cfg.vip
+        );
+        self.publish();
     }
 
     fn release_vip(&mut self) {
@@ -834,7 +1019,8 @@ mod tests {
 
     #[tokio::test]
     async fn vip_listener_cannot_be_bound_twice() {
-        // Would pass the second bind if SO_REUSEPORT were set: that is the split brain.
+        // The polite bind probes without SO_REUSEPORT: a second holder is refused (joining
+        // the group is only for a holder that does not answer, see join_vip_group).
         let vip = free_tcp_port([127, 0, 0, 25]);
         let first = bind_vip_listener(vip).unwrap();
         let second = bind_vip_listener(vip).unwrap_err();
@@ -847,6 +1033,74 @@ mod tests {
         drop(client);
         drop(first);
         bind_vip_listener(vip).unwrap();
+    }
+
+    #[tokio::test]
+    async fn takeover_steers_new_connections_away_from_a_frozen_holder() {
+        let vip = free_tcp_port([127, 0, 0, 26]);
+        // The "frozen" holder: it listens and never accepts.
+        let frozen = bind_vip_listener(vip).unwrap();
+        assert_eq!(count_listeners(vip).unwrap(), 1);
+        let (taker, index) = join_vip_group(vip).unwrap();
+        assert_eq!(index, 1);
+        assert_eq!(count_listeners(vip).unwrap(), 2);
+        // Every new connection lands on the new holder, none on the frozen one.
+        for _ in 0..20 {
+            let client = TcpStream::connect(vip).await.unwrap();
+            let (_served, peer) = tokio::time::timeout(Duration::from_secs(2), taker.accept())
+                .await
+                .expect("connection went to the frozen holder")
+                .unwrap();
+            assert_eq!(peer, client.local_addr().unwrap());
+        }
+        let nothing = tokio::time::timeout(Duration::from_millis(50), frozen.accept()).await;
+        assert!(nothing.is_err(), "the frozen holder received a connection");
+        // A polite bind still refuses while either holds the VIP.
+        assert_eq!(
+            bind_vip_listener(vip).unwrap_err().kind(),
+            io::ErrorKind::AddrInUse
+        );
+        // The frozen holder exits: the taker is alone and still served.
+        drop(frozen);
+        let client = TcpStream::connect(vip).await.unwrap();
+        let (_served, peer) = tokio::time::timeout(Duration::from_secs(2), taker.accept())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(peer, client.local_addr().unwrap());
+    }
+
+    #[test]
+    fn listeners_are_counted_from_the_kernel_table() {
+        let table = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n\
+   0: 1400007F:1F91 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1 0 100 0 0 10 0\n\
+   1: 1400007F:1F91 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 2 1 0 100 0 0 10 0\n\
+   2: 1400007F:1F91 0100007F:D431 01 00000000:00000000 00:00000000 00000000     0        0 3 1 0 100 0 0 10 0\n\
+   3: 1500007F:1F91 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4 1 0 100 0 0 10 0\n";
+        let vip: SocketAddr = "127.0.0.20:8081".parse().unwrap();
+        if cfg!(target_endian = "little") {
+            assert_eq!(count_listeners_in(table, vip), 2);
+        }
+        assert_eq!(
+            count_listeners_in(table, "127.0.0.20:8082".parse().unwrap()),
+            0
+        );
+    }
+
+    #[test]
+    fn takeover_grace_follows_the_advert_interval_within_bounds() {
+        assert_eq!(
+            takeover_grace(Duration::from_millis(10)),
+            Duration::from_millis(100)
+        );
+        assert_eq!(
+            takeover_grace(Duration::from_millis(300)),
+            Duration::from_millis(300)
+        );
+        assert_eq!(
+            takeover_grace(Duration::from_secs(3)),
+            Duration::from_secs(1)
+        );
     }
 
     #[tokio::test]
