@@ -8,6 +8,8 @@ use pxadm::proxysql::vrrp::cluster::VipCluster;
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse_args();
+    // Parsed: the passwords of -p, --password= and node specs leave the visible argv.
+    pxadm::console::argv::mask_process_args();
     let result = match cli.command {
         // Plain file work: no runtime needed.
         Some(Command::Keepalived(KeepalivedCommand::Render(args))) => render_keepalived(&args),

@@ -338,3 +338,134 @@ async fn credential_files_and_logs_are_created_owner_only() {
         assert_eq!(mode & 0o777, 0o600, "{name} has mode {:o}", mode & 0o777);
     }
 }
+
+/// The NUL-separated command line the kernel shows for `pid` (what `ps` prints).
+fn cmdline(pid: u32) -> String {
+    let bytes = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    String::from_utf8_lossy(&bytes).replace('\0', " ")
+}
+
+/// A node with a second admin user, `radmin:S3cretPW`, as a DBA would use remotely.
+async fn node_with_radmin() -> TestNode {
+    let node = TestNode::start().await;
+    let mut admin = node.admin().await;
+    query_rows(
+        &mut admin,
+        "SET admin-admin_credentials='admin:admin;radmin:S3cretPW'",
+    )
+    .await;
+    query_rows(&mut admin, "LOAD ADMIN VARIABLES TO RUNTIME").await;
+    node
+}
+
+#[tokio::test]
+async fn passwords_leave_the_command_line_once_parsed() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let node = node_with_radmin().await;
+    let port = node.admin_port().to_string();
+    let home = tempfile::tempdir().unwrap();
+    let spec = format!("radmin:S3cretPW@127.0.0.1:{port}");
+    let forms: [(Vec<&str>, &str); 4] = [
+        (
+            vec![
+                "shell",
+                "-u",
+                "radmin",
+                "-pS3cretPW",
+                "-H",
+                "127.0.0.1",
+                "-P",
+                &port,
+            ],
+            " -px ",
+        ),
+        (
+            vec!["shell", "-u", "radmin", "--password=S3cretPW", "-P", &port],
+            " --password=x ",
+        ),
+        (vec!["shell", "-n", &spec], "radmin:***@127.0.0.1:"),
+        (vec!["-n", &spec, "-e", "SELECT 1"], "radmin:***@127.0.0.1:"),
+    ];
+    for (args, masked) in forms {
+        let script = !args.contains(&"-e");
+        let mut child = Command::new(common::pxadm_bin())
+            .args(&args)
+            .env("HOME", home.path())
+            .env("XDG_CONFIG_HOME", home.path().join("config"))
+            .env("XDG_DATA_HOME", home.path().join("data"))
+            .env_remove("MYSQL_PWD")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        // The shell waits for its script on stdin: it is running while we look.
+        let seen = common::wait_until(Duration::from_secs(10), || async {
+            cmdline(pid).contains(masked)
+        })
+        .await;
+        let shown = cmdline(pid);
+        if script {
+            assert!(seen, "{args:?}: argv never masked: {shown:?}");
+            assert!(!shown.contains("S3cretPW"), "{args:?}: ps shows {shown:?}");
+            let mut stdin = child.stdin.take().unwrap();
+            stdin.write_all(b"SELECT 'still works';\n").unwrap();
+        }
+        drop(child.stdin.take());
+        let out = child.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{args:?}: {stdout} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // The password still reached the node: the statement ran as radmin.
+        assert!(
+            stdout.contains(if script { "still works" } else { "1" }),
+            "{stdout}"
+        );
+        assert!(!stdout.contains("S3cretPW"), "{stdout}");
+    }
+}
+
+#[tokio::test]
+async fn config_file_errors_never_print_a_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    // The console's config: an unquoted password is a TOML error on its line.
+    let config = common::write_file(
+        dir.path(),
+        "config.toml",
+        "[clusters.prod]\nuser = \"radmin\"\npassword = S3cretPW\n",
+    );
+    let out = std::process::Command::new(common::pxadm_bin())
+        .args(["--batch", "status", "--config"])
+        .arg(&config)
+        .env("HOME", home.path())
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("config.toml"), "{text}");
+    assert!(!text.contains("S3cretPW"), "{text}");
+    // The node's proxysql.cnf: a password of the wrong shape, unquoted.
+    let cnf = common::write_file(
+        dir.path(),
+        "proxysql.cnf",
+        "admin_variables =\n{\n  admin_credentials = admin:S3cretPW\n  mysql_ifaces = \"127.0.0.1:1\"\n}\n",
+    );
+    let out = std::process::Command::new(common::pxadm_bin())
+        .args(["node", "--datadir"])
+        .arg(dir.path().join("data"))
+        .arg("--config")
+        .arg(&cnf)
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains("proxysql.cnf:3:"), "{text}");
+    assert!(!text.contains("S3cretPW"), "{text}");
+}

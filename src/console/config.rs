@@ -198,12 +198,41 @@ fn xdg_dir(var: &str, fallback: &str) -> Option<PathBuf> {
     }
 }
 
+/// toml's error (message and source excerpt) with the value of every password-like key of
+/// the file masked as `***`: `password`, a misspelt `pasword`, `password_file`... wherever
+/// toml quotes it (`invalid type: integer `123``, the excerpt of the line).
+fn toml_error_message(text: &str, e: &toml::de::Error) -> String {
+    static SECRET: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r#"(?i)[a-z0-9_-]*(?:pass|pwd|secret|credential)[a-z0-9_-]*"?\s*=\s*(?:"((?:[^"\\\n]|\\.)*)"?|'([^'\n]*)'?|([^\s,}#]+))"#,
+        )
+        .expect("valid regex")
+    });
+    let mut message = e.to_string().trim_end().to_string();
+    for c in SECRET.captures_iter(text) {
+        let Some(value) = c.get(1).or(c.get(2)).or(c.get(3)).map(|m| m.as_str()) else {
+            continue;
+        };
+        if value.is_empty() {
+            continue;
+        }
+        if value.chars().count() >= 4 {
+            message = message.replace(value, "***");
+        } else {
+            for q in ['"', '`', '\''] {
+                message = message.replace(&format!("{q}{value}{q}"), &format!("{q}***{q}"));
+            }
+        }
+    }
+    message
+}
+
 impl Config {
     /// Parses a config text; `path` names the file in errors.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         let mut cfg: Config = toml::from_str(text).map_err(|e| ConfigError::Invalid {
             path: path.to_path_buf(),
-            message: e.to_string().trim_end().to_string(),
+            message: toml_error_message(text, &e),
         })?;
         if cfg.refresh_ms < 100 {
             return Err(ConfigError::Invalid {
@@ -415,6 +444,26 @@ fault_commands = { restart = "ssh 10.0.0.12 sudo systemctl restart proxysql" }
             .unwrap_err()
             .to_string();
         assert!(err.contains("default_cluster"), "{err}");
+    }
+
+    #[test]
+    fn errors_never_show_a_password_value() {
+        for text in [
+            "[clusters.p]\npassword = 12345678\n",
+            "[clusters.p]\nx = { password = \"S3cretPW\", port = \"a\" }\n",
+            "[clusters.p]\npassword = 123\n",
+            "[clusters.p]\npasword = \"S3cretPW\"\n",
+            "[clusters.p]\npassword = \"S3cretPW\nuser = \"x\"\n",
+        ] {
+            let err = Config::parse(text, Path::new("c.toml"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                !err.contains("S3cretPW") && !err.contains("12345678") && !err.contains("`123`"),
+                "{text:?}: {err}"
+            );
+            assert!(err.contains("line "), "{err}");
+        }
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! VIP failover and measures it, and [`launcher`] starts the `pxadm node` children of the
 //! demo, the drill and the tests.
 
+pub mod argv;
 pub mod batch;
 pub mod config;
 pub mod demo;

@@ -87,6 +87,17 @@ pub fn masked_node_spec(spec: &str) -> String {
     }
 }
 
+/// A `--node` value that was taken for a node name, as it may be shown: a name or a
+/// `host:port` as is, anything else with a `user:password` shape masked (`radmin:S3cret` ->
+/// `radmin:***`, someone who forgot the `@host`).
+pub fn shown_node_name(name: &str) -> String {
+    match name.rsplit_once(':') {
+        Some((_, port)) if port.parse::<u16>().is_err() => masked_node_spec(name),
+        _ if name.contains('@') => masked_node_spec(name),
+        _ => name.to_string(),
+    }
+}
+
 /// Parses `[name=]user:password@host:port` (the password may contain `:` and `@`).
 pub fn parse_node_spec(spec: &str) -> Result<NodeAddr, ConfigError> {
     let bad = |why: &str| {
@@ -274,6 +285,13 @@ pub async fn discover(seed: NodeAddr) -> Result<Vec<ConsoleNode>, ConfigError> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn names_that_look_like_credentials_are_masked() {
+        assert_eq!(shown_node_name("node1"), "node1");
+        assert_eq!(shown_node_name("10.0.0.1:6032"), "10.0.0.1:6032");
+        assert_eq!(shown_node_name("radmin:S3cretPW"), "radmin:***");
+    }
 
     #[test]
     fn masked_specs_never_show_the_password() {

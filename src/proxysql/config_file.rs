@@ -26,6 +26,14 @@ use std::path::{Path, PathBuf};
 
 pub use sections::{GlobalSettings, LenientStatements, Section};
 
+/// Whether a setting's value is a secret that no message may show: any name with `password`
+/// or `credentials` in it (`admin_credentials`, `monitor_password`, `cluster_password`,
+/// `mysql_users.password`, `ldap-bind_password`, ...).
+pub fn is_secret_name(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    name.contains("password") || name.contains("credentials")
+}
+
 /// A position-tagged error in a config file: syntax errors and mapping errors alike.
 ///
 /// `Display` gives `line:column: message`; use [`ConfigError::in_file`] to prefix a file name

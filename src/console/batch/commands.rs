@@ -154,7 +154,10 @@ fn select(list: Vec<ConsoleNode>, names: &[String], want: Want) -> Result<Vec<Co
             let n = list
                 .iter()
                 .find(|n| &n.addr.name == name || n.addr.endpoint() == *name)
-                .ok_or_else(|| Usage(format!("no node named '{name}' (nodes: {})", known())))?;
+                .ok_or_else(|| {
+                    let shown = crate::console::nodes::shown_node_name(name);
+                    Usage(format!("no node named '{shown}' (nodes: {})", known()))
+                })?;
             picked.push(n.clone());
         }
         return Ok(picked);

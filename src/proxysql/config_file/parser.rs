@@ -22,6 +22,7 @@ pub(super) fn parse(text: &str) -> Result<Vec<Setting>, ConfigError> {
         tokens,
         pos: 0,
         depth: 0,
+        secret: false,
     };
     parser.settings(None)
 }
@@ -471,6 +472,9 @@ struct Parser {
     tokens: Vec<Token>,
     pos: usize,
     depth: usize,
+    /// The setting being read (or just read) has a secret name: its tokens are described by
+    /// kind only, never by their text.
+    secret: bool,
 }
 
 /// Where a setting list ends: at a `}` (inside a group opened at the given position) or at the
@@ -478,6 +482,21 @@ struct Parser {
 type GroupOpen = Option<(u32, u32)>;
 
 impl Parser {
+    /// How `tok` is named in a message: by kind only inside a secret setting.
+    fn describe(&self, tok: &Tok) -> String {
+        if !self.secret {
+            return tok.describe();
+        }
+        match tok {
+            Tok::Name(_) => "a name (not shown: secret setting)".to_owned(),
+            Tok::Str(_) => "a string (not shown: secret setting)".to_owned(),
+            Tok::Bool(_) | Tok::Int(_) | Tok::Int64(_) | Tok::Float(_) => {
+                "a value (not shown: secret setting)".to_owned()
+            }
+            other => other.describe(),
+        }
+    }
+
     fn peek(&self) -> &Token {
         // The stream always ends with Eof or Error, and no rule consumes either.
         &self.tokens[self.pos.min(self.tokens.len() - 1)]
@@ -577,13 +596,13 @@ impl Parser {
                 (found, _) if !terminated => {
                     return Err(self.error_at(
                         &token,
-                        format!("expected ';' after value, found {}", found.describe()),
+                        format!("expected ';' after value, found {}", self.describe(found)),
                     ))
                 }
                 (found, _) => {
                     return Err(self.error_at(
                         &token,
-                        format!("expected a setting name, found {}", found.describe()),
+                        format!("expected a setting name, found {}", self.describe(found)),
                     ))
                 }
             }
@@ -595,13 +614,14 @@ impl Parser {
         let Tok::Name(name) = name_token.tok else {
             unreachable!("setting() is only called on a name token")
         };
+        self.secret = super::is_secret_name(&name);
         let assign = self.next();
         if assign.tok != Tok::Assign {
             return Err(self.error_at(
                 &assign,
                 format!(
                     "expected '=' or ':' after setting name '{name}', found {}",
-                    assign.tok.describe()
+                    self.describe(&assign.tok)
                 ),
             ));
         }
@@ -644,7 +664,7 @@ impl Parser {
                         format!(
                             "expected a value (string, number, boolean, '{{', '(' or '['), \
                              found {}",
-                            token.tok.describe()
+                            self.describe(&token.tok)
                         ),
                     ))
                 }
@@ -700,7 +720,7 @@ impl Parser {
                         &after,
                         format!(
                             "expected ',' or ')' after list element, found {}",
-                            found.describe()
+                            self.describe(found)
                         ),
                     ))
                 }
@@ -726,7 +746,7 @@ impl Parser {
                     format!(
                         "expected a scalar array element (arrays hold only strings, numbers or \
                          booleans; use a list '( )' for anything else), found {}",
-                        token.tok.describe()
+                        self.describe(&token.tok)
                     ),
                 ));
             };
@@ -759,7 +779,7 @@ impl Parser {
                         &after,
                         format!(
                             "expected ',' or ']' after array element, found {}",
-                            found.describe()
+                            self.describe(found)
                         ),
                     ))
                 }

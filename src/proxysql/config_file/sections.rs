@@ -377,7 +377,10 @@ impl ConfigFile {
             ConfigError::new(
                 value.line,
                 value.column,
-                format!("'{name}' must be {want}, found {}", describe(value)),
+                format!(
+                    "'{name}' must be {want}, found {}",
+                    describe_named(name, value)
+                ),
             )
         })
     }
@@ -424,6 +427,15 @@ fn is_uuid(text: &str) -> bool {
             8 | 13 | 18 | 23 => c == '-',
             _ => c.is_ascii_hexdigit(),
         })
+}
+
+/// A value as error messages show it; the value of a secret key (see
+/// [`super::is_secret_name`]) only by its type.
+fn describe_named(name: &str, value: &Value) -> String {
+    if super::is_secret_name(name) {
+        return format!("a {} (value not shown)", value.type_name());
+    }
+    describe(value)
 }
 
 fn describe(value: &Value) -> String {
@@ -490,7 +502,7 @@ fn variables(
                             "'{prefix}_variables.{}' must be a string, integer or boolean, found \
                              {} (ProxySQL would store an empty string)",
                             member.name,
-                            describe(value)
+                            describe_named(&member.name, value)
                         ),
                     ))
                 }
@@ -598,7 +610,7 @@ impl<'a> Entry<'a> {
                 format!(
                     "'{}.{key}' must be {want}, found {}",
                     self.section,
-                    describe(value)
+                    describe_named(key, value)
                 ),
             )),
             None => Ok(None),

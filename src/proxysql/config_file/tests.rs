@@ -621,3 +621,25 @@ fn section_metadata() {
         6
     );
 }
+
+#[test]
+fn errors_never_show_the_value_of_a_secret_setting() {
+    let cases = [
+        // Unquoted: the lexer reads a name.
+        "admin_variables = { admin_credentials = S3cretPW; };",
+        "admin_variables = { monitor_password = \"S3cretPW\" \"x\" 5; };",
+        "admin_variables = { admin_credentials = \"admin:S3cretPW };",
+        "admin_variables = { cluster_password = [ \"S3cretPW\", 1 }; };",
+    ];
+    for text in cases {
+        let e = ConfigFile::parse(text).expect_err(text);
+        assert!(!e.to_string().contains("S3cretPW"), "{text}: {e}");
+    }
+    let text = "mysql_users = ( { username = \"u\"; password = 12345678 } )\nadmin_variables = { admin_credentials = ( \"S3cretPW\" ) };";
+    let cfg = ConfigFile::parse(text).expect("parses");
+    let e = cfg.section_statements(Section::MysqlUsers).unwrap_err();
+    assert!(!e.to_string().contains("12345678"), "{e}");
+    assert!(e.to_string().contains("password"), "{e}");
+    let e = cfg.section_statements(Section::AdminVariables).unwrap_err();
+    assert!(!e.to_string().contains("S3cretPW"), "{e}");
+}
