@@ -828,11 +828,13 @@ impl Authenticator for ClusterUser {
     }
 }
 
-/// A fake ProxySQL admin that announces one set of query rules (version 5, checksum of
-/// `announced`) and serves another (`served`) when pulled. Records every query it gets.
+/// A fake ProxySQL admin that announces one set of query rules (`version`, `epoch`, checksum
+/// `announced_checksum`) and serves another (`served`) when pulled. Records every query it
+/// gets.
 struct LyingPeer {
     announced_checksum: String,
     served: ResultSet,
+    version: u64,
     epoch: u64,
     queries: Mutex<Vec<String>>,
 }
@@ -852,13 +854,13 @@ impl LyingPeer {
                 .iter()
                 .map(|m| {
                     let (version, checksum) = if *m == "mysql_query_rules" {
-                        ("5", self.announced_checksum.clone())
+                        (self.version.to_string(), self.announced_checksum.clone())
                     } else {
-                        ("1", "0x0000000000000000".to_string())
+                        ("1".to_string(), "0x0000000000000000".to_string())
                     };
                     vec![
                         Some(m.to_string()),
-                        Some(version.into()),
+                        Some(version),
                         Some(self.epoch.to_string()),
                         Some(checksum),
                     ]
@@ -946,7 +948,9 @@ async fn peer_sending_a_wrong_checksum_is_discarded_and_config_stays_untouched()
     let liar = Arc::new(LyingPeer {
         announced_checksum: announced_checksum.clone(),
         served,
-        epoch: unix_now() + 3600,
+        version: 5,
+        // Newer than anything local, within pxadm's future-epoch tolerance.
+        epoch: unix_now() + 60,
         queries: Mutex::new(Vec::new()),
     });
     let server = tokio::spawn(liar.clone().serve(listener));
@@ -989,6 +993,126 @@ async fn peer_sending_a_wrong_checksum_is_discarded_and_config_stays_untouched()
     assert!(node
         .log_lines("Cluster: Loading to runtime MySQL Query Rules")
         .is_empty());
+    server.abort();
+}
+
+impl LyingPeer {
+    /// The liar: query rules at `version` 99, `epoch`, checksum 0xDEADBEEFDEADBEEF,
+    /// serving one rule that hashes to something else. Listens on a loopback port.
+    async fn start(epoch: u64) -> (Arc<LyingPeer>, u16, tokio::task::JoinHandle<()>) {
+        let listener = TcpListener::bind((HOST, 0)).await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let liar = Arc::new(LyingPeer {
+            announced_checksum: "0xDEADBEEFDEADBEEF".into(),
+            served: resultset(QUERY_RULES_COLUMNS, vec![rule_row(1, 2)]),
+            version: 99,
+            epoch,
+            queries: Mutex::new(Vec::new()),
+        });
+        let server = tokio::spawn(liar.clone().serve(listener));
+        (liar, port, server)
+    }
+
+    fn pulls(&self) -> usize {
+        self.queries
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|q| q.starts_with("PROXY_SELECT rule_id,"))
+            .count()
+    }
+}
+
+/// Adds `127.0.0.1:port` to the cluster of both nodes (as a third member).
+async fn add_member(nodes: [&TestNode; 2], port: u16) {
+    for node in nodes {
+        exec(
+            node,
+            &[
+                &format!(
+                    "INSERT INTO proxysql_servers (hostname, port, weight, comment) VALUES ('{HOST}', {port}, 0, 'third')"
+                ),
+                "LOAD PROXYSQL SERVERS TO RUNTIME",
+            ],
+        )
+        .await;
+    }
+}
+
+/// Changes the query rules on each honest node in turn and measures how long the other takes
+/// to have them; each must arrive within a few checks.
+async fn honest_changes_propagate(node1: &TestNode, node2: &TestNode) {
+    for (i, (from, to)) in [(node1, node2), (node2, node1), (node1, node2)]
+        .into_iter()
+        .enumerate()
+    {
+        load_rules(from, &format!("honest-{i}")).await;
+        let took = wait_converged(from, &[to], &["mysql_query_rules"]).await;
+        println!("honest change {i} propagated in {took:?}");
+        // The usual (D + 1) checks at 200 ms are about 1 s; without the guard, never.
+        assert!(
+            took < Duration::from_secs(10),
+            "change {i} took {took:?}\n{}",
+            common::tail(&to.log(), 30)
+        );
+        assert_eq!(
+            comments(to, "runtime_mysql_query_rules").await,
+            [Some(format!("honest-{i}"))]
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_peer_whose_checksum_cannot_be_verified_is_skipped_and_honest_changes_propagate() {
+    let (node1, node2) = start_pair().await;
+    // Within the future-epoch tolerance, newer than any local change during the test.
+    let (liar, liar_port, server) = LyingPeer::start(unix_now() + 300).await;
+    add_member([&node1, &node2], liar_port).await;
+
+    // Both fresh nodes try it (a just-booted node pulls from any version > 1), are refused
+    // three times, then leave it out.
+    let skipped = format!(
+        "Cluster: not syncing mysql_query_rules from peer {HOST}:{liar_port}: 3 pulls refused because its data does not match its announced checksum 0xDEADBEEFDEADBEEF (version 99,"
+    );
+    for node in [&node1, &node2] {
+        node.wait_for_log(&skipped, LOG_WAIT).await;
+        assert_eq!(
+            node.log_lines(&format!(
+                "Fetching MySQL Query Rules from peer {HOST}:{liar_port} failed because of mismatching checksum. Expected: 0xDEADBEEFDEADBEEF"
+            ))
+            .len(),
+            3
+        );
+    }
+    let pulls = liar.pulls();
+    honest_changes_propagate(&node1, &node2).await;
+    assert_eq!(liar.pulls(), pulls, "a skipped peer was pulled from again");
+    // The liar's data never reached either node.
+    for node in [&node1, &node2] {
+        assert!(!node
+            .log_lines(&format!(
+                "Loading to runtime MySQL Query Rules from peer {HOST}:{liar_port}"
+            ))
+            .iter()
+            .any(|_| true));
+    }
+    server.abort();
+}
+
+#[tokio::test]
+async fn a_peer_whose_epoch_is_far_in_the_future_is_never_chosen() {
+    let (node1, node2) = start_pair().await;
+    let epoch = unix_now() + 100_000;
+    let (liar, liar_port, server) = LyingPeer::start(epoch).await;
+    add_member([&node1, &node2], liar_port).await;
+
+    let skipped = format!(
+        "Cluster: not syncing mysql_query_rules from peer {HOST}:{liar_port}: its epoch {epoch} is "
+    );
+    node1.wait_for_log(&skipped, LOG_WAIT).await;
+    node2.wait_for_log(&skipped, LOG_WAIT).await;
+    honest_changes_propagate(&node1, &node2).await;
+    assert_eq!(liar.pulls(), 0, "the liar was chosen as a source");
     server.abort();
 }
 

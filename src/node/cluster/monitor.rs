@@ -27,6 +27,7 @@ use crate::proxysql::cluster::decision::{
 use crate::proxysql::cluster::state::{
     ChecksumRow, DiffsBeforeSync, LocalModuleState, Module, PeerChecksums, PeerId, PerModule,
 };
+use crate::proxysql::cluster::trust::{self, Announcement, Distrust};
 use crate::proxysql::log::Level;
 use crate::{px_error, px_info, px_log, px_warn};
 
@@ -44,6 +45,8 @@ pub struct PeerEntry {
     pub checksums: PeerChecksums,
     /// Last metrics fetch.
     pub metrics: Option<PeerMetrics>,
+    /// Refused pulls per module (pxadm's lying-peer guard, [`trust`]).
+    pub distrust: PerModule<Distrust>,
 }
 
 /// The peer's `stats_mysql_global` values ProxySQL keeps.
@@ -516,6 +519,7 @@ async fn check_once(
 
     // Everything below holds the node list: one sync at a time, node-wide.
     let mut list = nodes.lock().await;
+    let now = unix_now();
     record_poll(&mut list, peer, shared, settings, poll);
     publish_stats(shared, &list);
 
@@ -527,6 +531,10 @@ async fn check_once(
         let local = shared.checksums.lock().local().clone();
         let Some(entry) = list.get(peer) else { break };
         let verdict = evaluate_step(step, peer, entry, &local, settings, syncs_runtime);
+        if verdict.kind.is_some() && is_skipped(&mut list, peer, verdict.module, now) {
+            // Not a source: no "Proceeding with remote sync" every check.
+            continue;
+        }
         for (level, line) in verdict.lines {
             px_log!(level, "{}", line);
         }
@@ -534,8 +542,16 @@ async fn check_once(
         if settings.diffs.get(verdict.module) == 0 {
             continue;
         }
-        let backs_off =
-            pull_from_chosen_peer(&list, admin, shared, settings, kind, verdict.module).await;
+        let backs_off = pull_from_chosen_peer(
+            &mut list,
+            admin,
+            shared,
+            settings,
+            kind,
+            verdict.module,
+            now,
+        )
+        .await;
         if backs_off {
             // ProxySQL sleeps 1 s after a failed pull (outside the module mutex).
             drop(list);
@@ -700,20 +716,60 @@ fn evaluate_step(
     }
 }
 
+/// Whether `peer` is no source of `module` now ([`trust::skip`]); logs why when a skip starts.
+fn is_skipped(
+    list: &mut BTreeMap<PeerId, PeerEntry>,
+    peer: &PeerId,
+    module: Module,
+    now: u64,
+) -> bool {
+    let Some(entry) = list.get_mut(peer) else {
+        return false;
+    };
+    let skip = trust::skip(
+        entry.checksums.get(module),
+        entry.distrust.get(module),
+        now,
+        trust::DEFAULT_FUTURE_EPOCH_TOLERANCE_S,
+    );
+    let record = entry.distrust.get_mut(module);
+    match skip {
+        Some(s) => {
+            if !record.logged.as_ref().is_some_and(|l| l.same_as(&s)) {
+                px_warn!("{}", s.log_line(module, peer));
+                record.logged = Some(s);
+            }
+            true
+        }
+        None => {
+            record.logged = None;
+            false
+        }
+    }
+}
+
 /// Chooses the source among all peers (§6.5: the peer that triggered the decision is not
-/// necessarily the source) and pulls `kind` from it. True when the caller must back off.
+/// necessarily the source), leaving out the peers [`trust`] skips, and pulls `kind` from it.
+/// A pull refused for a checksum mismatch counts against its source. True when the caller
+/// must back off.
 async fn pull_from_chosen_peer(
-    list: &BTreeMap<PeerId, PeerEntry>,
+    list: &mut BTreeMap<PeerId, PeerEntry>,
     admin: &AdminHandle,
     shared: &Arc<NodeShared>,
     settings: &Settings,
     kind: PullKind,
     module: Module,
+    now: u64,
 ) -> bool {
     let d = settings.diffs.get(module);
-    let entries: Vec<(PeerId, &crate::proxysql::cluster::state::PeerModuleState)> = list
+    let ids: Vec<PeerId> = list.keys().cloned().collect();
+    let trusted: Vec<PeerId> = ids
+        .into_iter()
+        .filter(|id| !is_skipped(list, id, module, now))
+        .collect();
+    let entries: Vec<(PeerId, &crate::proxysql::cluster::state::PeerModuleState)> = trusted
         .iter()
-        .map(|(id, e)| (id.clone(), e.checksums.get(module)))
+        .filter_map(|id| Some((id.clone(), list.get(id)?.checksums.get(module))))
         .collect();
     let choice = choose_peer(module, &entries, d);
     if let Some((level, line)) = choice.log_line() {
@@ -723,10 +779,16 @@ async fn pull_from_chosen_peer(
         peer: source,
         checksum,
         epoch,
+        version,
         ..
     } = choice
     else {
         return false;
+    };
+    let announced = Announcement {
+        version,
+        epoch,
+        checksum: checksum.clone(),
     };
     let runtime_expected = list.get(&source).map(|e| {
         let s = e.checksums.get(Module::MysqlServers);
@@ -752,6 +814,15 @@ async fn pull_from_chosen_peer(
         csi,
     )
     .await;
+    if let Some(record) = list.get_mut(&source).map(|e| e.distrust.get_mut(module)) {
+        match &result {
+            Ok(()) => record.verified(),
+            Err(pull::PullError::ChecksumMismatch { .. }) if !silent_mismatch => {
+                record.refused(announced)
+            }
+            Err(_) => {}
+        }
+    }
     match &result {
         Ok(()) => false,
         // A runtime-servers mismatch is ignored without a pause (§6.6).
