@@ -469,3 +469,139 @@ async fn config_file_errors_never_print_a_password() {
     assert!(text.contains("proxysql.cnf:3:"), "{text}");
     assert!(!text.contains("S3cretPW"), "{text}");
 }
+
+/// The node's peak resident memory (`VmHWM`), in KiB.
+fn peak_rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn expect_1153(result: mysql_async::Result<()>, what: &str) {
+    match result {
+        Err(mysql_async::Error::Server(e)) => {
+            assert_eq!(
+                (e.code, e.state.as_str(), e.message.as_str()),
+                (
+                    1153,
+                    "08S01",
+                    "Got a packet bigger than 'max_allowed_packet' bytes"
+                ),
+                "{what}"
+            );
+        }
+        other => panic!("{what}: expected ERROR 1153, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn oversized_packets_get_err_1153_on_both_ports_without_being_buffered() {
+    use mysql_async::prelude::Queryable;
+    let traffic_port = common::free_port();
+    let node = TestNode::builder()
+        .arg("--mysql")
+        .arg(format!("{}:{traffic_port}", common::HOST))
+        .start()
+        .await;
+    let mut admin = node.admin().await;
+    for sql in [
+        "INSERT INTO mysql_users (username, password, default_hostgroup) VALUES ('app', 'app', 0)",
+        "UPDATE global_variables SET variable_value='8192' WHERE variable_name='mysql-max_allowed_packet'",
+        "LOAD MYSQL USERS TO RUNTIME",
+        "LOAD MYSQL VARIABLES TO RUNTIME",
+    ] {
+        query_rows(&mut admin, sql).await;
+    }
+
+    // Traffic port, limit 8 KiB: a 48 MiB statement is refused from its header, and the
+    // node's memory does not grow by it.
+    let mut app =
+        Conn::new(common::admin_opts(traffic_port, "app", "app").max_allowed_packet(Some(1 << 30)))
+            .await
+            .unwrap();
+    let pid = node.pid().unwrap();
+    let before = peak_rss_kib(pid);
+    let big = format!("SELECT '{}'", "x".repeat(48 << 20));
+    expect_1153(app.query_drop(&big).await, "traffic port, 48 MiB");
+    drop(big);
+    let grown = peak_rss_kib(pid).saturating_sub(before);
+    assert!(grown < 16 * 1024, "the node's peak RSS grew by {grown} KiB");
+    expect_1153(
+        app.query_drop(format!("SELECT '{}'", "x".repeat(9000)))
+            .await,
+        "traffic port, 9000 bytes",
+    );
+    // Same connection, still in sync.
+    app.ping().await.expect("the connection survives");
+
+    // Admin port (64 MiB, as ProxySQL's default max_allowed_packet).
+    let mut conn = Conn::new(
+        common::admin_opts(node.admin_port(), "admin", "admin").max_allowed_packet(Some(1 << 30)),
+    )
+    .await
+    .unwrap();
+    let big = format!("SELECT '{}'", "x".repeat((64 << 20) + 1024));
+    expect_1153(conn.query_drop(&big).await, "admin port, 64 MiB + 1 KiB");
+    drop(big);
+    assert_eq!(scalar(&mut conn, "SELECT 1").await.as_deref(), Some("1"));
+
+    let log = node.log();
+    assert!(
+        log.contains("Client 127.0.0.1 (user 'app') sent a packet bigger than 'max_allowed_packet' (8192 bytes): answered ERROR 1153"),
+        "{log}"
+    );
+    assert!(
+        log.contains("Admin client 127.0.0.1 (user 'admin') sent a packet bigger than 'max_allowed_packet' (67108864 bytes)"),
+        "{log}"
+    );
+}
+
+#[tokio::test]
+async fn failed_admin_logins_are_logged_as_proxysql_logs_them() {
+    let node = TestNode::start().await;
+    let err = common::try_admin_conn(node.admin_port(), "admin", "wrong")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("Access denied"), "{err}");
+    let _ = common::try_admin_conn(node.admin_port(), "nobody", "")
+        .await
+        .unwrap_err();
+    node.wait_for_log(
+        "[ERROR] ProxySQL Error: Access denied for user 'admin'@'127.0.0.1' (using password: YES)",
+        Duration::from_secs(10),
+    )
+    .await;
+    node.wait_for_log(
+        "ProxySQL Error: Access denied for user 'nobody'@'127.0.0.1' (using password: NO)",
+        Duration::from_secs(10),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_ipv4_client_of_a_dual_stack_admin_listener_is_local() {
+    if std::net::TcpListener::bind("[::]:0").is_err() {
+        eprintln!("no IPv6 on this machine: nothing to test");
+        return;
+    }
+    let node = TestNode::start().await;
+    let port = common::free_port();
+    let mut admin = node.admin().await;
+    query_rows(
+        &mut admin,
+        &format!(
+            "SET admin-mysql_ifaces='127.0.0.1:{};[::]:{port}'",
+            node.admin_port()
+        ),
+    )
+    .await;
+    query_rows(&mut admin, "LOAD ADMIN VARIABLES TO RUNTIME").await;
+    // 127.0.0.1 reaches the [::] listener as ::ffff:127.0.0.1: admin and stats are local.
+    let mut conn = admin_conn(port, "admin", "admin").await;
+    assert_eq!(scalar(&mut conn, "SELECT 1").await.as_deref(), Some("1"));
+    let mut stats = admin_conn(port, "stats", "stats").await;
+    assert_eq!(scalar(&mut stats, "SELECT 1").await.as_deref(), Some("1"));
+}

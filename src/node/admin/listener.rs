@@ -162,7 +162,7 @@ fn serve(listener: TcpListener, addr: &str, admin: AdminHandle, shared: Arc<Node
 
 /// Whether `user` may log in from `peer` (§1.2: `admin` and `stats` only from loopback).
 pub fn local_only_violation(user: &str, peer: SocketAddr) -> bool {
-    (user == "admin" || user == "stats") && !peer.ip().is_loopback()
+    (user == "admin" || user == "stats") && !peer.ip().to_canonical().is_loopback()
 }
 
 #[cfg(test)]
@@ -177,5 +177,9 @@ mod tests {
         assert!(local_only_violation("stats", remote));
         assert!(!local_only_violation("admin", local));
         assert!(!local_only_violation("cluster_user", remote));
+        let mapped: SocketAddr = "[::ffff:127.0.0.1]:5000".parse().unwrap();
+        assert!(!local_only_violation("admin", mapped));
+        let mapped_remote: SocketAddr = "[::ffff:192.0.2.1]:5000".parse().unwrap();
+        assert!(local_only_violation("admin", mapped_remote));
     }
 }

@@ -14,6 +14,7 @@ use crate::node::protocol::{
     AuthPlugin, AuthRejection, Authenticator, ColumnDef, Command, Credential, ErrorReply,
     HandshakeConfig, Login, Password, PeerAddr, ProtoError, ServerConn,
 };
+use crate::{px_error, px_warn};
 
 static CONNECTION_IDS: AtomicU32 = AtomicU32::new(1);
 
@@ -81,7 +82,8 @@ impl Authenticator for AdminAuth {
 
     fn authorize(&self, login: &Login<SessionKind>, peer: &PeerAddr) -> Result<(), AuthRejection> {
         let local = match peer {
-            PeerAddr::Tcp(a) => a.ip().is_loopback(),
+            // `::ffff:127.0.0.1` (an IPv4 client of a `[::]` listener) is loopback too.
+            PeerAddr::Tcp(a) => a.ip().to_canonical().is_loopback(),
             PeerAddr::Unix => true,
         };
         let restricted = (login.user == "admin" && login.tag == SessionKind::Admin)
@@ -116,7 +118,14 @@ pub async fn serve_admin_connection(
     let (mut conn, login) =
         match ServerConn::accept(stream, PeerAddr::Tcp(peer), config, &auth).await {
             Ok(ok) => ok,
-            Err(_) => return, // refused logins already got their ERR; garbage just drops
+            // Refused logins already got their ERR and are logged as ProxySQL logs them
+            // (`ProxySQL Error: Access denied for user 'U'@'H' (using password: YES)`);
+            // garbage just drops.
+            Err(ProtoError::AuthFailed { reply, .. }) => {
+                px_error!("{}", reply.message);
+                return;
+            }
+            Err(_) => return,
         };
     let mut ctx = SessionCtx {
         kind: login.tag,
@@ -134,7 +143,22 @@ async fn command_loop(
     admin: &AdminHandle,
     shared: &Arc<NodeShared>,
 ) -> Result<(), ProtoError> {
-    while let Some(cmd) = conn.next_command().await? {
+    loop {
+        let cmd = match conn.next_command().await {
+            Ok(Some(cmd)) => cmd,
+            Ok(None) => break,
+            Err(ProtoError::PacketSkipped { limit }) => {
+                px_warn!(
+                    "Admin client {} (user '{}') sent a packet bigger than 'max_allowed_packet' ({} bytes): answered ERROR 1153",
+                    conn.peer().host(),
+                    ctx.user,
+                    limit
+                );
+                conn.send_packet_too_large().await?;
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         match cmd {
             Command::Query(bytes) => {
                 let sql = String::from_utf8_lossy(&bytes).into_owned();
@@ -183,7 +207,10 @@ async fn command_loop(
                         ctx.user = login.user;
                         ctx.cluster_peer = None;
                     }
-                    Err(ProtoError::AuthFailed { .. }) => return Ok(()),
+                    Err(ProtoError::AuthFailed { reply, .. }) => {
+                        px_error!("{}", reply.message);
+                        return Ok(());
+                    }
                     Err(e) => return Err(e),
                 }
             }

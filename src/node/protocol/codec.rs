@@ -8,7 +8,7 @@
 //! its four bytes arrive, so garbage such as an HTTP request is refused without first waiting
 //! for the megabytes its "length" promises.
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use mysql_common::proto::codec::{packet_to_chunks, ChunkDecoder, ChunkInfo};
 use tokio_util::codec::{Decoder, Encoder};
 
@@ -16,6 +16,18 @@ use super::ProtoError;
 
 /// Size of a packet header: 3-byte little-endian length and 1-byte sequence id.
 const HEADER_LEN: usize = 4;
+
+/// A chunk of this length is followed by another chunk of the same packet.
+const MAX_CHUNK: usize = 0xFF_FFFF;
+
+/// An oversized packet being skipped: its bytes are read and dropped, never buffered.
+#[derive(Debug, Clone, Copy)]
+struct Discard {
+    /// Bytes of the current chunk still to drop.
+    remaining: usize,
+    /// The current chunk is full-length: another chunk follows.
+    more: bool,
+}
 
 /// Something to write: a payload this codec frames, or bytes that already carry headers.
 #[derive(Debug, Clone, Copy)]
@@ -33,8 +45,16 @@ pub(crate) struct PacketCodec {
     pub(crate) seq: u8,
     /// Largest logical payload accepted from the peer.
     pub(crate) max_packet: usize,
+    /// Past the limit, skip the packet (the stream stays in sync) instead of failing with
+    /// [`ProtoError::PacketTooLarge`]: the decoder then yields an empty item and sets
+    /// `skipped`, which the reader turns into [`ProtoError::PacketSkipped`]. (An error from a
+    /// decoder would end tokio's `Framed` stream.)
+    pub(crate) skip_oversized: bool,
+    /// The last item yielded stands for a skipped oversized packet.
+    pub(crate) skipped: bool,
     chunk: ChunkDecoder,
     partial: BytesMut,
+    discard: Option<Discard>,
 }
 
 impl PacketCodec {
@@ -43,15 +63,59 @@ impl PacketCodec {
         Self {
             seq: 0,
             max_packet,
+            skip_oversized: false,
+            skipped: false,
             chunk: ChunkDecoder::default(),
             partial: BytesMut::new(),
+            discard: None,
         }
     }
 
     /// True when no chunk is half-read, i.e. the stream ended on a packet boundary.
     fn at_boundary(&self) -> bool {
-        matches!(self.chunk, ChunkDecoder::Idle) && self.partial.is_empty()
+        matches!(self.chunk, ChunkDecoder::Idle)
+            && self.partial.is_empty()
+            && self.discard.is_none()
     }
+
+    /// Drops the bytes of a packet being skipped: true once its last chunk is gone, false when
+    /// more bytes are needed.
+    fn skip(&mut self, src: &mut BytesMut) -> Result<bool, ProtoError> {
+        while let Some(d) = self.discard.as_mut() {
+            let n = d.remaining.min(src.len());
+            src.advance(n);
+            d.remaining -= n;
+            if d.remaining > 0 {
+                return Ok(false);
+            }
+            if !d.more {
+                self.discard = None;
+                return Ok(true);
+            }
+            if src.len() < HEADER_LEN {
+                return Ok(false);
+            }
+            if src[3] != self.seq {
+                return Err(ProtoError::OutOfOrder {
+                    expected: self.seq,
+                    got: src[3],
+                });
+            }
+            let len = chunk_len(src);
+            src.advance(HEADER_LEN);
+            self.seq = self.seq.wrapping_add(1);
+            *d = Discard {
+                remaining: len,
+                more: len == MAX_CHUNK,
+            };
+        }
+        Ok(false)
+    }
+}
+
+/// The payload length in the header at the start of `src` (at least [`HEADER_LEN`] bytes).
+fn chunk_len(src: &[u8]) -> usize {
+    usize::from(src[0]) | usize::from(src[1]) << 8 | usize::from(src[2]) << 16
 }
 
 impl Decoder for PacketCodec {
@@ -60,6 +124,13 @@ impl Decoder for PacketCodec {
 
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, ProtoError> {
         loop {
+            if self.discard.is_some() {
+                if !self.skip(src)? {
+                    return Ok(None);
+                }
+                self.skipped = true;
+                return Ok(Some(Bytes::new()));
+            }
             if matches!(self.chunk, ChunkDecoder::Idle) {
                 if src.len() < HEADER_LEN {
                     return Ok(None);
@@ -70,6 +141,19 @@ impl Decoder for PacketCodec {
                         expected: self.seq,
                         got,
                     });
+                }
+                let len = chunk_len(src);
+                if self.skip_oversized && self.partial.len() + len > self.max_packet {
+                    // Checked on the header, before the payload is read: what was buffered
+                    // of the packet is released and the rest is dropped as it arrives.
+                    self.partial = BytesMut::new();
+                    src.advance(HEADER_LEN);
+                    self.seq = self.seq.wrapping_add(1);
+                    self.discard = Some(Discard {
+                        remaining: len,
+                        more: len == MAX_CHUNK,
+                    });
+                    continue;
                 }
             }
             let decoded = self
@@ -185,6 +269,32 @@ mod tests {
             assert!(got[..] == payload[..], "len {len}");
             assert!(wire.is_empty());
             assert_eq!(reader.seq, writer.seq);
+        }
+    }
+
+    #[test]
+    fn an_oversized_packet_is_skipped_without_buffering_and_the_stream_stays_in_sync() {
+        for len in [5000, 2 * MAX_PAYLOAD_LEN + 7] {
+            let mut writer = PacketCodec::new(usize::MAX);
+            let mut wire = encode(&mut writer, &vec![b'x'; len]);
+            writer.seq = 0;
+            wire.extend_from_slice(&encode(&mut writer, b"next"));
+            let mut reader = PacketCodec::new(4096);
+            reader.skip_oversized = true;
+            // Fed in small pieces: nothing of the big packet is ever kept.
+            let mut src = BytesMut::new();
+            let mut items = Vec::new();
+            for piece in wire.chunks(1000) {
+                src.extend_from_slice(piece);
+                while let Some(item) = reader.decode(&mut src).unwrap() {
+                    items.push((item, std::mem::take(&mut reader.skipped)));
+                    reader.seq = 0;
+                }
+                assert!(reader.partial.capacity() <= 4096, "len {len}: buffered");
+            }
+            assert_eq!(items.len(), 2, "len {len}");
+            assert!(items[0].1 && items[0].0.is_empty(), "len {len}");
+            assert_eq!((&items[1].0[..], items[1].1), (&b"next"[..], false));
         }
     }
 

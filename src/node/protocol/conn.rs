@@ -32,6 +32,9 @@ const PROTOCOL_VERSION: u8 = 10;
 /// can make the server buffer.
 const PRE_AUTH_MAX_PACKET: usize = 1 << 20;
 
+/// ProxySQL's text of ERR 1153 (`MySQL_Session::handler_WCD_SS_MCQ_qpo_LargePacket`).
+pub const PACKET_TOO_LARGE: &str = "Got a packet bigger than 'max_allowed_packet' bytes";
+
 /// Write-buffer size beyond which queued packets are flushed; result sets larger than this
 /// stream out instead of accumulating.
 const FLUSH_THRESHOLD: usize = 64 * 1024;
@@ -171,6 +174,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> ServerConn<S> {
             None => conn.handshake(&config, auth).await?,
         };
         conn.framed.codec_mut().max_packet = config.max_allowed_packet;
+        // Logged in: an oversized command is skipped and answered, not fatal.
+        conn.framed.codec_mut().skip_oversized = true;
         Ok((conn, login))
     }
 
@@ -468,7 +473,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> ServerConn<S> {
         if !self.framed.write_buffer().is_empty() {
             self.flush().await?;
         }
-        self.framed.next().await.transpose()
+        let packet = self.framed.next().await.transpose()?;
+        let codec = self.framed.codec_mut();
+        if std::mem::take(&mut codec.skipped) {
+            return Err(ProtoError::PacketSkipped {
+                limit: codec.max_packet,
+            });
+        }
+        Ok(packet)
     }
 
     /// Queues one packet with the current sequence id (split if 16 MiB or larger).
@@ -531,6 +543,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> ServerConn<S> {
         put_err(&mut self.buf, code, sqlstate, message);
         self.send_scratch().await?;
         self.flush().await
+    }
+
+    /// Answers a [`ProtoError::PacketSkipped`] as ProxySQL does:
+    /// `ERROR 1153 (08S01): Got a packet bigger than 'max_allowed_packet' bytes`.
+    pub async fn send_packet_too_large(&mut self) -> Result<(), ProtoError> {
+        self.send_err(1153, "08S01", PACKET_TOO_LARGE).await
     }
 
     /// Sends an ERR packet from an [`ErrorReply`].

@@ -63,6 +63,14 @@ pub enum ProtoError {
         /// The limit in force (pre-authentication limit or `max_allowed_packet`).
         limit: usize,
     },
+    /// A packet larger than `max_allowed_packet` was read past without being buffered; the
+    /// stream is in sync and the next sequence id is the one to answer it with (ERR 1153,
+    /// [`ServerConn::send_packet_too_large`]).
+    #[error("packet bigger than 'max_allowed_packet' ({limit} bytes) skipped")]
+    PacketSkipped {
+        /// The limit in force.
+        limit: usize,
+    },
     /// The stream ended inside a packet.
     #[error("connection closed in the middle of a packet")]
     UnexpectedEof,

@@ -378,6 +378,16 @@ impl ClientSession {
                         .await?;
                     continue;
                 }
+                Err(ProtoError::PacketSkipped { limit }) => {
+                    px_warn!(
+                        "Client {} (user '{}') sent a packet bigger than 'max_allowed_packet' ({} bytes): answered ERROR 1153",
+                        self.client.peer().host(),
+                        self.user.username,
+                        limit
+                    );
+                    self.client.send_packet_too_large().await?;
+                    continue;
+                }
                 Err(e) => return Err(e),
             };
             if self.cfg_rx.has_changed().unwrap_or(false) {
