@@ -161,6 +161,8 @@ mod capture {
 
     /// The original argv strings, writable in place.
     pub(super) fn args() -> Vec<&'static mut [u8]> {
+        // Referenced, so the linker can never leave the .init_array entry out.
+        std::hint::black_box(&KEEP_ARGV);
         let argc = ARGC.load(Ordering::Relaxed);
         let argv = ARGV.load(Ordering::Relaxed);
         if argv.is_null() || argc <= 0 {

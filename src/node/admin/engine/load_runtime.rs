@@ -108,11 +108,20 @@ impl Engine {
                 }
                 Err(_) => {
                     let current = running.get(&name).cloned().unwrap_or_default();
+                    // ProxySQL's line, but a password or credentials value is never logged.
+                    let secret = crate::proxysql::config_file::is_secret_name(&name);
+                    let shown = |v: &str| {
+                        if secret {
+                            "***".to_string()
+                        } else {
+                            v.to_string()
+                        }
+                    };
                     px_warn!(
                         "Impossible to set variable {} with value \"{}\". Resetting to current \"{}\".",
                         name.trim_start_matches(prefix),
-                        value,
-                        current
+                        shown(&value),
+                        shown(&current)
                     );
                     let _ = self.db.admin.execute(
                         "UPDATE main.global_variables SET variable_value=?2 WHERE variable_name=?1",
