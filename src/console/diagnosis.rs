@@ -280,7 +280,7 @@ impl<'a> ClusterView<'a> {
                 continue;
             };
             let freshest = rows.iter().map(|r| r.state.updated_at).max().unwrap_or(0);
-            let threshold = (3 * data.check_interval_ms() / 1000 + 2).max(5);
+            let threshold = link_window_s(data);
             let mut last_by_peer: BTreeMap<String, u64> = BTreeMap::new();
             for r in rows {
                 let peer = self.name_of(r);
@@ -530,13 +530,12 @@ impl<'a> ClusterView<'a> {
         let mut seen: BTreeMap<String, (u64, String)> = BTreeMap::new();
         for (snap, data) in self.reachable() {
             for row in data.peer_rows(module) {
-                if row.state.checksum.is_empty()
-                    || self.by_endpoint(&row.hostname, row.port).is_some()
-                {
-                    continue;
-                }
                 let name = self.name_of(row);
-                if Self::is_stale(links, &snap.name, &name) {
+                // Polled under the name its peers know it by, or by its address.
+                if row.state.checksum.is_empty()
+                    || self.by_name(&name).is_some()
+                    || Self::is_stale(links, &snap.name, &name)
+                {
                     continue;
                 }
                 let slot = seen.entry(name).or_insert((0, String::new()));
@@ -558,7 +557,7 @@ impl<'a> ClusterView<'a> {
                     name: snap.name.clone(),
                     checksum: own.checksum.clone(),
                     loaded_s_ago,
-                    window_s: (3 * data.check_interval_ms() / 1000 + 2).max(5),
+                    window_s: link_window_s(data),
                     d: data.diffs_before_sync().get(module),
                 }),
                 View::RuntimeNotSynced => out.runtime_only.push(snap.name.clone()),
@@ -585,7 +584,21 @@ impl<'a> ClusterView<'a> {
                     ));
                 }
                 View::WaitingVersionOne(peers) => {
-                    out.waiting.push((&snap.name, &own.checksum, peers));
+                    // Loaded moments ago (past version 1): its version-1 peers have not
+                    // noticed yet, and will pull from it, so it is a source, not stuck.
+                    let loaded = loaded_s_ago(snap, data, own);
+                    let window_s = link_window_s(data);
+                    if own.version > 1 && loaded.is_some_and(|age| age <= window_s) {
+                        out.newer.push(Newest {
+                            name: snap.name.clone(),
+                            checksum: own.checksum.clone(),
+                            loaded_s_ago: loaded,
+                            window_s,
+                            d: data.diffs_before_sync().get(module),
+                        });
+                    } else {
+                        out.waiting.push((&snap.name, &own.checksum, peers));
+                    }
                 }
                 View::EqualEpoch(peers) => {
                     out.conflicts
@@ -1088,6 +1101,12 @@ fn monitoring_disabled(no_user: &[String]) -> Option<Finding> {
         },
         fix: None,
     })
+}
+
+/// Seconds after which a node's silence about a peer means the link is down, and within
+/// which peers may not have noticed a change yet: `max(5 s, 3 × check interval + 2 s)`.
+fn link_window_s(data: &NodeData) -> u64 {
+    (3 * data.check_interval_ms() / 1000 + 2).max(5)
 }
 
 /// How far a pull has come: checks left and run, D, and the age of the difference.
