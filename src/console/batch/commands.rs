@@ -16,6 +16,7 @@ use crate::client::snapshot::{fetch_snapshot, NodeSnapshot};
 use crate::console::config::Config;
 use crate::console::diagnosis::check::{apply_grace, counts, perfdata, perfdata_text, Thresholds};
 use crate::console::diagnosis::{diagnose, fixes, overall, Finding, Severity};
+use crate::console::exporter;
 use crate::console::fault::{Fault, FaultInjector};
 use crate::console::injector::Injector;
 use crate::console::matrix::{reported_module_names, Matrix};
@@ -38,7 +39,7 @@ impl<E: std::fmt::Display> From<E> for Usage {
 /// that goes to stderr.
 pub async fn emit(report: &Report, format: Format) {
     match (&report.body, format) {
-        (Body::Error { error }, Format::Tsv | Format::Csv) => {
+        (Body::Error { error }, Format::Tsv | Format::Csv | Format::Prom) => {
             err(&format!("pxadm: {error}\n")).await;
         }
         _ => out(&report.render(format)).await,
@@ -61,7 +62,20 @@ pub async fn execute(cmd: BatchCommand) -> u8 {
 async fn dispatch(cmd: BatchCommand) -> Result<u8, Usage> {
     let format = cmd.common().format;
     let timeout = seconds_arg("timeout", cmd.common().timeout)?;
+    if format == Format::Prom && !matches!(cmd, BatchCommand::Status(_)) {
+        return Err(Usage(
+            "--format prom is for status (and pxadm exporter) only".into(),
+        ));
+    }
     let report = match cmd {
+        BatchCommand::Status(c) if format == Format::Prom => {
+            let nodes = nodes(&c, Want::Cluster).await?;
+            let started = Instant::now();
+            let snaps = poll_cluster(&nodes, &c, timeout).await.snapshots;
+            let findings = diagnose(&snaps);
+            out(&exporter::metrics(&snaps, &findings, started.elapsed())).await;
+            return Ok(Status::from(overall(&findings)).exit_code());
+        }
         BatchCommand::Status(c) => {
             let nodes = nodes(&c, Want::Cluster).await?;
             status(&poll_cluster(&nodes, &c, timeout).await.snapshots, None)
@@ -716,7 +730,7 @@ async fn watch(
         let text = match format {
             Format::Json => report.json_line(),
             Format::Table => format!("{}\n", report.render(Format::Table)),
-            Format::Tsv | Format::Csv => watch_rows(&report, format, i == 1),
+            Format::Tsv | Format::Csv | Format::Prom => watch_rows(&report, format, i == 1),
         };
         out(&text).await;
         if count != 0 && i >= count {

@@ -40,6 +40,9 @@ pub enum Format {
     Tsv,
     /// RFC 4180 comma-separated with a header line.
     Csv,
+    /// Prometheus exposition text, as `pxadm exporter` serves it (status only): for a
+    /// node_exporter textfile collector.
+    Prom,
 }
 
 /// Options every batch command takes.

@@ -411,6 +411,8 @@ impl Report {
             },
             Format::Tsv => self.tables().iter().map(|t| t.tsv(true)).collect(),
             Format::Csv => self.tables().iter().map(|t| t.csv(true)).collect(),
+            // Only `status` renders metrics (commands.rs); anything else is a comment line.
+            Format::Prom => format!("# {}\n", self.summary),
         }
     }
 }
