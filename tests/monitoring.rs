@@ -142,6 +142,113 @@ fn spawn(cmd: &mut Command) -> Child {
         .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"))
 }
 
+/// ProxySQL 2.7.2's names (from a real node's `SHOW PROMETHEUS METRICS`) for what the node
+/// implements: traffic counters, the cluster view of each peer, the version.
+const PROXYSQL_SERIES: [&str; 21] = [
+    "proxysql_questions_total",
+    "proxysql_slow_queries_total",
+    "proxysql_client_connections_total{status=\"created\"}",
+    "proxysql_server_connections_total{status=\"aborted\"}",
+    "proxysql_access_denied_wrong_password_total",
+    "proxysql_uptime_seconds_total",
+    "proxysql_client_connections_connected",
+    "proxysql_server_connections_connected",
+    "proxysql_active_transactions",
+    "proxysql_mysql_listener_paused",
+    "proxysql_mysql_thread_workers",
+    "proxysql_servers_checksums_version_total{hostname=",
+    "proxysql_servers_checksums_epoch{hostname=",
+    "proxysql_servers_checksums_changed_at{hostname=",
+    "proxysql_servers_checksums_updated_at{hostname=",
+    "proxysql_servers_checksums_diff_check{hostname=",
+    "proxysql_servers_metrics_uptime_s_total{hostname=",
+    "proxysql_servers_metrics_queries_total{hostname=",
+    "proxysql_servers_metrics_response_time_ms{hostname=",
+    "proxysql_servers_metrics_client_conns_connected_total{hostname=",
+    "proxysql_version_info{version=",
+];
+
+async fn show_prometheus_metrics(port: u16) -> String {
+    let mut c = admin_conn(port, ADMIN_USER, ADMIN_PASS).await;
+    let rows = common::query_rows(&mut c, "SHOW PROMETHEUS METRICS").await;
+    c.disconnect().await.ok();
+    rows.first()
+        .and_then(|r| r.first().cloned().flatten())
+        .expect("one row, one column")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_metrics_carry_proxysql_names_and_follow_restapi_variables() {
+    let (_nodes, ports) = stuck_cluster().await;
+    let ok = wait_until(Duration::from_secs(20), || async {
+        show_prometheus_metrics(ports[1])
+            .await
+            .contains("proxysql_servers_metrics_uptime_s_total{hostname=")
+    })
+    .await;
+    let text = show_prometheus_metrics(ports[1]).await;
+    assert!(ok, "no peer metrics yet:\n{text}");
+    for name in PROXYSQL_SERIES {
+        assert!(
+            text.contains(name),
+            "{name} not in SHOW PROMETHEUS METRICS:\n{text}"
+        );
+    }
+    assert!(text.contains("# HELP proxysql_servers_checksums_diff_check Number of checks in a row in which it was detected that remote conf is different than local one."));
+
+    // Nothing listens until the REST API is enabled; LOAD starts, moves and stops it.
+    let (first, second) = (free_port(), free_port());
+    assert!(http_get(first, "/metrics").await.is_err());
+    run_sql(
+        ports[1],
+        &format!("SET admin-restapi_port={first}; SET admin-restapi_enabled='true'; LOAD ADMIN VARIABLES TO RUNTIME;"),
+    )
+    .await;
+    let served = |port: u16| async move {
+        http_get(port, "/metrics")
+            .await
+            .is_ok_and(|(status, body)| {
+                status.contains(" 200") && body.contains("proxysql_servers_checksums_diff_check{")
+            })
+    };
+    assert!(
+        wait_until(Duration::from_secs(10), || served(first)).await,
+        "/metrics on {first}"
+    );
+    let (_, page) = http_get(first, "/metrics").await.expect("page");
+    for name in PROXYSQL_SERIES {
+        assert!(page.contains(name), "{name} not in /metrics");
+    }
+    run_sql(
+        ports[1],
+        &format!("SET admin-restapi_port={second}; LOAD ADMIN VARIABLES TO RUNTIME;"),
+    )
+    .await;
+    assert!(
+        wait_until(Duration::from_secs(10), || served(second)).await,
+        "moved to {second}"
+    );
+    assert!(
+        wait_until(Duration::from_secs(10), || async {
+            http_get(first, "/metrics").await.is_err()
+        })
+        .await,
+        "the old port still answers"
+    );
+    run_sql(
+        ports[1],
+        "SET admin-restapi_enabled='false'; LOAD ADMIN VARIABLES TO RUNTIME;",
+    )
+    .await;
+    assert!(
+        wait_until(Duration::from_secs(10), || async {
+            http_get(second, "/metrics").await.is_err()
+        })
+        .await,
+        "disabled but still answering"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shipped_rules_pass_promtool() {
     let Some(promtool) = find_tool("promtool") else {
@@ -264,6 +371,13 @@ async fn exporter_over_a_stuck_cluster_through_prometheus() {
         eprintln!("SKIPPED the Prometheus part: prometheus is not installed (bash .ci/install-deps installs Debian's prometheus)");
         return;
     };
+    // node2's own /metrics, scraped beside the exporter.
+    let restapi = free_port();
+    run_sql(
+        ports[1],
+        &format!("SET admin-restapi_port={restapi}; SET admin-restapi_enabled='true'; LOAD ADMIN VARIABLES TO RUNTIME;"),
+    )
+    .await;
     let dir = tempfile::Builder::new()
         .prefix("pxadm-prometheus-")
         .tempdir()
@@ -272,7 +386,7 @@ async fn exporter_over_a_stuck_cluster_through_prometheus() {
         dir.path(),
         "prometheus.yml",
         &format!(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files:\n  - {}\nscrape_configs:\n  - job_name: pxadm\n    static_configs:\n      - targets: ['{HOST}:{exporter_port}']\n",
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files:\n  - {}\nscrape_configs:\n  - job_name: pxadm\n    static_configs:\n      - targets: ['{HOST}:{exporter_port}']\n  - job_name: proxysql\n    static_configs:\n      - targets: ['{HOST}:{restapi}']\n",
             docs().join("pxadm-alerts.yml").display()
         ),
     );

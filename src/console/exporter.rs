@@ -358,7 +358,7 @@ async fn answer(mut stream: TcpStream, source: &Source) -> std::io::Result<()> {
             respond(
                 &mut stream,
                 "200 OK",
-                "text/plain; version=0.0.4; charset=utf-8",
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
                 &page,
             )
             .await
