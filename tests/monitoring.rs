@@ -144,7 +144,9 @@ fn spawn(cmd: &mut Command) -> Child {
 
 /// ProxySQL 2.7.2's names (from a real node's `SHOW PROMETHEUS METRICS`) for what the node
 /// implements: traffic counters, the cluster view of each peer, the version.
-const PROXYSQL_SERIES: [&str; 21] = [
+const PROXYSQL_SERIES: [&str; 23] = [
+    "proxysql_cluster_pulled_total{module_name=\"mysql_query_rules\",status=\"success\"}",
+    "proxysql_cluster_syn_conflict_total{module_name=\"mysql_query_rules\",reason=\"version_one\"}",
     "proxysql_questions_total",
     "proxysql_slow_queries_total",
     "proxysql_client_connections_total{status=\"created\"}",
@@ -195,6 +197,15 @@ async fn node_metrics_carry_proxysql_names_and_follow_restapi_variables() {
         );
     }
     assert!(text.contains("# HELP proxysql_servers_checksums_diff_check Number of checks in a row in which it was detected that remote conf is different than local one."));
+    // node1 pulled node2's monitor settings (mysql_variables): counted as ProxySQL does.
+    let pulled = wait_until(Duration::from_secs(20), || async {
+        show_prometheus_metrics(ports[0]).await.lines().any(|l| {
+            l.starts_with("proxysql_cluster_pulled_total{module_name=\"mysql_variables\",status=\"success\"} ")
+                && !l.ends_with(" 0")
+        })
+    })
+    .await;
+    assert!(pulled, "{}", show_prometheus_metrics(ports[0]).await);
 
     // Nothing listens until the REST API is enabled; LOAD starts, moves and stops it.
     let (first, second) = (free_port(), free_port());

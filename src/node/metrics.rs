@@ -1,6 +1,7 @@
 //! The node's own Prometheus metrics, with ProxySQL 2.7's names, types, labels and help
 //! texts (as a real 2.7.2 answers `SHOW PROMETHEUS METRICS`), for what the node implements:
-//! the cluster view of its peers, traffic counters and the version. Served as
+//! the cluster view of its peers, its pulls and sync conflicts, traffic counters and the
+//! version. Served as
 //! `SHOW PROMETHEUS METRICS` on the admin port and as `GET /metrics` on `admin-restapi_port`
 //! while `admin-restapi_enabled` is true; `LOAD ADMIN VARIABLES TO RUNTIME` starts, moves and
 //! stops that listener ([`start`] follows the running variables).
@@ -19,6 +20,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
 use crate::node::admin::shared::NodeShared;
+use crate::node::cluster::counters::MODULE_NAMES;
 
 type Labels = Vec<(String, String)>;
 
@@ -235,6 +237,30 @@ pub fn render(shared: &NodeShared) -> String {
         m_queries.get_or_create(&l).inc_by(number(m.get(7)));
         m_connected.get_or_create(&l).set(to_i64(number(m.get(8))));
         m_created.get_or_create(&l).inc_by(number(m.get(9)));
+    }
+
+    let pulled = counter_family(
+        &mut r,
+        "proxysql_cluster_pulled",
+        "Number of times a 'module' have been pulled from a peer.",
+    );
+    let conflicts = counter_family(
+        &mut r,
+        "proxysql_cluster_syn_conflict",
+        "Number of times a 'module' has not been able to be synced.",
+    );
+    let cc = &shared.cluster_counters;
+    for module in MODULE_NAMES {
+        for status in ["success", "failure"] {
+            pulled
+                .get_or_create(&labels(&[("module_name", module), ("status", status)]))
+                .inc_by(cc.pulls(module, status));
+        }
+        for reason in ["servers_share_epoch", "version_one"] {
+            conflicts
+                .get_or_create(&labels(&[("module_name", module), ("reason", reason)]))
+                .inc_by(cc.conflicts(module, reason));
+        }
     }
 
     gauge_family(&mut r, "proxysql_version_info", "ProxySQL version.")
