@@ -106,7 +106,7 @@ async fn dispatch(cmd: BatchCommand) -> Result<u8, Usage> {
         }
         BatchCommand::Fix(a) => {
             let nodes = nodes(&a.common, Want::Cluster).await?;
-            fix(&nodes, a.dry_run, timeout).await
+            fix(&nodes, &a.common, a.dry_run, timeout).await
         }
         BatchCommand::Fault(a) => fault(&a.common, a.fault).await?,
         BatchCommand::Watch(a) => {
@@ -217,6 +217,8 @@ struct ClusterPoll {
     snapshots: Vec<NodeSnapshot>,
     /// Listed peers the console could not poll, as `name: error`.
     not_polled: Vec<String>,
+    /// The listed peers it did poll, with the given node's credentials.
+    discovered: Vec<ConsoleNode>,
 }
 
 /// Polls the nodes; with a single node (and no `--no-discover`), also the peers its
@@ -224,32 +226,30 @@ struct ClusterPoll {
 /// poll is left out rather than reported down: the node's own view of it still counts, and
 /// the console's reach is not the cluster's health.
 async fn poll_cluster(nodes: &[ConsoleNode], c: &CommonArgs, timeout: Duration) -> ClusterPoll {
-    let mut snapshots = poll(nodes, timeout).await;
-    let mut not_polled = Vec::new();
-    let seed = match (nodes, snapshots.first().and_then(NodeSnapshot::data)) {
-        ([only], Some(data)) if !c.no_discover => (only, data.proxysql_servers.clone()),
-        _ => {
-            return ClusterPoll {
-                snapshots,
-                not_polled,
-            }
-        }
+    let mut polled = ClusterPoll {
+        snapshots: poll(nodes, timeout).await,
+        not_polled: Vec::new(),
+        discovered: Vec::new(),
     };
-    let peers = listed_peers(&seed.0.addr, seed.1.as_deref().unwrap_or_default());
+    let servers = match (nodes, polled.snapshots.first().and_then(NodeSnapshot::data)) {
+        ([only], Some(data)) if !c.no_discover => (only, data.proxysql_servers.clone()),
+        _ => return polled,
+    };
+    let peers = listed_peers(&servers.0.addr, servers.1.as_deref().unwrap_or_default());
     let extra = {
         let _note = Progress::start(&format!("polling {} listed peer(s)...", peers.len()));
         join_all(peers.iter().map(|p| fetch_snapshot(p, timeout))).await
     };
-    for snap in extra {
+    for (snap, addr) in extra.into_iter().zip(peers) {
         match snap.error() {
-            Some(e) => not_polled.push(format!("{}: {e}", snap.name)),
-            None => snapshots.push(snap),
+            Some(e) => polled.not_polled.push(format!("{}: {e}", snap.name)),
+            None => {
+                polled.snapshots.push(snap);
+                polled.discovered.push(ConsoleNode::plain(addr));
+            }
         }
     }
-    ClusterPoll {
-        snapshots,
-        not_polled,
-    }
+    polled
 }
 
 /// The monitoring options of `diagnose`.
@@ -546,8 +546,11 @@ fn needs_operator(sql: &str) -> bool {
     sql.contains('<') && sql.contains('>')
 }
 
-async fn fix(nodes: &[ConsoleNode], dry_run: bool, timeout: Duration) -> Report {
-    let snaps = poll(nodes, timeout).await;
+/// Applies the diagnosis's fixes; with a single node given, on the peers it lists too.
+async fn fix(given: &[ConsoleNode], c: &CommonArgs, dry_run: bool, timeout: Duration) -> Report {
+    let polled = poll_cluster(given, c, timeout).await;
+    let snaps = polled.snapshots;
+    let nodes: Vec<ConsoleNode> = given.iter().cloned().chain(polled.discovered).collect();
     let findings = diagnose(&snaps);
     let problems = problems(&findings);
     let merged = fixes(&findings);
