@@ -1027,3 +1027,60 @@ async fn usage_and_config_errors_are_unknown() {
         run.stdout
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_single_node_brings_the_peers_it_lists() {
+    // Two nodes that list each other at loopback addresses, so the console may poll them.
+    let cluster = Cluster::start(2).await;
+    let setup = CLUSTER_SETUP
+        .replace(
+            "'192.168.0.11',6032",
+            &format!("'{HOST}',{}", cluster.ports[0]),
+        )
+        .replace(
+            "'192.168.0.12',6032",
+            &format!("'{HOST}',{}", cluster.ports[1]),
+        );
+    for &port in &cluster.ports {
+        run_sql(port, &setup).await;
+    }
+    let node1 = format!("{ADMIN_USER}:{ADMIN_PASS}@{HOST}:{}", cluster.ports[0]);
+    let figures = |run: &Run| run.json()["figures"].clone();
+    let ok = wait_until(STATE_TIMEOUT, || async {
+        let run = cluster
+            .pxadm(&["--batch", "diagnose", "-n", &node1, "--format", "json"])
+            .await;
+        run.code == Some(0) && figures(&run)["nodes"] == 2
+    })
+    .await;
+    let run = cluster
+        .pxadm(&["--batch", "diagnose", "-n", &node1, "--format", "json"])
+        .await;
+    assert!(
+        ok,
+        "node1 alone never reported both nodes in sync: {}",
+        run.stdout
+    );
+    assert_eq!(figures(&run)["nodes_up"], 2);
+    assert_eq!(figures(&run)["modules_in_sync"], 7);
+    let run = cluster
+        .pxadm(&[
+            "--batch",
+            "diagnose",
+            "-n",
+            &node1,
+            "--no-discover",
+            "--format",
+            "json",
+        ])
+        .await;
+    assert_eq!(figures(&run)["nodes"], 1, "{}", run.stdout);
+    // Its view of node2 still counts: seven modules in sync with the peer it sees.
+    assert_eq!(run.code, Some(0), "{}", run.stdout);
+    let why = run.json()["findings"][0]["why"].clone();
+    assert!(
+        why.as_str()
+            .is_some_and(|w| w.contains("the 1 peer they see")),
+        "{why}"
+    );
+}
