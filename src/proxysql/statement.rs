@@ -251,6 +251,8 @@ pub enum ShowCommand {
     Databases,
     /// `show fields from <t>` / `show table status like '<t>'`-style synthesised answers.
     Fields(String),
+    /// `SHOW PROMETHEUS METRICS`: one column `Data` holding the exposition text.
+    PrometheusMetrics,
 }
 
 /// Normalises a statement like ProxySQL (§1.4 step 1): whitespace runs collapse to one space
@@ -764,6 +766,7 @@ fn parse_show(norm: &str, upper: &str) -> Option<ShowCommand> {
     let show = match upper {
         "SHOW TABLES" => ShowCommand::Sql(tables_sql("", "")),
         "SHOW DATABASES" | "SHOW SCHEMAS" => ShowCommand::Databases,
+        "SHOW PROMETHEUS METRICS" => ShowCommand::PrometheusMetrics,
         "SHOW MYSQL USERS" => ShowCommand::Sql("SELECT * FROM mysql_users ORDER BY username".into()),
         "SHOW MYSQL SERVERS" => {
             ShowCommand::Sql("SELECT * FROM mysql_servers ORDER BY hostgroup_id, hostname, port".into())

@@ -96,6 +96,8 @@ pub struct NodeShared {
     pub control: mpsc::UnboundedSender<NodeControl>,
     /// Counters.
     pub counters: Counters,
+    /// Cluster pulls and sync conflicts (`proxysql_cluster_*_total`).
+    pub cluster_counters: crate::node::cluster::counters::ClusterCounters,
     /// Cluster view per peer `(host, port)`, rendered rows.
     pub cluster: Mutex<BTreeMap<(String, u16), PeerStatsRows>>,
     /// Whether the traffic listener is paused (`mysql_listener_paused`).
@@ -129,6 +131,7 @@ impl NodeShared {
             runtime: watch::channel(Arc::new(Runtime::default())).0,
             control,
             counters: Counters::default(),
+            cluster_counters: Default::default(),
             cluster: Mutex::new(BTreeMap::new()),
             traffic_paused: std::sync::atomic::AtomicBool::new(false),
             peer_map: RwLock::new(BTreeMap::new()),

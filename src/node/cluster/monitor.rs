@@ -500,6 +500,8 @@ struct StepVerdict {
     module: Module,
     /// The verdict's log lines.
     lines: Vec<(Level, String)>,
+    /// The periodic sync warning logged with them, counted as a conflict.
+    warning: Option<decision::SyncWarning>,
 }
 
 /// One iteration of the inner loop (§6.2 step 4) plus the sync evaluation (§6.3–§6.5).
@@ -529,6 +531,9 @@ async fn check_once(
         let verdict = evaluate_step(step, peer, entry, &local, settings, syncs_runtime);
         for (level, line) in verdict.lines {
             px_log!(level, "{}", line);
+        }
+        if let Some(warning) = verdict.warning {
+            shared.cluster_counters.conflict(verdict.module, warning);
         }
         let Some(kind) = verdict.kind else { continue };
         if settings.diffs.get(verdict.module) == 0 {
@@ -659,6 +664,7 @@ fn evaluate_step(
                 kind: v.pull.then_some(PullKind::Module(module)),
                 module,
                 lines: v.log_lines(&peer.host, peer.port, p, own, d),
+                warning: v.warning,
             }
         }
         Step::Servers => {
@@ -695,6 +701,7 @@ fn evaluate_step(
                 kind,
                 module,
                 lines,
+                warning: sv.v2.warning,
             }
         }
     }
@@ -752,6 +759,7 @@ async fn pull_from_chosen_peer(
         csi,
     )
     .await;
+    shared.cluster_counters.pulled(module, result.is_ok());
     match &result {
         Ok(()) => false,
         // A runtime-servers mismatch is ignored without a pause (§6.6).
