@@ -121,12 +121,18 @@ impl Engine {
         }
         if module == ConfigModule::AdminVariables {
             running.insert("admin-version".into(), self.shared.version.clone());
-            // Deprecated switches: admin-checksum_<module>=false forces that module's sync off.
+            // Deprecated switches: admin-checksum_<module>=false forces that module's sync
+            // off. ProxySQL applies the diffs variables before the switches (table order), so
+            // a diffs value loaded while the switch was still false becomes 0 too: switching
+            // it back to true keeps 0 until the next load, and peers' checksums agree only if
+            // this node does the same.
+            let previous = &self.rt.admin_vars;
             let forced: Vec<String> = running
                 .keys()
                 .filter(|k| {
                     variables::checksum_switch_for(k).is_some_and(|switch| {
                         running.get(switch).map(String::as_str) == Some("false")
+                            || previous.get(switch).map(String::as_str) == Some("false")
                     })
                 })
                 .cloned()
@@ -134,6 +140,8 @@ impl Engine {
             for k in forced {
                 running.insert(k, "0".into());
             }
+        } else {
+            self.reconcile_default_charset(&mut running);
         }
         let csi = self.cluster_sync_interfaces;
         let mut rs = ResultSet::with_columns(["variable_name", "variable_value"]);
@@ -167,6 +175,42 @@ impl Engine {
             self.shared.mysql_vars.send_replace(running);
         }
         Ok(())
+    }
+
+    /// Makes `mysql-default_charset` and `mysql-default_collation_connection` agree the way
+    /// ProxySQL does at load ([`variables::reconcile_default_charset`]), in `running` and in
+    /// memory, so a `SET mysql-default_charset='utf8mb4'` leaves both nodes of a mixed
+    /// cluster with the same `mysql_variables` checksum.
+    fn reconcile_default_charset(&self, running: &mut BTreeMap<String, String>) {
+        const CHARSET: &str = "mysql-default_charset";
+        const COLLATION: &str = "mysql-default_collation_connection";
+        let value = |map: &BTreeMap<String, String>, name: &str, default: &str| {
+            map.get(name).cloned().unwrap_or_else(|| default.to_owned())
+        };
+        // Before the first load ProxySQL's running values are its built-in defaults.
+        let previous_charset = value(&self.rt.mysql_vars, CHARSET, "utf8");
+        let previous_collation = value(&self.rt.mysql_vars, COLLATION, "utf8_general_ci");
+        let loaded_charset = value(running, CHARSET, "utf8");
+        let loaded_collation = value(running, COLLATION, "utf8_general_ci");
+        let (charset, collation) = variables::reconcile_default_charset(
+            &loaded_charset,
+            &loaded_collation,
+            &previous_charset,
+            &previous_collation,
+        );
+        for (name, loaded, now) in [
+            (CHARSET, loaded_charset, charset),
+            (COLLATION, loaded_collation, collation),
+        ] {
+            if loaded != now {
+                px_warn!("Changing {name} from \"{loaded}\" to \"{now}\" to match its charset/collation counterpart");
+                let _ = self.db.admin.execute(
+                    "INSERT OR REPLACE INTO main.global_variables VALUES (?1, ?2)",
+                    [name, now.as_str()],
+                );
+            }
+            running.insert(name.to_owned(), now);
+        }
     }
 
     pub(super) fn load_query_rules(

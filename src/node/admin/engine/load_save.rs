@@ -11,7 +11,14 @@ use crate::proxysql::statement::{ConfigModule, Direction};
 impl Engine {
     pub(super) fn load_save(&mut self, module: ConfigModule, dir: Direction) -> Reply {
         let result = match dir {
-            Direction::MemoryToRuntime => return self.load_to_runtime(module, None),
+            Direction::MemoryToRuntime => {
+                // A DBA's LOAD never makes the node run with other values than memory shows.
+                return match self.non_integer_value(module) {
+                    Ok(Some(bad)) => Reply::admin_err(bad.message(module.keyword())),
+                    Ok(None) => self.load_to_runtime(module, None),
+                    Err(e) => Reply::sqlite_err(&e),
+                };
+            }
             Direction::DiskToMemory => self.copy_tables(module, "disk", "main"),
             Direction::MemoryToDisk => self.copy_tables(module, "main", "disk"),
             Direction::RuntimeToMemory => self.save_runtime_to_memory(module),

@@ -241,6 +241,7 @@ mod proxy_select;
 mod proxysql_commands;
 mod refresh;
 mod show;
+mod typed_values;
 mod variable_statements;
 
 impl Engine {
