@@ -18,8 +18,8 @@ use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::{
-    free_port, proxysql_config, real_proxysql_bin, try_admin_conn, unix_now, write_file, RealNode,
-    TestNode, ADMIN_PASS, ADMIN_USER, HOST,
+    free_port, proxysql_config, real_proxysql_bin, try_admin_conn, unix_now, write_file,
+    ConfigExtras, RealNode, TestNode, ADMIN_PASS, ADMIN_USER, HOST,
 };
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Row, Value};
@@ -263,7 +263,7 @@ async fn admin_answers_match_a_real_proxysql() {
     let admin_port = free_port();
     let mysql_port = free_port();
 
-    let mut real = RealNode::start(&bin, admin_port, mysql_port, "").await;
+    let mut real = RealNode::start(&bin, admin_port, mysql_port, ConfigExtras::default()).await;
     let real_answers = run_corpus(admin_port, &cases, real.datadir()).await;
     real.stop();
     wait_port_free(admin_port).await;
@@ -275,7 +275,7 @@ async fn admin_answers_match_a_real_proxysql() {
     let cnf = write_file(
         scratch.path(),
         "node.cnf",
-        &proxysql_config(&datadir, admin_port, mysql_port, ""),
+        &proxysql_config(&datadir, admin_port, mysql_port, ConfigExtras::default()),
     );
     let node = TestNode::builder()
         .admin_port(admin_port)

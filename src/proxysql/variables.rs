@@ -243,6 +243,36 @@ pub fn reconcile_default_charset(
     }
 }
 
+/// The `admin-cluster_<module>_diffs_before_sync` variable a deprecated
+/// `admin-checksum_<module>` switch overrides (the inverse of [`checksum_switch_for`]).
+pub fn diffs_variable_for_switch(switch: &str) -> Option<&'static str> {
+    const DIFFS: [&str; 6] = [
+        "admin-cluster_mysql_query_rules_diffs_before_sync",
+        "admin-cluster_mysql_servers_diffs_before_sync",
+        "admin-cluster_mysql_users_diffs_before_sync",
+        "admin-cluster_mysql_variables_diffs_before_sync",
+        "admin-cluster_admin_variables_diffs_before_sync",
+        "admin-cluster_ldap_variables_diffs_before_sync",
+    ];
+    DIFFS
+        .into_iter()
+        .find(|diffs| checksum_switch_for(diffs).is_some_and(|s| s.eq_ignore_ascii_case(switch)))
+}
+
+/// Where `name` sits in the `global_variables` table of a fresh ProxySQL 2.7.2 (observed:
+/// the order its modules register their variables, the ones a config file sets last).
+/// Memory order matters: LOAD applies rows in it (see [`checksum_switch_for`]). Unknown names
+/// sort last.
+pub fn memory_order_rank(name: &str) -> usize {
+    MEMORY_ORDER_2_7_2
+        .lines()
+        .position(|n| n == name)
+        .unwrap_or(usize::MAX)
+}
+
+/// `global_variables` names of a fresh ProxySQL 2.7.2 in rowid order.
+const MEMORY_ORDER_2_7_2: &str = include_str!("variables_memory_order_2_7_2.txt");
+
 /// `(name, value)` rows of the observed node.
 fn observed() -> impl Iterator<Item = (&'static str, &'static str)> {
     OBSERVED_2_7_2

@@ -900,20 +900,36 @@ pub fn real_proxysql_bin(test: &str) -> Option<PathBuf> {
     }
 }
 
-/// A minimal ProxySQL config file: admin/admin plus `extra_admin` lines on `admin_port`,
-/// one MySQL thread on `mysql_port`, and `datadir`. Both a real node and `pxadm node`
-/// read the same text.
+/// Extra lines for the two sections of [`proxysql_config`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ConfigExtras<'a> {
+    /// Lines added to `admin_variables` (`admin_credentials` is `admin:admin` unless given).
+    pub admin: &'a str,
+    /// Lines added to `mysql_variables`.
+    pub mysql: &'a str,
+}
+
+/// A minimal ProxySQL config file: admin/admin on `admin_port`, one MySQL thread on
+/// `mysql_port`, `datadir`, plus `extras`. Both a real node and `pxadm node` read the same
+/// text.
 pub fn proxysql_config(
     datadir: &Path,
     admin_port: u16,
     mysql_port: u16,
-    extra_admin: &str,
+    extras: ConfigExtras<'_>,
 ) -> String {
+    let credentials = if extras.admin.contains("admin_credentials") {
+        ""
+    } else {
+        "    admin_credentials=\"admin:admin\"\n"
+    };
     format!(
-        "datadir=\"{}\"\nadmin_variables=\n{{\n    admin_credentials=\"admin:admin\"\n    \
-         mysql_ifaces=\"{HOST}:{admin_port}\"\n{extra_admin}}}\nmysql_variables=\n{{\n    \
-         threads=1\n    interfaces=\"{HOST}:{mysql_port}\"\n}}\n",
-        datadir.display()
+        "datadir=\"{}\"\nadmin_variables=\n{{\n{credentials}    \
+         mysql_ifaces=\"{HOST}:{admin_port}\"\n{}}}\nmysql_variables=\n{{\n    \
+         threads=1\n    interfaces=\"{HOST}:{mysql_port}\"\n{}}}\n",
+        datadir.display(),
+        extras.admin,
+        extras.mysql,
     )
 }
 
@@ -935,7 +951,7 @@ impl RealNode {
         bin: &Path,
         admin_port: u16,
         mysql_port: u16,
-        extra_admin: &str,
+        extras: ConfigExtras<'_>,
     ) -> RealNode {
         use std::os::unix::process::CommandExt;
         let scratch = tempfile::Builder::new()
@@ -947,7 +963,7 @@ impl RealNode {
         let cnf = write_file(
             scratch.path(),
             "node.cnf",
-            &proxysql_config(&datadir, admin_port, mysql_port, extra_admin),
+            &proxysql_config(&datadir, admin_port, mysql_port, extras),
         );
         let log_path = scratch.path().join("proxysql.out");
         let mut cmd = Command::new(bin);

@@ -75,7 +75,7 @@ impl Engine {
         let prefix = module.variable_prefix().unwrap_or("admin-");
         let rows = AdminDb::query(
             &self.db.admin,
-            &format!("SELECT variable_name, variable_value FROM main.global_variables WHERE variable_name LIKE '{prefix}%' ORDER BY variable_name"),
+            &format!("SELECT variable_name, variable_value FROM main.global_variables WHERE variable_name LIKE '{prefix}%' ORDER BY rowid"),
         )
         .map_err(|e| sqlite_message(&e))?;
         let mut running = if module == ConfigModule::AdminVariables {
@@ -84,6 +84,9 @@ impl Engine {
             self.rt.mysql_vars.clone()
         };
         let first_load = running.is_empty();
+        // ProxySQL applies the rows in table order, so whether a deprecated checksum switch
+        // zeroes a diffs variable depends on which of the two comes first in memory.
+        let mut switches = ChecksumSwitches::new(&running, module == ConfigModule::AdminVariables);
         for row in &rows.rows {
             let (Some(name), value) = (row[0].clone(), row[1].clone().unwrap_or_default()) else {
                 continue;
@@ -102,6 +105,7 @@ impl Engine {
             };
             match checked {
                 Ok(v) => {
+                    let v = switches.apply(&name, v, &mut running);
                     running.insert(name, v);
                 }
                 Err(_) => {
@@ -121,25 +125,6 @@ impl Engine {
         }
         if module == ConfigModule::AdminVariables {
             running.insert("admin-version".into(), self.shared.version.clone());
-            // Deprecated switches: admin-checksum_<module>=false forces that module's sync
-            // off. ProxySQL applies the diffs variables before the switches (table order), so
-            // a diffs value loaded while the switch was still false becomes 0 too: switching
-            // it back to true keeps 0 until the next load, and peers' checksums agree only if
-            // this node does the same.
-            let previous = &self.rt.admin_vars;
-            let forced: Vec<String> = running
-                .keys()
-                .filter(|k| {
-                    variables::checksum_switch_for(k).is_some_and(|switch| {
-                        running.get(switch).map(String::as_str) == Some("false")
-                            || previous.get(switch).map(String::as_str) == Some("false")
-                    })
-                })
-                .cloned()
-                .collect();
-            for k in forced {
-                running.insert(k, "0".into());
-            }
         } else {
             self.reconcile_default_charset(&mut running);
         }
@@ -407,5 +392,53 @@ impl Engine {
         self.rt.proxysql_servers = rs;
         self.shared.publish_runtime(&self.rt);
         Ok(())
+    }
+}
+
+/// The deprecated `admin-checksum_<module>` switches during one `LOAD ADMIN VARIABLES`, as
+/// ProxySQL's `set_variable` applies them row by row in table order: a diffs variable is
+/// stored as 0 while its switch is false at that moment (its value before this load if the
+/// switch's row comes later), and a switch set to false zeroes its diffs variable at once.
+/// A fresh ProxySQL lists the diffs variables before the switches, a node that pulled its
+/// admin variables lists them alphabetically (switches first); this node keeps the same
+/// orders, so `checksum_X` false then true leaves the diffs at 0 on a fresh node and at the
+/// memory value after a pull, on both kinds of node alike.
+struct ChecksumSwitches {
+    enabled: bool,
+    current: BTreeMap<String, String>,
+}
+
+impl ChecksumSwitches {
+    fn new(running: &BTreeMap<String, String>, admin_module: bool) -> Self {
+        Self {
+            enabled: admin_module,
+            current: running.clone(),
+        }
+    }
+
+    /// The value to store for `name` (validated as `value`); may zero a diffs variable
+    /// already stored in `running`.
+    fn apply(
+        &mut self,
+        name: &str,
+        value: String,
+        running: &mut BTreeMap<String, String>,
+    ) -> String {
+        if !self.enabled {
+            return value;
+        }
+        if let Some(switch) = variables::checksum_switch_for(name) {
+            if self.current.get(switch).map(String::as_str) == Some("false") {
+                return "0".into();
+            }
+            return value;
+        }
+        if let Some(diffs) = variables::diffs_variable_for_switch(name) {
+            self.current.insert(name.to_owned(), value.clone());
+            if value == "false" {
+                running.insert(diffs.to_owned(), "0".into());
+            }
+        }
+        value
     }
 }

@@ -7,6 +7,7 @@ use super::{in_transaction, Engine, Reply};
 use crate::node::admin::db::AdminDb;
 use crate::proxysql::columns::HOSTGROUP_TABLES;
 use crate::proxysql::statement::{ConfigModule, Direction};
+use crate::proxysql::variables;
 
 impl Engine {
     pub(super) fn load_save(&mut self, module: ConfigModule, dir: Direction) -> Reply {
@@ -50,8 +51,12 @@ impl Engine {
                     } else {
                         &rt.mysql_vars
                     };
+                    // ProxySQL rewrites them in its own order, which later LOADs depend on
+                    // (variables::memory_order_rank).
+                    let mut ordered: Vec<(&String, &String)> = vars.iter().collect();
+                    ordered.sort_by_key(|(k, _)| variables::memory_order_rank(k));
                     let mut n = 0;
-                    for (k, v) in vars {
+                    for (k, v) in ordered {
                         n += c.execute(
                             "INSERT OR REPLACE INTO main.global_variables VALUES (?1, ?2)",
                             [k, v],

@@ -286,7 +286,10 @@ impl Engine {
                 c.prepare("INSERT OR IGNORE INTO main.global_variables VALUES (?1, ?2)")?;
             let mut disk =
                 c.prepare("INSERT OR IGNORE INTO disk.global_variables VALUES (?1, ?2)")?;
-            for (name, value) in variables::defaults(&self.shared.version) {
+            // In ProxySQL's order: LOAD applies rows in table order (memory_order_rank).
+            let mut defaults = variables::defaults(&self.shared.version);
+            defaults.sort_by_key(|(name, _)| variables::memory_order_rank(name));
+            for (name, value) in defaults {
                 stmt.execute([name, value.as_str()])?;
                 disk.execute([name, value.as_str()])?;
             }
