@@ -26,7 +26,7 @@ use mysql_async::{Conn, Row, Value};
 
 /// The identical share (in percent) the suite must not fall below: the rate reached so far,
 /// raised whenever a difference is fixed.
-const FLOOR_PERCENT: f64 = 92.5;
+const FLOOR_PERCENT: f64 = 95.5;
 
 /// How long one statement may take before it counts as a hang.
 const STATEMENT_TIMEOUT: Duration = Duration::from_secs(15);
@@ -130,10 +130,12 @@ async fn run_corpus(port: u16, cases: &[Case], datadir: &Path) -> Answers {
 
 async fn execute(conn: &mut Conn, case: &Case) -> mysql_async::Result<String> {
     let mut result = conn.query_iter(case.sql.as_str()).await?;
+    // Types too: clients read `SELECT @@global.read_only` as an integer only when the
+    // column says so.
     let columns: Vec<String> = result
         .columns_ref()
         .iter()
-        .map(|c| c.name_str().into_owned())
+        .map(|c| format!("{} {:?}", c.name_str(), c.column_type()))
         .collect();
     let affected = result.affected_rows();
     let rows: Vec<Row> = result.collect().await?;

@@ -205,6 +205,12 @@ fn traffic_of(node: &NodeShared) -> Option<Arc<TrafficShared>> {
 
 /// The traffic statistics tables a statement names, as `(schema-qualified table, rows)` for
 /// the admin's materialisation on read (§2.4).
+/// `KILL CONNECTION <id>` from the admin interface: closes the MySQL session `id` of this
+/// node; false when none runs (or traffic is off).
+pub fn kill_session(node: &NodeShared, id: u32) -> bool {
+    traffic_of(node).is_some_and(|t| t.stats.kill_process(id))
+}
+
 pub fn stats_tables(node: &NodeShared, tables: &TableAccess) -> Vec<(&'static str, ResultSet)> {
     let Some(t) = traffic_of(node) else {
         return Vec::new();

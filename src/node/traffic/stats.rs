@@ -115,6 +115,8 @@ pub struct ProcessEntry {
     pub cli_port: u16,
     /// Mutable part.
     pub state: Mutex<ProcessState>,
+    /// Cancelled by `KILL CONNECTION <session_id>` on the admin interface.
+    pub killed: tokio_util::sync::CancellationToken,
 }
 
 /// All traffic statistics of one node.
@@ -195,6 +197,18 @@ impl TrafficStats {
     /// Registers a session in the processlist.
     pub fn register_process(&self, entry: Arc<ProcessEntry>) {
         self.processes.lock().insert(entry.session_id, entry);
+    }
+
+    /// Asks the session `session_id` to close (admin `KILL CONNECTION`); false when no
+    /// such session runs.
+    pub fn kill_process(&self, session_id: u32) -> bool {
+        match self.processes.lock().get(&session_id) {
+            Some(entry) => {
+                entry.killed.cancel();
+                true
+            }
+            None => false,
+        }
     }
 
     /// Removes a session from the processlist.
@@ -432,6 +446,7 @@ mod tests {
     fn processlist_and_users() {
         let s = TrafficStats::default();
         s.register_process(Arc::new(ProcessEntry {
+            killed: Default::default(),
             session_id: 3,
             user: "app".into(),
             cli_host: "10.0.0.1".into(),

@@ -25,8 +25,10 @@ impl Engine {
             Direction::RuntimeToMemory => self.save_runtime_to_memory(module),
             Direction::ConfigToMemory => return self.load_from_config(module),
         };
+        // ProxySQL answers every LOAD/SAVE with a plain OK (0 rows affected), however many
+        // rows moved; scripts and client libraries see the same.
         match result {
-            Ok(affected) => Reply::ok_rows(affected),
+            Ok(_) => Reply::ok(),
             Err(e) => Reply::sqlite_err(&e),
         }
     }

@@ -455,7 +455,9 @@ impl Engine {
             }
             AdminCommand::Proxysql(cmd) => return self.proxysql(ctx, cmd),
             AdminCommand::LoadSave(module, dir) => self.load_save(module, dir),
-            AdminCommand::LoadOneUser(_) => Reply::ok(),
+            AdminCommand::LoadOneUser(name) => self.load_one_user(&name),
+            AdminCommand::LoadCoredump => self.load_coredump(),
+            AdminCommand::KillConnection(id) => self.kill_connection(id),
             AdminCommand::SaveConfigToFile(path) => {
                 match std::fs::write(&path, self.config_file_text()) {
                     Ok(()) => Reply::ok(),
