@@ -234,7 +234,7 @@ impl Engine {
         );
         self.rt.query_rules = rules;
         self.rt.fast_routing = fast;
-        self.rt.query_rules_full = full;
+        self.rt.query_rules_full = runtime_rules_view(full);
         self.shared.publish_runtime(&self.rt);
         Ok(())
     }
@@ -440,5 +440,63 @@ impl ChecksumSwitches {
             }
         }
         value
+    }
+}
+
+/// `runtime_mysql_query_rules` as ProxySQL renders its parsed rules: `digest` as 16
+/// zero-padded hex digits, `re_modifiers` reduced to the flags it knows.
+fn runtime_rules_view(mut full: ResultSet) -> ResultSet {
+    let digest = full.column_index("digest");
+    let modifiers = full.column_index("re_modifiers");
+    for row in &mut full.rows {
+        if let Some(cell) = digest.and_then(|i| row.get_mut(i)) {
+            if let Some(text) = cell.as_deref() {
+                let hex = text
+                    .strip_prefix("0x")
+                    .or_else(|| text.strip_prefix("0X"))
+                    .unwrap_or(text);
+                if let Ok(n) = u64::from_str_radix(hex, 16) {
+                    *cell = Some(format!("0x{n:016X}"));
+                }
+            }
+        }
+        if let Some(cell) = modifiers.and_then(|i| row.get_mut(i)) {
+            if let Some(text) = cell.as_deref() {
+                let known: Vec<String> = text
+                    .split(',')
+                    .map(|m| m.trim().to_ascii_uppercase())
+                    .filter(|m| m == "CASELESS" || m == "GLOBAL")
+                    .collect();
+                *cell = Some(known.join(","));
+            }
+        }
+    }
+    full
+}
+
+#[cfg(test)]
+mod runtime_rules_view_tests {
+    use super::*;
+
+    #[test]
+    fn digest_is_padded_and_unknown_modifiers_dropped() {
+        let mut rs = ResultSet::with_columns(["rule_id", "digest", "re_modifiers"]);
+        rs.push_row([Some("3"), Some("0x1234"), Some("CASELESS")]);
+        rs.push_row([Some("5"), None, Some("caseless, GLOBAL")]);
+        rs.push_row([Some("6"), Some("not hex"), Some("BOGUS")]);
+        let view = runtime_rules_view(rs);
+        let cells: Vec<(Option<&str>, Option<&str>)> = view
+            .rows
+            .iter()
+            .map(|r| (r[1].as_deref(), r[2].as_deref()))
+            .collect();
+        assert_eq!(
+            cells,
+            [
+                (Some("0x0000000000001234"), Some("CASELESS")),
+                (None, Some("CASELESS,GLOBAL")),
+                (Some("not hex"), Some("")),
+            ]
+        );
     }
 }

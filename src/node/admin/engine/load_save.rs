@@ -87,7 +87,18 @@ impl Engine {
                     }
                 }
                 ConfigModule::MysqlUsers => {
-                    AdminDb::replace_table(c, "main.mysql_users", &rt.users_full)?
+                    // As ProxySQL: one row per frontend and per backend entry, written over
+                    // (not instead of) memory, so inactive users stay.
+                    let users = rt.runtime_users_table();
+                    let sql = format!(
+                        "INSERT OR REPLACE INTO main.mysql_users ({}) VALUES ({})",
+                        users.columns.join(", "),
+                        vec!["?"; users.columns.len()].join(", ")
+                    );
+                    let mut insert = c.prepare(&sql)?;
+                    for row in &users.rows {
+                        insert.execute(rusqlite::params_from_iter(row.iter()))?;
+                    }
                 }
                 ConfigModule::MysqlQueryRules => {
                     AdminDb::replace_table(c, "main.mysql_query_rules", &rt.query_rules_full)?;
