@@ -25,9 +25,12 @@ impl Engine {
             Direction::RuntimeToMemory => self.save_runtime_to_memory(module),
             Direction::ConfigToMemory => return self.load_from_config(module),
         };
-        // ProxySQL answers every LOAD/SAVE with a plain OK (0 rows affected), however many
-        // rows moved; scripts and client libraries see the same.
+        // ProxySQL runs the variables copies between disk and memory as plain SQL and
+        // reports its rows; every other LOAD/SAVE is a plain OK (0 rows affected).
+        let counted = module.variable_prefix().is_some()
+            && matches!(dir, Direction::DiskToMemory | Direction::MemoryToDisk);
         match result {
+            Ok(affected) if counted => Reply::ok_rows(affected),
             Ok(_) => Reply::ok(),
             Err(e) => Reply::sqlite_err(&e),
         }
