@@ -875,15 +875,14 @@ fn parse_show(norm: &str, upper: &str) -> Option<ShowCommand> {
                 .iter()
                 .find_map(|p| strip_prefix_ci(norm, p))
             {
+                // In table order, as ProxySQL's rewrite has no ORDER BY.
                 if let Some(pat) = strip_prefix_ci(rest, "LIKE ") {
                     ShowCommand::Sql(format!(
-                        "{var_cols} WHERE variable_name LIKE {} ORDER BY variable_name",
+                        "{var_cols} WHERE variable_name LIKE {}",
                         sql_quote(unquote(pat))
                     ))
                 } else if let Some(cond) = strip_prefix_ci(rest, "WHERE ") {
-                    ShowCommand::Sql(format!(
-                        "SELECT * FROM ({var_cols}) WHERE {cond} ORDER BY Variable_name"
-                    ))
+                    ShowCommand::Sql(format!("SELECT * FROM ({var_cols}) WHERE {cond}"))
                 } else {
                     return None;
                 }

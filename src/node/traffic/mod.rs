@@ -350,13 +350,11 @@ impl Traffic {
 
     /// `PROXYSQL PAUSE`: closes the listeners; sessions in progress continue.
     pub fn pause(&mut self) {
+        // The admin engine sets `traffic_paused` before it asks for this, so that PAUSE and
+        // RESUME in quick succession answer from a flag these late updates cannot undo.
         for token in self.listeners.drain(..) {
             token.cancel();
         }
-        self.shared
-            .node
-            .traffic_paused
-            .store(true, Ordering::Relaxed);
         px_info!("MySQL traffic listeners paused");
     }
 
@@ -367,10 +365,6 @@ impl Traffic {
             tokio::task::yield_now().await;
             self.bind_all().await;
         }
-        self.shared
-            .node
-            .traffic_paused
-            .store(false, Ordering::Relaxed);
     }
 
     /// Closes the listeners and stops the background tasks.

@@ -403,9 +403,13 @@ impl Engine {
                 let name = super::db::value_text(ctx.get_raw(0)).unwrap_or_default();
                 let value = super::db::value_text(ctx.get_raw(1)).unwrap_or_default();
                 let current = shared.admin_var(&name).or_else(|| shared.mysql_var(&name));
+                // mysql-threads only takes effect at start-up: ProxySQL accepts any valid
+                // count in memory (SET, SAVE TO DISK, restart) and LOAD keeps the running one.
                 let checked = match &current {
-                    Some(current) => variables::validate_update(&name, &value, current),
-                    None => variables::validate(&name, &value),
+                    Some(current) if !name.eq_ignore_ascii_case("mysql-threads") => {
+                        variables::validate_update(&name, &value, current)
+                    }
+                    _ => variables::validate(&name, &value),
                 };
                 match checked {
                     Ok(_) => Ok(1i64),
