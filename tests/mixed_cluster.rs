@@ -124,11 +124,20 @@ impl MixedCluster {
     }
 
     /// Makes `change` on the node at `port` once the wall clock is past every module's
-    /// epoch (a LOAD within the second of a pull would tie epochs, ProxySQL's §8.3 case),
+    /// epoch on both nodes (a LOAD within the second of a pull would tie epochs, ProxySQL's
+    /// §8.3 case),
     /// then waits until both nodes agree again.
     async fn change_and_converge(&self, port: u16, change: &[&str], what: &str) {
-        let newest = epochs(port).await.into_values().max().unwrap_or(0);
-        while unix_now() <= newest {
+        // Both nodes, read again on every round: a pull that lands meanwhile takes the
+        // peer's epoch, and a LOAD within that same second would tie the epochs.
+        loop {
+            let mut newest = 0;
+            for node in self.ports() {
+                newest = newest.max(epochs(node).await.into_values().max().unwrap_or(0));
+            }
+            if unix_now() > newest {
+                break;
+            }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         exec(port, change).await;
