@@ -102,6 +102,9 @@ pub struct NodeShared {
     pub cluster: Mutex<BTreeMap<(String, u16), PeerStatsRows>>,
     /// Whether the traffic listener is paused (`mysql_listener_paused`).
     pub traffic_paused: std::sync::atomic::AtomicBool,
+    /// Whether `PROXYSQL STOP` stopped the MySQL module (only then does `PROXYSQL START`
+    /// start it; otherwise ProxySQL answers "already started").
+    pub traffic_stopped: std::sync::atomic::AtomicBool,
     /// Where to really connect for a peer address (`--peer-map`): lets the scenario's
     /// addresses run on one machine, mapped to loopback.
     pub peer_map: RwLock<BTreeMap<(String, u16), (String, u16)>>,
@@ -134,6 +137,7 @@ impl NodeShared {
             cluster_counters: Default::default(),
             cluster: Mutex::new(BTreeMap::new()),
             traffic_paused: std::sync::atomic::AtomicBool::new(false),
+            traffic_stopped: std::sync::atomic::AtomicBool::new(false),
             peer_map: RwLock::new(BTreeMap::new()),
             vip_connections: Mutex::new(None),
             vip_status: Mutex::new(None),
