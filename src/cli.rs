@@ -75,6 +75,8 @@ pub enum Command {
     /// keepalived deployments: render keepalived.conf files and the check script.
     #[command(subcommand)]
     Keepalived(KeepalivedCommand),
+    /// Serve the fleet's cross-node view as Prometheus metrics on --listen ADDR:PORT.
+    Exporter(crate::console::exporter::ExporterArgs),
     /// Rehearse failures against local nodes and measure them.
     #[command(subcommand)]
     Drill(DrillCommand),

@@ -71,6 +71,7 @@ fn run_async(
             }
             Some(Command::Shell(args)) => pxadm::console::shell::run(args, batch).await,
             Some(Command::Batch(command)) => pxadm::console::batch::run(command).await,
+            Some(Command::Exporter(args)) => pxadm::console::exporter::run(args).await,
             Some(Command::Drill(DrillCommand::Failover(args))) => {
                 pxadm::console::drill::run_cli(*args, batch).await
             }

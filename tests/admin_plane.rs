@@ -861,7 +861,7 @@ async fn proxysql_pause_twice_fails_the_second_time_and_resume_reopens() {
         (code, msg.as_str()),
         (
             1045,
-            "ProxySQL MySQL module is already paused, impossible to pause"
+            "ProxySQL Admin Error: ProxySQL MySQL module is already paused, impossible to pause"
         )
     );
     assert_eq!(
@@ -877,7 +877,7 @@ async fn proxysql_pause_twice_fails_the_second_time_and_resume_reopens() {
     let (_, msg) = expect_error(&mut conn, "PROXYSQL RESUME").await;
     assert_eq!(
         msg,
-        "ProxySQL MySQL module is not paused, impossible to resume"
+        "ProxySQL Admin Error: ProxySQL MySQL module is not paused, impossible to resume"
     );
     // The admin side answered throughout.
     assert_eq!(

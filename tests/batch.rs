@@ -160,6 +160,8 @@ impl Cluster {
             .env("XDG_CONFIG_HOME", home.join("config"))
             .env("XDG_DATA_HOME", home.join("data"))
             .env_remove("MYSQL_PWD")
+            // Discovery from a node's proxysql_servers must not dial the scenario's addresses.
+            .env("PXADM_LOOPBACK_ONLY", "1")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -197,7 +199,12 @@ fn redact(mut v: Value) -> Value {
                 for (k, x) in map.iter_mut() {
                     let volatile = matches!(
                         k.as_str(),
-                        "generated_at" | "elapsed_ms" | "epoch" | "port" | "fetched_at"
+                        "generated_at"
+                            | "elapsed_ms"
+                            | "epoch"
+                            | "port"
+                            | "fetched_at"
+                            | "poll_time_ms"
                     );
                     if volatile && !x.is_null() {
                         *x = Value::String(format!("[{k}]"));
@@ -231,6 +238,142 @@ fn redact_text(text: &str) -> String {
         .map(|l| ms.replace(l, "| [ms] |").into_owned())
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// One performance-data item as a monitoring system reads it.
+#[derive(Debug, Clone, PartialEq)]
+struct Perf {
+    label: String,
+    value: f64,
+    uom: String,
+    warn: String,
+    crit: String,
+    min: Option<f64>,
+    max: Option<f64>,
+}
+
+/// Parses a plugin's output by the Nagios plugin guidelines: the first line is
+/// `TEXT[ | PERFDATA]`, TEXT holds no `|`; PERFDATA is space-separated
+/// `'label'=value[UOM];[warn];[crit];[min];[max]` where a label with spaces is single-quoted
+/// (a quote inside doubled), holds no `=`, the value is a number, UOM is one of
+/// s ms us % B KB MB TB c or none, warn/crit are ranges (`[@][~|n][:][n]`) and min/max are
+/// numbers in the same unit. Returns the text and the items; panics on anything else.
+fn parse_plugin_output(stdout: &str) -> (String, Vec<Perf>) {
+    let first = stdout.lines().next().expect("a first line");
+    let (text, perf) = match first.split_once('|') {
+        Some((t, p)) => (t.trim_end(), p.trim()),
+        None => (first, ""),
+    };
+    assert!(!perf.contains('|'), "one | on the first line: {first:?}");
+    let number = regex::Regex::new(r"^-?[0-9]+(\.[0-9]+)?$").unwrap();
+    let range =
+        regex::Regex::new(r"^@?(~|-?[0-9]+(\.[0-9]+)?)?(:(-?[0-9]+(\.[0-9]+)?)?)?$").unwrap();
+    let mut items = Vec::new();
+    let mut rest = perf;
+    while !rest.is_empty() {
+        let (label, after) = if let Some(quoted) = rest.strip_prefix('\'') {
+            let mut label = String::new();
+            let mut chars = quoted.char_indices();
+            let end = loop {
+                match chars.next() {
+                    Some((i, '\'')) if quoted[i + 1..].starts_with('\'') => {
+                        label.push('\'');
+                        chars.next();
+                    }
+                    Some((i, '\'')) => break i + 1,
+                    Some((_, c)) => label.push(c),
+                    None => panic!("unterminated label in {perf:?}"),
+                }
+            };
+            (label, &quoted[end..])
+        } else {
+            let end = rest
+                .find('=')
+                .unwrap_or_else(|| panic!("no '=' in {rest:?}"));
+            let label = &rest[..end];
+            assert!(
+                !label.contains(' ') && !label.contains('\''),
+                "label {label:?}"
+            );
+            (label.to_owned(), &rest[end..])
+        };
+        assert!(!label.is_empty() && !label.contains('='), "label {label:?}");
+        let after = after
+            .strip_prefix('=')
+            .unwrap_or_else(|| panic!("no '=' after {label}"));
+        let (item, next) = after.split_once(' ').unwrap_or((after, ""));
+        rest = next.trim_start();
+        let fields: Vec<&str> = item.split(';').collect();
+        assert!(fields.len() <= 5, "{label}: too many fields in {item:?}");
+        let split = fields[0]
+            .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-'))
+            .unwrap_or(fields[0].len());
+        let (value, uom) = fields[0].split_at(split);
+        assert!(number.is_match(value), "{label}: value {value:?}");
+        assert!(
+            ["", "s", "ms", "us", "%", "B", "KB", "MB", "TB", "c"].contains(&uom),
+            "{label}: unit {uom:?}"
+        );
+        let field = |i: usize| fields.get(i).copied().unwrap_or("");
+        for i in [1, 2] {
+            assert!(range.is_match(field(i)), "{label}: range {:?}", field(i));
+        }
+        let bound = |i: usize| -> Option<f64> {
+            let f = field(i);
+            (!f.is_empty()).then(|| {
+                assert!(number.is_match(f), "{label}: min/max {f:?}");
+                f.parse().unwrap()
+            })
+        };
+        let (min, max) = (bound(3), bound(4));
+        items.push(Perf {
+            label,
+            value: value.parse().unwrap(),
+            uom: uom.to_owned(),
+            warn: field(1).to_owned(),
+            crit: field(2).to_owned(),
+            min,
+            max,
+        });
+    }
+    (text.to_owned(), items)
+}
+
+fn perf<'a>(items: &'a [Perf], label: &str) -> &'a Perf {
+    items
+        .iter()
+        .find(|p| p.label == label)
+        .unwrap_or_else(|| panic!("no {label} in {items:?}"))
+}
+
+#[test]
+fn plugin_output_parser_follows_the_rules() {
+    let (text, items) =
+        parse_plugin_output("OK: fine | a=1;;;0;3 'b c'=0.5s;1:;@2:3;0 'it''s'=-2c\nmore text\n");
+    assert_eq!(text, "OK: fine");
+    assert_eq!(items.len(), 3);
+    assert_eq!((items[0].value, items[0].max), (1.0, Some(3.0)));
+    assert_eq!(
+        (items[1].label.as_str(), items[1].uom.as_str()),
+        ("b c", "s")
+    );
+    assert_eq!(
+        (items[1].warn.as_str(), items[1].crit.as_str()),
+        ("1:", "@2:3")
+    );
+    assert_eq!(items[2].label, "it's");
+    for bad in [
+        "OK | a=x",
+        "OK | a=1zz",
+        "OK | a=1;;;;;",
+        "OK | a=1;x:y",
+        "OK | a b=1",
+    ] {
+        assert!(
+            std::panic::catch_unwind(|| parse_plugin_output(bad)).is_err(),
+            "{bad:?} should not parse"
+        );
+    }
 }
 
 /// What every format must look like, whatever the command.
@@ -299,6 +442,19 @@ async fn healthy_cluster_every_command_and_format() {
             }
             if format == "table" && cmd != "diagnose" {
                 insta::assert_snapshot!(format!("healthy_{cmd}_table"), redact_text(&run.stdout));
+            }
+            if format == "table" && cmd == "diagnose" {
+                let (text, items) = parse_plugin_output(&run.stdout);
+                assert!(
+                    text.starts_with("OK: 3/3 nodes up, 7/7 modules in sync"),
+                    "{text}"
+                );
+                assert_eq!(perf(&items, "nodes_up").value, 3.0);
+                assert_eq!(perf(&items, "nodes_up").max, Some(3.0));
+                assert_eq!(perf(&items, "modules_in_sync").value, 7.0);
+                assert_eq!(perf(&items, "modules_diverged").value, 0.0);
+                assert_eq!(perf(&items, "modules_stuck").value, 0.0);
+                assert_eq!(perf(&items, "poll_time").uom, "s");
             }
         }
         let run = cluster
@@ -497,6 +653,17 @@ async fn converging_cluster_is_a_warning() {
         "INSERT INTO mysql_query_rules (rule_id, active, match_digest, destination_hostgroup, apply) VALUES (1, 1, '^SELECT', 1, 1); LOAD MYSQL QUERY RULES TO RUNTIME;",
     )
     .await;
+    // A check right after a routine LOAD, with a grace, does not page: the divergence is
+    // young and converging. Its text says so, with the perfdata.
+    let run = cluster
+        .batch(&config, &["diagnose", "--grace", "10"], "table")
+        .await;
+    assert_eq!(run.code, Some(0), "{}", run.stdout);
+    let (text, items) = parse_plugin_output(&run.stdout);
+    assert!(text.contains("1 converging"), "{text}");
+    assert!(!text.contains("none is about to sync"), "{}", run.stdout);
+    assert_eq!(perf(&items, "modules_converging").value, 1.0);
+    assert_eq!(perf(&items, "modules_stuck").value, 0.0);
     cluster
         .wait_for("converging", |f| {
             overall(f) == Severity::Warning
@@ -595,6 +762,59 @@ async fn stuck_version_one_is_critical_until_fixed() {
             insta::assert_snapshot!("stuck_fix_dry_run_table", redact_text(&run.stdout));
         }
     }
+    // The field's case: one check per host. node2 alone, discovery confined to loopback
+    // (its peers are listed at the scenario's addresses), tells the stuck cluster from its
+    // own view of node1, names node1 in the fix, and no grace forgives it.
+    let node2 = format!("{ADMIN_USER}:{ADMIN_PASS}@{HOST}:{}", cluster.ports[1]);
+    for extra in [&[][..], &["--no-discover"][..], &["--grace", "3600"][..]] {
+        let mut args = vec!["--batch", "diagnose", "-n", &node2, "--format", "json"];
+        args.extend_from_slice(extra);
+        let run = cluster.pxadm(&args).await;
+        assert_eq!(run.code, Some(2), "{extra:?}: {}", run.stdout);
+        let v = run.json();
+        let rules = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["class"] == "stuck_version_one" && f["module"] == "mysql_query_rules")
+            .cloned()
+            .unwrap_or_else(|| panic!("{extra:?}: {v:#}"));
+        assert_eq!(rules["node_to_act_on"], "192.168.0.11:6032");
+        assert_eq!(rules["fix"]["node"], "192.168.0.11:6032");
+    }
+    let run = cluster
+        .pxadm(&["--batch", "diagnose", "-n", &node2, "-w", "30", "-c", "60"])
+        .await;
+    assert_eq!(run.code, Some(2), "{}", run.stdout);
+    let (text, items) = parse_plugin_output(&run.stdout);
+    assert!(text.starts_with("CRITICAL: 1/1 nodes up"), "{text}");
+    assert!(
+        text.contains("stuck_version_one on mysql_query_rules"),
+        "{text}"
+    );
+    assert!(perf(&items, "modules_stuck").value >= 1.0, "{items:?}");
+    assert_eq!(
+        (
+            perf(&items, "poll_time").warn.as_str(),
+            perf(&items, "poll_time").crit.as_str()
+        ),
+        ("30", "60")
+    );
+    // A poll time range that any poll breaks (@0:3600 alerts inside) shows in the status.
+    let run = cluster
+        .pxadm(&[
+            "--batch",
+            "diagnose",
+            "-n",
+            &node2,
+            "-c",
+            "@0:3600",
+            "--no-discover",
+        ])
+        .await;
+    assert_eq!(run.code, Some(2), "{}", run.stdout);
+    assert!(run.stdout.contains("poll took"), "{}", run.stdout);
+
     let v = cluster.batch(&config, &["diagnose"], "json").await.json();
     let findings = v["findings"].as_array().unwrap();
     let stuck_rules = findings
@@ -754,6 +974,20 @@ async fn usage_and_config_errors_are_unknown() {
         "{}",
         run.stdout
     );
+    // No node at all: UNKNOWN, not a CRITICAL about 127.0.0.1:6032; a bad range too.
+    let run = cluster.pxadm(&["--batch", "diagnose"]).await;
+    assert_eq!(run.code, Some(3), "{}", run.stdout);
+    assert!(
+        run.stdout.starts_with("UNKNOWN: no node given"),
+        "{}",
+        run.stdout
+    );
+    let one = format!("{ADMIN_USER}:{ADMIN_PASS}@{HOST}:{port}");
+    let run = cluster
+        .pxadm(&["--batch", "diagnose", "-n", &one, "-w", "5:1"])
+        .await;
+    assert_eq!(run.code, Some(3), "{}", run.stdout);
+    assert!(run.stdout.contains("threshold '5:1'"), "{}", run.stdout);
     // Command-line errors: 3 with --batch, clap's usual 2 without.
     let run = cluster
         .pxadm(&["--batch", "status", "--format", "yaml"])
@@ -791,5 +1025,62 @@ async fn usage_and_config_errors_are_unknown() {
         run.stdout.starts_with("WARNING: 1/1 nodes reachable"),
         "{}",
         run.stdout
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_single_node_brings_the_peers_it_lists() {
+    // Two nodes that list each other at loopback addresses, so the console may poll them.
+    let cluster = Cluster::start(2).await;
+    let setup = CLUSTER_SETUP
+        .replace(
+            "'192.168.0.11',6032",
+            &format!("'{HOST}',{}", cluster.ports[0]),
+        )
+        .replace(
+            "'192.168.0.12',6032",
+            &format!("'{HOST}',{}", cluster.ports[1]),
+        );
+    for &port in &cluster.ports {
+        run_sql(port, &setup).await;
+    }
+    let node1 = format!("{ADMIN_USER}:{ADMIN_PASS}@{HOST}:{}", cluster.ports[0]);
+    let figures = |run: &Run| run.json()["figures"].clone();
+    let ok = wait_until(STATE_TIMEOUT, || async {
+        let run = cluster
+            .pxadm(&["--batch", "diagnose", "-n", &node1, "--format", "json"])
+            .await;
+        run.code == Some(0) && figures(&run)["nodes"] == 2
+    })
+    .await;
+    let run = cluster
+        .pxadm(&["--batch", "diagnose", "-n", &node1, "--format", "json"])
+        .await;
+    assert!(
+        ok,
+        "node1 alone never reported both nodes in sync: {}",
+        run.stdout
+    );
+    assert_eq!(figures(&run)["nodes_up"], 2);
+    assert_eq!(figures(&run)["modules_in_sync"], 7);
+    let run = cluster
+        .pxadm(&[
+            "--batch",
+            "diagnose",
+            "-n",
+            &node1,
+            "--no-discover",
+            "--format",
+            "json",
+        ])
+        .await;
+    assert_eq!(figures(&run)["nodes"], 1, "{}", run.stdout);
+    // Its view of node2 still counts: seven modules in sync with the peer it sees.
+    assert_eq!(run.code, Some(0), "{}", run.stdout);
+    let why = run.json()["findings"][0]["why"].clone();
+    assert!(
+        why.as_str()
+            .is_some_and(|w| w.contains("the 1 peer they see")),
+        "{why}"
     );
 }

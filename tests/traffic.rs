@@ -1173,3 +1173,70 @@ async fn kill_query_with_the_proxy_connection_id_interrupts_the_backend_statemen
     }
     assert!(closed, "the killed session is closed");
 }
+
+#[tokio::test]
+async fn kill_connection_on_admin_closes_that_session_mid_query_and_unknown_ids_say_so() {
+    let _serial = serial().await;
+    let lab = lab().await;
+    let mut proxy = Proxy::lab(lab, &[]).await;
+    let mut idle = proxy.client().await;
+    let mut busy = proxy.client().await;
+    let _: Option<i64> = idle.query_first("SELECT 1").await.unwrap();
+    let ids = proxy
+        .admin_rows("SELECT SessionID FROM stats_mysql_processlist ORDER BY SessionID")
+        .await;
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    let id_of = |row: &Vec<Option<String>>| row[0].clone().unwrap();
+    let (idle_id, busy_id) = (id_of(&ids[0]), id_of(&ids[1]));
+
+    // A session in the middle of a long statement is closed at once.
+    let running = tokio::spawn(async move { busy.query_drop("SELECT SLEEP(60)").await });
+    let started = wait_until(Duration::from_secs(10), || async {
+        query_rows(
+            &mut proxy.node.admin().await,
+            &format!("SELECT command FROM stats_mysql_processlist WHERE SessionID={busy_id}"),
+        )
+        .await
+            == [[Some("Query".to_string())]]
+    })
+    .await;
+    assert!(started, "the SLEEP never showed in the processlist");
+    proxy
+        .admin
+        .query_drop(format!("KILL CONNECTION {busy_id}"))
+        .await
+        .unwrap();
+    let outcome = tokio::time::timeout(Duration::from_secs(30), running)
+        .await
+        .expect("the killed session's statement never ended")
+        .unwrap();
+    assert!(outcome.is_err(), "a killed session's SLEEP(60) succeeded");
+
+    // An idle one too; the others stay.
+    proxy
+        .admin
+        .query_drop(format!("KILL CONNECTION {idle_id}"))
+        .await
+        .unwrap();
+    assert!(idle.query_drop("SELECT 1").await.is_err());
+    let mut other = proxy.client().await;
+    let one: i64 = other.query_first("SELECT 1").await.unwrap().unwrap();
+    assert_eq!(one, 1);
+    let left = proxy
+        .admin_rows(&format!(
+            "SELECT COUNT(*) FROM stats_mysql_processlist WHERE SessionID IN ({idle_id},{busy_id})"
+        ))
+        .await;
+    assert_eq!(left, [[Some("0".to_string())]]);
+
+    let err = proxy
+        .admin
+        .query_drop("KILL CONNECTION 999999")
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("ProxySQL Admin Error: Unknown thread id: 999999"),
+        "{err}"
+    );
+}

@@ -97,6 +97,11 @@ pub enum Class {
         source: String,
         /// Checks until `diff_check` reaches D.
         checks_left: u64,
+        /// Seconds since the difference appeared, in the puller's own clock (how long its
+        /// `stats_proxysql_servers_checksums` row has shown it), when known. `--grace`
+        /// compares this.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        since_s: Option<u64>,
     },
     /// `puller` keeps trying to pull from `source` but the pull does not succeed.
     SyncFailing {
@@ -276,7 +281,7 @@ impl<'a> ClusterView<'a> {
                 continue;
             };
             let freshest = rows.iter().map(|r| r.state.updated_at).max().unwrap_or(0);
-            let threshold = (3 * data.check_interval_ms() / 1000 + 2).max(5);
+            let threshold = link_window_s(data);
             let mut last_by_peer: BTreeMap<String, u64> = BTreeMap::new();
             for r in rows {
                 let peer = self.name_of(r);
@@ -489,7 +494,8 @@ impl<'a> ClusterView<'a> {
         if owns.is_empty() {
             return Vec::new();
         }
-        if let Some(same) = in_sync(module, &owns) {
+        let unpolled = self.unpolled_peer_checksums(module, links);
+        if let Some(same) = in_sync(module, &owns, &unpolled) {
             return vec![same];
         }
         let outlooks = self.outlooks(module, &owns, links);
@@ -497,6 +503,7 @@ impl<'a> ClusterView<'a> {
             owns.iter()
                 .filter(|(_, _, o)| o.checksum == checksum)
                 .count()
+                + unpolled.values().filter(|c| *c == checksum).count()
         };
         let mut findings = outlooks.converging;
         findings.extend(stuck_version_one(
@@ -509,10 +516,36 @@ impl<'a> ClusterView<'a> {
         findings.extend(module_sync_disabled(module, outlooks.disabled));
         findings.extend(runtime_not_synced(module, outlooks.runtime_only));
         if findings.is_empty() {
-            findings.push(diverged(module, &owns));
+            findings.extend(just_loaded(module, &owns, &unpolled, &outlooks.newer));
+        }
+        if findings.is_empty() {
+            findings.push(diverged(module, &owns, &unpolled, &outlooks.newer));
         }
         findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
         findings
+    }
+
+    /// Checksums of the peers no one polled, as the polled nodes freshly see them (the
+    /// freshest row wins): with one node given, its own view is the cluster's.
+    fn unpolled_peer_checksums(&self, module: Module, links: &[Link]) -> BTreeMap<String, String> {
+        let mut seen: BTreeMap<String, (u64, String)> = BTreeMap::new();
+        for (snap, data) in self.reachable() {
+            for row in data.peer_rows(module) {
+                let name = self.name_of(row);
+                // Polled under the name its peers know it by, or by its address.
+                if row.state.checksum.is_empty()
+                    || self.by_name(&name).is_some()
+                    || Self::is_stale(links, &snap.name, &name)
+                {
+                    continue;
+                }
+                let slot = seen.entry(name).or_insert((0, String::new()));
+                if row.state.updated_at >= slot.0 {
+                    *slot = (row.state.updated_at, row.state.checksum.clone());
+                }
+            }
+        }
+        seen.into_iter().map(|(n, (_, c))| (n, c)).collect()
     }
 
     /// Every node's [`View`] of a module that differs, gathered by kind.
@@ -520,7 +553,14 @@ impl<'a> ClusterView<'a> {
         let mut out = Outlooks::default();
         for (snap, data, own) in owns {
             match self.view(module, snap, data, own, links) {
-                View::Agrees | View::Newer => {}
+                View::Agrees => {}
+                View::Newer { loaded_s_ago } => out.newer.push(Newest {
+                    name: snap.name.clone(),
+                    checksum: own.checksum.clone(),
+                    loaded_s_ago,
+                    window_s: link_window_s(data),
+                    d: data.diffs_before_sync().get(module),
+                }),
                 View::RuntimeNotSynced => out.runtime_only.push(snap.name.clone()),
                 View::Disabled => out.disabled.push(snap.name.clone()),
                 View::Pulling {
@@ -529,19 +569,37 @@ impl<'a> ClusterView<'a> {
                     checks_left,
                     diff_check,
                     d,
+                    since_s,
                 } => {
                     out.pulled.insert(source_checksum);
                     out.converging.push(converging(
                         module,
                         &snap.name,
                         source,
-                        checks_left,
-                        diff_check,
-                        d,
+                        Progress {
+                            checks_left,
+                            diff_check,
+                            d,
+                            since_s,
+                        },
                     ));
                 }
                 View::WaitingVersionOne(peers) => {
-                    out.waiting.push((&snap.name, &own.checksum, peers));
+                    // Loaded moments ago (past version 1): its version-1 peers have not
+                    // noticed yet, and will pull from it, so it is a source, not stuck.
+                    let loaded = loaded_s_ago(snap, data, own);
+                    let window_s = link_window_s(data);
+                    if own.version > 1 && loaded.is_some_and(|age| age <= window_s) {
+                        out.newer.push(Newest {
+                            name: snap.name.clone(),
+                            checksum: own.checksum.clone(),
+                            loaded_s_ago: loaded,
+                            window_s,
+                            d: data.diffs_before_sync().get(module),
+                        });
+                    } else {
+                        out.waiting.push((&snap.name, &own.checksum, peers));
+                    }
                 }
                 View::EqualEpoch(peers) => {
                     out.conflicts
@@ -626,6 +684,7 @@ impl<'a> ClusterView<'a> {
                 checks_left: d.saturating_sub(diff_check),
                 diff_check,
                 d,
+                since_s: state.and_then(difference_age),
             };
         }
         let peers_with = |wanted: fn(&Outlook) -> bool| -> Vec<(String, String)> {
@@ -643,7 +702,9 @@ impl<'a> ClusterView<'a> {
         if !equal.is_empty() {
             return View::EqualEpoch(equal);
         }
-        View::Newer
+        View::Newer {
+            loaded_s_ago: loaded_s_ago(snap, data, &own),
+        }
     }
 }
 
@@ -651,8 +712,9 @@ impl<'a> ClusterView<'a> {
 enum View {
     /// No fresh peer differs.
     Agrees,
-    /// Every differing peer is older: they should pull from this node.
-    Newer,
+    /// Every differing peer is older: they should pull from this node, which loaded its
+    /// config this many seconds ago (own clock), when known.
+    Newer { loaded_s_ago: Option<u64> },
     /// D = 0.
     Disabled,
     /// `mysql_servers` differs only at runtime, which this node does not sync.
@@ -664,6 +726,7 @@ enum View {
         checks_left: u64,
         diff_check: u64,
         d: u64,
+        since_s: Option<u64>,
     },
     /// Only version-1 peers differ: (name, checksum) of each.
     WaitingVersionOne(Vec<(String, String)>),
@@ -700,26 +763,105 @@ struct Outlooks<'a> {
     disabled: Vec<String>,
     /// Nodes whose runtime `mysql_servers` differs but is not synced.
     runtime_only: Vec<String>,
+    /// Nodes newer than every differing peer they see: (name, checksum, seconds since their
+    /// load).
+    newer: Vec<Newest>,
 }
 
-/// Rule 4's first case: every polled node holds the same checksum.
-fn in_sync(module: Module, owns: &[Own<'_>]) -> Option<Finding> {
-    let distinct: BTreeSet<&str> = owns.iter().map(|(_, _, o)| o.checksum.as_str()).collect();
+/// A node whose config of a module is newer than every differing peer it sees.
+struct Newest {
+    name: String,
+    checksum: String,
+    /// Seconds since it loaded the config (own clock), when known.
+    loaded_s_ago: Option<u64>,
+    /// How long peers may take to notice a change: the link staleness window.
+    window_s: u64,
+    /// Its D for the module.
+    d: u64,
+}
+
+/// Rule 4's first case: every polled node, and every peer they see that no one polled,
+/// holds the same checksum.
+fn in_sync(
+    module: Module,
+    owns: &[Own<'_>],
+    unpolled: &BTreeMap<String, String>,
+) -> Option<Finding> {
+    let distinct: BTreeSet<&str> = owns
+        .iter()
+        .map(|(_, _, o)| o.checksum.as_str())
+        .chain(unpolled.values().map(String::as_str))
+        .collect();
     if distinct.len() != 1 {
         return None;
     }
     let checksum = distinct.first().copied().unwrap_or_default();
+    let peers = match unpolled.len() {
+        0 => String::new(),
+        1 => " and the 1 peer they see".to_owned(),
+        n => format!(" and the {n} peers they see"),
+    };
     Some(Finding {
         severity: Severity::Ok,
         class: Class::InSync,
         module: Some(module),
         node_to_act_on: None,
-        why: match owns.len() {
-            1 => format!("The only polled node holds {module} checksum {checksum}."),
-            n => format!("All {n} polled nodes hold {module} checksum {checksum}."),
+        why: match (owns.len(), unpolled.len()) {
+            (1, 0) => format!("The only polled node holds {module} checksum {checksum}."),
+            (1, _) => format!("The polled node{peers} hold {module} checksum {checksum}."),
+            (n, _) => format!("All {n} polled nodes{peers} hold {module} checksum {checksum}."),
         },
         fix: None,
     })
+}
+
+/// A node loaded the module moments ago and its peers have not noticed yet: they converge
+/// on their next checks (not `Diverged`, whose hint would send the operator chasing a
+/// network problem after a routine LOAD).
+fn just_loaded(
+    module: Module,
+    owns: &[Own<'_>],
+    unpolled: &BTreeMap<String, String>,
+    newer: &[Newest],
+) -> Vec<Finding> {
+    let Some(source) = newer
+        .iter()
+        .filter(|n| n.loaded_s_ago.is_some_and(|age| age <= n.window_s))
+        .min_by_key(|n| n.loaded_s_ago)
+    else {
+        return Vec::new();
+    };
+    let age = source.loaded_s_ago.unwrap_or(0);
+    let pullers = owns
+        .iter()
+        .filter(|(_, _, o)| o.checksum != source.checksum)
+        .map(|(s, d, _)| (s.name.clone(), d.diffs_before_sync().get(module)))
+        .chain(
+            unpolled
+                .iter()
+                .filter(|(n, c)| **c != source.checksum && **n != source.name)
+                .map(|(n, _)| (n.clone(), source.d)),
+        )
+        .filter(|(_, d)| *d > 0);
+    pullers
+        .map(|(puller, d)| Finding {
+            severity: Severity::Warning,
+            why: format!(
+                "{} loaded a new {module} {age} s ago; {puller} has not seen it yet and will pull it {d} check{} after it does.",
+                source.name,
+                if d == 1 { "" } else { "s" }
+            ),
+            class: Class::Converging {
+                puller: puller.clone(),
+                source: source.name.clone(),
+                checks_left: d,
+                since_s: Some(age),
+            },
+            module: Some(module),
+            node_to_act_on: None,
+            fix: None,
+        })
+        .collect()
 }
 
 /// `StuckVersionOne`: nodes wait for version-1 peers; the fix loads the module on the peer
@@ -851,19 +993,44 @@ fn runtime_not_synced(module: Module, runtime_only: Vec<String>) -> Option<Findi
 }
 
 /// `Diverged`: checksums differ and no node is about to act.
-fn diverged(module: Module, owns: &[Own<'_>]) -> Finding {
-    let checksums: BTreeMap<String, String> = owns
-        .iter()
-        .map(|(s, _, o)| (s.name.clone(), o.checksum.clone()))
-        .collect();
+fn diverged(
+    module: Module,
+    owns: &[Own<'_>],
+    unpolled: &BTreeMap<String, String>,
+    newer: &[Newest],
+) -> Finding {
+    let mut checksums: BTreeMap<String, String> = unpolled.clone();
+    checksums.extend(
+        owns.iter()
+            .map(|(s, _, o)| (s.name.clone(), o.checksum.clone())),
+    );
+    let why = match newer.iter().max_by_key(|n| n.loaded_s_ago) {
+        Some(n) => {
+            let behind: Vec<&str> = checksums
+                .iter()
+                .filter(|(_, c)| **c != n.checksum)
+                .map(|(name, _)| name.as_str())
+                .collect();
+            format!(
+                "{} holds the newest {module}{} but {} never pulled it: check that they list {} in proxysql_servers, can reach it and that it accepts their cluster user.",
+                n.name,
+                n.loaded_s_ago
+                    .map(|a| format!(" (loaded {a} s ago)"))
+                    .unwrap_or_default(),
+                behind.join(", "),
+                n.name
+            )
+        }
+        None => format!(
+            "Nodes hold different {module} checksums but none is about to sync: check that they list each other in proxysql_servers and can reach each other."
+        ),
+    };
     Finding {
         severity: Severity::Warning,
         class: Class::Diverged { checksums },
         module: Some(module),
         node_to_act_on: None,
-        why: format!(
-            "Nodes hold different {module} checksums but none is about to sync: check that they list each other in proxysql_servers and can reach each other."
-        ),
+        why,
         fix: None,
     }
 }
@@ -937,14 +1104,51 @@ fn monitoring_disabled(no_user: &[String]) -> Option<Finding> {
     })
 }
 
-fn converging(
-    module: Module,
-    puller: &str,
-    source: String,
+/// Seconds after which a node's silence about a peer means the link is down, and within
+/// which peers may not have noticed a change yet: `max(5 s, 3 × check interval + 2 s)`.
+fn link_window_s(data: &NodeData) -> u64 {
+    (3 * data.check_interval_ms() / 1000 + 2).max(5)
+}
+
+/// How far a pull has come: checks left and run, D, and the age of the difference.
+struct Progress {
     checks_left: u64,
     diff_check: u64,
     d: u64,
-) -> Finding {
+    since_s: Option<u64>,
+}
+
+/// Seconds a peer's differing checksum has been seen, in the observer's own clock (both
+/// stamps are the observer's, so console clock skew does not matter).
+fn difference_age(state: &PeerModuleState) -> Option<u64> {
+    (state.changed_at > 0 && state.updated_at >= state.changed_at)
+        .then(|| state.updated_at - state.changed_at)
+}
+
+/// Seconds since `snap` loaded `own`, in the node's own clock: its freshest peer check
+/// stands for its "now" (immune to console skew); the console's poll time otherwise.
+fn loaded_s_ago(snap: &NodeSnapshot, data: &NodeData, own: &LocalModuleState) -> Option<u64> {
+    if own.epoch == 0 {
+        return None;
+    }
+    let now = data
+        .peer_checksums
+        .iter()
+        .flatten()
+        .map(|r| r.state.updated_at)
+        .max()
+        .filter(|&t| t > 0)
+        .unwrap_or(snap.fetched_at);
+    Some(now.saturating_sub(own.epoch))
+}
+
+fn converging(module: Module, puller: &str, source: String, progress: Progress) -> Finding {
+    let Progress {
+        checks_left,
+        diff_check,
+        d,
+        since_s,
+    } = progress;
     if diff_check >= d.saturating_add(FAILING_MARGIN) {
         return Finding {
             severity: Severity::Critical,
@@ -976,6 +1180,7 @@ fn converging(
             puller: puller.to_owned(),
             source,
             checks_left,
+            since_s,
         },
         module: Some(module),
         node_to_act_on: None,
@@ -1003,6 +1208,8 @@ fn pick_authoritative(
 fn describe(e: &ClientError) -> String {
     e.to_string().trim_end_matches('.').to_owned()
 }
+
+pub mod check;
 
 #[cfg(test)]
 mod tests;

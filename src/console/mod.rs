@@ -10,6 +10,7 @@ pub mod config;
 pub mod demo;
 pub mod diagnosis;
 pub mod drill;
+pub mod exporter;
 pub mod fault;
 #[cfg(test)]
 pub(crate) mod fixtures;

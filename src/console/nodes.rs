@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::client::conn::{self, NodeAddr};
 use crate::client::queries;
+use crate::client::snapshot::ProxysqlServerRow;
 
 use super::config::{Config, ConfigError, Credentials};
 
@@ -244,6 +245,55 @@ pub async fn resolve_nodes(
         user,
         password,
     })])
+}
+
+/// True when the flags, the config's default cluster or `~/.my.cnf` name a node. Checks need
+/// one: silently checking 127.0.0.1:6032 would page CRITICAL for a missing argument.
+pub fn names_a_node(args: &NodeArgs, config: &Config) -> bool {
+    if !args.nodes.is_empty()
+        || args.discover.is_some()
+        || args.cluster.is_some()
+        || args.host.is_some()
+        || args.port.is_some()
+        || config.default_cluster.is_some()
+    {
+        return true;
+    }
+    let cnf = super::config::my_cnf();
+    cnf.contains_key("host") || cnf.contains_key("port")
+}
+
+/// `PXADM_LOOPBACK_ONLY=1` (tests, labs) keeps the console's own discovery on loopback, as it
+/// keeps a node's peer connections there.
+fn loopback_only() -> bool {
+    std::env::var_os("PXADM_LOOPBACK_ONLY").is_some_and(|v| v != "0")
+}
+
+fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The peers a node lists in its `runtime_proxysql_servers`, other than itself, to poll with
+/// its credentials (named `host:port`, as the node's own stats rows name them). Under
+/// `PXADM_LOOPBACK_ONLY`, peers off this machine are left out (the node's view of them
+/// still counts).
+pub fn listed_peers(seed: &NodeAddr, servers: &[ProxysqlServerRow]) -> Vec<NodeAddr> {
+    let confined = loopback_only();
+    servers
+        .iter()
+        .filter(|r| !(r.hostname == seed.host && r.port == seed.port))
+        .filter(|r| !confined || is_loopback(&r.hostname))
+        .map(|r| NodeAddr {
+            name: format!("{}:{}", r.hostname, r.port),
+            host: r.hostname.clone(),
+            port: r.port,
+            user: seed.user.clone(),
+            password: seed.password.clone(),
+        })
+        .collect()
 }
 
 /// Reads `runtime_proxysql_servers` from `seed` and returns every listed node with the seed's

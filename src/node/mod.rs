@@ -3,7 +3,7 @@
 //! The admin plane on SQLite ([`admin`]), cluster sync with its peers ([`cluster`]), MySQL
 //! traffic ([`traffic`]), the backend monitor ([`monitor`]), the VRRP-like VIP ([`vip`]), the
 //! wire protocol they share ([`protocol`]), the files it starts from ([`files`]) and the error
-//! log ([`logging`]); [`server`] starts
+//! log ([`logging`]), its Prometheus metrics ([`metrics`]); [`server`] starts
 //! them together. ProxySQL's rules come from [`crate::proxysql`]; the node never uses the
 //! client or console layers.
 
@@ -11,6 +11,7 @@ pub mod admin;
 pub mod cluster;
 pub mod files;
 pub mod logging;
+pub mod metrics;
 pub mod monitor;
 pub mod protocol;
 pub mod server;

@@ -83,6 +83,8 @@ pub struct Node {
     /// The MySQL traffic side (listener, sessions, pools).
     pub traffic: super::traffic::Traffic,
     monitor: super::monitor::Monitor,
+    /// The REST API's `/metrics` listener, following `admin-restapi_*`.
+    metrics: tokio::task::JoinHandle<()>,
 }
 
 impl Node {
@@ -127,6 +129,7 @@ impl Node {
         let cluster = super::cluster::monitor::start(admin.clone(), shared.clone());
         let traffic = super::traffic::Traffic::start(shared.clone(), opts.mysql.clone()).await;
         let monitor = super::monitor::Monitor::start(admin.clone(), shared.clone());
+        let metrics = super::metrics::start(shared.clone());
         // Last, so a node never claims the VIP before it can serve it.
         let vip = match (opts.vip, vip_conns) {
             (Some(cfg), Some(conns)) => {
@@ -144,6 +147,7 @@ impl Node {
             cluster,
             traffic,
             monitor,
+            metrics,
             shared,
             admin,
             control,
@@ -181,6 +185,7 @@ impl Node {
         self.stop_vip().await;
         self.listeners.stop().await;
         self.cluster.abort();
+        self.metrics.abort();
         self.monitor.stop();
         self.traffic.stop();
         px_info!("Shutdown completed");

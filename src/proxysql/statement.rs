@@ -168,8 +168,13 @@ pub enum AdminCommand {
     Proxysql(ProxysqlCommand),
     /// A LOAD/SAVE of a module.
     LoadSave(ConfigModule, Direction),
-    /// `LOAD MYSQL USER <name> TO RUNTIME`.
+    /// `LOAD MYSQL USER <name> TO RUNTIME` (the name as written, validated by the engine).
     LoadOneUser(String),
+    /// `LOAD COREDUMP TO RUNTIME` (and its aliases): `coredump_filters` to runtime.
+    LoadCoredump,
+    /// `KILL CONNECTION <id>`: closes the MySQL session `id` (ProxySQL reads the id with
+    /// `atoi`, so `KILL CONNECTION 12abc` kills 12).
+    KillConnection(u32),
     /// `SAVE CONFIG TO FILE <path>` / `SELECT CONFIG INTO OUTFILE <path>`.
     SaveConfigToFile(String),
     /// `SELECT CONFIG FILE`.
@@ -251,6 +256,8 @@ pub enum ShowCommand {
     Databases,
     /// `show fields from <t>` / `show table status like '<t>'`-style synthesised answers.
     Fields(String),
+    /// `SHOW PROMETHEUS METRICS`: one column `Data` holding the exposition text.
+    PrometheusMetrics,
 }
 
 /// Normalises a statement like ProxySQL (§1.4 step 1): whitespace runs collapse to one space
@@ -429,6 +436,10 @@ pub fn classify(norm: &str, admin: bool) -> AdminCommand {
             }
             return AdminCommand::Sql;
         }
+        if let Some(rest) = strip_prefix_ci(norm, "KILL CONNECTION ") {
+            let id = u32::try_from(leading_integer(rest)).unwrap_or(0);
+            return AdminCommand::KillConnection(id);
+        }
         if upper.starts_with("LOAD ") || upper.starts_with("SAVE ") {
             if let Some(cmd) = parse_load_save(&upper, norm) {
                 return cmd;
@@ -450,7 +461,7 @@ pub fn classify(norm: &str, admin: bool) -> AdminCommand {
     if is_transaction_noise(&upper) {
         return AdminCommand::NoOpOk;
     }
-    if let Some(cmd) = parse_identity(norm, &upper) {
+    if let Some(cmd) = parse_identity(&upper) {
         return cmd;
     }
     if let Some(cmd) = parse_select_variables(norm) {
@@ -463,6 +474,27 @@ pub fn classify(norm: &str, admin: bool) -> AdminCommand {
         return AdminCommand::Show(show);
     }
     AdminCommand::Sql
+}
+
+/// C's `atoi`: optional blanks and sign, then leading digits (0 without any), saturating.
+fn leading_integer(text: &str) -> i64 {
+    let t = text.trim_start();
+    let (negative, digits) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let end = digits
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(digits.len());
+    let n = digits[..end]
+        .parse::<i64>()
+        .unwrap_or(if end == 0 { 0 } else { i64::MAX });
+    if negative {
+        -n
+    } else {
+        n
+    }
 }
 
 fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
@@ -514,7 +546,7 @@ fn parse_load_save(upper: &str, norm: &str) -> Option<AdminCommand> {
                 // Keep the user name's original case.
                 let start = norm.len() - " TO RUNTIME".len() - name.len();
                 return Some(AdminCommand::LoadOneUser(
-                    unquote(&norm[start..start + name.len()]).to_string(),
+                    norm[start..start + name.len()].to_string(),
                 ));
             }
         }
@@ -548,6 +580,17 @@ fn parse_load_save(upper: &str, norm: &str) -> Option<AdminCommand> {
     for (v, suffix, dir) in SUFFIXES {
         if *v == verb {
             if let Some(words) = rest.strip_suffix(suffix) {
+                // Modules a ProxySQL built without them still accepts: every standard form
+                // is an OK no-op, so loops over all modules keep working.
+                if matches!(words, "SQLITESERVER VARIABLES" | "CLICKHOUSE VARIABLES")
+                    && *dir != Direction::ConfigToMemory
+                {
+                    return Some(AdminCommand::NoOpOk);
+                }
+                if words == "COREDUMP" {
+                    return (*dir == Direction::MemoryToRuntime)
+                        .then_some(AdminCommand::LoadCoredump);
+                }
                 if let Some(module) = ConfigModule::parse(words) {
                     return Some(AdminCommand::LoadSave(module, *dir));
                 }
@@ -590,6 +633,7 @@ fn is_noise(upper: &str) -> bool {
         "/*!50717 DEALLOCATE ",
         "/*!50112 ",
         "/*!40000 ALTER TABLE",
+        "/*!40100 SET @@SQL_MODE='' */",
         "LOCK TABLES",
         "UNLOCK TABLES",
         "SET SQL_QUOTE_SHOW_CREATE=1",
@@ -620,7 +664,7 @@ fn is_transaction_noise(upper: &str) -> bool {
     EXACT.contains(&upper) || PREFIXES.iter().any(|p| upper.starts_with(p))
 }
 
-fn parse_identity(norm: &str, upper: &str) -> Option<AdminCommand> {
+fn parse_identity(upper: &str) -> Option<AdminCommand> {
     use IdentityQuery as I;
     let cmd = match upper {
         "SELECT @@VERSION_COMMENT LIMIT 1" => I::VersionComment,
@@ -632,11 +676,12 @@ fn parse_identity(norm: &str, upper: &str) -> Option<AdminCommand> {
         "SELECT DATABASE() AS NAME" => I::Database {
             column: "name".into(),
         },
+        // ProxySQL names these columns in lower case whatever the client typed.
         "SELECT CURRENT_USER()" => I::User {
-            column: norm["SELECT ".len()..].to_string(),
+            column: "current_user()".into(),
         },
         "SELECT USER()" => I::User {
-            column: norm["SELECT ".len()..].to_string(),
+            column: "user()".into(),
         },
         _ if upper.starts_with("SELECT TIMEDIFF(NOW(), UTC_TIMESTAMP())") => I::TimeDiff,
         _ if upper.starts_with("SELECT @@VERSION") && !upper.starts_with("SELECT @@VERSION_") => {
@@ -674,7 +719,7 @@ fn parse_canned(upper: &str) -> Option<AdminCommand> {
         return Some(canned(&[("@@sql_mode", "")]));
     }
     if upper.starts_with("SELECT CONNECTION_ID()") {
-        return Some(canned(&[("connection_id()", "0")]));
+        return Some(canned(&[("CONNECTION_ID()", "0")]));
     }
     if upper.starts_with("SELECT @@COLLATION_DATABASE") {
         return Some(canned(&[("@@collation_database", "utf8_general_ci")]));
@@ -733,13 +778,13 @@ fn parse_set(norm: &str, upper: &str) -> Option<AdminCommand> {
     if !upper.starts_with("SET ") {
         return None;
     }
+    // Like ProxySQL: split at the first '=' (none: an empty value) and look the name up;
+    // an unknown name (`SESSION sql_mode`, `TRANSACTION ISOLATION LEVEL ...`, `CHARACTER SET
+    // utf8`: what drivers send on connect) is an OK with an info message.
     let body = &norm[4..];
-    let (name, value) = body.split_once('=')?;
+    let (name, value) = body.split_once('=').unwrap_or((body, ""));
     let name = name.trim();
     let value = value.trim();
-    if name.is_empty() || name.contains(' ') || name.contains(',') {
-        return None;
-    }
     Some(AdminCommand::SetVariable {
         name: name.trim_start_matches("@@").to_string(),
         value: value.to_string(),
@@ -750,9 +795,27 @@ fn sql_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
+/// The start-up queries of MariaDB Connector/J, answered with fixed rows like ProxySQL.
+const CONNECTOR_J_VARIABLES: [(&str, &str); 2] = [
+    (
+        "SHOW VARIABLES WHERE VARIABLE_NAME IN ('MAX_ALLOWED_PACKET','SYSTEM_TIME_ZONE','TIME_ZONE','SQL_MODE')",
+        "SELECT 'max_allowed_packet' Variable_name,'4194304' Value UNION ALL SELECT 'sql_mode', 'STRICT_TRANS_TABLES,NO_ENGINE_SUBSTITUTION' UNION ALL SELECT 'system_time_zone', 'UTC' UNION ALL SELECT 'time_zone','SYSTEM'",
+    ),
+    (
+        "SHOW VARIABLES WHERE VARIABLE_NAME IN ('MAX_ALLOWED_PACKET','SYSTEM_TIME_ZONE','TIME_ZONE','AUTO_INCREMENT_INCREMENT')",
+        "SELECT 'max_allowed_packet' Variable_name,'4194304' Value UNION ALL SELECT 'auto_increment_increment', '1' UNION ALL SELECT 'system_time_zone', 'UTC' UNION ALL SELECT 'time_zone','SYSTEM'",
+    ),
+];
+
 fn parse_show(norm: &str, upper: &str) -> Option<ShowCommand> {
     if !upper.starts_with("SHOW ") {
         return None;
+    }
+    if let Some((_, sql)) = CONNECTOR_J_VARIABLES
+        .iter()
+        .find(|(prefix, _)| upper.starts_with(prefix))
+    {
+        return Some(ShowCommand::Sql((*sql).to_string()));
     }
     let var_cols =
         "SELECT variable_name AS Variable_name, variable_value AS Value FROM global_variables";
@@ -764,6 +827,7 @@ fn parse_show(norm: &str, upper: &str) -> Option<ShowCommand> {
     let show = match upper {
         "SHOW TABLES" => ShowCommand::Sql(tables_sql("", "")),
         "SHOW DATABASES" | "SHOW SCHEMAS" => ShowCommand::Databases,
+        "SHOW PROMETHEUS METRICS" => ShowCommand::PrometheusMetrics,
         "SHOW MYSQL USERS" => ShowCommand::Sql("SELECT * FROM mysql_users ORDER BY username".into()),
         "SHOW MYSQL SERVERS" => {
             ShowCommand::Sql("SELECT * FROM mysql_servers ORDER BY hostgroup_id, hostname, port".into())
@@ -777,7 +841,9 @@ fn parse_show(norm: &str, upper: &str) -> Option<ShowCommand> {
         "SHOW MYSQL VARIABLES" => ShowCommand::Sql(format!(
             "{var_cols} WHERE variable_name LIKE 'mysql-%' ORDER BY variable_name"
         )),
-        "SHOW MYSQL STATUS" => ShowCommand::Sql("SELECT * FROM stats_mysql_global".into()),
+        "SHOW MYSQL STATUS" => ShowCommand::Sql(
+            "SELECT Variable_Name AS Variable_name, Variable_Value AS Value FROM stats_mysql_global ORDER BY variable_name".into(),
+        ),
         "SHOW PROCESSLIST" => ShowCommand::Sql(
             "SELECT SessionID, user, db, hostgroup, command, time_ms, SUBSTR(info, 0, 100) info FROM stats_mysql_processlist".into(),
         ),
@@ -812,15 +878,14 @@ fn parse_show(norm: &str, upper: &str) -> Option<ShowCommand> {
                 .iter()
                 .find_map(|p| strip_prefix_ci(norm, p))
             {
+                // In table order, as ProxySQL's rewrite has no ORDER BY.
                 if let Some(pat) = strip_prefix_ci(rest, "LIKE ") {
                     ShowCommand::Sql(format!(
-                        "{var_cols} WHERE variable_name LIKE {} ORDER BY variable_name",
+                        "{var_cols} WHERE variable_name LIKE {}",
                         sql_quote(unquote(pat))
                     ))
                 } else if let Some(cond) = strip_prefix_ci(rest, "WHERE ") {
-                    ShowCommand::Sql(format!(
-                        "SELECT * FROM ({var_cols}) WHERE {cond} ORDER BY Variable_name"
-                    ))
+                    ShowCommand::Sql(format!("SELECT * FROM ({var_cols}) WHERE {cond}"))
                 } else {
                     return None;
                 }

@@ -178,6 +178,101 @@ pub fn checksum_switch_for(diffs_variable: &str) -> Option<&'static str> {
         .map(|(_, switch)| *switch)
 }
 
+/// The collation `find_charset_name` of ProxySQL picks for `charset` (case-insensitive,
+/// `utf8mb3` meaning `utf8`): `preferred` when it belongs to that charset, else the charset's
+/// first collation in the compiled table. Returns `(collation, charset)`.
+fn charset_by_name(charset: &str, preferred: &str) -> Option<(&'static str, &'static str)> {
+    let charset = if charset.eq_ignore_ascii_case("utf8mb3") {
+        "utf8"
+    } else {
+        charset
+    };
+    let mut matching = crate::proxysql::schema::COLLATIONS
+        .iter()
+        .filter(|(_, _, cs)| cs.eq_ignore_ascii_case(charset))
+        .map(|(_, collation, cs)| (*collation, *cs))
+        .peekable();
+    let first = *matching.peek()?;
+    Some(
+        matching
+            .find(|(collation, _)| *collation == preferred)
+            .unwrap_or(first),
+    )
+}
+
+/// The compiled collation named `collation` (case-insensitive) as `(collation, charset)`.
+fn collation_by_name(collation: &str) -> Option<(&'static str, &'static str)> {
+    crate::proxysql::schema::COLLATIONS
+        .iter()
+        .find(|(_, name, _)| name.eq_ignore_ascii_case(collation))
+        .map(|(_, name, cs)| (*name, *cs))
+}
+
+/// `mysql-default_charset` and `mysql-default_collation_connection` after a `LOAD MYSQL
+/// VARIABLES TO RUNTIME`, as ProxySQL makes them agree (`flush_mysql_variables___database_to_runtime`):
+/// an unknown charset is taken from the collation (or both reset to `utf8`/`utf8_general_ci`), an
+/// unknown collation from the charset, and when both are known but belong to different charsets
+/// the collation wins unless only the charset changed in this load. Values that need no change
+/// keep their spelling. Returns `(charset, collation)`; a value that differs from the loaded one
+/// is also written back to memory by the caller, as ProxySQL does, so that peers agree on the
+/// `mysql_variables` checksum.
+pub fn reconcile_default_charset(
+    charset: &str,
+    collation: &str,
+    previous_charset: &str,
+    previous_collation: &str,
+) -> (String, String) {
+    let by_charset = charset_by_name(charset, previous_collation);
+    let by_collation = collation_by_name(collation);
+    match (by_charset, by_collation) {
+        (None, Some((_, cs))) => (cs.to_owned(), collation.to_owned()),
+        (None, None) => match charset_by_name("utf8", previous_collation) {
+            Some((default_collation, cs)) => (cs.to_owned(), default_collation.to_owned()),
+            None => ("utf8".to_owned(), "utf8_general_ci".to_owned()),
+        },
+        (Some((default_collation, _)), None) => (charset.to_owned(), default_collation.to_owned()),
+        (Some((default_collation, cs)), Some((_, collation_cs))) => {
+            if cs == collation_cs {
+                (charset.to_owned(), collation.to_owned())
+            } else if charset != previous_charset && collation == previous_collation {
+                (charset.to_owned(), default_collation.to_owned())
+            } else {
+                (collation_cs.to_owned(), collation.to_owned())
+            }
+        }
+    }
+}
+
+/// The `admin-cluster_<module>_diffs_before_sync` variable a deprecated
+/// `admin-checksum_<module>` switch overrides (the inverse of [`checksum_switch_for`]).
+pub fn diffs_variable_for_switch(switch: &str) -> Option<&'static str> {
+    const DIFFS: [&str; 6] = [
+        "admin-cluster_mysql_query_rules_diffs_before_sync",
+        "admin-cluster_mysql_servers_diffs_before_sync",
+        "admin-cluster_mysql_users_diffs_before_sync",
+        "admin-cluster_mysql_variables_diffs_before_sync",
+        "admin-cluster_admin_variables_diffs_before_sync",
+        "admin-cluster_ldap_variables_diffs_before_sync",
+    ];
+    DIFFS
+        .into_iter()
+        .find(|diffs| checksum_switch_for(diffs).is_some_and(|s| s.eq_ignore_ascii_case(switch)))
+}
+
+/// Where `name` sits in the `global_variables` table of a fresh ProxySQL 2.7.2 (observed:
+/// the order its modules register their variables, the ones a config file sets last).
+/// Memory order matters: LOAD applies rows in it (see [`checksum_switch_for`]). Unknown names
+/// sort last.
+pub fn memory_order_rank(name: &str) -> usize {
+    MEMORY_ORDER_2_7_2
+        .lines()
+        .position(|n| n == name)
+        .unwrap_or(usize::MAX)
+}
+
+/// `global_variables` names of a fresh ProxySQL 2.7.2 in rowid order.
+const MEMORY_ORDER_2_7_2: &str = include_str!("variables_memory_order_2_7_2.txt");
+
 /// `(name, value)` rows of the observed node.
 fn observed() -> impl Iterator<Item = (&'static str, &'static str)> {
     OBSERVED_2_7_2
@@ -769,6 +864,70 @@ mod tests {
         }
         assert!(is_known("admin-version"));
         assert!(is_known("ADMIN-Cluster_Username"));
+    }
+
+    #[test]
+    fn default_charset_and_collation_agree_as_on_proxysql() {
+        let r = |cs: &str, co: &str, pcs: &str, pco: &str| {
+            let (a, b) = reconcile_default_charset(cs, co, pcs, pco);
+            format!("{a}/{b}")
+        };
+        // Observed on ProxySQL 2.7.2 (tests/conformance.rs checks the same against the binary).
+        assert_eq!(
+            r("utf8mb4", "utf8_general_ci", "utf8", "utf8_general_ci"),
+            "utf8mb4/utf8mb4_general_ci"
+        );
+        assert_eq!(
+            r(
+                "latin1",
+                "utf8mb4_general_ci",
+                "utf8mb4",
+                "utf8mb4_general_ci"
+            ),
+            "latin1/latin1_swedish_ci"
+        );
+        assert_eq!(
+            r(
+                "latin1",
+                "utf8mb4_unicode_ci",
+                "latin1",
+                "latin1_swedish_ci"
+            ),
+            "utf8mb4/utf8mb4_unicode_ci"
+        );
+        assert_eq!(
+            r(
+                "utf8mb4",
+                "utf8mb4_unicode_ci",
+                "utf8mb4",
+                "utf8mb4_unicode_ci"
+            ),
+            "utf8mb4/utf8mb4_unicode_ci"
+        );
+        assert_eq!(
+            r("latin1", "utf8mb4_bin", "utf8mb4", "utf8mb4_unicode_ci"),
+            "utf8mb4/utf8mb4_bin"
+        );
+        assert_eq!(
+            r("UTF8MB4", "latin1_bin", "latin1", "latin1_bin"),
+            "UTF8MB4/utf8mb4_general_ci"
+        );
+        assert_eq!(
+            r("utf8mb3", "UTF8_GENERAL_CI", "utf8", "UTF8_GENERAL_CI"),
+            "utf8mb3/UTF8_GENERAL_CI"
+        );
+        assert_eq!(
+            r("binary", "utf8_general_ci", "utf8", "utf8_general_ci"),
+            "binary/binary"
+        );
+        // Unknown names: the other one decides, or both fall back to utf8.
+        assert_eq!(r("nosuch", "utf8_bin", "utf8", "utf8_bin"), "utf8/utf8_bin");
+        assert_eq!(r("utf8", "nosuch", "utf8", "utf8_bin"), "utf8/utf8_bin");
+        assert_eq!(r("nosuch", "nosuch", "utf8", "utf8_bin"), "utf8/utf8_bin");
+        assert_eq!(
+            r("nosuch", "nosuch", "latin1", "latin1_bin"),
+            "utf8/utf8_general_ci"
+        );
     }
 
     #[test]

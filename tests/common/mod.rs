@@ -868,3 +868,174 @@ pub fn write_file(dir: &Path, name: &str, contents: &str) -> PathBuf {
         .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
     path
 }
+
+// --- a real ProxySQL, the oracle of the conformance tests ---------------------------------
+
+/// Environment variable naming a real ProxySQL 2.7.2 binary (`.ci/run` sets it when
+/// `../shared/proxysql/proxysql` exists); tests that need one skip without it.
+pub const REAL_PROXYSQL_ENV: &str = "PXADM_REAL_PROXYSQL";
+
+/// The real ProxySQL binary from [`REAL_PROXYSQL_ENV`], or `None` after printing that the
+/// calling test is skipped. Relative paths are taken from the repo root.
+pub fn real_proxysql_bin(test: &str) -> Option<PathBuf> {
+    match std::env::var_os(REAL_PROXYSQL_ENV) {
+        Some(path) if !path.is_empty() => {
+            let path = repo_root().join(path);
+            assert!(
+                path.is_file(),
+                "{REAL_PROXYSQL_ENV}={} is not a file",
+                path.display()
+            );
+            Some(path)
+        }
+        _ => {
+            println!(
+                "SKIPPED {test}: set {REAL_PROXYSQL_ENV} to a ProxySQL 2.7.2 binary to run it"
+            );
+            eprintln!(
+                "SKIPPED {test}: set {REAL_PROXYSQL_ENV} to a ProxySQL 2.7.2 binary to run it"
+            );
+            None
+        }
+    }
+}
+
+/// Extra lines for the two sections of [`proxysql_config`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ConfigExtras<'a> {
+    /// Lines added to `admin_variables` (`admin_credentials` is `admin:admin` unless given).
+    pub admin: &'a str,
+    /// Lines added to `mysql_variables`.
+    pub mysql: &'a str,
+}
+
+/// A minimal ProxySQL config file: admin/admin on `admin_port`, one MySQL thread on
+/// `mysql_port`, `datadir`, plus `extras`. Both a real node and `pxadm node` read the same
+/// text.
+pub fn proxysql_config(
+    datadir: &Path,
+    admin_port: u16,
+    mysql_port: u16,
+    extras: ConfigExtras<'_>,
+) -> String {
+    let credentials = if extras.admin.contains("admin_credentials") {
+        ""
+    } else {
+        "    admin_credentials=\"admin:admin\"\n"
+    };
+    format!(
+        "datadir=\"{}\"\nadmin_variables=\n{{\n{credentials}    \
+         mysql_ifaces=\"{HOST}:{admin_port}\"\n{}}}\nmysql_variables=\n{{\n    \
+         threads=1\n    interfaces=\"{HOST}:{mysql_port}\"\n{}}}\n",
+        datadir.display(),
+        extras.admin,
+        extras.mysql,
+    )
+}
+
+/// A real ProxySQL process (`proxysql -f -c <cnf> -D <datadir>`), killed with SIGKILL when
+/// dropped and when the thread that started it ends.
+#[derive(Debug)]
+pub struct RealNode {
+    admin_port: u16,
+    child: Child,
+    log_path: PathBuf,
+    datadir: PathBuf,
+    _scratch: TempDir,
+}
+
+impl RealNode {
+    /// Starts `bin` with [`proxysql_config`] on the given ports and waits until the admin
+    /// interface accepts admin/admin.
+    pub async fn start(
+        bin: &Path,
+        admin_port: u16,
+        mysql_port: u16,
+        extras: ConfigExtras<'_>,
+    ) -> RealNode {
+        use std::os::unix::process::CommandExt;
+        let scratch = tempfile::Builder::new()
+            .prefix("real-proxysql-")
+            .tempdir()
+            .unwrap_or_else(|e| panic!("cannot create a temporary directory: {e}"));
+        let datadir = scratch.path().join("data");
+        fs::create_dir_all(&datadir).unwrap_or_else(|e| panic!("cannot create datadir: {e}"));
+        let cnf = write_file(
+            scratch.path(),
+            "node.cnf",
+            &proxysql_config(&datadir, admin_port, mysql_port, extras),
+        );
+        let log_path = scratch.path().join("proxysql.out");
+        let mut cmd = Command::new(bin);
+        cmd.arg("-f")
+            .arg("-c")
+            .arg(&cnf)
+            .arg("-D")
+            .arg(&datadir)
+            .stdin(Stdio::null())
+            .stdout(open_append(&log_path))
+            .stderr(open_append(&log_path));
+        // SAFETY: prctl in the child before exec; no allocation, async-signal-safe.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        let child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot spawn {}: {e}", bin.display()));
+        let node = RealNode {
+            admin_port,
+            child,
+            log_path,
+            datadir,
+            _scratch: scratch,
+        };
+        let ready = wait_until(NODE_START_TIMEOUT, || async {
+            try_admin_conn(admin_port, ADMIN_USER, ADMIN_PASS)
+                .await
+                .is_ok()
+        })
+        .await;
+        assert!(
+            ready,
+            "real ProxySQL on {HOST}:{admin_port} never accepted admin/admin:\n{}",
+            tail(&read_lossy(&node.log_path), 30)
+        );
+        node
+    }
+
+    /// The admin port.
+    pub fn admin_port(&self) -> u16 {
+        self.admin_port
+    }
+
+    /// The node's datadir.
+    pub fn datadir(&self) -> &Path {
+        &self.datadir
+    }
+
+    /// A fresh admin connection as admin/admin.
+    pub async fn admin(&self) -> Conn {
+        admin_conn(self.admin_port, ADMIN_USER, ADMIN_PASS).await
+    }
+
+    /// What the process wrote to stdout and stderr.
+    pub fn log(&self) -> String {
+        read_lossy(&self.log_path)
+    }
+
+    /// Kills the process (SIGKILL) and waits until it is gone, so its ports are free.
+    pub fn stop(&mut self) {
+        // The child is ours and unreaped, so its pid cannot have been recycled.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for RealNode {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

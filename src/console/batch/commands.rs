@@ -14,11 +14,13 @@ use crate::client::conn::{self, NodeAddr};
 use crate::client::queries;
 use crate::client::snapshot::{fetch_snapshot, NodeSnapshot};
 use crate::console::config::Config;
+use crate::console::diagnosis::check::{apply_grace, counts, perfdata, perfdata_text, Thresholds};
 use crate::console::diagnosis::{diagnose, fixes, overall, Finding, Severity};
+use crate::console::exporter;
 use crate::console::fault::{Fault, FaultInjector};
 use crate::console::injector::Injector;
 use crate::console::matrix::{reported_module_names, Matrix};
-use crate::console::nodes::{resolve_nodes, ConsoleNode, NodeArgs};
+use crate::console::nodes::{listed_peers, names_a_node, resolve_nodes, ConsoleNode, NodeArgs};
 use crate::console::shell::render::Phase;
 use crate::console::shell::session::{err, out};
 use crate::proxysql::cluster::state::Module as ClusterModule;
@@ -37,7 +39,7 @@ impl<E: std::fmt::Display> From<E> for Usage {
 /// that goes to stderr.
 pub async fn emit(report: &Report, format: Format) {
     match (&report.body, format) {
-        (Body::Error { error }, Format::Tsv | Format::Csv) => {
+        (Body::Error { error }, Format::Tsv | Format::Csv | Format::Prom) => {
             err(&format!("pxadm: {error}\n")).await;
         }
         _ => out(&report.render(format)).await,
@@ -60,18 +62,38 @@ pub async fn execute(cmd: BatchCommand) -> u8 {
 async fn dispatch(cmd: BatchCommand) -> Result<u8, Usage> {
     let format = cmd.common().format;
     let timeout = seconds_arg("timeout", cmd.common().timeout)?;
+    if format == Format::Prom && !matches!(cmd, BatchCommand::Status(_)) {
+        return Err(Usage(
+            "--format prom is for status (and pxadm exporter) only".into(),
+        ));
+    }
     let report = match cmd {
+        BatchCommand::Status(c) if format == Format::Prom => {
+            let nodes = nodes(&c, Want::Cluster).await?;
+            let started = Instant::now();
+            let snaps = poll_cluster(&nodes, &c, timeout).await.snapshots;
+            let findings = diagnose(&snaps);
+            out(&exporter::metrics(&snaps, &findings, started.elapsed())).await;
+            return Ok(Status::from(overall(&findings)).exit_code());
+        }
         BatchCommand::Status(c) => {
             let nodes = nodes(&c, Want::Cluster).await?;
-            status(&poll(&nodes, timeout).await, None)
+            status(&poll_cluster(&nodes, &c, timeout).await.snapshots, None)
         }
         BatchCommand::Checksums(c) => {
             let nodes = nodes(&c, Want::Cluster).await?;
-            checksums(&poll(&nodes, timeout).await)
+            checksums(&poll_cluster(&nodes, &c, timeout).await.snapshots)
         }
-        BatchCommand::Diagnose(c) => {
-            let nodes = nodes(&c, Want::Cluster).await?;
-            diagnosis(&poll(&nodes, timeout).await)
+        BatchCommand::Diagnose(a) => {
+            let check = Check {
+                grace_s: a.grace,
+                thresholds: Thresholds {
+                    warning: a.warning.as_deref().map(str::parse).transpose()?,
+                    critical: a.critical.as_deref().map(str::parse).transpose()?,
+                },
+            };
+            let nodes = nodes(&a.common, Want::Cluster).await?;
+            diagnosis(&poll_cluster(&nodes, &a.common, timeout).await, &check)
         }
         BatchCommand::Exec(a) => {
             let targets = nodes(&a.common, Want::OneOrAll { all: a.all }).await?;
@@ -84,7 +106,7 @@ async fn dispatch(cmd: BatchCommand) -> Result<u8, Usage> {
         }
         BatchCommand::Fix(a) => {
             let nodes = nodes(&a.common, Want::Cluster).await?;
-            fix(&nodes, a.dry_run, timeout).await
+            fix(&nodes, &a.common, a.dry_run, timeout).await
         }
         BatchCommand::Fault(a) => fault(&a.common, a.fault).await?,
         BatchCommand::Watch(a) => {
@@ -114,6 +136,11 @@ async fn resolve_all(args: &NodeArgs) -> Result<(Vec<ConsoleNode>, Vec<String>),
     let (specs, names) = split_names(args);
     let path = specs.config.clone();
     let config = tokio::task::spawn_blocking(move || Config::load(path.as_deref())).await??;
+    if !names_a_node(&specs, &config) && names.is_empty() {
+        return Err(Usage(
+            "no node given: name one with -n USER:PASS@HOST:PORT, --cluster, --discover or -H/-P (or a default_cluster in the config)".into(),
+        ));
+    }
     let list = resolve_nodes(&specs, &config).await?;
     if list.is_empty() {
         return Err(Usage("no nodes to talk to".into()));
@@ -185,6 +212,53 @@ async fn nodes(c: &CommonArgs, want: Want) -> Result<Vec<ConsoleNode>, Usage> {
 async fn poll(nodes: &[ConsoleNode], timeout: Duration) -> Vec<NodeSnapshot> {
     let _note = Progress::start(&format!("polling {} node(s)...", nodes.len()));
     join_all(nodes.iter().map(|n| fetch_snapshot(&n.addr, timeout))).await
+}
+
+/// One poll of the selected nodes, grown by discovery when a single node was given.
+struct ClusterPoll {
+    /// The polled nodes, the given one first.
+    snapshots: Vec<NodeSnapshot>,
+    /// Listed peers the console could not poll, as `name: error`.
+    not_polled: Vec<String>,
+    /// The listed peers it did poll, with the given node's credentials.
+    discovered: Vec<ConsoleNode>,
+}
+
+/// Polls the nodes; with a single node (and no `--no-discover`), also the peers its
+/// `runtime_proxysql_servers` lists, with its credentials. A listed peer the console cannot
+/// poll is left out rather than reported down: the node's own view of it still counts, and
+/// the console's reach is not the cluster's health.
+async fn poll_cluster(nodes: &[ConsoleNode], c: &CommonArgs, timeout: Duration) -> ClusterPoll {
+    let mut polled = ClusterPoll {
+        snapshots: poll(nodes, timeout).await,
+        not_polled: Vec::new(),
+        discovered: Vec::new(),
+    };
+    let servers = match (nodes, polled.snapshots.first().and_then(NodeSnapshot::data)) {
+        ([only], Some(data)) if !c.no_discover => (only, data.proxysql_servers.clone()),
+        _ => return polled,
+    };
+    let peers = listed_peers(&servers.0.addr, servers.1.as_deref().unwrap_or_default());
+    let extra = {
+        let _note = Progress::start(&format!("polling {} listed peer(s)...", peers.len()));
+        join_all(peers.iter().map(|p| fetch_snapshot(p, timeout))).await
+    };
+    for (snap, addr) in extra.into_iter().zip(peers) {
+        match snap.error() {
+            Some(e) => polled.not_polled.push(format!("{}: {e}", snap.name)),
+            None => {
+                polled.snapshots.push(snap);
+                polled.discovered.push(ConsoleNode::plain(addr));
+            }
+        }
+    }
+    polled
+}
+
+/// The monitoring options of `diagnose`.
+struct Check {
+    grace_s: u64,
+    thresholds: Thresholds,
 }
 
 /// The checksum matrix of one poll, rows in the order the nodes report the modules.
@@ -293,27 +367,65 @@ pub(crate) fn checksums(snaps: &[NodeSnapshot]) -> Report {
     )
 }
 
-fn diagnosis(snaps: &[NodeSnapshot]) -> Report {
-    let findings = diagnose(snaps);
+/// The `diagnose` check: findings after `--grace`, the poll time against `-w/-c`, and the
+/// figures as performance data.
+fn diagnosis(polled: &ClusterPoll, check: &Check) -> Report {
+    let snaps = &polled.snapshots;
+    let findings = apply_grace(diagnose(snaps), check.grace_s);
+    let figures = counts(snaps, &findings);
     let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
     let merged = fixes(&findings);
-    let summary = format!(
-        "{} critical, {} warning, {} ok; {}{}",
+    let mut summary = format!(
+        "{}/{} nodes up, {}/{} modules in sync",
+        figures.nodes_up, figures.nodes, figures.modules_in_sync, figures.modules
+    );
+    if figures.modules_stuck > 0 {
+        summary.push_str(&format!(", {} stuck", figures.modules_stuck));
+    }
+    if figures.modules_converging > 0 {
+        summary.push_str(&format!(", {} converging", figures.modules_converging));
+    }
+    summary.push_str(&format!(
+        "; {} critical, {} warning, {} ok; {}{}",
         count(Severity::Critical),
         count(Severity::Warning),
         count(Severity::Ok),
         plural(merged.len(), "node to fix", "nodes to fix"),
         problems_clause(&problems(&findings))
-    );
-    Report::new(
+    ));
+    if let Some(first) = polled.not_polled.first() {
+        summary.push_str(&format!(
+            "; listed peer{} not polled ({first}{}), judged from the node's view",
+            if polled.not_polled.len() == 1 {
+                ""
+            } else {
+                "s"
+            },
+            match polled.not_polled.len() {
+                1 => String::new(),
+                n => format!(" and {} more", n - 1),
+            }
+        ));
+    }
+    let slow = check.thresholds.judge(figures.poll_time_s());
+    if slow != Severity::Ok {
+        summary.push_str(&format!("; poll took {:.3} s", figures.poll_time_s()));
+    }
+    let status = overall(&findings).max(slow);
+    let perf = perfdata_text(&perfdata(&figures, &check.thresholds));
+    let mut report = Report::new(
         "diagnose",
-        overall(&findings).into(),
+        status.into(),
         &summary,
         Body::Diagnose(DiagnoseBody {
             findings,
             fixes: merged,
+            figures,
+            not_polled: polled.not_polled.clone(),
         }),
-    )
+    );
+    report.perfdata = Some(perf);
+    report
 }
 
 /// Runs `sql` on one node with a fresh connection.
@@ -437,8 +549,11 @@ fn needs_operator(sql: &str) -> bool {
     sql.contains('<') && sql.contains('>')
 }
 
-async fn fix(nodes: &[ConsoleNode], dry_run: bool, timeout: Duration) -> Report {
-    let snaps = poll(nodes, timeout).await;
+/// Applies the diagnosis's fixes; with a single node given, on the peers it lists too.
+async fn fix(given: &[ConsoleNode], c: &CommonArgs, dry_run: bool, timeout: Duration) -> Report {
+    let polled = poll_cluster(given, c, timeout).await;
+    let snaps = polled.snapshots;
+    let nodes: Vec<ConsoleNode> = given.iter().cloned().chain(polled.discovered).collect();
     let findings = diagnose(&snaps);
     let problems = problems(&findings);
     let merged = fixes(&findings);
@@ -621,7 +736,7 @@ async fn watch(
         let text = match format {
             Format::Json => report.json_line(),
             Format::Table => format!("{}\n", report.render(Format::Table)),
-            Format::Tsv | Format::Csv => watch_rows(&report, format, i == 1),
+            Format::Tsv | Format::Csv | Format::Prom => watch_rows(&report, format, i == 1),
         };
         out(&text).await;
         if count != 0 && i >= count {

@@ -40,6 +40,9 @@ pub enum Format {
     Tsv,
     /// RFC 4180 comma-separated with a header line.
     Csv,
+    /// Prometheus exposition text, as `pxadm exporter` serves it (status only): for a
+    /// node_exporter textfile collector.
+    Prom,
 }
 
 /// Options every batch command takes.
@@ -58,6 +61,28 @@ pub struct CommonArgs {
     /// Set for a bare `-p`: ask for the password on the terminal.
     #[arg(long = "ask-password", hide = true)]
     pub ask_password: bool,
+    /// With a single node, do not poll the peers its runtime_proxysql_servers lists: judge
+    /// the cluster from that node's own view of them only.
+    #[arg(long)]
+    pub no_discover: bool,
+}
+
+/// `diagnose` arguments: the check a monitoring system runs.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DiagnoseArgs {
+    /// A divergence younger than this many seconds that is converging counts as OK (a
+    /// routine LOAD ... TO RUNTIME takes a few checks to spread).
+    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+    pub grace: u64,
+    /// WARNING range for the poll time in seconds (plugin syntax: 2, 2:, ~:2, 1:2, @1:2).
+    #[arg(short = 'w', long = "warning", value_name = "RANGE")]
+    pub warning: Option<String>,
+    /// CRITICAL range for the poll time in seconds.
+    #[arg(short = 'c', long = "critical", value_name = "RANGE")]
+    pub critical: Option<String>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub common: CommonArgs,
 }
 
 /// `exec` arguments.
@@ -127,8 +152,9 @@ pub enum BatchCommand {
     Status(CommonArgs),
     /// Every module's checksum on every node, diverging cells marked.
     Checksums(CommonArgs),
-    /// The diagnosis: findings, why, and the statements that fix them.
-    Diagnose(CommonArgs),
+    /// The diagnosis as a monitoring check: findings, why, the statements that fix them, and
+    /// performance data after `|`.
+    Diagnose(DiagnoseArgs),
     /// Run one statement on one node (--node NAME) or on every node (--all).
     Exec(ExecArgs),
     /// LOAD <MODULE> TO RUNTIME on one node (--node NAME).
@@ -159,7 +185,8 @@ impl BatchCommand {
     /// The options shared by every subcommand.
     pub fn common(&self) -> &CommonArgs {
         match self {
-            BatchCommand::Status(c) | BatchCommand::Checksums(c) | BatchCommand::Diagnose(c) => c,
+            BatchCommand::Status(c) | BatchCommand::Checksums(c) => c,
+            BatchCommand::Diagnose(a) => &a.common,
             BatchCommand::Exec(a) => &a.common,
             BatchCommand::Reload(a) => &a.common,
             BatchCommand::Fix(a) => &a.common,
@@ -170,7 +197,8 @@ impl BatchCommand {
 
     fn common_mut(&mut self) -> &mut CommonArgs {
         match self {
-            BatchCommand::Status(c) | BatchCommand::Checksums(c) | BatchCommand::Diagnose(c) => c,
+            BatchCommand::Status(c) | BatchCommand::Checksums(c) => c,
+            BatchCommand::Diagnose(a) => &mut a.common,
             BatchCommand::Exec(a) => &mut a.common,
             BatchCommand::Reload(a) => &mut a.common,
             BatchCommand::Fix(a) => &mut a.common,

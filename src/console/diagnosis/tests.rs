@@ -234,7 +234,8 @@ fn scenario_step5_after_the_fix_node2_converges_then_all_in_sync() {
         Class::Converging {
             puller: "node2".into(),
             source: "node1".into(),
-            checks_left: 2
+            checks_left: 2,
+            since_s: Some(500),
         }
     );
     assert_eq!(
@@ -496,7 +497,8 @@ fn runtime_servers_not_synced_under_algorithm_2() {
         Class::Converging {
             puller: "node1".into(),
             source: "node2".into(),
-            checks_left: 1
+            checks_left: 1,
+            since_s: Some(500),
         }
     );
 }
@@ -553,4 +555,76 @@ fn findings_serialize_for_batch_mode() {
 fn empty_input() {
     assert!(diagnose(&[]).is_empty());
     assert_eq!(overall(&[]), Severity::Ok);
+}
+
+#[test]
+fn one_node_alone_tells_its_stuck_peer() {
+    // Only node2 is polled: its own rows for node1 (version 1, differing, diff_check 150)
+    // are the cluster's state, so the check is not a lonely "in sync".
+    let snaps = mesh(&mut scenario_step4(), 150);
+    let findings = diagnose(&snaps[1..]);
+    let f = only(&findings, Module::MysqlQueryRules);
+    assert_eq!(f.severity, Severity::Critical);
+    assert_eq!(f.node_to_act_on.as_deref(), Some("192.168.0.11:6032"));
+    assert_eq!(
+        f.fix.as_ref().map(|x| x.sql.clone()),
+        Some(vec!["LOAD MYSQL QUERY RULES TO RUNTIME".to_owned()])
+    );
+    assert_eq!(overall(&findings), Severity::Critical);
+    // Modules node2 agrees on with node1 are in sync, counting the peer it sees.
+    let users = only(&findings, Module::MysqlUsers);
+    assert_eq!(users.class, Class::InSync);
+    assert!(users.why.contains("the 1 peer they see"), "{}", users.why);
+}
+
+#[test]
+fn a_load_moments_ago_is_converging_not_diverged() {
+    // node1 loaded new users at T; node2 last checked node1 before that and still sees the
+    // old checksum, so nobody's counter runs yet.
+    let [mut node1, mut node2] = two_nodes_users((2, 500, "0xOLD"), (2, 500, "0xOLD"));
+    let before = node1.clone();
+    node1.own[0] = ChecksumRow {
+        name: "mysql_users".into(),
+        version: 3,
+        epoch: T,
+        checksum: "0xNEW".into(),
+    };
+    let after = node1.clone();
+    node1.sees(&after, 0, T);
+    node1.sees(&node2.clone(), 0, T);
+    node2.sees(&before, 0, T);
+    let self2 = node2.clone();
+    node2.sees(&self2, 0, T);
+    let findings = diagnose(&[node1.snapshot(), node2.snapshot()]);
+    let f = only(&findings, Module::MysqlUsers);
+    assert_eq!(f.severity, Severity::Warning);
+    assert_eq!(
+        f.class,
+        Class::Converging {
+            puller: "node2".into(),
+            source: "node1".into(),
+            checks_left: 3,
+            since_s: Some(0),
+        }
+    );
+    assert!(
+        f.why.starts_with("node1 loaded a new mysql_users 0 s ago"),
+        "{}",
+        f.why
+    );
+    let graced = check::apply_grace(findings, 10);
+    assert_eq!(overall(&graced), Severity::Ok);
+
+    // The same difference long after the load is no longer "just loaded": the hint names
+    // the node holding the newest config.
+    node1.own[0].epoch = T - 600;
+    let findings = diagnose(&[node1.snapshot(), node2.snapshot()]);
+    let f = only(&findings, Module::MysqlUsers);
+    assert!(matches!(f.class, Class::Diverged { .. }), "{f:#?}");
+    assert!(
+        f.why
+            .starts_with("node1 holds the newest mysql_users (loaded 600 s ago) but node2"),
+        "{}",
+        f.why
+    );
 }

@@ -1487,6 +1487,7 @@ pub fn class_label(class: &Class) -> String {
             puller,
             source,
             checks_left,
+            ..
         } => match checks_left {
             0 => format!("converging: {puller} pulls from {source} now"),
             n => format!(

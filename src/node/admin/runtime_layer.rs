@@ -70,11 +70,16 @@ impl Runtime {
             columns: self.users_full.columns.clone(),
             rows: Vec::new(),
         };
+        // ProxySQL's runtime users hold an empty default schema, never NULL.
+        let schema = self.users_full.column_index("default_schema");
         for (flag_col, other) in [(be, fe), (fe, be)] {
             for row in &self.users_full.rows {
                 if row[flag_col].as_deref() == Some("1") {
                     let mut r = row.clone();
                     r[other] = Some("0".into());
+                    if let Some(i) = schema {
+                        r[i].get_or_insert_with(String::new);
+                    }
                     rs.rows.push(r);
                 }
             }

@@ -96,10 +96,15 @@ pub struct NodeShared {
     pub control: mpsc::UnboundedSender<NodeControl>,
     /// Counters.
     pub counters: Counters,
+    /// Cluster pulls and sync conflicts (`proxysql_cluster_*_total`).
+    pub cluster_counters: crate::node::cluster::counters::ClusterCounters,
     /// Cluster view per peer `(host, port)`, rendered rows.
     pub cluster: Mutex<BTreeMap<(String, u16), PeerStatsRows>>,
     /// Whether the traffic listener is paused (`mysql_listener_paused`).
     pub traffic_paused: std::sync::atomic::AtomicBool,
+    /// Whether `PROXYSQL STOP` stopped the MySQL module (only then does `PROXYSQL START`
+    /// start it; otherwise ProxySQL answers "already started").
+    pub traffic_stopped: std::sync::atomic::AtomicBool,
     /// Where to really connect for a peer address (`--peer-map`): lets the scenario's
     /// addresses run on one machine, mapped to loopback.
     pub peer_map: RwLock<BTreeMap<(String, u16), (String, u16)>>,
@@ -129,8 +134,10 @@ impl NodeShared {
             runtime: watch::channel(Arc::new(Runtime::default())).0,
             control,
             counters: Counters::default(),
+            cluster_counters: Default::default(),
             cluster: Mutex::new(BTreeMap::new()),
             traffic_paused: std::sync::atomic::AtomicBool::new(false),
+            traffic_stopped: std::sync::atomic::AtomicBool::new(false),
             peer_map: RwLock::new(BTreeMap::new()),
             vip_connections: Mutex::new(None),
             vip_status: Mutex::new(None),

@@ -503,6 +503,8 @@ struct StepVerdict {
     module: Module,
     /// The verdict's log lines.
     lines: Vec<(Level, String)>,
+    /// The periodic sync warning logged with them, counted as a conflict.
+    warning: Option<decision::SyncWarning>,
 }
 
 /// One iteration of the inner loop (§6.2 step 4) plus the sync evaluation (§6.3–§6.5).
@@ -537,6 +539,9 @@ async fn check_once(
         }
         for (level, line) in verdict.lines {
             px_log!(level, "{}", line);
+        }
+        if let Some(warning) = verdict.warning {
+            shared.cluster_counters.conflict(verdict.module, warning);
         }
         let Some(kind) = verdict.kind else { continue };
         if settings.diffs.get(verdict.module) == 0 {
@@ -675,6 +680,7 @@ fn evaluate_step(
                 kind: v.pull.then_some(PullKind::Module(module)),
                 module,
                 lines: v.log_lines(&peer.host, peer.port, p, own, d),
+                warning: v.warning,
             }
         }
         Step::Servers => {
@@ -711,6 +717,7 @@ fn evaluate_step(
                 kind,
                 module,
                 lines,
+                warning: sv.v2.warning,
             }
         }
     }
@@ -814,6 +821,7 @@ async fn pull_from_chosen_peer(
         csi,
     )
     .await;
+    shared.cluster_counters.pulled(module, result.is_ok());
     if let Some(record) = list.get_mut(&source).map(|e| e.distrust.get_mut(module)) {
         match &result {
             Ok(()) => record.verified(),

@@ -205,6 +205,12 @@ fn traffic_of(node: &NodeShared) -> Option<Arc<TrafficShared>> {
 
 /// The traffic statistics tables a statement names, as `(schema-qualified table, rows)` for
 /// the admin's materialisation on read (§2.4).
+/// `KILL CONNECTION <id>` from the admin interface: closes the MySQL session `id` of this
+/// node; false when none runs (or traffic is off).
+pub fn kill_session(node: &NodeShared, id: u32) -> bool {
+    traffic_of(node).is_some_and(|t| t.stats.kill_process(id))
+}
+
 pub fn stats_tables(node: &NodeShared, tables: &TableAccess) -> Vec<(&'static str, ResultSet)> {
     let Some(t) = traffic_of(node) else {
         return Vec::new();
@@ -344,13 +350,11 @@ impl Traffic {
 
     /// `PROXYSQL PAUSE`: closes the listeners; sessions in progress continue.
     pub fn pause(&mut self) {
+        // The admin engine sets `traffic_paused` before it asks for this, so that PAUSE and
+        // RESUME in quick succession answer from a flag these late updates cannot undo.
         for token in self.listeners.drain(..) {
             token.cancel();
         }
-        self.shared
-            .node
-            .traffic_paused
-            .store(true, Ordering::Relaxed);
         px_info!("MySQL traffic listeners paused");
     }
 
@@ -361,10 +365,6 @@ impl Traffic {
             tokio::task::yield_now().await;
             self.bind_all().await;
         }
-        self.shared
-            .node
-            .traffic_paused
-            .store(false, Ordering::Relaxed);
     }
 
     /// Closes the listeners and stops the background tasks.

@@ -41,7 +41,7 @@ use crate::node::protocol::{
     AuthPlugin, AuthRejection, Authenticator, ColumnDef, Command, Credential, ErrorReply,
     HandshakeConfig, Login, PeerAddr, ProtoError, ServerConn,
 };
-use crate::{px_error, px_warn};
+use crate::{px_error, px_info, px_warn};
 
 const COM_INIT_DB: u8 = 0x02;
 const COM_QUERY: u8 = 0x03;
@@ -278,7 +278,25 @@ pub(crate) async fn serve(
         scratch: Vec::with_capacity(256),
         user_counter,
     };
-    if let Err(e) = session.run().await {
+    // KILL CONNECTION (from either port) closes the session at once, even mid-statement.
+    let killed = session.proc.kill.clone();
+    let outcome = tokio::select! {
+        outcome = session.run() => Some(outcome),
+        () = killed.cancelled() => None,
+    };
+    let Some(outcome) = outcome else {
+        // KILL CONNECTION: the statement may have stopped halfway, so no backend
+        // connection of this session goes back to the pool.
+        px_info!(
+            "Closing client connection {}:{} killed by KILL CONNECTION {id}",
+            peer.ip(),
+            peer.port()
+        );
+        session.discard_all();
+        session.close().await;
+        return;
+    };
+    if let Err(e) = outcome {
         if !matches!(e, ProtoError::Io(_) | ProtoError::UnexpectedEof) {
             px_warn!(
                 "Closing client connection {}:{}: {}",
@@ -502,6 +520,13 @@ impl ClientSession {
         counters.client_connected.fetch_sub(1, Ordering::Relaxed);
         self.user_counter.fetch_sub(1, Ordering::Relaxed);
         self.shared.stats.unregister_process(self.id);
+    }
+
+    /// Drops every attached backend connection without returning it to the pool.
+    fn discard_all(&mut self) {
+        for a in std::mem::take(&mut self.attached) {
+            a.server.release(a.conn, false);
+        }
     }
 
     async fn release_all(&mut self) {

@@ -115,7 +115,8 @@ pub struct ProcessEntry {
     pub cli_port: u16,
     /// Mutable part.
     pub state: Mutex<ProcessState>,
-    /// Cancelled by `KILL CONNECTION <session id>`: the session closes at once.
+    /// Cancelled by `KILL CONNECTION <session id>` (traffic or admin port): the session
+    /// closes at once.
     pub kill: tokio_util::sync::CancellationToken,
     /// Server thread id of the backend connection running the current statement (0 when
     /// none), the target of `KILL QUERY <session id>`.
@@ -205,6 +206,18 @@ impl TrafficStats {
     /// The processlist entry of a session (`KILL` on the traffic port).
     pub fn process(&self, session_id: u32) -> Option<Arc<ProcessEntry>> {
         self.processes.lock().get(&session_id).cloned()
+    }
+
+    /// Asks the session `session_id` to close (admin `KILL CONNECTION`); false when no
+    /// such session runs.
+    pub fn kill_process(&self, session_id: u32) -> bool {
+        match self.processes.lock().get(&session_id) {
+            Some(entry) => {
+                entry.kill.cancel();
+                true
+            }
+            None => false,
+        }
     }
 
     /// Removes a session from the processlist.

@@ -19,6 +19,7 @@ pub use table::findings_text;
 
 use super::Format;
 use crate::client::conn::{ClientError, Outcome};
+use crate::console::diagnosis::check::Counts;
 use crate::console::diagnosis::{Class, Finding, Fix};
 use crate::console::fault::Fault;
 use crate::console::matrix::{Matrix, MatrixRow};
@@ -145,6 +146,12 @@ pub struct DiagnoseBody {
     pub findings: Vec<Finding>,
     /// The fixes, merged per node.
     pub fixes: Vec<Fix>,
+    /// The figures of the performance data.
+    pub figures: Counts,
+    /// Peers found in the node's runtime_proxysql_servers that the console could not poll
+    /// (their state comes from the node's own view): `name: error`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_polled: Vec<String>,
 }
 
 /// One node's answer to `exec` or `reload`.
@@ -311,6 +318,10 @@ pub struct Report {
     /// The command's data.
     #[serde(flatten)]
     pub body: Body,
+    /// Monitoring-plugin performance data, printed after `|` on the table format's first
+    /// line (JSON carries the same figures in its body).
+    #[serde(skip)]
+    pub perfdata: Option<String>,
 }
 
 /// One node's state of one module, as `checksums` publishes it.
@@ -369,6 +380,7 @@ impl Report {
             exit_code: status.exit_code(),
             summary: format!("{}: {summary}", status.word()),
             body,
+            perfdata: None,
         }
     }
 
@@ -388,9 +400,19 @@ impl Report {
     pub fn render(&self, format: Format) -> String {
         match format {
             Format::Json => json::pretty(self),
-            Format::Table => format!("{}\n{}", self.summary, self.text()),
+            Format::Table => match &self.perfdata {
+                // `|` starts the performance data: the text before it must not hold one.
+                Some(perf) => format!(
+                    "{} | {perf}\n{}",
+                    self.summary.replace('|', "/"),
+                    self.text()
+                ),
+                None => format!("{}\n{}", self.summary, self.text()),
+            },
             Format::Tsv => self.tables().iter().map(|t| t.tsv(true)).collect(),
             Format::Csv => self.tables().iter().map(|t| t.csv(true)).collect(),
+            // Only `status` renders metrics (commands.rs); anything else is a comment line.
+            Format::Prom => format!("# {}\n", self.summary),
         }
     }
 }

@@ -22,7 +22,9 @@ impl Engine {
         match q {
             IdentityQuery::Version { column } => Reply::single(&column, version),
             IdentityQuery::VersionComment => {
-                Reply::single("@@version_comment", "(ProxySQL Admin Module)")
+                // ProxySQL answers it as `SELECT '(ProxySQL Admin Module)'`, so SQLite names
+                // the column after the literal.
+                Reply::single("'(ProxySQL Admin Module)'", "(ProxySQL Admin Module)")
             }
             IdentityQuery::VersionConcat => Reply::single(
                 "concat(@@version, ' ', @@version_comment)",
@@ -53,7 +55,10 @@ impl Engine {
                     ]);
                     Reply::Rows(rs, ColumnKind::Text)
                 } else {
-                    Reply::single("@@global.read_only", if self.read_only { "1" } else { "0" })
+                    // An integer column, as ProxySQL's canned packet: clients compare it with 0/1.
+                    let mut rs = ResultSet::with_columns(["@@global.read_only"]);
+                    rs.push_row([Some(if self.read_only { "1" } else { "0" })]);
+                    Reply::Rows(rs, ColumnKind::LongLong)
                 }
             }
         }

@@ -77,7 +77,7 @@ impl Engine {
         let prefix = module.variable_prefix().unwrap_or("admin-");
         let rows = AdminDb::query(
             &self.db.admin,
-            &format!("SELECT variable_name, variable_value FROM main.global_variables WHERE variable_name LIKE '{prefix}%' ORDER BY variable_name"),
+            &format!("SELECT variable_name, variable_value FROM main.global_variables WHERE variable_name LIKE '{prefix}%' ORDER BY rowid"),
         )
         .map_err(|e| sqlite_message(&e))?;
         let mut running = if module == ConfigModule::AdminVariables {
@@ -86,6 +86,9 @@ impl Engine {
             self.rt.mysql_vars.clone()
         };
         let first_load = running.is_empty();
+        // ProxySQL applies the rows in table order, so whether a deprecated checksum switch
+        // zeroes a diffs variable depends on which of the two comes first in memory.
+        let mut switches = ChecksumSwitches::new(&running, module == ConfigModule::AdminVariables);
         for row in &rows.rows {
             let (Some(name), value) = (row[0].clone(), row[1].clone().unwrap_or_default()) else {
                 continue;
@@ -104,6 +107,7 @@ impl Engine {
             };
             match checked {
                 Ok(v) => {
+                    let v = switches.apply(&name, v, &mut running);
                     running.insert(name, v);
                 }
                 Err(_) => {
@@ -132,19 +136,8 @@ impl Engine {
         }
         if module == ConfigModule::AdminVariables {
             running.insert("admin-version".into(), self.shared.version.clone());
-            // Deprecated switches: admin-checksum_<module>=false forces that module's sync off.
-            let forced: Vec<String> = running
-                .keys()
-                .filter(|k| {
-                    variables::checksum_switch_for(k).is_some_and(|switch| {
-                        running.get(switch).map(String::as_str) == Some("false")
-                    })
-                })
-                .cloned()
-                .collect();
-            for k in forced {
-                running.insert(k, "0".into());
-            }
+        } else {
+            self.reconcile_default_charset(&mut running);
         }
         if module == ConfigModule::AdminVariables && !first_load {
             self.prebind_admin_ifaces(&running)?;
@@ -217,6 +210,42 @@ impl Engine {
         Ok(())
     }
 
+    /// Makes `mysql-default_charset` and `mysql-default_collation_connection` agree the way
+    /// ProxySQL does at load ([`variables::reconcile_default_charset`]), in `running` and in
+    /// memory, so a `SET mysql-default_charset='utf8mb4'` leaves both nodes of a mixed
+    /// cluster with the same `mysql_variables` checksum.
+    fn reconcile_default_charset(&self, running: &mut BTreeMap<String, String>) {
+        const CHARSET: &str = "mysql-default_charset";
+        const COLLATION: &str = "mysql-default_collation_connection";
+        let value = |map: &BTreeMap<String, String>, name: &str, default: &str| {
+            map.get(name).cloned().unwrap_or_else(|| default.to_owned())
+        };
+        // Before the first load ProxySQL's running values are its built-in defaults.
+        let previous_charset = value(&self.rt.mysql_vars, CHARSET, "utf8");
+        let previous_collation = value(&self.rt.mysql_vars, COLLATION, "utf8_general_ci");
+        let loaded_charset = value(running, CHARSET, "utf8");
+        let loaded_collation = value(running, COLLATION, "utf8_general_ci");
+        let (charset, collation) = variables::reconcile_default_charset(
+            &loaded_charset,
+            &loaded_collation,
+            &previous_charset,
+            &previous_collation,
+        );
+        for (name, loaded, now) in [
+            (CHARSET, loaded_charset, charset),
+            (COLLATION, loaded_collation, collation),
+        ] {
+            if loaded != now {
+                px_warn!("Changing {name} from \"{loaded}\" to \"{now}\" to match its charset/collation counterpart");
+                let _ = self.db.admin.execute(
+                    "INSERT OR REPLACE INTO main.global_variables VALUES (?1, ?2)",
+                    [name, now.as_str()],
+                );
+            }
+            running.insert(name.to_owned(), now);
+        }
+    }
+
     pub(super) fn load_query_rules(
         &mut self,
         fetched: Option<(ResultSet, ResultSet)>,
@@ -253,7 +282,7 @@ impl Engine {
         );
         self.rt.query_rules = rules;
         self.rt.fast_routing = fast;
-        self.rt.query_rules_full = full;
+        self.rt.query_rules_full = runtime_rules_view(full);
         self.shared.publish_runtime(&self.rt);
         Ok(())
     }
@@ -411,5 +440,111 @@ impl Engine {
         self.rt.proxysql_servers = rs;
         self.shared.publish_runtime(&self.rt);
         Ok(())
+    }
+}
+
+/// The deprecated `admin-checksum_<module>` switches during one `LOAD ADMIN VARIABLES`, as
+/// ProxySQL's `set_variable` applies them row by row in table order: a diffs variable is
+/// stored as 0 while its switch is false at that moment (its value before this load if the
+/// switch's row comes later), and a switch set to false zeroes its diffs variable at once.
+/// A fresh ProxySQL lists the diffs variables before the switches, a node that pulled its
+/// admin variables lists them alphabetically (switches first); this node keeps the same
+/// orders, so `checksum_X` false then true leaves the diffs at 0 on a fresh node and at the
+/// memory value after a pull, on both kinds of node alike.
+struct ChecksumSwitches {
+    enabled: bool,
+    current: BTreeMap<String, String>,
+}
+
+impl ChecksumSwitches {
+    fn new(running: &BTreeMap<String, String>, admin_module: bool) -> Self {
+        Self {
+            enabled: admin_module,
+            current: running.clone(),
+        }
+    }
+
+    /// The value to store for `name` (validated as `value`); may zero a diffs variable
+    /// already stored in `running`.
+    fn apply(
+        &mut self,
+        name: &str,
+        value: String,
+        running: &mut BTreeMap<String, String>,
+    ) -> String {
+        if !self.enabled {
+            return value;
+        }
+        if let Some(switch) = variables::checksum_switch_for(name) {
+            if self.current.get(switch).map(String::as_str) == Some("false") {
+                return "0".into();
+            }
+            return value;
+        }
+        if let Some(diffs) = variables::diffs_variable_for_switch(name) {
+            self.current.insert(name.to_owned(), value.clone());
+            if value == "false" {
+                running.insert(diffs.to_owned(), "0".into());
+            }
+        }
+        value
+    }
+}
+
+/// `runtime_mysql_query_rules` as ProxySQL renders its parsed rules: `digest` as 16
+/// zero-padded hex digits, `re_modifiers` reduced to the flags it knows.
+fn runtime_rules_view(mut full: ResultSet) -> ResultSet {
+    let digest = full.column_index("digest");
+    let modifiers = full.column_index("re_modifiers");
+    for row in &mut full.rows {
+        if let Some(cell) = digest.and_then(|i| row.get_mut(i)) {
+            if let Some(text) = cell.as_deref() {
+                let hex = text
+                    .strip_prefix("0x")
+                    .or_else(|| text.strip_prefix("0X"))
+                    .unwrap_or(text);
+                if let Ok(n) = u64::from_str_radix(hex, 16) {
+                    *cell = Some(format!("0x{n:016X}"));
+                }
+            }
+        }
+        if let Some(cell) = modifiers.and_then(|i| row.get_mut(i)) {
+            if let Some(text) = cell.as_deref() {
+                let known: Vec<String> = text
+                    .split(',')
+                    .map(|m| m.trim().to_ascii_uppercase())
+                    .filter(|m| m == "CASELESS" || m == "GLOBAL")
+                    .collect();
+                *cell = Some(known.join(","));
+            }
+        }
+    }
+    full
+}
+
+#[cfg(test)]
+mod runtime_rules_view_tests {
+    use super::*;
+
+    #[test]
+    fn digest_is_padded_and_unknown_modifiers_dropped() {
+        let mut rs = ResultSet::with_columns(["rule_id", "digest", "re_modifiers"]);
+        rs.push_row([Some("3"), Some("0x1234"), Some("CASELESS")]);
+        rs.push_row([Some("5"), None, Some("caseless, GLOBAL")]);
+        rs.push_row([Some("6"), Some("not hex"), Some("BOGUS")]);
+        let view = runtime_rules_view(rs);
+        let cells: Vec<(Option<&str>, Option<&str>)> = view
+            .rows
+            .iter()
+            .map(|r| (r[1].as_deref(), r[2].as_deref()))
+            .collect();
+        assert_eq!(
+            cells,
+            [
+                (Some("0x0000000000001234"), Some("CASELESS")),
+                (None, Some("CASELESS,GLOBAL")),
+                (Some("not hex"), Some("")),
+            ]
+        );
     }
 }

@@ -7,18 +7,31 @@ use super::{in_transaction, Engine, Reply};
 use crate::node::admin::db::AdminDb;
 use crate::proxysql::columns::HOSTGROUP_TABLES;
 use crate::proxysql::statement::{ConfigModule, Direction};
+use crate::proxysql::variables;
 
 impl Engine {
     pub(super) fn load_save(&mut self, module: ConfigModule, dir: Direction) -> Reply {
         let result = match dir {
-            Direction::MemoryToRuntime => return self.load_to_runtime(module, None),
+            Direction::MemoryToRuntime => {
+                // A DBA's LOAD never makes the node run with other values than memory shows.
+                return match self.non_integer_value(module) {
+                    Ok(Some(bad)) => Reply::admin_err(bad.message(module.keyword())),
+                    Ok(None) => self.load_to_runtime(module, None),
+                    Err(e) => Reply::sqlite_err(&e),
+                };
+            }
             Direction::DiskToMemory => self.copy_tables(module, "disk", "main"),
             Direction::MemoryToDisk => self.copy_tables(module, "main", "disk"),
             Direction::RuntimeToMemory => self.save_runtime_to_memory(module),
             Direction::ConfigToMemory => return self.load_from_config(module),
         };
+        // ProxySQL runs the variables copies between disk and memory as plain SQL and
+        // reports its rows; every other LOAD/SAVE is a plain OK (0 rows affected).
+        let counted = module.variable_prefix().is_some()
+            && matches!(dir, Direction::DiskToMemory | Direction::MemoryToDisk);
         match result {
-            Ok(affected) => Reply::ok_rows(affected),
+            Ok(affected) if counted => Reply::ok_rows(affected),
+            Ok(_) => Reply::ok(),
             Err(e) => Reply::sqlite_err(&e),
         }
     }
@@ -43,8 +56,12 @@ impl Engine {
                     } else {
                         &rt.mysql_vars
                     };
+                    // ProxySQL rewrites them in its own order, which later LOADs depend on
+                    // (variables::memory_order_rank).
+                    let mut ordered: Vec<(&String, &String)> = vars.iter().collect();
+                    ordered.sort_by_key(|(k, _)| variables::memory_order_rank(k));
                     let mut n = 0;
-                    for (k, v) in vars {
+                    for (k, v) in ordered {
                         n += c.execute(
                             "INSERT OR REPLACE INTO main.global_variables VALUES (?1, ?2)",
                             [k, v],
@@ -73,7 +90,18 @@ impl Engine {
                     }
                 }
                 ConfigModule::MysqlUsers => {
-                    AdminDb::replace_table(c, "main.mysql_users", &rt.users_full)?
+                    // As ProxySQL: one row per frontend and per backend entry, written over
+                    // (not instead of) memory, so inactive users stay.
+                    let users = rt.runtime_users_table();
+                    let sql = format!(
+                        "INSERT OR REPLACE INTO main.mysql_users ({}) VALUES ({})",
+                        users.columns.join(", "),
+                        vec!["?"; users.columns.len()].join(", ")
+                    );
+                    let mut insert = c.prepare(&sql)?;
+                    for row in &users.rows {
+                        insert.execute(rusqlite::params_from_iter(row.iter()))?;
+                    }
                 }
                 ConfigModule::MysqlQueryRules => {
                     AdminDb::replace_table(c, "main.mysql_query_rules", &rt.query_rules_full)?;

@@ -258,6 +258,7 @@ mod proxy_select;
 mod proxysql_commands;
 mod refresh;
 mod show;
+mod typed_values;
 mod variable_statements;
 
 impl Engine {
@@ -309,7 +310,10 @@ impl Engine {
                 c.prepare("INSERT OR IGNORE INTO main.global_variables VALUES (?1, ?2)")?;
             let mut disk =
                 c.prepare("INSERT OR IGNORE INTO disk.global_variables VALUES (?1, ?2)")?;
-            for (name, value) in variables::defaults(&self.shared.version) {
+            // In ProxySQL's order: LOAD applies rows in table order (memory_order_rank).
+            let mut defaults = variables::defaults(&self.shared.version);
+            defaults.sort_by_key(|(name, _)| variables::memory_order_rank(name));
+            for (name, value) in defaults {
                 stmt.execute([name, value.as_str()])?;
                 disk.execute([name, value.as_str()])?;
             }
@@ -423,9 +427,13 @@ impl Engine {
                 let name = super::db::value_text(ctx.get_raw(0)).unwrap_or_default();
                 let value = super::db::value_text(ctx.get_raw(1)).unwrap_or_default();
                 let current = shared.admin_var(&name).or_else(|| shared.mysql_var(&name));
+                // mysql-threads only takes effect at start-up: ProxySQL accepts any valid
+                // count in memory (SET, SAVE TO DISK, restart) and LOAD keeps the running one.
                 let checked = match &current {
-                    Some(current) => variables::validate_update(&name, &value, current),
-                    None => variables::validate(&name, &value),
+                    Some(current) if !name.eq_ignore_ascii_case("mysql-threads") => {
+                        variables::validate_update(&name, &value, current)
+                    }
+                    _ => variables::validate(&name, &value),
                 };
                 match checked {
                     Ok(_) => Ok(1i64),
@@ -475,7 +483,9 @@ impl Engine {
             }
             AdminCommand::Proxysql(cmd) => return self.proxysql(ctx, cmd),
             AdminCommand::LoadSave(module, dir) => self.load_save(module, dir),
-            AdminCommand::LoadOneUser(_) => Reply::ok(),
+            AdminCommand::LoadOneUser(name) => self.load_one_user(&name),
+            AdminCommand::LoadCoredump => self.load_coredump(),
+            AdminCommand::KillConnection(id) => self.kill_connection(id),
             AdminCommand::SaveConfigToFile(path) => {
                 match std::fs::write(&path, self.config_file_text()) {
                     Ok(()) => Reply::ok(),

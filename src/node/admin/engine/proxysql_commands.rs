@@ -7,7 +7,7 @@ use super::{After, Engine, Reply, SessionCtx};
 use crate::node::admin::shared::NodeControl;
 use crate::proxysql::clock::unix_now;
 use crate::proxysql::statement::ProxysqlCommand;
-use crate::px_warn;
+use crate::{px_info, px_warn};
 
 impl Engine {
     pub(super) fn proxysql(
@@ -23,9 +23,14 @@ impl Engine {
             // The shared flag flips before the OK, so `mysql_listener_paused` reads true right
             // after PAUSE (ProxySQL pauses synchronously); the supervisor then closes or
             // reopens the listeners.
+            ProxysqlCommand::Pause if self.shared.traffic_stopped.load(Ordering::SeqCst) => {
+                Reply::admin_err(
+                    "ProxySQL Admin Error: ProxySQL MySQL module not running, impossible to pause",
+                )
+            }
             ProxysqlCommand::Pause => {
                 if self.shared.traffic_paused.swap(true, Ordering::SeqCst) {
-                    Reply::admin_err("ProxySQL MySQL module is already paused, impossible to pause")
+                    Reply::admin_err("ProxySQL Admin Error: ProxySQL MySQL module is already paused, impossible to pause")
                 } else {
                     control(NodeControl::PauseTraffic);
                     Reply::ok()
@@ -33,19 +38,25 @@ impl Engine {
             }
             ProxysqlCommand::Resume => {
                 if !self.shared.traffic_paused.swap(false, Ordering::SeqCst) {
-                    Reply::admin_err("ProxySQL MySQL module is not paused, impossible to resume")
+                    Reply::admin_err("ProxySQL Admin Error: ProxySQL MySQL module is not paused, impossible to resume")
                 } else {
                     control(NodeControl::ResumeTraffic);
                     Reply::ok()
                 }
             }
             ProxysqlCommand::Stop => {
+                self.shared.traffic_stopped.store(true, Ordering::SeqCst);
                 control(NodeControl::StopTraffic);
                 Reply::ok()
             }
             ProxysqlCommand::Start => {
-                control(NodeControl::StartTraffic);
-                Reply::ok()
+                if self.shared.traffic_stopped.swap(false, Ordering::SeqCst) {
+                    control(NodeControl::StartTraffic);
+                    Reply::ok()
+                } else {
+                    px_warn!("ProxySQL was already started when received PROXYSQL START command");
+                    Reply::admin_err("ProxySQL Admin Error: ProxySQL already started")
+                }
             }
             ProxysqlCommand::Restart => {
                 control(NodeControl::Restart);
@@ -113,6 +124,47 @@ impl Engine {
                 "INSERT OR REPLACE INTO stats.stats_proxysql_servers_clients_status VALUES (?1, ?2, ?3, ?4, ?5)",
                 rusqlite::params![uuid, addr.ip().to_string(), addr.port(), ifaces, unix_now() as i64],
             );
+        }
+    }
+}
+
+impl Engine {
+    /// `KILL CONNECTION <id>`: closes that MySQL session of this node, as ProxySQL does.
+    pub(super) fn kill_connection(&mut self, id: u32) -> Reply {
+        if crate::node::traffic::kill_session(&self.shared, id) {
+            px_info!("Killed MySQL session {id} following KILL CONNECTION");
+            Reply::ok()
+        } else {
+            Reply::admin_err(format!("ProxySQL Admin Error: Unknown thread id: {id}"))
+        }
+    }
+
+    /// `LOAD COREDUMP TO RUNTIME`: the filters become the runtime ones (this node writes no
+    /// core dumps, so they are only shown in `runtime_coredump_filters`).
+    pub(super) fn load_coredump(&mut self) -> Reply {
+        let copied = super::in_transaction(&self.db.admin, |c| {
+            c.execute("DELETE FROM main.runtime_coredump_filters", [])?;
+            c.execute(
+                "INSERT INTO main.runtime_coredump_filters SELECT * FROM main.coredump_filters",
+                [],
+            )
+        });
+        match copied {
+            Ok(_) => Reply::ok(),
+            Err(e) => Reply::sqlite_err(&e),
+        }
+    }
+
+    /// `LOAD MYSQL USER <name> TO RUNTIME`: ProxySQL accepts names of letters, digits, `-`,
+    /// `+` and `_` only.
+    pub(super) fn load_one_user(&mut self, name: &str) -> Reply {
+        let legit = name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '+' | '_'));
+        if legit {
+            Reply::ok()
+        } else {
+            Reply::admin_err(format!("ProxySQL Admin Error: Invalid name {name}"))
         }
     }
 }

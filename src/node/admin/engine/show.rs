@@ -10,6 +10,11 @@ impl Engine {
     pub(super) fn show(&mut self, ctx: &SessionCtx, show: ShowCommand) -> Reply {
         match show {
             ShowCommand::Sql(sql) => self.plain_sql(ctx, &sql),
+            ShowCommand::PrometheusMetrics => {
+                let mut rs = ResultSet::with_columns(["Data"]);
+                rs.push_row([Some(crate::node::metrics::render(&self.shared))]);
+                Reply::Rows(rs, ColumnKind::Text)
+            }
             // ProxySQL's answer is PRAGMA DATABASE_LIST of a handle without a temp schema; ours
             // has one (the variable-validation triggers are TEMP), which must not show.
             ShowCommand::Databases => self.plain_sql(

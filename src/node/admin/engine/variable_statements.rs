@@ -46,7 +46,7 @@ impl Engine {
         }
         if name.eq_ignore_ascii_case("mysql-init_connect") {
             return Reply::admin_err(
-                "ProxySQL Admin Error: mysql-init_connect cannot be set with SET",
+                "ProxySQL Admin Error: ERROR: Global variable 'mysql-init_connect' is not configurable using SET command. You must run UPDATE global_variables",
             );
         }
         let sql = format!(
