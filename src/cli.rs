@@ -8,8 +8,9 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "pxadm", version, about, long_about = None)]
 pub struct Cli {
-    /// Non-interactive: no colours, no TUI, machine-readable stdout.
-    #[arg(long, global = true)]
+    /// Non-interactive: no colours, no TUI, machine-readable stdout; for the shell, as
+    /// `mysql -B`: tab-separated results and no prompt even on a terminal.
+    #[arg(short = 'B', long, global = true)]
     pub batch: bool,
 
     /// What to do; without one, a local demo cluster opens in the console.
@@ -32,7 +33,8 @@ impl Cli {
         let batch = raw
             .iter()
             .take_while(|a| *a != "--")
-            .any(|a| a == "--batch");
+            .any(|a| a == "--batch" || a == "-B");
+        crate::console::option_files::choose(crate::console::shell::args::option_file_choice(&raw));
         let command = Cli::command();
         let names: Vec<String> = command
             .get_subcommands()

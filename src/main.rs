@@ -73,7 +73,7 @@ fn run_async(
                 pxadm::console::drill::run_cli(*args, batch).await
             }
             Some(Command::Keepalived(_)) => unreachable!("handled without a runtime"),
-            None if shell.execute.is_some() => pxadm::console::shell::run(shell, batch).await,
+            None if shell.execute.is_some() || shell.print_defaults => pxadm::console::shell::run(shell, batch).await,
             None if batch => {
                 eprintln!("pxadm: --batch needs a command (status, checksums, diagnose, exec, reload, fix, fault, watch)");
                 Err(pxadm::console::batch::Exit(3).into())

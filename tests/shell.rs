@@ -506,3 +506,209 @@ async fn password_prompt_never_shows_the_password() {
     assert!(transcript.contains("Connected to"), "{transcript}");
     assert!(!transcript.contains(SECRET), "{transcript}");
 }
+
+/// Runs `program` with `args` under a private HOME and returns stdout, stderr and the status.
+async fn run_program(program: &Path, args: &[String], home: &Path) -> Run {
+    let mut std_cmd = std::process::Command::new(program);
+    isolate(&mut std_cmd, home);
+    std_cmd.args(args);
+    let mut cmd = tokio::process::Command::from(std_cmd);
+    cmd.stdin(Stdio::null()).kill_on_drop(true);
+    let output = tokio::time::timeout(RUN_TIMEOUT, cmd.output())
+        .await
+        .expect("ran too long")
+        .expect("output");
+    Run {
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        code: output.status.code(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn output_options_print_what_the_mariadb_client_prints() {
+    let node = plain_node().await;
+    let home = home();
+    // A tab inside a value, an empty result (nothing at all, not a header) and a \G record.
+    let sql = "SELECT 1 AS x, 'a' || char(9) || 'b\\c' AS y; SELECT * FROM mysql_servers; \
+               SELECT 2 AS z, NULL AS n\\G";
+    for options in [
+        &[][..],
+        &["-s"],
+        &["-r"],
+        &["-N"],
+        &["-E"],
+        &["-N", "-E"],
+        &["-B"],
+        &["-s", "-r"],
+        &["-t"],
+        &["--vertical", "--skip-column-names"],
+        &["-D", "main"],
+    ] {
+        let mut args = vec!["--no-defaults".to_owned()];
+        args.extend(mysql_flags(&node));
+        args.extend(options.iter().map(|o| o.to_string()));
+        args.extend(["-e".to_owned(), sql.to_owned()]);
+        let run = run_piped(&args, "", home.path(), &[]).await;
+        let maria = mariadb_cli_args(node.admin_port(), ADMIN_USER, ADMIN_PASS, sql, options).await;
+        let expected = maria.expect_success();
+        assert_eq!(
+            (run.code, run.stdout.as_str()),
+            (Some(0), expected),
+            "pxadm {options:?} vs mariadb {options:?}; stderr: {}",
+            run.stderr
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn option_files_are_read_like_the_mariadb_client() {
+    let node = plain_node().await;
+    let home = home();
+    let h = home.path();
+    std::fs::create_dir_all(h.join("my.cnf.d")).unwrap();
+    common::write_file(
+        h,
+        "my.cnf.d/10-port.cnf",
+        &format!(
+            "[client-mariadb]\nport = {} # the node\n",
+            node.admin_port()
+        ),
+    );
+    common::write_file(h, "my.cnf.d/ignored.txt", "[client]\nport=1\n");
+    common::write_file(
+        h,
+        "password.cnf",
+        &format!("[mysql]\npassword=\"{ADMIN_PASS}\"\n"),
+    );
+    common::write_file(h, "extra.cnf", "[client]\nloose-skip-column-names\n");
+    common::write_file(
+        h,
+        ".my.cnf",
+        &format!(
+            "# written by hand\n[mysqld]\nport=3306\n[client]\nuser={ADMIN_USER}\nhost={HOST}\n\
+             [client-mariadb]\nskip-ssl\n[mariadb-client]\nconnect-timeout=10\n\
+             !include {0}/password.cnf\n!include {0}/missing.cnf\n!includedir {0}/my.cnf.d\n\
+             [mysql]\nvertical\n",
+            h.display()
+        ),
+    );
+    let mariadb = PathBuf::from("mariadb");
+    let print = |extra: &[&str]| {
+        let mut a: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        a.push("--print-defaults".into());
+        a
+    };
+    for choice in [
+        vec![],
+        vec!["--no-defaults".to_owned()],
+        vec![format!("--defaults-file={}/password.cnf", h.display())],
+        vec![format!("--defaults-extra-file={}/extra.cnf", h.display())],
+    ] {
+        let choice: Vec<&str> = choice.iter().map(String::as_str).collect();
+        let ours = run_program(&pxadm_bin(), &print(&choice), h).await;
+        let theirs = run_program(&mariadb, &print(&choice), h).await;
+        assert_eq!(ours.code, Some(0), "{}", ours.stderr);
+        assert_eq!(
+            ours.stdout.replacen("pxadm", "mariadb", 1),
+            theirs.stdout,
+            "the same options for {choice:?}"
+        );
+    }
+    // The options at work: user, host, port, password and \G records all from the files,
+    // the same output as the client's.
+    let sql = "SELECT 7 AS seven";
+    let args = vec!["-e".to_owned(), sql.to_owned()];
+    let ours = run_program(&pxadm_bin(), &args, h).await;
+    let theirs = run_program(&mariadb, &args, h).await;
+    assert_eq!(
+        (theirs.code, ours.code),
+        (Some(0), Some(0)),
+        "{}",
+        ours.stderr
+    );
+    assert_eq!(ours.stdout, theirs.stdout);
+    assert!(ours.stdout.contains("seven: 7"), "{}", ours.stdout);
+
+    // Errors the client also refuses, worded as it words them.
+    common::write_file(h, "bad.cnf", "\nuser=x\n[client]\n");
+    let bad = format!("--defaults-file={}/bad.cnf", h.display());
+    let ours = run_program(&pxadm_bin(), &[bad.clone(), "-e".into(), sql.into()], h).await;
+    let theirs = run_program(&mariadb, &[bad, "-e".into(), sql.into()], h).await;
+    assert_eq!((ours.code, theirs.code), (Some(1), Some(1)));
+    let why = format!(
+        "Found option without preceding group in config file: {}/bad.cnf at line: 2",
+        h.display()
+    );
+    assert!(theirs.stderr.contains(&why), "{}", theirs.stderr);
+    assert!(ours.stderr.contains(&why), "{}", ours.stderr);
+    let missing = format!("--defaults-file={}/absent.cnf", h.display());
+    let ours = run_program(&pxadm_bin(), &[missing, "-e".into(), sql.into()], h).await;
+    assert_eq!(ours.code, Some(1));
+    assert!(
+        ours.stderr
+            .contains("Could not open required defaults file"),
+        "{}",
+        ours.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_word_after_a_bare_p_is_the_database_as_for_the_mariadb_client() {
+    let node = plain_node().await;
+    let home = home();
+    let port = node.admin_port().to_string();
+    let args: Vec<String> = [
+        "--no-defaults",
+        "-u",
+        ADMIN_USER,
+        "-p",
+        "admin",
+        "-h",
+        HOST,
+        "-P",
+        &port,
+        "-e",
+        "SELECT 8 AS eight",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    // Both ask for the password on the terminal; what was typed there logs in.
+    let session = |program: PathBuf, extra: &'static [&'static str], args: Vec<String>| {
+        let home = home.path().to_path_buf();
+        tokio::task::spawn_blocking(move || -> Result<String, rexpect::error::Error> {
+            let mut cmd = std::process::Command::new(program);
+            isolate(&mut cmd, &home);
+            cmd.args(&args[..1]).args(extra).args(&args[1..]);
+            let mut s = rexpect::session::spawn_command(cmd, Some(PTY_TIMEOUT_MS))?;
+            let mut all = s.exp_string("Enter password: ")?;
+            s.send_line(ADMIN_PASS)?;
+            all += &s.exp_eof()?;
+            Ok(all)
+        })
+    };
+    let ours = session(pxadm_bin(), &[], args.clone())
+        .await
+        .unwrap()
+        .unwrap();
+    let theirs = session("mariadb".into(), &["--skip-ssl", "--protocol=TCP"], args)
+        .await
+        .unwrap()
+        .unwrap();
+    let table = |t: &str| -> String {
+        t.lines()
+            .filter(|l| l.starts_with('|') || l.starts_with('+'))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert!(ours.contains("| eight |"), "{ours}");
+    assert_eq!(
+        table(&ours),
+        table(&theirs),
+        "pxadm:\n{ours}\nmariadb:\n{theirs}"
+    );
+    assert!(
+        ours.contains("'admin' after -p is the database") && ours.contains("-padmin"),
+        "{ours}"
+    );
+}

@@ -21,7 +21,8 @@
 //! ```
 //!
 //! Credentials come from `password` (inline), `password_env`, `password_file`, or the
-//! `[client]` section of `~/.my.cnf` (`use_my_cnf = true`). Unknown keys are errors, reported
+//! mysql client's option files (`~/.my.cnf` and the others the `mariadb` client reads,
+//! `use_my_cnf = true`). Unknown keys are errors, reported
 //! with the file, line and key, so a typo never silently changes behaviour.
 
 use std::collections::BTreeMap;
@@ -251,43 +252,15 @@ impl Config {
     }
 }
 
-/// `[client]` user/password/host/port from a `my.cnf`-style text.
-pub fn parse_my_cnf(text: &str) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    let mut in_client = false;
-    for line in text.lines() {
-        let line = line.trim();
-        if line.starts_with('#') || line.starts_with(';') || line.is_empty() {
-            continue;
-        }
-        if line.starts_with('[') {
-            in_client = line.eq_ignore_ascii_case("[client]");
-            continue;
-        }
-        if in_client {
-            let (k, v) = line.split_once('=').unwrap_or((line, ""));
-            let v = v.trim();
-            let v = v
-                .strip_prefix('"')
-                .and_then(|x| x.strip_suffix('"'))
-                .or_else(|| v.strip_prefix('\'').and_then(|x| x.strip_suffix('\'')))
-                .unwrap_or(v);
-            out.insert(
-                k.trim().replace('_', "-").to_ascii_lowercase(),
-                v.to_string(),
-            );
-        }
-    }
-    out
-}
-
-/// `~/.my.cnf` `[client]` values, if the file exists.
-pub fn my_cnf() -> BTreeMap<String, String> {
-    std::env::var_os("HOME")
-        .map(|h| PathBuf::from(h).join(".my.cnf"))
-        .and_then(|p| std::fs::read_to_string(p).ok())
-        .map(|t| parse_my_cnf(&t))
-        .unwrap_or_default()
+/// The mysql client's options from its option files (see [`super::option_files`]): user,
+/// password, host, port... by their normalised names, the last mention winning.
+pub fn my_cnf() -> Result<BTreeMap<String, String>, ConfigError> {
+    let options =
+        super::option_files::loaded().map_err(|e| ConfigError::Unusable(e.to_string()))?;
+    Ok(options
+        .iter()
+        .filter_map(|o| Some((o.key(), o.value.clone()?)))
+        .collect())
 }
 
 impl Credentials {
@@ -311,7 +284,7 @@ impl Credentials {
     /// Resolves to (user, password), defaulting to ProxySQL's `admin`/`admin`.
     pub fn resolve(&self) -> Result<(String, String), ConfigError> {
         let cnf = if self.use_my_cnf {
-            my_cnf()
+            my_cnf()?
         } else {
             BTreeMap::new()
         };
@@ -415,16 +388,6 @@ fault_commands = { restart = "ssh 10.0.0.12 sudo systemctl restart proxysql" }
             .unwrap_err()
             .to_string();
         assert!(err.contains("default_cluster"), "{err}");
-    }
-
-    #[test]
-    fn my_cnf_client_section() {
-        let cnf = parse_my_cnf(
-            "[mysqld]\nuser=mysql\n[client]\nuser = radmin\npassword=\"p w\"\nport=6032\n",
-        );
-        assert_eq!(cnf["user"], "radmin");
-        assert_eq!(cnf["password"], "p w");
-        assert_eq!(cnf["port"], "6032");
     }
 
     #[test]

@@ -42,6 +42,18 @@ pub struct NodeArgs {
     /// Admin port (like -P).
     #[arg(short = 'P', long = "port")]
     pub port: Option<u16>,
+    /// Unix socket (like -S): refused with an explanation, as pxadm connects over TCP only.
+    #[arg(short = 'S', long = "socket", value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+    /// Read no option files (like the mysql client's --no-defaults).
+    #[arg(long = "no-defaults")]
+    pub no_defaults: bool,
+    /// Read only this option file (like the mysql client's --defaults-file).
+    #[arg(long = "defaults-file", value_name = "FILE")]
+    pub defaults_file: Option<PathBuf>,
+    /// Read this option file too, before ~/.my.cnf (like --defaults-extra-file).
+    #[arg(long = "defaults-extra-file", value_name = "FILE")]
+    pub defaults_extra_file: Option<PathBuf>,
 }
 
 /// A node as the front ends see it.
@@ -215,13 +227,21 @@ pub async fn resolve_nodes(
             })
             .collect();
     }
-    let cnf = super::config::my_cnf();
+    let cnf = super::config::my_cnf()?;
     let (user, password) = flag_creds.resolve()?;
-    let host = args
-        .host
-        .clone()
-        .or_else(|| cnf.get("host").cloned())
-        .unwrap_or_else(|| "127.0.0.1".into());
+    let host = args.host.clone().or_else(|| cnf.get("host").cloned());
+    // The mysql client uses the socket only for `localhost` (or no host); an option file's
+    // `socket` (Debian's [client-server] has one) is for the local MariaDB and never applies.
+    if let Some(socket) = &args.socket {
+        if host.as_deref().is_none_or(|h| h == "localhost") {
+            return Err(ConfigError::Unusable(format!(
+                "-S {}: pxadm reaches admin interfaces over TCP only; give the admin \
+                 listener's address with -h HOST -P PORT (ProxySQL's default is 127.0.0.1:6032)",
+                socket.display()
+            )));
+        }
+    }
+    let host = host.unwrap_or_else(|| "127.0.0.1".into());
     let port = args
         .port
         .or_else(|| cnf.get("port").and_then(|p| p.parse().ok()))

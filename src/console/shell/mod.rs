@@ -34,6 +34,7 @@ use crate::client::conn::NodeAddr;
 use crate::console::batch::Exit;
 use crate::console::config::{data_dir, Config};
 use crate::console::nodes::{resolve_nodes, NodeArgs};
+use crate::console::option_files;
 use complete::{ShellHelper, Vocabulary};
 use input::{is_secret, Accumulator};
 use session::{err, out, Flow, Options, ShellSession};
@@ -45,7 +46,7 @@ pub struct ShellArgs {
     #[command(flatten)]
     pub nodes: NodeArgs,
     /// Prompt; `\h` host, `\p` port, `\u` user, `\N` node name.
-    #[arg(long, default_value = "Admin> ")]
+    #[arg(long, default_value = DEFAULT_PROMPT)]
     pub prompt: String,
     /// Run these statements and exit (like `mysql -e`).
     #[arg(short = 'e', long = "execute", value_name = "SQL")]
@@ -53,9 +54,29 @@ pub struct ShellArgs {
     /// Boxed tables even when not on a terminal (like `mysql -t`).
     #[arg(short = 't', long)]
     pub table: bool,
-    /// No column-name line in tab-separated output (like `mysql -N`).
+    /// No column names, in tab-separated output and in `\G` records (like `mysql -N`).
     #[arg(short = 'N', long = "skip-column-names")]
     pub skip_column_names: bool,
+    /// Every result as `\G` records (like `mysql -E`).
+    #[arg(short = 'E', long = "vertical")]
+    pub vertical: bool,
+    /// Fewer messages; tab-separated output without column names (like `mysql -s`).
+    #[arg(short = 's', long = "silent", action = clap::ArgAction::Count)]
+    pub silent: u8,
+    /// Tab-separated values as they are, without escaping tabs, newlines and backslashes
+    /// (like `mysql -r`).
+    #[arg(short = 'r', long = "raw")]
+    pub raw: bool,
+    /// Database to send at login (like `mysql -D`; ProxySQL's admin accepts and ignores it).
+    #[arg(short = 'D', long = "database", value_name = "NAME")]
+    pub database: Option<String>,
+    /// The mysql client's word after a bare `-p` (`-p admin`): the database.
+    #[arg(long = "database-after-password", hide = true, value_name = "NAME")]
+    pub database_after_password: Option<String>,
+    /// Print the options read from the option files, as `mariadb --print-defaults` does, and
+    /// exit.
+    #[arg(long = "print-defaults")]
+    pub print_defaults: bool,
     /// Go on after an error in a script (like `mysql -f`).
     #[arg(short = 'f', long)]
     pub force: bool,
@@ -67,12 +88,36 @@ pub struct ShellArgs {
     pub ask_password: bool,
 }
 
+/// The prompt unless `--prompt` or an option file's `prompt` says otherwise.
+const DEFAULT_PROMPT: &str = "Admin> ";
 /// The continuation prompt of a statement spanning lines, as in the mysql client.
 const CONTINUATION: &str = "    -> ";
 /// Entries kept in the history file.
 const HISTORY_SIZE: usize = 1000;
 
 pub use password::ask_password_if_needed;
+
+/// Fills what the command line left unset from the mysql client's option files (the
+/// command line wins, as for the client, which reads the files as leading arguments).
+fn apply_option_files(args: &mut ShellArgs, options: &[option_files::ClientOption]) {
+    let flag = |key| option_files::flag(options, key);
+    args.vertical |= flag("vertical");
+    args.raw |= flag("raw");
+    args.table |= flag("table");
+    args.force |= flag("force");
+    args.skip_column_names |= flag("skip-column-names");
+    if args.silent == 0 && flag("silent") {
+        args.silent = 1;
+    }
+    if args.database.is_none() {
+        args.database = option_files::value(options, "database").map(str::to_owned);
+    }
+    if let Some(prompt) = option_files::value(options, "prompt") {
+        if args.prompt == DEFAULT_PROMPT {
+            args.prompt = prompt.to_owned();
+        }
+    }
+}
 
 /// Loads the config and resolves the node list; errors are printed and become `Exit(code)`.
 pub async fn resolve(nodes: &NodeArgs, code: u8) -> Result<Vec<NodeAddr>, Exit> {
@@ -108,6 +153,27 @@ pub async fn resolve(nodes: &NodeArgs, code: u8) -> Result<Vec<NodeAddr>, Exit> 
 /// script otherwise, or `-e`. Failures are reported on stderr and returned as [`Exit`]
 /// (status 1, like the mysql client).
 pub async fn run(mut args: ShellArgs, batch: bool) -> anyhow::Result<()> {
+    let options = match option_files::loaded() {
+        Ok(o) => o,
+        Err(e) => {
+            err(&format!("pxadm: {e}\n")).await;
+            return Err(Exit(1).into());
+        }
+    };
+    if args.print_defaults {
+        out(&option_files::print_defaults("pxadm", options)).await;
+        return Ok(());
+    }
+    apply_option_files(&mut args, options);
+    let batch = batch || option_files::flag(options, "batch");
+    if let Some(db) = args.database_after_password.take() {
+        err(&format!(
+            "pxadm: '{db}' after -p is the database, as for the mysql client; a password goes \
+             right after -p (-p{db}, --password={db})\n"
+        ))
+        .await;
+        args.database.get_or_insert(db);
+    }
     ask_password_if_needed(args.ask_password, &mut args.nodes).await?;
     let nodes = resolve(&args.nodes, 1).await?;
     let vocab = Arc::new(RwLock::new(Vocabulary::default()));
@@ -115,8 +181,14 @@ pub async fn run(mut args: ShellArgs, batch: bool) -> anyhow::Result<()> {
     let interactive = args.execute.is_none() && stdin_tty && !batch;
     let opts = Options {
         interactive,
-        table: args.table || (args.execute.is_some() && std::io::stdout().is_terminal()),
-        header: !args.skip_column_names,
+        // Like the mysql client: boxes for -e on a terminal unless -B; -t always.
+        table: args.table || (args.execute.is_some() && std::io::stdout().is_terminal() && !batch),
+        // -s drops the column names of tab-separated output (boxes and \G keep them).
+        header: !args.skip_column_names && args.silent == 0,
+        names: !args.skip_column_names,
+        vertical: args.vertical,
+        raw: args.raw,
+        database: args.database.clone(),
         force: args.force,
         connect_timeout: Duration::from_secs(args.connect_timeout.max(1)),
     };

@@ -37,8 +37,16 @@ pub struct Options {
     pub interactive: bool,
     /// Boxed tables even when not interactive (`-t`, or `-e` on a terminal).
     pub table: bool,
-    /// Column names in tab-separated output (off with `-N`).
+    /// Column names in tab-separated output (off with `-N` and `-s`).
     pub header: bool,
+    /// Column names in `\G` records (off with `-N`).
+    pub names: bool,
+    /// Every result as `\G` records (`-E`).
+    pub vertical: bool,
+    /// Tab-separated values unescaped (`-r`).
+    pub raw: bool,
+    /// The database sent at login (`-D`).
+    pub database: Option<String>,
     /// Keep going after an error in a script (`-f`).
     pub force: bool,
     /// Limit for opening a connection.
@@ -90,8 +98,12 @@ pub async fn interruptible<T>(interruptible: bool, fut: impl Future<Output = T>)
 }
 
 /// Opens a connection for the shell: `limit` for the handshake, no limit for statements.
-pub async fn open(addr: &NodeAddr, limit: Duration) -> Result<Conn, ClientError> {
-    match tokio::time::timeout(limit, conn::connect(addr, NO_LIMIT)).await {
+pub async fn open(
+    addr: &NodeAddr,
+    limit: Duration,
+    schema: Option<&str>,
+) -> Result<Conn, ClientError> {
+    match tokio::time::timeout(limit, conn::connect_to_schema(addr, NO_LIMIT, schema)).await {
         Ok(r) => r,
         Err(_) => Err(ClientError::Timeout {
             stage: Stage::Connect,
@@ -155,7 +167,12 @@ impl ShellSession {
     /// first time a node is used interactively.
     pub async fn connect(&mut self) -> Result<&mut Conn, ClientError> {
         if self.conn.is_none() {
-            let c = open(&self.nodes[self.current], self.opts.connect_timeout).await?;
+            let c = open(
+                &self.nodes[self.current],
+                self.opts.connect_timeout,
+                self.opts.database.as_deref(),
+            )
+            .await?;
             self.conn = Some(c);
         }
         if self.opts.interactive && self.vocab_node != Some(self.current) {
@@ -167,7 +184,12 @@ impl ShellSession {
             {
                 // The connection is mid-answer now; the statement gets a fresh one.
                 self.conn = None;
-                let c = open(&self.nodes[self.current], self.opts.connect_timeout).await?;
+                let c = open(
+                    &self.nodes[self.current],
+                    self.opts.connect_timeout,
+                    self.opts.database.as_deref(),
+                )
+                .await?;
                 self.conn = Some(c);
             }
         }
@@ -341,7 +363,9 @@ impl ShellSession {
                 text.push('\n');
             }
         } else {
-            if !(interactive && o.result.rows.is_empty()) {
+            // An empty result prints nothing but `Empty set` at the prompt, and nothing at all
+            // otherwise (no header box or name line), as in the mysql client.
+            if !o.result.rows.is_empty() {
                 text.push_str(&self.render_rows(&o.result, vertical));
             }
             if interactive {
@@ -362,12 +386,12 @@ impl ShellSession {
     }
 
     fn render_rows(&self, rs: &ResultSet, vertical: bool) -> String {
-        if vertical {
-            render::vertical(rs)
+        if vertical || self.opts.vertical {
+            render::vertical_with(rs, self.opts.names)
         } else if self.opts.interactive || self.opts.table {
             render::boxed(rs)
         } else {
-            render::tsv(rs, self.opts.header)
+            render::tsv_with(rs, self.opts.header, self.opts.raw)
         }
     }
 
@@ -510,11 +534,14 @@ impl ShellSession {
 
     async fn all(&mut self, sql: &str, vertical: bool, origin: &Origin) -> Flow {
         let timeout = self.opts.connect_timeout;
+        let schema = self.opts.database.as_deref();
         let at = self.location(origin);
         let runs = self.nodes.iter().map(|n| async move {
             let started = Instant::now();
             let r = async {
-                let mut c = open(n, timeout).await.map_err(|e| (Phase::Connect, e))?;
+                let mut c = open(n, timeout, schema)
+                    .await
+                    .map_err(|e| (Phase::Connect, e))?;
                 let o = conn::execute_text(&mut c, sql)
                     .await
                     .map_err(|e| (Phase::Query, e));
