@@ -712,3 +712,152 @@ async fn a_word_after_a_bare_p_is_the_database_as_for_the_mariadb_client() {
         "{ours}"
     );
 }
+
+/// Types `lines` into `cmd` on a terminal, waiting for the prompt (or `->` where a statement
+/// stays open) after each, and returns the transcript.
+fn type_at_the_prompt(
+    cmd: std::process::Command,
+    lines: &[(&str, &str)],
+) -> Result<String, rexpect::error::Error> {
+    let mut s = rexpect::session::spawn_command(cmd, Some(PTY_TIMEOUT_MS))?;
+    let mut all = s.exp_string("Admin> ")?;
+    for (line, wait_for) in lines {
+        s.send_line(line)?;
+        all += &s.exp_string(wait_for)?;
+    }
+    s.send_line("\\q")?;
+    all += &s.exp_eof()?;
+    Ok(all.replace('\r', ""))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pager_tee_clear_edit_system_and_status_as_in_the_mariadb_client() {
+    let node = plain_node().await;
+    let home = home();
+    let h = home.path().to_path_buf();
+    let port = node.admin_port().to_string();
+    let script = move |tee: String| -> Vec<(String, &'static str)> {
+        vec![
+            ("pager sed 's/^/P: /'".into(), "Admin> "),
+            ("SELECT 1 AS x;".into(), "Admin> "),
+            ("nopager".into(), "Admin> "),
+            (format!("tee {tee}"), "Admin> "),
+            ("SELECT 2 AS y;".into(), "Admin> "),
+            ("notee".into(), "Admin> "),
+            ("SELECT 3 AS z \\c".into(), "Admin> "),
+            ("SELECT 41 AS v \\e".into(), "-> "),
+            (";".into(), "Admin> "),
+            ("\\! echo sys-$((40+2))".into(), "Admin> "),
+            ("\\s".into(), "Admin> "),
+        ]
+    };
+    let run = |program: PathBuf, args: Vec<String>, tee: String| {
+        let h = h.clone();
+        let lines = script(tee);
+        tokio::task::spawn_blocking(move || {
+            let mut cmd = std::process::Command::new("sh");
+            cmd.arg("-c")
+                .arg("stty echo cols 200 rows 50 && exec \"$0\" \"$@\"")
+                .arg(program)
+                .args(args);
+            isolate(&mut cmd, &h);
+            // The edit: 41 becomes 42 in the file the editor is given.
+            cmd.env("EDITOR", "sed -i s/41/42/").env_remove("VISUAL");
+            let lines: Vec<(&str, &str)> = lines.iter().map(|(l, w)| (l.as_str(), *w)).collect();
+            type_at_the_prompt(cmd, &lines)
+        })
+    };
+    let ours_tee = h.join("pxadm.tee").display().to_string();
+    let theirs_tee = h.join("mariadb.tee").display().to_string();
+    let mut ours_args: Vec<String> = vec!["shell".into(), "--no-defaults".into()];
+    ours_args.extend(mysql_flags(&node));
+    let ours = run(pxadm_bin(), ours_args, ours_tee.clone())
+        .await
+        .unwrap()
+        .unwrap_or_else(|e| panic!("pxadm on a terminal: {e}"));
+    let theirs_args: Vec<String> = [
+        "--no-defaults",
+        "--skip-ssl",
+        "--protocol=TCP",
+        "-u",
+        ADMIN_USER,
+        &format!("-p{ADMIN_PASS}"),
+        "-h",
+        HOST,
+        "-P",
+        &port,
+        "--prompt=Admin> ",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    let theirs = run("mariadb".into(), theirs_args, theirs_tee.clone())
+        .await
+        .unwrap()
+        .unwrap_or_else(|e| panic!("mariadb on a terminal: {e}"));
+
+    // The lines both print for the commands and the tables, in order.
+    let shown = |t: &str, tee: &str| -> Vec<String> {
+        t.replace(tee, "TEE")
+            .lines()
+            .map(str::trim_end)
+            .filter(|l| {
+                [
+                    "P: +",
+                    "P: |",
+                    "PAGER set",
+                    "Logging to",
+                    "Outfile",
+                    "| ",
+                    "+-",
+                    "sys-",
+                ]
+                .iter()
+                .any(|p| l.starts_with(p))
+            })
+            .map(str::to_owned)
+            .collect()
+    };
+    let ours_lines = shown(&ours, &ours_tee);
+    assert_eq!(
+        ours_lines,
+        shown(&theirs, &theirs_tee),
+        "pxadm:\n{ours}\nmariadb:\n{theirs}"
+    );
+    for expected in [
+        "P: | x |",
+        "PAGER set to stdout",
+        "| y |",
+        "| 42 |",
+        "sys-42",
+    ] {
+        assert!(
+            ours_lines.iter().any(|l| l == expected),
+            "{expected}: {ours}"
+        );
+    }
+    assert!(!ours.contains("| z |"), "\\c dropped the statement: {ours}");
+    // \s: the client's layout for what applies to an admin connection.
+    for label in [
+        "Connection id:\t\t",
+        "Current user:\t\t",
+        "Current database:\t",
+        "Using delimiter:\t;",
+    ] {
+        assert!(
+            ours.contains(label) && theirs.contains(label),
+            "{label}: {ours}"
+        );
+    }
+    // The tee files hold the same tables.
+    let table_lines = |path: &str| -> Vec<String> {
+        std::fs::read_to_string(path)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.starts_with('|') || l.starts_with('+'))
+            .map(str::to_owned)
+            .collect()
+    };
+    let teed = table_lines(&ours_tee);
+    assert!(teed.iter().any(|l| l == "| y |"), "{teed:?}");
+    assert_eq!(teed, table_lines(&theirs_tee));
+}

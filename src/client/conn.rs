@@ -288,6 +288,11 @@ impl Conn {
         self.timeout
     }
 
+    /// The server's id for this connection (the mysql client's `Connection id`).
+    pub fn id(&self) -> u32 {
+        self.inner.id()
+    }
+
     /// Closes the connection politely (`COM_QUIT`), bounded by the timeout.
     pub async fn close(self) {
         let _ = tokio::time::timeout(self.timeout, self.inner.disconnect()).await;

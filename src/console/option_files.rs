@@ -285,6 +285,18 @@ pub fn value<'a>(options: &'a [ClientOption], key: &str) -> Option<&'a str> {
         .and_then(|o| o.value.as_deref())
 }
 
+/// Whether an option that may have a value (`pager`, `pager=less -S`) is given and not
+/// turned off by `skip-NAME` after it.
+pub fn flag_or_value(options: &[ClientOption], key: &str) -> bool {
+    let skip = format!("skip-{key}");
+    options
+        .iter()
+        .rev()
+        .map(ClientOption::key)
+        .find(|k| *k == key || *k == skip)
+        .is_some_and(|k| k == key)
+}
+
 /// Whether a boolean option is on: `name`, `name=1|ON|TRUE`; `skip-name` and `name=0|OFF|FALSE`
 /// turn it off; the last mention wins.
 pub fn flag(options: &[ClientOption], key: &str) -> bool {

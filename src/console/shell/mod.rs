@@ -36,7 +36,7 @@ use crate::console::config::{data_dir, Config};
 use crate::console::nodes::{resolve_nodes, NodeArgs};
 use crate::console::option_files;
 use complete::{ShellHelper, Vocabulary};
-use input::{is_secret, Accumulator};
+use input::{is_secret, Accumulator, Item, Meta};
 use session::{err, out, Flow, Options, ShellSession};
 
 /// `pxadm shell` arguments (also accepted before any subcommand, for `pxadm -e SQL`).
@@ -73,6 +73,10 @@ pub struct ShellArgs {
     /// The mysql client's word after a bare `-p` (`-p admin`): the database.
     #[arg(long = "database-after-password", hide = true, value_name = "NAME")]
     pub database_after_password: Option<String>,
+    /// Results at the prompt through this pager (like `mysql --pager`; without a command,
+    /// `$PAGER`).
+    #[arg(long, value_name = "COMMAND", num_args = 0..=1)]
+    pub pager: Option<Option<String>>,
     /// Print the options read from the option files, as `mariadb --print-defaults` does, and
     /// exit.
     #[arg(long = "print-defaults")]
@@ -111,6 +115,9 @@ fn apply_option_files(args: &mut ShellArgs, options: &[option_files::ClientOptio
     }
     if args.database.is_none() {
         args.database = option_files::value(options, "database").map(str::to_owned);
+    }
+    if args.pager.is_none() && option_files::flag_or_value(options, "pager") {
+        args.pager = Some(option_files::value(options, "pager").map(str::to_owned));
     }
     if let Some(prompt) = option_files::value(options, "prompt") {
         if args.prompt == DEFAULT_PROMPT {
@@ -189,6 +196,16 @@ pub async fn run(mut args: ShellArgs, batch: bool) -> anyhow::Result<()> {
         vertical: args.vertical,
         raw: args.raw,
         database: args.database.clone(),
+        default_pager: args
+            .pager
+            .clone()
+            .flatten()
+            .or_else(|| std::env::var("PAGER").ok().filter(|p| !p.is_empty())),
+        pager: match &args.pager {
+            Some(Some(p)) => Some(p.clone()),
+            Some(None) => std::env::var("PAGER").ok().filter(|p| !p.is_empty()),
+            None => None,
+        },
         force: args.force,
         connect_timeout: Duration::from_secs(args.connect_timeout.max(1)),
     };
@@ -252,6 +269,36 @@ pub fn expand_prompt(template: &str, node: &NodeAddr) -> String {
         }
     }
     out
+}
+
+/// `\e`: writes `text` to a private temporary file, opens it in `$VISUAL`, `$EDITOR` or `vi`
+/// (through `sh`, so an editor given with options works) and returns what was saved.
+async fn edit_in_editor(text: String) -> anyhow::Result<String> {
+    tokio::task::spawn_blocking(move || -> anyhow::Result<String> {
+        use std::io::Write;
+        let mut file = tempfile::Builder::new()
+            .prefix("pxadm-edit-")
+            .suffix(".sql")
+            .tempfile()?;
+        writeln!(file, "{text}")?;
+        file.flush()?;
+        let editor = ["VISUAL", "EDITOR"]
+            .iter()
+            .find_map(|v| std::env::var(v).ok().filter(|e| !e.trim().is_empty()))
+            .unwrap_or_else(|| "vi".to_owned());
+        let status = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("{editor} \"$1\""))
+            .arg("sh")
+            .arg(file.path())
+            .status()
+            .map_err(|e| anyhow::anyhow!("cannot run '{editor}': {e}"))?;
+        if !status.success() {
+            anyhow::bail!("'{editor}' exited with {status}; the statement is unchanged");
+        }
+        Ok(std::fs::read_to_string(file.path())?)
+    })
+    .await?
 }
 
 /// The rustyline editor, moved to a blocking thread for each read so the runtime never waits
@@ -375,8 +422,9 @@ async fn interactive_loop(
         } else {
             CONTINUATION.to_owned()
         };
-        match editor.read(p).await? {
+        match editor.read(p.clone()).await? {
             Ok(line) => {
+                session.tee_text(&format!("{p}{line}\n"));
                 typed.push(line.clone());
                 let items = acc.feed(&line);
                 if acc.is_empty() {
@@ -384,6 +432,26 @@ async fn interactive_loop(
                     typed.clear();
                 }
                 for item in items {
+                    if let Item::Meta {
+                        meta: Meta::Edit(text),
+                        ..
+                    } = &item
+                    {
+                        let text = if text.is_empty() {
+                            acc.last_statement().to_owned()
+                        } else {
+                            text.clone()
+                        };
+                        match edit_in_editor(text.clone()).await {
+                            Ok(edited) => acc.load(&edited),
+                            Err(e) => {
+                                // What was typed is kept, as if \\e had not been asked for.
+                                acc.load(&text);
+                                err(&format!("pxadm: \\e: {e}\n")).await
+                            }
+                        }
+                        continue;
+                    }
                     flow = session.run_item(item, None).await;
                     if flow != Flow::Continue {
                         break;
