@@ -766,7 +766,8 @@ impl ShellSession {
             return;
         };
         if let Err(e) = file.write_all(text.as_bytes()) {
-            eprintln!(
+            let _ = writeln!(
+                std::io::stderr(),
                 "pxadm: cannot write to '{}': {e}; outfile disabled",
                 path.display()
             );
