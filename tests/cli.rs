@@ -113,6 +113,17 @@ fn a_closed_pipe_is_no_panic() {
 }
 
 #[test]
+fn the_mysql_clients_tls_options_are_refused_with_a_reason() {
+    let out = pxadm(&["--no-defaults", "--ssl-ca", "/etc/ca.pem", "-e", "SELECT 1"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--ssl-ca /etc/ca.pem: pxadm connects to admin interfaces without TLS"),
+        "{err}"
+    );
+}
+
+#[test]
 fn read_only_is_accepted_for_the_demo_and_explained_elsewhere() {
     let out = pxadm(&["--read-only", "status", "-n", "a:b@127.0.0.1:1"]);
     assert_eq!(out.status.code(), Some(2));

@@ -545,7 +545,8 @@ async fn output_options_print_what_the_mariadb_client_prints() {
         &["--vertical", "--skip-column-names"],
         &["-D", "main"],
     ] {
-        let mut args = vec!["--no-defaults".to_owned()];
+        // --skip-ssl as the client is given it: accepted, pxadm never uses TLS.
+        let mut args = vec!["--no-defaults".to_owned(), "--skip-ssl".to_owned()];
         args.extend(mysql_flags(&node));
         args.extend(options.iter().map(|o| o.to_string()));
         args.extend(["-e".to_owned(), sql.to_owned()]);

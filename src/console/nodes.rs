@@ -45,6 +45,9 @@ pub struct NodeArgs {
     /// Unix socket (like -S): refused with an explanation, as pxadm connects over TCP only.
     #[arg(short = 'S', long = "socket", value_name = "PATH")]
     pub socket: Option<PathBuf>,
+    /// A TLS option of the mysql client (`--ssl`, `--ssl-ca`...), kept to refuse it clearly.
+    #[arg(long = "mysql-tls-option", hide = true, value_name = "OPTION")]
+    pub tls_options: Vec<String>,
     /// Read no option files (like the mysql client's --no-defaults).
     #[arg(long = "no-defaults")]
     pub no_defaults: bool,
@@ -153,6 +156,12 @@ pub async fn resolve_nodes(
     args: &NodeArgs,
     config: &Config,
 ) -> Result<Vec<ConsoleNode>, ConfigError> {
+    if let Some(option) = args.tls_options.first() {
+        return Err(ConfigError::Unusable(format!(
+            "{option}: pxadm connects to admin interfaces without TLS (it has no TLS client yet); \
+             leave the TLS options out, or use the mariadb client for a TLS-only admin port"
+        )));
+    }
     let flag_creds = Credentials {
         user: args.user.clone(),
         password: args.password.clone(),

@@ -16,6 +16,21 @@ use std::ffi::OsString;
 
 /// The hidden flag a bare `-p` turns into.
 pub const ASK_PASSWORD: &str = "--ask-password";
+/// The hidden option a mysql client TLS option turns into (refused with an explanation).
+pub const TLS_OPTION: &str = "--mysql-tls-option";
+
+/// The mysql client's TLS options that take a value.
+const TLS_WITH_VALUE: &[&str] = &[
+    "--ssl-ca",
+    "--ssl-capath",
+    "--ssl-cert",
+    "--ssl-cipher",
+    "--ssl-key",
+    "--ssl-crl",
+    "--ssl-crlpath",
+    "--tls-version",
+];
+
 /// The hidden option the word after a bare `-p` turns into in the shell (the mysql client's
 /// database argument).
 pub const DATABASE_AFTER_PASSWORD: &str = "--database-after-password";
@@ -91,6 +106,23 @@ pub fn mysql_style(args: Vec<OsString>, subcommands: &[&str]) -> Vec<OsString> {
                     .is_some_and(|n| !n.starts_with('-') && !subcommands.contains(&n));
                 out.push(if host_follows { "-H".into() } else { arg });
             }
+            // Turning TLS off is what pxadm does anyway (DBAs add it for newer clients).
+            "--skip-ssl" | "--disable-ssl" | "--ssl=0" | "--ssl=OFF" | "--ssl=off" => {}
+            t if t == "--ssl"
+                || t.starts_with("--ssl=")
+                || t.starts_with("--ssl-")
+                || t.starts_with("--tls-version") =>
+            {
+                let mut given = t.to_owned();
+                if TLS_WITH_VALUE.contains(&t) {
+                    if let Some(value) =
+                        iter.next_if(|n| n.to_str().is_some_and(|n| !n.starts_with('-')))
+                    {
+                        given = format!("{t} {}", value.to_string_lossy());
+                    }
+                }
+                out.push(format!("{TLS_OPTION}={given}").into());
+            }
             t if t.starts_with("-h") && !t.starts_with("--") => {
                 out.push(format!("-H{}", &t[2..]).into());
             }
@@ -158,6 +190,24 @@ mod tests {
         assert_eq!(
             run("pxadm status -p admin"),
             ["pxadm", "status", "--ask-password", "admin"]
+        );
+    }
+
+    #[test]
+    fn tls_options_are_kept_for_a_clear_refusal_and_skip_ssl_is_dropped() {
+        assert_eq!(run("pxadm --skip-ssl -e x --ssl=0"), ["pxadm", "-e", "x"]);
+        assert_eq!(
+            run("pxadm --ssl-ca /etc/ca.pem -e x"),
+            [
+                "pxadm",
+                "--mysql-tls-option=--ssl-ca /etc/ca.pem",
+                "-e",
+                "x"
+            ]
+        );
+        assert_eq!(
+            run("pxadm shell --ssl"),
+            ["pxadm", "shell", "--mysql-tls-option=--ssl"]
         );
     }
 
