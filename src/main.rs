@@ -91,6 +91,11 @@ fn run_async(
                 unreachable!("handled without a runtime")
             }
             None if shell.execute.is_some() || shell.print_defaults => pxadm::console::shell::run(shell, batch).await,
+            // `pxadm -B -u admin -p... < file.sql`: the mysql client's batch mode, when
+            // connection options say it is meant for the shell.
+            None if batch && shell.targets_a_node() => {
+                pxadm::console::shell::run(shell, batch).await
+            }
             None if batch => {
                 say("pxadm: --batch needs a command (status, checksums, diagnose, exec, reload, fix, fault, watch)");
                 Err(pxadm::console::batch::Exit(3).into())

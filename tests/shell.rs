@@ -862,3 +862,32 @@ async fn pager_tee_clear_edit_system_and_status_as_in_the_mariadb_client() {
     assert!(teed.iter().any(|l| l == "| y |"), "{teed:?}");
     assert_eq!(teed, table_lines(&theirs_tee));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dash_b_with_a_script_on_stdin_is_the_mariadb_clients_batch_mode() {
+    let node = plain_node().await;
+    let home = home();
+    let script = "SELECT 1 AS a, 'x' AS b;\nSELECT * FROM mysql_servers;\nSELECT 2 AS c\\G\n";
+    let path = common::write_file(home.path(), "script.sql", script);
+    let mut args = vec!["--no-defaults".to_owned(), "-B".to_owned()];
+    args.extend(mysql_flags(&node));
+    let run = run_piped(&args, script, home.path(), &[]).await;
+    let maria = mariadb_cli_args(
+        node.admin_port(),
+        ADMIN_USER,
+        ADMIN_PASS,
+        common::CliInput::File(&path),
+        &["-B"],
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(run.stdout, maria.expect_success());
+    // Without a connection option, --batch alone still asks for a batch command.
+    let run = run_piped(&["--batch".to_owned()], "", home.path(), &[]).await;
+    assert_eq!(run.code, Some(3));
+    assert!(
+        run.stderr.contains("--batch needs a command"),
+        "{}",
+        run.stderr
+    );
+}

@@ -92,6 +92,23 @@ pub struct ShellArgs {
     pub ask_password: bool,
 }
 
+impl ShellArgs {
+    /// True when a connection option was given (`-u`, a bare `-p`, `-h`, `-P`, `-n`, `--cluster`,
+    /// `--discover`, `-D`): `pxadm -B` with one of them is the mysql client's `-B`.
+    pub fn targets_a_node(&self) -> bool {
+        let n = &self.nodes;
+        // Not the password: MYSQL_PWD in the environment sets it without any intent.
+        n.user.is_some()
+            || n.host.is_some()
+            || n.port.is_some()
+            || !n.nodes.is_empty()
+            || n.cluster.is_some()
+            || n.discover.is_some()
+            || self.database.is_some()
+            || self.ask_password
+    }
+}
+
 /// The prompt unless `--prompt` or an option file's `prompt` says otherwise.
 const DEFAULT_PROMPT: &str = "Admin> ";
 /// The continuation prompt of a statement spanning lines, as in the mysql client.
