@@ -38,7 +38,10 @@ impl Cli {
             .iter()
             .take_while(|a| *a != "--")
             .any(|a| a == "--batch" || a == "-B");
-        crate::console::option_files::choose(crate::console::shell::args::option_file_choice(&raw));
+        crate::console::option_files::choose(
+            crate::console::shell::args::option_file_choice(&raw),
+            crate::console::shell::args::login_path_choice(&raw),
+        );
         let command = Cli::command();
         let names: Vec<String> = command
             .get_subcommands()

@@ -891,3 +891,65 @@ async fn dash_b_with_a_script_on_stdin_is_the_mariadb_clients_batch_mode() {
         run.stderr
     );
 }
+
+/// `~/.mylogin.cnf` as MySQL's `mysql_config_editor` writes it: 4 unused bytes, a 20-byte key
+/// folded into an AES-128 key, then each line AES-128-ECB encrypted with its length before it.
+fn mylogin_cnf(text: &str) -> Vec<u8> {
+    use aes::cipher::{generic_array::GenericArray, BlockEncrypt, KeyInit};
+    let key: [u8; 20] = *b"integration-test-key";
+    let mut aes_key = [0u8; 16];
+    for (i, b) in key.iter().enumerate() {
+        aes_key[i % 16] ^= b;
+    }
+    let cipher = aes::Aes128::new(&GenericArray::from(aes_key));
+    let mut out = vec![0u8; 4];
+    out.extend_from_slice(&key);
+    for line in text.split_inclusive('\n') {
+        let mut plain = line.as_bytes().to_vec();
+        let pad = 16 - plain.len() % 16;
+        plain.extend(std::iter::repeat_n(pad as u8, pad));
+        for block in plain.chunks_mut(16) {
+            cipher.encrypt_block(GenericArray::from_mut_slice(block));
+        }
+        out.extend_from_slice(&(plain.len() as u32).to_le_bytes());
+        out.extend_from_slice(&plain);
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_login_path_of_mylogin_cnf_logs_in() {
+    let node = plain_node().await;
+    let home = home();
+    let closed_port = free_port();
+    std::fs::write(
+        home.path().join(".mylogin.cnf"),
+        mylogin_cnf(&format!(
+            "[client]\nuser = \"{ADMIN_USER}\"\nport = {closed_port}\n[lab]\npassword = \"{ADMIN_PASS}\"\nhost = \"{HOST}\"\nport = {}\n",
+            node.admin_port()
+        )),
+    )
+    .unwrap();
+    let sql = "SELECT 9 AS nine";
+    let run = run_piped(
+        &["--login-path=lab".into(), "-e".into(), sql.into()],
+        "",
+        home.path(),
+        &[],
+    )
+    .await;
+    assert_eq!(
+        (run.code, run.stdout.as_str()),
+        (Some(0), "nine\n9\n"),
+        "{}",
+        run.stderr
+    );
+    // Without the login path only [client] applies: its port has no listener.
+    let run = run_piped(&["-e".into(), sql.into()], "", home.path(), &[]).await;
+    assert_eq!(run.code, Some(1));
+    assert!(
+        run.stderr.contains(&format!(":{closed_port}")),
+        "{}",
+        run.stderr
+    );
+}

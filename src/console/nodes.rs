@@ -48,6 +48,9 @@ pub struct NodeArgs {
     /// A TLS option of the mysql client (`--ssl`, `--ssl-ca`...), kept to refuse it clearly.
     #[arg(long = "mysql-tls-option", hide = true, value_name = "OPTION")]
     pub tls_options: Vec<String>,
+    /// Also read the [NAME] group of ~/.mylogin.cnf (like the mysql client's --login-path).
+    #[arg(long = "login-path", value_name = "NAME")]
+    pub login_path: Option<String>,
     /// Read no option files (like the mysql client's --no-defaults).
     #[arg(long = "no-defaults")]
     pub no_defaults: bool,

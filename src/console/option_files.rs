@@ -9,6 +9,13 @@
 //! A value may be quoted; unquoted, `#` starts a comment and `\t`, `\n`, `\\` ... are escapes.
 //! An option without a group is an error, named by file and line like the client does.
 //!
+//! `~/.mylogin.cnf` (MySQL's `mysql_config_editor` file; the `mariadb` client ignores it) is
+//! read last, as the mysql client does: groups `[client]` and `[mysql]`, plus `[NAME]` with
+//! `--login-path=NAME`. Its obfuscation is documented by MySQL: 4 unused bytes, a 20-byte key
+//! folded into an AES-128 key by XOR, then for each line a 4-byte little-endian length and the
+//! line encrypted with AES-128-ECB and PKCS#7 padding. `$MYSQL_TEST_LOGIN_FILE` names another
+//! file, as for the client.
+//!
 //! No ini crate is used: none handles `!include`/`!includedir`, valueless options and the
 //! client's escape and comment rules, and the point is to read the same options the client
 //! reads (`pxadm --print-defaults` prints them in `mariadb --print-defaults`'s form, and a test
@@ -119,7 +126,8 @@ fn standard_files(extra: Option<&Path>) -> Vec<(PathBuf, bool)> {
     files
 }
 
-/// Reads the options of [`CLIENT_GROUPS`] from the files `defaults` selects, in file order.
+/// Reads the options of [`CLIENT_GROUPS`] from the files `defaults` selects, in file order
+/// (plus `~/.mylogin.cnf` with [`read_with_login_path`]).
 pub fn read(defaults: &Defaults) -> Result<Vec<ClientOption>, OptionFileError> {
     let files = match defaults {
         Defaults::None => return Ok(Vec::new()),
@@ -143,11 +151,103 @@ pub fn read(defaults: &Defaults) -> Result<Vec<ClientOption>, OptionFileError> {
     Ok(out)
 }
 
+/// [`read`], then `~/.mylogin.cnf`'s `[client]`, `[mysql]` and `[login_path]` groups, as the
+/// mysql client reads them (not with `--no-defaults`; with `--defaults-file` too).
+pub fn read_with_login_path(
+    defaults: &Defaults,
+    login_path: Option<&str>,
+) -> Result<Vec<ClientOption>, OptionFileError> {
+    let mut options = read(defaults)?;
+    if *defaults == Defaults::None {
+        return Ok(options);
+    }
+    let file = std::env::var_os("MYSQL_TEST_LOGIN_FILE")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".mylogin.cnf")));
+    let Some(file) = file else {
+        return Ok(options);
+    };
+    let bytes = match std::fs::read(&file) {
+        Ok(b) => b,
+        Err(_) => return Ok(options),
+    };
+    let text = decrypt_login_file(&bytes).map_err(|message| OptionFileError::Syntax {
+        path: file.clone(),
+        line: 0,
+        message,
+    })?;
+    let mut groups = vec!["client", "mysql"];
+    if let Some(name) = login_path {
+        groups.push(name);
+    }
+    parse_groups(&text, &file, &groups, &mut options)?;
+    Ok(options)
+}
+
+/// The plain text of a `.mylogin.cnf` (format in the module docs).
+pub fn decrypt_login_file(bytes: &[u8]) -> Result<String, String> {
+    use aes::cipher::{generic_array::GenericArray, BlockDecrypt, KeyInit};
+    const KEY_LEN: usize = 20;
+    let key = bytes
+        .get(4..4 + KEY_LEN)
+        .ok_or("too short for a login file")?;
+    let mut aes_key = [0u8; 16];
+    for (i, b) in key.iter().enumerate() {
+        aes_key[i % 16] ^= b;
+    }
+    let cipher = aes::Aes128::new(&GenericArray::from(aes_key));
+    let mut rest = &bytes[4 + KEY_LEN..];
+    let mut text = Vec::new();
+    while !rest.is_empty() {
+        let len_bytes: [u8; 4] = rest
+            .get(..4)
+            .and_then(|b| b.try_into().ok())
+            .ok_or("truncated line length")?;
+        let len = u32::from_le_bytes(len_bytes) as usize;
+        let chunk = rest.get(4..4 + len).ok_or("truncated line")?;
+        if len == 0 || len % 16 != 0 {
+            return Err(format!("a line of {len} bytes is not AES blocks"));
+        }
+        let mut plain = chunk.to_vec();
+        for block in plain.chunks_mut(16) {
+            cipher.decrypt_block(GenericArray::from_mut_slice(block));
+        }
+        let pad = usize::from(*plain.last().ok_or("empty line")?);
+        if pad == 0 || pad > 16 || pad > plain.len() {
+            return Err("bad padding (not a login file, or a damaged one)".into());
+        }
+        plain.truncate(plain.len() - pad);
+        text.extend_from_slice(&plain);
+        rest = &rest[4 + len..];
+    }
+    String::from_utf8(text).map_err(|_| "not UTF-8 once decrypted".to_owned())
+}
+
 /// Parses one file's text, following its includes, appending the client groups' options.
 fn parse_into(
     text: &str,
     path: &Path,
     depth: usize,
+    out: &mut Vec<ClientOption>,
+) -> Result<(), OptionFileError> {
+    parse_groups_at(text, path, depth, CLIENT_GROUPS, out)
+}
+
+/// [`parse_into`] for other groups than the client's (the login file's).
+fn parse_groups(
+    text: &str,
+    path: &Path,
+    groups: &[&str],
+    out: &mut Vec<ClientOption>,
+) -> Result<(), OptionFileError> {
+    parse_groups_at(text, path, 0, groups, out)
+}
+
+fn parse_groups_at(
+    text: &str,
+    path: &Path,
+    depth: usize,
+    groups: &[&str],
     out: &mut Vec<ClientOption>,
 ) -> Result<(), OptionFileError> {
     let syntax = |line: usize, message: &str| OptionFileError::Syntax {
@@ -203,7 +303,7 @@ fn parse_into(
                 .split_once(']')
                 .map(|(n, _)| n.trim())
                 .ok_or_else(|| syntax(i + 1, "Wrong group definition"))?;
-            group = Some(CLIENT_GROUPS.iter().any(|g| g.eq_ignore_ascii_case(name)));
+            group = Some(groups.iter().any(|g| g.eq_ignore_ascii_case(name)));
             continue;
         }
         match group {
@@ -319,20 +419,24 @@ pub fn flag(options: &[ClientOption], key: &str) -> bool {
 }
 
 /// The selection made on the command line, set once before anything reads option files.
-static CHOICE: OnceLock<Defaults> = OnceLock::new();
+static CHOICE: OnceLock<(Defaults, Option<String>)> = OnceLock::new();
 /// The options read for that selection (read once per process, like the client's
 /// `load_defaults`).
 static LOADED: OnceLock<Result<Vec<ClientOption>, OptionFileError>> = OnceLock::new();
 
-/// Records `--no-defaults` / `--defaults-file` / `--defaults-extra-file`; the first call wins.
-pub fn choose(defaults: Defaults) {
-    let _ = CHOICE.set(defaults);
+/// Records `--no-defaults` / `--defaults-file` / `--defaults-extra-file` and
+/// `--login-path`; the first call wins.
+pub fn choose(defaults: Defaults, login_path: Option<String>) {
+    let _ = CHOICE.set((defaults, login_path));
 }
 
 /// The client options of this process's option files.
 pub fn loaded() -> Result<&'static [ClientOption], OptionFileError> {
     LOADED
-        .get_or_init(|| read(CHOICE.get().unwrap_or(&Defaults::Standard)))
+        .get_or_init(|| match CHOICE.get() {
+            Some((defaults, login_path)) => read_with_login_path(defaults, login_path.as_deref()),
+            None => read_with_login_path(&Defaults::Standard, None),
+        })
         .as_ref()
         .map(Vec::as_slice)
         .map_err(Clone::clone)
@@ -385,6 +489,53 @@ mod tests {
             err.to_string(),
             "Found option without preceding group in config file: t.cnf at line: 3"
         );
+    }
+
+    /// A login file as `mysql_config_editor` writes it (format in the module docs).
+    pub(crate) fn login_file(text: &str) -> Vec<u8> {
+        use aes::cipher::{generic_array::GenericArray, BlockEncrypt, KeyInit};
+        let key: [u8; 20] = *b"\x01pxadm-login-key-192";
+        let mut aes_key = [0u8; 16];
+        for (i, b) in key.iter().enumerate() {
+            aes_key[i % 16] ^= b;
+        }
+        let cipher = aes::Aes128::new(&GenericArray::from(aes_key));
+        let mut out = vec![0u8; 4];
+        out.extend_from_slice(&key);
+        for line in text.split_inclusive('\n') {
+            let mut plain = line.as_bytes().to_vec();
+            let pad = 16 - plain.len() % 16;
+            plain.extend(std::iter::repeat_n(u8::try_from(pad).unwrap(), pad));
+            for block in plain.chunks_mut(16) {
+                cipher.encrypt_block(GenericArray::from_mut_slice(block));
+            }
+            out.extend_from_slice(&u32::try_from(plain.len()).unwrap().to_le_bytes());
+            out.extend_from_slice(&plain);
+        }
+        out
+    }
+
+    #[test]
+    fn the_login_file_is_decrypted_and_its_login_path_read() {
+        let text = "[client]\nuser = \"radmin\"\n[prod]\npassword = \"s3cret\"\nhost = \"10.0.0.11\"\n[mysqld]\nport = 1\n";
+        let bytes = login_file(text);
+        assert_eq!(decrypt_login_file(&bytes).unwrap(), text);
+        let mut opts = Vec::new();
+        parse_groups(
+            &decrypt_login_file(&bytes).unwrap(),
+            Path::new("l"),
+            &["client", "mysql", "prod"],
+            &mut opts,
+        )
+        .unwrap();
+        assert_eq!(value(&opts, "user"), Some("radmin"));
+        assert_eq!(value(&opts, "password"), Some("s3cret"));
+        assert_eq!(value(&opts, "port"), None);
+        // Damage is an error, never garbage options.
+        let mut bad = bytes.clone();
+        bad.truncate(bad.len() - 3);
+        assert!(decrypt_login_file(&bad).is_err());
+        assert!(decrypt_login_file(b"short").is_err());
     }
 
     #[test]

@@ -35,6 +35,23 @@ const TLS_WITH_VALUE: &[&str] = &[
 /// database argument).
 pub const DATABASE_AFTER_PASSWORD: &str = "--database-after-password";
 
+/// `--login-path=NAME` (or `--login-path NAME`) among `args`, the last one given.
+pub fn login_path_choice(args: &[OsString]) -> Option<String> {
+    let mut found = None;
+    let mut iter = args.iter().skip(1).filter_map(|a| a.to_str());
+    while let Some(arg) = iter.next() {
+        if arg == "--" {
+            break;
+        }
+        if arg == "--login-path" {
+            found = iter.next().map(str::to_owned);
+        } else if let Some(v) = arg.strip_prefix("--login-path=") {
+            found = Some(v.to_owned());
+        }
+    }
+    found
+}
+
 /// `--no-defaults`, `--defaults-file=F` or `--defaults-extra-file=F` among `args` (program
 /// name first), as the mysql client takes them: the last one given wins.
 pub fn option_file_choice(args: &[OsString]) -> crate::console::option_files::Defaults {
