@@ -86,6 +86,29 @@ fn overlays() {
 }
 
 #[test]
+fn the_active_filter_is_shown_in_the_header() {
+    let press = |app: &mut App, code: crossterm::event::KeyCode| {
+        app.update(Action::Key(crossterm::event::KeyEvent::new(
+            code,
+            crossterm::event::KeyModifiers::NONE,
+        )));
+    };
+    let mut app = in_view(Scenario::Stuck, View::Matrix);
+    press(&mut app, crossterm::event::KeyCode::Char('/'));
+    for c in "servers".chars() {
+        press(&mut app, crossterm::event::KeyCode::Char(c));
+    }
+    press(&mut app, crossterm::event::KeyCode::Enter);
+    assert_eq!(app.filter, "servers");
+    for size in SIZES {
+        let header = text(&render_to_buffer(&app, size.0, size.1));
+        let first = header.lines().next().unwrap_or_default().to_owned();
+        assert!(first.contains("filter: servers"), "{first}");
+        snap("filtered_stuck", &app, size);
+    }
+}
+
+#[test]
 fn failover_drill_from_confirmation_to_report() {
     use super::action::Effect;
     use super::drill::tests::{kill_sequence, report};
