@@ -8,9 +8,14 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "pxadm", version, about, long_about = None)]
 pub struct Cli {
-    /// Non-interactive: no colours, no TUI, machine-readable stdout.
-    #[arg(long, global = true)]
+    /// Non-interactive: no colours, no TUI, machine-readable stdout; for the shell, as
+    /// `mysql -B`: tab-separated results and no prompt even on a terminal.
+    #[arg(short = 'B', long, global = true)]
     pub batch: bool,
+
+    /// The demo console (no subcommand) with every action disabled, as `console --read-only`.
+    #[arg(long = "read-only")]
+    pub read_only: bool,
 
     /// What to do; without one, a local demo cluster opens in the console.
     #[command(subcommand)]
@@ -32,7 +37,11 @@ impl Cli {
         let batch = raw
             .iter()
             .take_while(|a| *a != "--")
-            .any(|a| a == "--batch");
+            .any(|a| a == "--batch" || a == "-B");
+        crate::console::option_files::choose(
+            crate::console::shell::args::option_file_choice(&raw),
+            crate::console::shell::args::login_path_choice(&raw),
+        );
         let command = Cli::command();
         let names: Vec<String> = command
             .get_subcommands()
@@ -61,7 +70,9 @@ pub enum Command {
     Node(NodeArgs),
     /// The `Admin>` shell on one node or a cluster (stdin not a terminal: run it as a script).
     Shell(crate::console::shell::ShellArgs),
-    /// Render the README screenshots from a real demo cluster into DIR (SVG).
+    /// Render the README screenshots from a real demo cluster into DIR (SVG). A developer
+    /// tool, hidden from --help.
+    #[command(hide = true)]
     Screenshots {
         /// Output folder.
         #[arg(default_value = "screenshots")]
@@ -80,6 +91,67 @@ pub enum Command {
     /// Rehearse failures against local nodes and measure them.
     #[command(subcommand)]
     Drill(DrillCommand),
+    /// Print a shell completion script: `pxadm completions bash > /etc/bash_completion.d/pxadm`.
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (`pxadm man | man -l -`), or write one per subcommand into --out.
+    Man {
+        /// Directory for pxadm.1 and a pxadm-SUBCOMMAND.1 per subcommand (created if missing).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+}
+
+/// `pxadm completions SHELL`: the completion script on `out`. Generated in memory first:
+/// clap_complete panics on a failed write, and `| head` closes the pipe early.
+pub fn write_completions(
+    shell: clap_complete::Shell,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    use clap::CommandFactory;
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "pxadm", &mut script);
+    out.write_all(&script)
+}
+
+/// `pxadm man`: the main page on `out`, or with `dir` the main page and one per visible
+/// subcommand (nested ones as `pxadm-drill-failover.1`) written there; returns the files.
+pub fn write_man_pages(
+    dir: Option<&std::path::Path>,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<Vec<PathBuf>> {
+    use clap::CommandFactory;
+    let command = Cli::command();
+    let Some(dir) = dir else {
+        clap_mangen::Man::new(command).render(out)?;
+        return Ok(Vec::new());
+    };
+    std::fs::create_dir_all(dir)?;
+    let mut written = Vec::new();
+    write_page(command, "pxadm", dir, &mut written)?;
+    Ok(written)
+}
+
+fn write_page(
+    command: clap::Command,
+    name: &str,
+    dir: &std::path::Path,
+    written: &mut Vec<PathBuf>,
+) -> std::io::Result<()> {
+    let command = command.display_name(name.to_owned());
+    let mut page = Vec::new();
+    clap_mangen::Man::new(command.clone()).render(&mut page)?;
+    let path = dir.join(format!("{name}.1"));
+    std::fs::write(&path, page)?;
+    written.push(path);
+    for sub in command.get_subcommands().filter(|s| !s.is_hide_set()) {
+        let sub_name = format!("{name}-{}", sub.get_name());
+        write_page(sub.clone(), &sub_name, dir, written)?;
+    }
+    Ok(())
 }
 
 /// `pxadm keepalived` subcommands.
@@ -145,4 +217,16 @@ pub struct NodeArgs {
     /// Largest result set an admin or stats statement may return, in bytes, 0 for no cap.
     #[arg(long, value_name = "BYTES", default_value_t = crate::node::admin::limits::DEFAULT_MAX_RESULT_BYTES)]
     pub max_result_bytes: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[test]
+    fn read_only_opens_the_demo_without_actions() {
+        let cli = Cli::try_parse_from(["pxadm", "--read-only"]).unwrap();
+        assert!(cli.read_only && cli.command.is_none());
+    }
 }

@@ -13,7 +13,17 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         // Plain file work: no runtime needed.
         Some(Command::Keepalived(KeepalivedCommand::Render(args))) => render_keepalived(&args),
-        command => run_async(command, cli.batch, cli.shell),
+        Some(Command::Completions { shell }) => {
+            quiet_on_closed_pipe(pxadm::cli::write_completions(shell, &mut std::io::stdout()))
+        }
+        Some(Command::Man { out }) => quiet_on_closed_pipe(
+            pxadm::cli::write_man_pages(out.as_deref(), &mut std::io::stdout()).map(|files| {
+                for f in files {
+                    println!("{}", f.display());
+                }
+            }),
+        ),
+        command => run_async(command, cli.batch, cli.read_only, cli.shell),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -25,7 +35,7 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::from(code)
         }
         Err(e) => {
-            eprintln!("pxadm: {e:#}");
+            say(&format!("pxadm: {e:#}"));
             std::process::ExitCode::from(1)
         }
     }
@@ -34,8 +44,13 @@ fn main() -> std::process::ExitCode {
 fn run_async(
     command: Option<Command>,
     batch: bool,
+    read_only: bool,
     shell: pxadm::console::shell::ShellArgs,
 ) -> anyhow::Result<()> {
+    if read_only && command.is_some() {
+        say("pxadm: --read-only before a subcommand applies to the demo only; give it after `console` (pxadm console --read-only)");
+        return Err(pxadm::console::batch::Exit(2).into());
+    }
     // Read before the runtime starts: a bad --vip file fails fast, without blocking a worker.
     let vip = match &command {
         Some(Command::Node(args)) => args
@@ -75,17 +90,39 @@ fn run_async(
             Some(Command::Drill(DrillCommand::Failover(args))) => {
                 pxadm::console::drill::run_cli(*args, batch).await
             }
-            Some(Command::Keepalived(_)) => unreachable!("handled without a runtime"),
-            None if shell.execute.is_some() => pxadm::console::shell::run(shell, batch).await,
+            Some(Command::Keepalived(_) | Command::Completions { .. } | Command::Man { .. }) => {
+                unreachable!("handled without a runtime")
+            }
+            None if shell.execute.is_some() || shell.print_defaults => pxadm::console::shell::run(shell, batch).await,
+            // `pxadm -B -u admin -p... < file.sql`: the mysql client's batch mode, when
+            // connection options say it is meant for the shell.
+            None if batch && shell.targets_a_node() => {
+                pxadm::console::shell::run(shell, batch).await
+            }
             None if batch => {
-                eprintln!("pxadm: --batch needs a command (status, checksums, diagnose, exec, reload, fix, fault, watch)");
+                say("pxadm: --batch needs a command (status, checksums, diagnose, exec, reload, fix, fault, watch)");
                 Err(pxadm::console::batch::Exit(3).into())
             }
             Some(Command::Screenshots { dir }) => pxadm::console::screenshots::run(&dir).await,
             Some(Command::Console(args)) => pxadm::console::tui::start::console(args).await,
-            None => pxadm::console::tui::start::demo().await,
+            None => pxadm::console::tui::start::demo(read_only).await,
         }
     })
+}
+
+/// A line on stderr; a closed stderr (`2>&1 | head`) must not turn into a panic and exit 101,
+/// which `eprintln!` would.
+fn say(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
+/// A reader that stopped reading (`pxadm man | head`) is not an error worth a message.
+fn quiet_on_closed_pipe(result: std::io::Result<()>) -> anyhow::Result<()> {
+    match result {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.map_err(|e| anyhow::anyhow!("cannot write: {e}")),
+    }
 }
 
 /// `pxadm keepalived render`: every node's keepalived.conf and pxadm `--vip` file, plus the

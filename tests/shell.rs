@@ -506,3 +506,450 @@ async fn password_prompt_never_shows_the_password() {
     assert!(transcript.contains("Connected to"), "{transcript}");
     assert!(!transcript.contains(SECRET), "{transcript}");
 }
+
+/// Runs `program` with `args` under a private HOME and returns stdout, stderr and the status.
+async fn run_program(program: &Path, args: &[String], home: &Path) -> Run {
+    let mut std_cmd = std::process::Command::new(program);
+    isolate(&mut std_cmd, home);
+    std_cmd.args(args);
+    let mut cmd = tokio::process::Command::from(std_cmd);
+    cmd.stdin(Stdio::null()).kill_on_drop(true);
+    let output = tokio::time::timeout(RUN_TIMEOUT, cmd.output())
+        .await
+        .expect("ran too long")
+        .expect("output");
+    Run {
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        code: output.status.code(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn output_options_print_what_the_mariadb_client_prints() {
+    let node = plain_node().await;
+    let home = home();
+    // A tab inside a value, an empty result (nothing at all, not a header) and a \G record.
+    let sql = "SELECT 1 AS x, 'a' || char(9) || 'b\\c' AS y; SELECT * FROM mysql_servers; \
+               SELECT 2 AS z, NULL AS n\\G";
+    for options in [
+        &[][..],
+        &["-s"],
+        &["-r"],
+        &["-N"],
+        &["-E"],
+        &["-N", "-E"],
+        &["-B"],
+        &["-s", "-r"],
+        &["-t"],
+        &["--vertical", "--skip-column-names"],
+        &["-D", "main"],
+    ] {
+        // --skip-ssl as the client is given it: accepted, pxadm never uses TLS.
+        let mut args = vec!["--no-defaults".to_owned(), "--skip-ssl".to_owned()];
+        args.extend(mysql_flags(&node));
+        args.extend(options.iter().map(|o| o.to_string()));
+        args.extend(["-e".to_owned(), sql.to_owned()]);
+        let run = run_piped(&args, "", home.path(), &[]).await;
+        let maria = mariadb_cli_args(node.admin_port(), ADMIN_USER, ADMIN_PASS, sql, options).await;
+        let expected = maria.expect_success();
+        assert_eq!(
+            (run.code, run.stdout.as_str()),
+            (Some(0), expected),
+            "pxadm {options:?} vs mariadb {options:?}; stderr: {}",
+            run.stderr
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn option_files_are_read_like_the_mariadb_client() {
+    let node = plain_node().await;
+    let home = home();
+    let h = home.path();
+    std::fs::create_dir_all(h.join("my.cnf.d")).unwrap();
+    common::write_file(
+        h,
+        "my.cnf.d/10-port.cnf",
+        &format!(
+            "[client-mariadb]\nport = {} # the node\n",
+            node.admin_port()
+        ),
+    );
+    common::write_file(h, "my.cnf.d/ignored.txt", "[client]\nport=1\n");
+    common::write_file(
+        h,
+        "password.cnf",
+        &format!("[mysql]\npassword=\"{ADMIN_PASS}\"\n"),
+    );
+    common::write_file(h, "extra.cnf", "[client]\nloose-skip-column-names\n");
+    common::write_file(
+        h,
+        ".my.cnf",
+        &format!(
+            "# written by hand\n[mysqld]\nport=3306\n[client]\nuser={ADMIN_USER}\nhost={HOST}\n\
+             [client-mariadb]\nskip-ssl\n[mariadb-client]\nconnect-timeout=10\n\
+             !include {0}/password.cnf\n!include {0}/missing.cnf\n!includedir {0}/my.cnf.d\n\
+             [mysql]\nvertical\n",
+            h.display()
+        ),
+    );
+    let mariadb = PathBuf::from("mariadb");
+    let print = |extra: &[&str]| {
+        let mut a: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        a.push("--print-defaults".into());
+        a
+    };
+    for choice in [
+        vec![],
+        vec!["--no-defaults".to_owned()],
+        vec![format!("--defaults-file={}/password.cnf", h.display())],
+        vec![format!("--defaults-extra-file={}/extra.cnf", h.display())],
+    ] {
+        let choice: Vec<&str> = choice.iter().map(String::as_str).collect();
+        let ours = run_program(&pxadm_bin(), &print(&choice), h).await;
+        let theirs = run_program(&mariadb, &print(&choice), h).await;
+        assert_eq!(ours.code, Some(0), "{}", ours.stderr);
+        assert_eq!(
+            ours.stdout.replacen("pxadm", "mariadb", 1),
+            theirs.stdout,
+            "the same options for {choice:?}"
+        );
+    }
+    // The options at work: user, host, port, password and \G records all from the files,
+    // the same output as the client's.
+    let sql = "SELECT 7 AS seven";
+    let args = vec!["-e".to_owned(), sql.to_owned()];
+    let ours = run_program(&pxadm_bin(), &args, h).await;
+    let theirs = run_program(&mariadb, &args, h).await;
+    assert_eq!(
+        (theirs.code, ours.code),
+        (Some(0), Some(0)),
+        "{}",
+        ours.stderr
+    );
+    assert_eq!(ours.stdout, theirs.stdout);
+    assert!(ours.stdout.contains("seven: 7"), "{}", ours.stdout);
+
+    // Errors the client also refuses, worded as it words them.
+    common::write_file(h, "bad.cnf", "\nuser=x\n[client]\n");
+    let bad = format!("--defaults-file={}/bad.cnf", h.display());
+    let ours = run_program(&pxadm_bin(), &[bad.clone(), "-e".into(), sql.into()], h).await;
+    let theirs = run_program(&mariadb, &[bad, "-e".into(), sql.into()], h).await;
+    assert_eq!((ours.code, theirs.code), (Some(1), Some(1)));
+    let why = format!(
+        "Found option without preceding group in config file: {}/bad.cnf at line: 2",
+        h.display()
+    );
+    assert!(theirs.stderr.contains(&why), "{}", theirs.stderr);
+    assert!(ours.stderr.contains(&why), "{}", ours.stderr);
+    let missing = format!("--defaults-file={}/absent.cnf", h.display());
+    let ours = run_program(&pxadm_bin(), &[missing, "-e".into(), sql.into()], h).await;
+    assert_eq!(ours.code, Some(1));
+    assert!(
+        ours.stderr
+            .contains("Could not open required defaults file"),
+        "{}",
+        ours.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_word_after_a_bare_p_is_the_database_as_for_the_mariadb_client() {
+    let node = plain_node().await;
+    let home = home();
+    let port = node.admin_port().to_string();
+    let args: Vec<String> = [
+        "--no-defaults",
+        "-u",
+        ADMIN_USER,
+        "-p",
+        "admin",
+        "-h",
+        HOST,
+        "-P",
+        &port,
+        "-e",
+        "SELECT 8 AS eight",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    // Both ask for the password on the terminal; what was typed there logs in.
+    let session = |program: PathBuf, extra: &'static [&'static str], args: Vec<String>| {
+        let home = home.path().to_path_buf();
+        tokio::task::spawn_blocking(move || -> Result<String, rexpect::error::Error> {
+            let mut cmd = std::process::Command::new(program);
+            isolate(&mut cmd, &home);
+            cmd.args(&args[..1]).args(extra).args(&args[1..]);
+            let mut s = rexpect::session::spawn_command(cmd, Some(PTY_TIMEOUT_MS))?;
+            let mut all = s.exp_string("Enter password: ")?;
+            s.send_line(ADMIN_PASS)?;
+            all += &s.exp_eof()?;
+            Ok(all)
+        })
+    };
+    let ours = session(pxadm_bin(), &[], args.clone())
+        .await
+        .unwrap()
+        .unwrap();
+    let theirs = session("mariadb".into(), &["--skip-ssl", "--protocol=TCP"], args)
+        .await
+        .unwrap()
+        .unwrap();
+    let table = |t: &str| -> String {
+        t.lines()
+            .filter(|l| l.starts_with('|') || l.starts_with('+'))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert!(ours.contains("| eight |"), "{ours}");
+    assert_eq!(
+        table(&ours),
+        table(&theirs),
+        "pxadm:\n{ours}\nmariadb:\n{theirs}"
+    );
+    assert!(
+        ours.contains("'admin' after -p is the database") && ours.contains("-padmin"),
+        "{ours}"
+    );
+}
+
+/// Types `lines` into `cmd` on a terminal, waiting for the prompt (or `->` where a statement
+/// stays open) after each, and returns the transcript.
+fn type_at_the_prompt(
+    cmd: std::process::Command,
+    lines: &[(&str, &str)],
+) -> Result<String, rexpect::error::Error> {
+    let mut s = rexpect::session::spawn_command(cmd, Some(PTY_TIMEOUT_MS))?;
+    let mut all = s.exp_string("Admin> ")?;
+    for (line, wait_for) in lines {
+        s.send_line(line)?;
+        all += &s.exp_string(wait_for)?;
+    }
+    s.send_line("\\q")?;
+    all += &s.exp_eof()?;
+    Ok(all.replace('\r', ""))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pager_tee_clear_edit_system_and_status_as_in_the_mariadb_client() {
+    let node = plain_node().await;
+    let home = home();
+    let h = home.path().to_path_buf();
+    let port = node.admin_port().to_string();
+    let script = move |tee: String| -> Vec<(String, &'static str)> {
+        vec![
+            ("pager sed 's/^/P: /'".into(), "Admin> "),
+            ("SELECT 1 AS x;".into(), "Admin> "),
+            ("nopager".into(), "Admin> "),
+            (format!("tee {tee}"), "Admin> "),
+            ("SELECT 2 AS y;".into(), "Admin> "),
+            ("notee".into(), "Admin> "),
+            ("SELECT 3 AS z \\c".into(), "Admin> "),
+            ("SELECT 41 AS v \\e".into(), "-> "),
+            (";".into(), "Admin> "),
+            ("\\! echo sys-$((40+2))".into(), "Admin> "),
+            ("\\s".into(), "Admin> "),
+        ]
+    };
+    let run = |program: PathBuf, args: Vec<String>, tee: String| {
+        let h = h.clone();
+        let lines = script(tee);
+        tokio::task::spawn_blocking(move || {
+            let mut cmd = std::process::Command::new("sh");
+            cmd.arg("-c")
+                .arg("stty echo cols 200 rows 50 && exec \"$0\" \"$@\"")
+                .arg(program)
+                .args(args);
+            isolate(&mut cmd, &h);
+            // The edit: 41 becomes 42 in the file the editor is given.
+            cmd.env("EDITOR", "sed -i s/41/42/").env_remove("VISUAL");
+            let lines: Vec<(&str, &str)> = lines.iter().map(|(l, w)| (l.as_str(), *w)).collect();
+            type_at_the_prompt(cmd, &lines)
+        })
+    };
+    let ours_tee = h.join("pxadm.tee").display().to_string();
+    let theirs_tee = h.join("mariadb.tee").display().to_string();
+    let mut ours_args: Vec<String> = vec!["shell".into(), "--no-defaults".into()];
+    ours_args.extend(mysql_flags(&node));
+    let ours = run(pxadm_bin(), ours_args, ours_tee.clone())
+        .await
+        .unwrap()
+        .unwrap_or_else(|e| panic!("pxadm on a terminal: {e}"));
+    let theirs_args: Vec<String> = [
+        "--no-defaults",
+        "--skip-ssl",
+        "--protocol=TCP",
+        "-u",
+        ADMIN_USER,
+        &format!("-p{ADMIN_PASS}"),
+        "-h",
+        HOST,
+        "-P",
+        &port,
+        "--prompt=Admin> ",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    let theirs = run("mariadb".into(), theirs_args, theirs_tee.clone())
+        .await
+        .unwrap()
+        .unwrap_or_else(|e| panic!("mariadb on a terminal: {e}"));
+
+    // The lines both print for the commands and the tables, in order.
+    let shown = |t: &str, tee: &str| -> Vec<String> {
+        t.replace(tee, "TEE")
+            .lines()
+            .map(str::trim_end)
+            .filter(|l| {
+                [
+                    "P: +",
+                    "P: |",
+                    "PAGER set",
+                    "Logging to",
+                    "Outfile",
+                    "| ",
+                    "+-",
+                    "sys-",
+                ]
+                .iter()
+                .any(|p| l.starts_with(p))
+            })
+            .map(str::to_owned)
+            .collect()
+    };
+    let ours_lines = shown(&ours, &ours_tee);
+    assert_eq!(
+        ours_lines,
+        shown(&theirs, &theirs_tee),
+        "pxadm:\n{ours}\nmariadb:\n{theirs}"
+    );
+    for expected in [
+        "P: | x |",
+        "PAGER set to stdout",
+        "| y |",
+        "| 42 |",
+        "sys-42",
+    ] {
+        assert!(
+            ours_lines.iter().any(|l| l == expected),
+            "{expected}: {ours}"
+        );
+    }
+    assert!(!ours.contains("| z |"), "\\c dropped the statement: {ours}");
+    // \s: the client's layout for what applies to an admin connection.
+    for label in [
+        "Connection id:\t\t",
+        "Current user:\t\t",
+        "Current database:\t",
+        "Using delimiter:\t;",
+    ] {
+        assert!(
+            ours.contains(label) && theirs.contains(label),
+            "{label}: {ours}"
+        );
+    }
+    // The tee files hold the same tables.
+    let table_lines = |path: &str| -> Vec<String> {
+        std::fs::read_to_string(path)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.starts_with('|') || l.starts_with('+'))
+            .map(str::to_owned)
+            .collect()
+    };
+    let teed = table_lines(&ours_tee);
+    assert!(teed.iter().any(|l| l == "| y |"), "{teed:?}");
+    assert_eq!(teed, table_lines(&theirs_tee));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dash_b_with_a_script_on_stdin_is_the_mariadb_clients_batch_mode() {
+    let node = plain_node().await;
+    let home = home();
+    let script = "SELECT 1 AS a, 'x' AS b;\nSELECT * FROM mysql_servers;\nSELECT 2 AS c\\G\n";
+    let path = common::write_file(home.path(), "script.sql", script);
+    let mut args = vec!["--no-defaults".to_owned(), "-B".to_owned()];
+    args.extend(mysql_flags(&node));
+    let run = run_piped(&args, script, home.path(), &[]).await;
+    let maria = mariadb_cli_args(
+        node.admin_port(),
+        ADMIN_USER,
+        ADMIN_PASS,
+        common::CliInput::File(&path),
+        &["-B"],
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(run.stdout, maria.expect_success());
+    // Without a connection option, --batch alone still asks for a batch command.
+    let run = run_piped(&["--batch".to_owned()], "", home.path(), &[]).await;
+    assert_eq!(run.code, Some(3));
+    assert!(
+        run.stderr.contains("--batch needs a command"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// `~/.mylogin.cnf` as MySQL's `mysql_config_editor` writes it: 4 unused bytes, a 20-byte key
+/// folded into an AES-128 key, then each line AES-128-ECB encrypted with its length before it.
+fn mylogin_cnf(text: &str) -> Vec<u8> {
+    use aes::cipher::{generic_array::GenericArray, BlockEncrypt, KeyInit};
+    let key: [u8; 20] = *b"integration-test-key";
+    let mut aes_key = [0u8; 16];
+    for (i, b) in key.iter().enumerate() {
+        aes_key[i % 16] ^= b;
+    }
+    let cipher = aes::Aes128::new(&GenericArray::from(aes_key));
+    let mut out = vec![0u8; 4];
+    out.extend_from_slice(&key);
+    for line in text.split_inclusive('\n') {
+        let mut plain = line.as_bytes().to_vec();
+        let pad = 16 - plain.len() % 16;
+        plain.extend(std::iter::repeat_n(pad as u8, pad));
+        for block in plain.chunks_mut(16) {
+            cipher.encrypt_block(GenericArray::from_mut_slice(block));
+        }
+        out.extend_from_slice(&(plain.len() as u32).to_le_bytes());
+        out.extend_from_slice(&plain);
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_login_path_of_mylogin_cnf_logs_in() {
+    let node = plain_node().await;
+    let home = home();
+    let closed_port = free_port();
+    std::fs::write(
+        home.path().join(".mylogin.cnf"),
+        mylogin_cnf(&format!(
+            "[client]\nuser = \"{ADMIN_USER}\"\nport = {closed_port}\n[lab]\npassword = \"{ADMIN_PASS}\"\nhost = \"{HOST}\"\nport = {}\n",
+            node.admin_port()
+        )),
+    )
+    .unwrap();
+    let sql = "SELECT 9 AS nine";
+    let run = run_piped(
+        &["--login-path=lab".into(), "-e".into(), sql.into()],
+        "",
+        home.path(),
+        &[],
+    )
+    .await;
+    assert_eq!(
+        (run.code, run.stdout.as_str()),
+        (Some(0), "nine\n9\n"),
+        "{}",
+        run.stderr
+    );
+    // Without the login path only [client] applies: its port has no listener.
+    let run = run_piped(&["-e".into(), sql.into()], "", home.path(), &[]).await;
+    assert_eq!(run.code, Some(1));
+    assert!(
+        run.stderr.contains(&format!(":{closed_port}")),
+        "{}",
+        run.stderr
+    );
+}

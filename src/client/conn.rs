@@ -180,7 +180,18 @@ const WAIT_TIMEOUT: usize = 28_800;
 
 /// Opens a connection, giving up after `timeout` (which also bounds every later query).
 pub async fn connect(addr: &NodeAddr, timeout: Duration) -> Result<Conn, ClientError> {
+    connect_to_schema(addr, timeout, None).await
+}
+
+/// [`connect`] sending `schema` at login, as the mysql client's `-D` does (ProxySQL's admin
+/// accepts any name and answers from its own schemas).
+pub async fn connect_to_schema(
+    addr: &NodeAddr,
+    timeout: Duration,
+    schema: Option<&str>,
+) -> Result<Conn, ClientError> {
     let opts = OptsBuilder::default()
+        .db_name(schema.map(str::to_owned))
         .ip_or_hostname(addr.host.clone())
         .tcp_port(addr.port)
         .user(Some(addr.user.clone()))
@@ -275,6 +286,11 @@ impl Conn {
     /// The per-operation timeout this connection was opened with.
     pub fn timeout(&self) -> Duration {
         self.timeout
+    }
+
+    /// The server's id for this connection (the mysql client's `Connection id`).
+    pub fn id(&self) -> u32 {
+        self.inner.id()
     }
 
     /// Closes the connection politely (`COM_QUIT`), bounded by the timeout.

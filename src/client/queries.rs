@@ -15,6 +15,10 @@ use crate::proxysql::statement::ConfigModule;
 /// The server version: the identity query of every poll and of the shell's banner (§1.7.1).
 pub const SERVER_VERSION: &str = "SELECT @@version";
 
+/// The session's database, user and server version, for the shell's `\s`: the mysql client's
+/// own questions, one per statement, because ProxySQL's admin answers each only alone.
+pub const SESSION_STATUS: [&str; 3] = ["SELECT DATABASE()", "SELECT USER()", SERVER_VERSION];
+
 /// The node's own module states, `runtime_checksums_values` (§5.6); read it with
 /// [`parse_runtime_checksums`].
 pub const RUNTIME_CHECKSUMS: &str =

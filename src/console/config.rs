@@ -1,4 +1,5 @@
-//! The console/shell/batch configuration file: `$XDG_CONFIG_HOME/pxadm/config.toml`.
+//! The console/shell/batch configuration file: `$XDG_CONFIG_HOME/pxadm/config.toml`
+//! (documented for users in `docs/config.md`, whose example a test parses).
 //!
 //! ```toml
 //! theme = "dark"            # dark | light | high-contrast | a file in the themes dir
@@ -7,7 +8,7 @@
 //! default_cluster = "prod"
 //!
 //! [keys]                    # action = key (see `?` in the console)
-//! reload = "r"
+//! reload_module = "F5"
 //!
 //! [clusters.prod]
 //! user = "radmin"           # defaults for the cluster's nodes
@@ -21,7 +22,8 @@
 //! ```
 //!
 //! Credentials come from `password` (inline), `password_env`, `password_file`, or the
-//! `[client]` section of `~/.my.cnf` (`use_my_cnf = true`). Unknown keys are errors, reported
+//! mysql client's option files (`~/.my.cnf` and the others the `mariadb` client reads,
+//! `use_my_cnf = true`). Unknown keys are errors, reported
 //! with the file, line and key, so a typo never silently changes behaviour.
 
 use std::collections::BTreeMap;
@@ -73,21 +75,56 @@ pub struct Credentials {
 
 /// One node of a configured cluster.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
+#[serde(from = "RawNode")]
 pub struct NodeConfig {
     /// Display name (defaults to host:port).
     pub name: Option<String>,
     /// Admin host.
     pub host: String,
     /// Admin port.
-    #[serde(default = "default_admin_port")]
     pub port: u16,
     /// Per-node credentials (override the cluster's).
-    #[serde(flatten)]
     pub credentials: Credentials,
     /// Shell commands for faults on real hosts: kill, freeze, thaw, restart.
-    #[serde(default)]
     pub fault_commands: BTreeMap<String, String>,
+}
+
+/// A node table as written. The credential keys are listed here rather than through
+/// `#[serde(flatten)]`, which loses the key's position: a misspelled `pasword` would be
+/// reported at the table's header line instead of its own.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNode {
+    name: Option<String>,
+    host: String,
+    #[serde(default = "default_admin_port")]
+    port: u16,
+    user: Option<String>,
+    password: Option<String>,
+    password_env: Option<String>,
+    password_file: Option<PathBuf>,
+    #[serde(default)]
+    use_my_cnf: bool,
+    #[serde(default)]
+    fault_commands: BTreeMap<String, String>,
+}
+
+impl From<RawNode> for NodeConfig {
+    fn from(r: RawNode) -> Self {
+        NodeConfig {
+            name: r.name,
+            host: r.host,
+            port: r.port,
+            credentials: Credentials {
+                user: r.user,
+                password: r.password,
+                password_env: r.password_env,
+                password_file: r.password_file,
+                use_my_cnf: r.use_my_cnf,
+            },
+            fault_commands: r.fault_commands,
+        }
+    }
 }
 
 fn default_admin_port() -> u16 {
@@ -96,16 +133,45 @@ fn default_admin_port() -> u16 {
 
 /// A named cluster.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
+#[serde(from = "RawCluster")]
 pub struct ClusterConfig {
     /// Default credentials for the nodes.
-    #[serde(flatten)]
     pub credentials: Credentials,
     /// Explicit nodes.
-    #[serde(default)]
     pub nodes: Vec<NodeConfig>,
     /// Or: discover the nodes from this node's `runtime_proxysql_servers` (`host:port`).
     pub discover: Option<String>,
+}
+
+/// A cluster table as written (see [`RawNode`] for why there is no flatten).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCluster {
+    user: Option<String>,
+    password: Option<String>,
+    password_env: Option<String>,
+    password_file: Option<PathBuf>,
+    #[serde(default)]
+    use_my_cnf: bool,
+    #[serde(default)]
+    nodes: Vec<NodeConfig>,
+    discover: Option<String>,
+}
+
+impl From<RawCluster> for ClusterConfig {
+    fn from(r: RawCluster) -> Self {
+        ClusterConfig {
+            credentials: Credentials {
+                user: r.user,
+                password: r.password,
+                password_env: r.password_env,
+                password_file: r.password_file,
+                use_my_cnf: r.use_my_cnf,
+            },
+            nodes: r.nodes,
+            discover: r.discover,
+        }
+    }
 }
 
 /// The whole file.
@@ -181,6 +247,18 @@ impl Config {
     }
 }
 
+/// The 1-based line of `[keys] action = ...` in a config text (toml keeps the span).
+fn key_binding_line(text: &str, action: &str) -> Option<usize> {
+    #[derive(Deserialize)]
+    struct KeysOnly {
+        #[serde(default)]
+        keys: BTreeMap<String, toml::Spanned<toml::Value>>,
+    }
+    let parsed: KeysOnly = toml::from_str(text).ok()?;
+    let start = parsed.keys.get(action)?.span().start;
+    Some(text.get(..start)?.matches('\n').count() + 1)
+}
+
 /// `$XDG_CONFIG_HOME/pxadm` (or `~/.config/pxadm`).
 pub fn config_dir() -> Option<PathBuf> {
     xdg_dir("XDG_CONFIG_HOME", ".config").map(|d| d.join("pxadm"))
@@ -243,6 +321,17 @@ impl Config {
                 ),
             });
         }
+        // Key bindings are checked here, where the file and line are known, rather than when
+        // the console starts.
+        if let Err(e) = crate::console::tui::keymap::KeyMap::from_settings(&cfg.keys) {
+            let at = key_binding_line(text, e.action())
+                .map(|l| format!(" at line {l}"))
+                .unwrap_or_default();
+            return Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                message: format!("{e}{at}"),
+            });
+        }
         if let Some(name) = &cfg.default_cluster {
             if !cfg.clusters.contains_key(name) {
                 return Err(ConfigError::Invalid {
@@ -280,43 +369,15 @@ impl Config {
     }
 }
 
-/// `[client]` user/password/host/port from a `my.cnf`-style text.
-pub fn parse_my_cnf(text: &str) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    let mut in_client = false;
-    for line in text.lines() {
-        let line = line.trim();
-        if line.starts_with('#') || line.starts_with(';') || line.is_empty() {
-            continue;
-        }
-        if line.starts_with('[') {
-            in_client = line.eq_ignore_ascii_case("[client]");
-            continue;
-        }
-        if in_client {
-            let (k, v) = line.split_once('=').unwrap_or((line, ""));
-            let v = v.trim();
-            let v = v
-                .strip_prefix('"')
-                .and_then(|x| x.strip_suffix('"'))
-                .or_else(|| v.strip_prefix('\'').and_then(|x| x.strip_suffix('\'')))
-                .unwrap_or(v);
-            out.insert(
-                k.trim().replace('_', "-").to_ascii_lowercase(),
-                v.to_string(),
-            );
-        }
-    }
-    out
-}
-
-/// `~/.my.cnf` `[client]` values, if the file exists.
-pub fn my_cnf() -> BTreeMap<String, String> {
-    std::env::var_os("HOME")
-        .map(|h| PathBuf::from(h).join(".my.cnf"))
-        .and_then(|p| std::fs::read_to_string(p).ok())
-        .map(|t| parse_my_cnf(&t))
-        .unwrap_or_default()
+/// The mysql client's options from its option files (see [`super::option_files`]): user,
+/// password, host, port... by their normalised names, the last mention winning.
+pub fn my_cnf() -> Result<BTreeMap<String, String>, ConfigError> {
+    let options =
+        super::option_files::loaded().map_err(|e| ConfigError::Unusable(e.to_string()))?;
+    Ok(options
+        .iter()
+        .filter_map(|o| Some((o.key(), o.value.clone()?)))
+        .collect())
 }
 
 impl Credentials {
@@ -340,7 +401,7 @@ impl Credentials {
     /// Resolves to (user, password), defaulting to ProxySQL's `admin`/`admin`.
     pub fn resolve(&self) -> Result<(String, String), ConfigError> {
         let cnf = if self.use_my_cnf {
-            my_cnf()
+            my_cnf()?
         } else {
             BTreeMap::new()
         };
@@ -381,7 +442,7 @@ refresh_ms = 2000
 default_cluster = "prod"
 
 [keys]
-reload = "R"
+reload_module = "F5"
 
 [clusters.prod]
 user = "radmin"
@@ -428,6 +489,49 @@ fault_commands = { restart = "ssh 10.0.0.12 sudo systemctl restart proxysql" }
     }
 
     #[test]
+    fn a_misspelled_credential_key_is_reported_at_its_own_line() {
+        let text = "[clusters.x]\nuser = \"radmin\"\npasword = \"s\"\n\n[[clusters.x.nodes]]\nhost = \"h\"\npassword_evn = \"P\"\n";
+        let msg = Config::parse(text, Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("line 3") && msg.contains("pasword"), "{msg}");
+        let text = "[clusters.x]\n[[clusters.x.nodes]]\nhost = \"h\"\npassword_evn = \"P\"\n";
+        let msg = Config::parse(text, Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("line 4") && msg.contains("password_evn"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn the_documented_example_is_a_valid_config() {
+        let doc = include_str!("../../docs/config.md");
+        let example = doc
+            .split("```toml\n")
+            .nth(1)
+            .and_then(|rest| rest.split("```").next())
+            .expect("a toml block in docs/config.md");
+        let cfg = Config::parse(example, Path::new("docs/config.md")).unwrap();
+        assert_eq!(cfg.clusters["prod"].nodes.len(), 2);
+        assert_eq!(cfg.keys["reload_module"], "F5");
+    }
+
+    #[test]
+    fn key_binding_errors_name_the_file_and_line() {
+        let text = "theme = \"dark\"\n\n[keys]\nreload_module = \"r\"\nrelaod = \"R\"\n";
+        let msg = Config::parse(text, Path::new("/etc/c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.starts_with("/etc/c.toml: keys.relaod: unknown action")
+                && msg.ends_with("at line 5"),
+            "{msg}"
+        );
+    }
+
+    #[test]
     fn bad_values_are_refused_with_their_key() {
         let err = Config::parse("refresh_ms = \"fast\"\n", Path::new("c.toml"))
             .unwrap_err()
@@ -464,16 +568,6 @@ fault_commands = { restart = "ssh 10.0.0.12 sudo systemctl restart proxysql" }
             );
             assert!(err.contains("line "), "{err}");
         }
-    }
-
-    #[test]
-    fn my_cnf_client_section() {
-        let cnf = parse_my_cnf(
-            "[mysqld]\nuser=mysql\n[client]\nuser = radmin\npassword=\"p w\"\nport=6032\n",
-        );
-        assert_eq!(cnf["user"], "radmin");
-        assert_eq!(cnf["password"], "p w");
-        assert_eq!(cnf["port"], "6032");
     }
 
     #[test]

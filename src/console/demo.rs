@@ -413,7 +413,11 @@ impl DemoCluster {
 /// `pxadm` with no arguments: the demo cluster in the console (for now: a summary and the
 /// connection commands until Ctrl-C).
 pub async fn run_default() -> anyhow::Result<()> {
-    eprintln!("pxadm: starting a local demo cluster (two pxadm nodes, the reference scenario)...");
+    // A closed stderr must not panic the demo.
+    let _ = std::io::Write::write_all(
+        &mut std::io::stderr(),
+        b"pxadm: starting a local demo cluster (two pxadm nodes, the reference scenario)...\n",
+    );
     let cluster = DemoCluster::start(DemoOptions::default()).await?;
     for n in cluster.console_nodes().await {
         println!(

@@ -469,17 +469,17 @@ impl<'a> ClusterView<'a> {
             (false, true) => "have stopped checking",
         };
         match (cause, peers.is_empty()) {
-            (Some(c), true) => format!("The console cannot poll {node}: {c}."),
+            (Some(c), true) => format!("pxadm cannot poll {node}: {c}."),
             (Some(c), false) => format!(
-                "Neither the console ({c}) nor {} can reach {node}, so it takes no part in the cluster.",
+                "Neither pxadm ({c}) nor {} can reach {node}, so it takes no part in the cluster.",
                 peers.join(", ")
             ),
             (None, _) if self.by_name(node).is_none() => format!(
-                "{} {verb} {node}, which the console does not poll: check that it is up, reachable from them and accepts their cluster user and password.",
+                "{} {verb} {node}, which pxadm does not poll: check that it is up, reachable from them and accepts their cluster user and password.",
                 peers.join(", ")
             ),
             (None, _) => format!(
-                "{} {verb} {node} although the console can reach it: check the network between them and that {node} accepts their cluster user and password.",
+                "{} {verb} {node} although pxadm can reach it: check the network between them and that {node} accepts their cluster user and password.",
                 peers.join(", ")
             ),
         }
@@ -1046,7 +1046,7 @@ fn credentials_refused(
             let who: Vec<String> = who.into_iter().collect();
             let (why, fix) = match &user {
                 None => (
-                    format!("{node} refuses the console's login (Access denied), so it cannot be inspected; check the user and password configured for it in the console."),
+                    format!("{node} refuses pxadm's login (Access denied), so it cannot be inspected; check the user and password pxadm is given for it (-n, --cluster or the config file)."),
                     None,
                 ),
                 Some(u) => (

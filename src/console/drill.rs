@@ -1469,7 +1469,11 @@ pub async fn run_cli(args: FailoverArgs, batch: bool) -> anyhow::Result<()> {
                 }
             }
             if let Some(line) = progress_line(&event) {
-                eprintln!("{line}");
+                // A closed stderr must not panic the progress task.
+                let _ = std::io::Write::write_all(
+                    &mut std::io::stderr(),
+                    format!("{line}\n").as_bytes(),
+                );
             }
         }
     });

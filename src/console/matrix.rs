@@ -77,8 +77,10 @@ impl CellState {
             CellState::Source => '↑',
             CellState::Waiting => '…',
             CellState::ActHere => '▶',
-            CellState::Conflict => '≠',
-            CellState::Failing => '✗',
+            // Two nodes each claiming to be newest: arrows both ways.
+            CellState::Conflict => '⇄',
+            // A pull that is tried and fails, not a node that is down (`✗`).
+            CellState::Failing => '↯',
             CellState::Disabled => '○',
             CellState::Diverged => '≠',
             CellState::RuntimeOnly => '·',
@@ -112,7 +114,7 @@ impl CellState {
             CellState::Waiting => "waits (v1)",
             CellState::Source => "source",
             CellState::Conflict => "conflict",
-            CellState::Failing => "failing/down",
+            CellState::Failing => "pull failing",
             CellState::Disabled => "sync off",
             CellState::Unreachable => "down",
             other => other.label(),
@@ -510,6 +512,29 @@ fn reported_rows(rs: &ResultSet) -> Option<Vec<(String, Reported)>> {
 mod tests {
     use super::*;
     use crate::console::batch::commands;
+
+    #[test]
+    fn every_cell_state_has_its_own_glyph() {
+        let all = [
+            CellState::InSync,
+            CellState::Neutral,
+            CellState::Converging,
+            CellState::Source,
+            CellState::Waiting,
+            CellState::ActHere,
+            CellState::Conflict,
+            CellState::Failing,
+            CellState::Disabled,
+            CellState::Diverged,
+            CellState::RuntimeOnly,
+            CellState::Unreachable,
+            CellState::Unknown,
+        ];
+        let mut glyphs: Vec<char> = all.iter().map(|s| s.glyph()).collect();
+        glyphs.sort_unstable();
+        glyphs.dedup();
+        assert_eq!(glyphs.len(), all.len(), "{glyphs:?}");
+    }
     use crate::console::batch::report::Body;
     use crate::console::shell::render::checksum_table;
     use crate::console::tui::fixtures::{self, Scenario};

@@ -18,6 +18,7 @@ pub mod injector;
 pub mod launcher;
 pub mod matrix;
 pub mod nodes;
+pub mod option_files;
 pub mod screenshots;
 pub mod shell;
 pub mod tui;

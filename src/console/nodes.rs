@@ -43,6 +43,24 @@ pub struct NodeArgs {
     /// Admin port (like -P).
     #[arg(short = 'P', long = "port")]
     pub port: Option<u16>,
+    /// Unix socket (like -S): refused with an explanation, as pxadm connects over TCP only.
+    #[arg(short = 'S', long = "socket", value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+    /// A TLS option of the mysql client (`--ssl`, `--ssl-ca`...), kept to refuse it clearly.
+    #[arg(long = "mysql-tls-option", hide = true, value_name = "OPTION")]
+    pub tls_options: Vec<String>,
+    /// Also read the [NAME] group of ~/.mylogin.cnf (like the mysql client's --login-path).
+    #[arg(long = "login-path", value_name = "NAME")]
+    pub login_path: Option<String>,
+    /// Read no option files (like the mysql client's --no-defaults).
+    #[arg(long = "no-defaults")]
+    pub no_defaults: bool,
+    /// Read only this option file (like the mysql client's --defaults-file).
+    #[arg(long = "defaults-file", value_name = "FILE")]
+    pub defaults_file: Option<PathBuf>,
+    /// Read this option file too, before ~/.my.cnf (like --defaults-extra-file).
+    #[arg(long = "defaults-extra-file", value_name = "FILE")]
+    pub defaults_extra_file: Option<PathBuf>,
 }
 
 /// A node as the front ends see it.
@@ -153,6 +171,12 @@ pub async fn resolve_nodes(
     args: &NodeArgs,
     config: &Config,
 ) -> Result<Vec<ConsoleNode>, ConfigError> {
+    if let Some(option) = args.tls_options.first() {
+        return Err(ConfigError::Unusable(format!(
+            "{option}: pxadm connects to admin interfaces without TLS (it has no TLS client yet); \
+             leave the TLS options out, or use the mariadb client for a TLS-only admin port"
+        )));
+    }
     let flag_creds = Credentials {
         user: args.user.clone(),
         password: args.password.clone(),
@@ -227,13 +251,21 @@ pub async fn resolve_nodes(
             })
             .collect();
     }
-    let cnf = super::config::my_cnf();
+    let cnf = super::config::my_cnf()?;
     let (user, password) = flag_creds.resolve()?;
-    let host = args
-        .host
-        .clone()
-        .or_else(|| cnf.get("host").cloned())
-        .unwrap_or_else(|| "127.0.0.1".into());
+    let host = args.host.clone().or_else(|| cnf.get("host").cloned());
+    // The mysql client uses the socket only for `localhost` (or no host); an option file's
+    // `socket` (Debian's [client-server] has one) is for the local MariaDB and never applies.
+    if let Some(socket) = &args.socket {
+        if host.as_deref().is_none_or(|h| h == "localhost") {
+            return Err(ConfigError::Unusable(format!(
+                "-S {}: pxadm reaches admin interfaces over TCP only; give the admin \
+                 listener's address with -h HOST -P PORT (ProxySQL's default is 127.0.0.1:6032)",
+                socket.display()
+            )));
+        }
+    }
+    let host = host.unwrap_or_else(|| "127.0.0.1".into());
     let port = args
         .port
         .or_else(|| cnf.get("port").and_then(|p| p.parse().ok()))
@@ -259,8 +291,10 @@ pub fn names_a_node(args: &NodeArgs, config: &Config) -> bool {
     {
         return true;
     }
-    let cnf = super::config::my_cnf();
-    cnf.contains_key("host") || cnf.contains_key("port")
+    // An unreadable option file names no node here; resolving the nodes reports its error.
+    super::config::my_cnf()
+        .map(|cnf| cnf.contains_key("host") || cnf.contains_key("port"))
+        .unwrap_or(false)
 }
 
 /// `PXADM_LOOPBACK_ONLY=1` (tests, labs) keeps the console's own discovery on loopback, as it

@@ -183,7 +183,11 @@ fn select(list: Vec<ConsoleNode>, names: &[String], want: Want) -> Result<Vec<Co
                 .find(|n| &n.addr.name == name || n.addr.endpoint() == *name)
                 .ok_or_else(|| {
                     let shown = crate::console::nodes::shown_node_name(name);
-                    Usage(format!("no node named '{shown}' (nodes: {})", known()))
+                    Usage(format!(
+                        "no node named '{shown}' (nodes: {}); a node to connect to is given as \
+                         -n [name=]user:password@host:port",
+                        known()
+                    ))
                 })?;
             picked.push(n.clone());
         }
@@ -833,7 +837,11 @@ mod tests {
         assert_eq!(one(&[], Want::Cluster).unwrap().len(), 2);
         assert_eq!(
             one(&["nope"], Want::Cluster),
-            Err("no node named 'nope' (nodes: node1, node2)".to_owned())
+            Err(
+                "no node named 'nope' (nodes: node1, node2); a node to connect to is given as \
+                 -n [name=]user:password@host:port"
+                    .to_owned()
+            )
         );
         assert!(one(&["node1"], Want::OneOrAll { all: true }).is_err());
     }

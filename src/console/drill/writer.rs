@@ -254,7 +254,7 @@ pub(super) async fn committed_values(
         .pass(Some(backend.password.clone()))
         .db_name(Some(backend.database.clone()))
         .prefer_socket(false);
-    let fail = |e: mysql_async::Error| DrillError::Backend(format!("{target}: {e}"));
+    let fail = |e: mysql_async::Error| DrillError::Backend(format!("{target}: {}", error_text(&e)));
     let mut conn = tokio::time::timeout(Duration::from_secs(10), Conn::new(opts))
         .await
         .map_err(|_| DrillError::Backend(format!("{target}: no answer within 10 s")))?
@@ -269,22 +269,53 @@ pub(super) async fn committed_values(
     Ok(values.into_iter().collect())
 }
 
+/// A mysql_async error once: its I/O errors print their cause twice over
+/// ("Input/output error: Input/output error: Connection refused").
+fn error_text(e: &mysql_async::Error) -> String {
+    match e {
+        mysql_async::Error::Io(mysql_async::IoError::Io(io)) => io.to_string(),
+        other => other.to_string(),
+    }
+}
+
 /// Fails early, with a hint, when the backend cannot take the drill's inserts.
 pub(super) async fn check_backend(backend: &Backend) -> Result<(), DrillError> {
     committed_values(backend, "drill-preflight-")
         .await
         .map(|_| ())
-        .map_err(|e| {
-            DrillError::Backend(format!(
-                "{e} (the drill writes into {}.tab1 on the primary; start the MariaDB lab with scripts/lab up)",
+        .map_err(|e| match e {
+            // Already "drill backend: ..." once: add the hint, not a second prefix.
+            DrillError::Backend(why) => DrillError::Backend(format!(
+                "{why} (the drill writes into {}.tab1 on the primary; start the MariaDB lab with scripts/lab up)",
                 backend.database
-            ))
+            )),
+            other => other,
         })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn an_unreachable_backend_is_reported_once_with_the_hint() {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let backend = Backend {
+            host: "127.0.0.1".into(),
+            port,
+            ..Backend::default()
+        };
+        let text = check_backend(&backend).await.unwrap_err().to_string();
+        assert_eq!(text.matches("drill backend").count(), 1, "{text}");
+        assert!(!text.contains("Input/output error"), "{text}");
+        assert!(
+            text.contains("Connection refused") && text.contains("scripts/lab up"),
+            "{text}"
+        );
+    }
 
     #[test]
     fn errors_are_classified_like_the_mysql_client_prints_them() {

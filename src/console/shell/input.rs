@@ -40,6 +40,24 @@ pub enum Meta {
     Help,
     /// `\q`, `exit`, `quit`.
     Quit,
+    /// `\P [COMMAND]`, `pager [COMMAND]`: results through a pager (the default one without
+    /// a command).
+    Pager(Option<String>),
+    /// `\n`, `nopager`: results straight to stdout again.
+    NoPager,
+    /// `\T FILE`, `tee FILE`: append everything shown to FILE too.
+    Tee(Option<PathBuf>),
+    /// `\t`, `notee`: stop appending.
+    NoTee,
+    /// `\s`, `status`: the connection's status.
+    Status,
+    /// `\c`, `clear` (or `\c` ending a line): drop the statement being typed.
+    Clear,
+    /// `\e`, `edit` (or `\e` ending a line): edit the statement being typed (empty: the last
+    /// one) in `$VISUAL`/`$EDITOR`.
+    Edit(String),
+    /// `\! COMMAND`, `system COMMAND`: run a shell command.
+    System(String),
     /// Anything else starting with `\`.
     Unknown(String),
 }
@@ -71,6 +89,7 @@ pub struct Accumulator {
     buf: String,
     start_line: usize,
     line_no: usize,
+    last: String,
 }
 
 impl Accumulator {
@@ -92,6 +111,20 @@ impl Accumulator {
     /// The statement in progress, as typed so far (for the history).
     pub fn pending(&self) -> &str {
         &self.buf
+    }
+
+    /// The last statement sent (what `\e` on an empty line edits).
+    pub fn last_statement(&self) -> &str {
+        &self.last
+    }
+
+    /// Makes `text` the statement in progress, without running it (after `\e`, as in the
+    /// mysql client: the terminator is typed afterwards).
+    pub fn load(&mut self, text: &str) {
+        let text = text.trim_end();
+        let text = text.strip_suffix(';').unwrap_or(text).trim_end();
+        self.buf = text.to_owned();
+        self.start_line = self.line_no;
     }
 
     /// Feeds one line (without its newline); returns what became complete.
@@ -135,6 +168,20 @@ impl Accumulator {
 
     fn take_complete(&mut self) -> Vec<Item> {
         let trimmed = self.buf.trim_end();
+        // `\c` and `\e` ending a line (outside quotes) act on the statement typed so far.
+        for (suffix, edit) in [("\\c", false), ("\\e", true)] {
+            if let Some(body) = trimmed.strip_suffix(suffix) {
+                if terminated(&format!("{body};")) {
+                    let body = body.trim().to_owned();
+                    self.buf.clear();
+                    let meta = if edit { Meta::Edit(body) } else { Meta::Clear };
+                    return vec![Item::Meta {
+                        meta,
+                        line: self.start_line,
+                    }];
+                }
+            }
+        }
         let (body, vertical) = match trimmed
             .strip_suffix("\\G")
             .map(|b| (b, true))
@@ -149,6 +196,7 @@ impl Accumulator {
             _ => return Vec::new(),
         };
         self.buf.clear();
+        self.last = body.trim_end().trim_end_matches(';').to_owned();
         let statements = split_statements(&body);
         let last = statements.len().saturating_sub(1);
         statements
@@ -176,6 +224,22 @@ pub fn parse_meta(line: &str) -> Option<Meta> {
     match lower.as_str() {
         "exit" | "quit" => return Some(Meta::Quit),
         "help" => return Some(Meta::Help),
+        "nopager" => return Some(Meta::NoPager),
+        "notee" => return Some(Meta::NoTee),
+        "status" => return Some(Meta::Status),
+        "clear" => return Some(Meta::Clear),
+        "edit" => return Some(Meta::Edit(String::new())),
+        "pager" => return Some(Meta::Pager(None)),
+        _ => {}
+    }
+    // The mysql client's long command names take the rest of the line as their argument (a
+    // pager command may well contain `;`, so it is not stripped there).
+    let first_word = lower.split_whitespace().next().unwrap_or("");
+    let rest_of = |n: usize| line[n..].trim();
+    match first_word {
+        "pager" => return Some(Meta::Pager(Some(rest_of(5).to_owned()))),
+        "tee" => return Some(Meta::Tee(Some(PathBuf::from(bare[3..].trim())))),
+        "system" => return Some(Meta::System(rest_of(6).to_owned())),
         _ => {}
     }
     if lower.starts_with("source ") {
@@ -205,6 +269,15 @@ pub fn parse_meta(line: &str) -> Option<Meta> {
         "timing" => Meta::Timing,
         "help" | "?" | "h" => Meta::Help,
         "q" | "quit" | "exit" => Meta::Quit,
+        "P" | "pager" => Meta::Pager(Some(arg).filter(|a| !a.is_empty()).map(str::to_owned)),
+        "n" | "nopager" => Meta::NoPager,
+        "T" | "tee" => Meta::Tee(Some(arg_bare).filter(|a| !a.is_empty()).map(PathBuf::from)),
+        "t" | "notee" => Meta::NoTee,
+        "s" | "status" => Meta::Status,
+        "c" | "clear" => Meta::Clear,
+        "e" | "edit" => Meta::Edit(String::new()),
+        "!" | "system" => Meta::System(arg.to_owned()),
+        _ if word.starts_with('!') => Meta::System(rest[1..].trim().to_owned()),
         _ => Meta::Unknown(line.to_owned()),
     })
 }
@@ -229,6 +302,14 @@ Shell commands (at the start of a line):
   \\diag             diagnose the cluster (findings and the statements that fix them)
   \\source FILE      run a .sql file (also: \\. FILE, source FILE)
   \\timing           toggle a timing line per statement
+  \\P [COMMAND]      results through a pager, e.g. \\P less -S (also: pager COMMAND)
+  \\n                results straight to the terminal again (also: nopager)
+  \\T FILE           append everything shown to FILE too (also: tee FILE)
+  \\t                stop appending to the file (also: notee)
+  \\s                the connection's status (also: status)
+  \\c                drop the statement being typed (also at the end of a line)
+  \\e                edit the statement being typed, or the last one, in $EDITOR
+  \\! COMMAND        run a shell command (also: system COMMAND)
   \\help             this text
   \\q, exit, quit    leave (Ctrl-D too)
 Statements end with ; (or \\G for one record per row) and may span lines.
@@ -348,6 +429,76 @@ mod tests {
         );
         assert_eq!(parse_meta("SELECT 1"), None);
         assert_eq!(parse_meta("sources"), None);
+    }
+
+    #[test]
+    fn the_mysql_clients_interactive_commands() {
+        assert_eq!(
+            parse_meta("pager less -S"),
+            Some(Meta::Pager(Some("less -S".into())))
+        );
+        assert_eq!(
+            parse_meta("\\P grep -v x;"),
+            Some(Meta::Pager(Some("grep -v x;".into())))
+        );
+        assert_eq!(parse_meta("\\P"), Some(Meta::Pager(None)));
+        assert_eq!(parse_meta("pager"), Some(Meta::Pager(None)));
+        assert_eq!(parse_meta("nopager"), Some(Meta::NoPager));
+        assert_eq!(parse_meta("\\n"), Some(Meta::NoPager));
+        assert_eq!(parse_meta("\\nodes"), Some(Meta::Nodes));
+        assert_eq!(
+            parse_meta("tee /tmp/out.log;"),
+            Some(Meta::Tee(Some("/tmp/out.log".into())))
+        );
+        assert_eq!(parse_meta("\\T"), Some(Meta::Tee(None)));
+        assert_eq!(parse_meta("\\t"), Some(Meta::NoTee));
+        assert_eq!(parse_meta("\\timing"), Some(Meta::Timing));
+        assert_eq!(parse_meta("\\s"), Some(Meta::Status));
+        assert_eq!(parse_meta("status;"), Some(Meta::Status));
+        assert_eq!(parse_meta("\\! ls -l"), Some(Meta::System("ls -l".into())));
+        assert_eq!(parse_meta("\\!ls"), Some(Meta::System("ls".into())));
+        assert_eq!(
+            parse_meta("system echo hi"),
+            Some(Meta::System("echo hi".into()))
+        );
+        assert_eq!(parse_meta("\\e"), Some(Meta::Edit(String::new())));
+        assert_eq!(parse_meta("\\c"), Some(Meta::Clear));
+    }
+
+    #[test]
+    fn clear_and_edit_at_the_end_of_a_line() {
+        let mut a = Accumulator::new();
+        assert!(a.feed("SELECT *").is_empty());
+        assert_eq!(
+            a.feed("FROM t \\c"),
+            [Item::Meta {
+                meta: Meta::Clear,
+                line: 1
+            }]
+        );
+        assert!(a.is_empty());
+        // Inside a quote it is text.
+        assert!(a.feed("SELECT 'x \\c").is_empty());
+        assert_eq!(a.feed("';").len(), 1);
+        assert_eq!(a.last_statement(), "SELECT 'x \\c\n'");
+        assert_eq!(
+            a.feed("SELECT 1 \\e"),
+            [Item::Meta {
+                meta: Meta::Edit("SELECT 1".into()),
+                line: 5
+            }]
+        );
+        // The edited text waits for its terminator.
+        a.load("SELECT 2;\n");
+        assert!(!a.is_empty());
+        assert_eq!(
+            a.feed(";"),
+            [Item::Statement {
+                sql: "SELECT 2".into(),
+                vertical: false,
+                line: 5
+            }]
+        );
     }
 
     #[test]

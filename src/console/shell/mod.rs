@@ -34,8 +34,9 @@ use crate::client::conn::NodeAddr;
 use crate::console::batch::Exit;
 use crate::console::config::{data_dir, Config};
 use crate::console::nodes::{resolve_nodes, NodeArgs};
+use crate::console::option_files;
 use complete::{ShellHelper, Vocabulary};
-use input::{is_secret, Accumulator};
+use input::{is_secret, Accumulator, Item, Meta};
 use session::{err, out, Flow, Options, ShellSession};
 
 /// `pxadm shell` arguments (also accepted before any subcommand, for `pxadm -e SQL`).
@@ -45,7 +46,7 @@ pub struct ShellArgs {
     #[command(flatten)]
     pub nodes: NodeArgs,
     /// Prompt; `\h` host, `\p` port, `\u` user, `\N` node name.
-    #[arg(long, default_value = "Admin> ")]
+    #[arg(long, default_value = DEFAULT_PROMPT)]
     pub prompt: String,
     /// Run these statements and exit (like `mysql -e`).
     #[arg(short = 'e', long = "execute", value_name = "SQL")]
@@ -53,9 +54,33 @@ pub struct ShellArgs {
     /// Boxed tables even when not on a terminal (like `mysql -t`).
     #[arg(short = 't', long)]
     pub table: bool,
-    /// No column-name line in tab-separated output (like `mysql -N`).
+    /// No column names, in tab-separated output and in `\G` records (like `mysql -N`).
     #[arg(short = 'N', long = "skip-column-names")]
     pub skip_column_names: bool,
+    /// Every result as `\G` records (like `mysql -E`).
+    #[arg(short = 'E', long = "vertical")]
+    pub vertical: bool,
+    /// Fewer messages; tab-separated output without column names (like `mysql -s`).
+    #[arg(short = 's', long = "silent", action = clap::ArgAction::Count)]
+    pub silent: u8,
+    /// Tab-separated values as they are, without escaping tabs, newlines and backslashes
+    /// (like `mysql -r`).
+    #[arg(short = 'r', long = "raw")]
+    pub raw: bool,
+    /// Database to send at login (like `mysql -D`; ProxySQL's admin accepts and ignores it).
+    #[arg(short = 'D', long = "database", value_name = "NAME")]
+    pub database: Option<String>,
+    /// The mysql client's word after a bare `-p` (`-p admin`): the database.
+    #[arg(long = "database-after-password", hide = true, value_name = "NAME")]
+    pub database_after_password: Option<String>,
+    /// Results at the prompt through this pager (like `mysql --pager`; without a command,
+    /// `$PAGER`).
+    #[arg(long, value_name = "COMMAND", num_args = 0..=1)]
+    pub pager: Option<Option<String>>,
+    /// Print the options read from the option files, as `mariadb --print-defaults` does, and
+    /// exit.
+    #[arg(long = "print-defaults")]
+    pub print_defaults: bool,
     /// Go on after an error in a script (like `mysql -f`).
     #[arg(short = 'f', long)]
     pub force: bool,
@@ -67,12 +92,56 @@ pub struct ShellArgs {
     pub ask_password: bool,
 }
 
+impl ShellArgs {
+    /// True when a connection option was given (`-u`, a bare `-p`, `-h`, `-P`, `-n`, `--cluster`,
+    /// `--discover`, `-D`): `pxadm -B` with one of them is the mysql client's `-B`.
+    pub fn targets_a_node(&self) -> bool {
+        let n = &self.nodes;
+        // Not the password: MYSQL_PWD in the environment sets it without any intent.
+        n.user.is_some()
+            || n.host.is_some()
+            || n.port.is_some()
+            || !n.nodes.is_empty()
+            || n.cluster.is_some()
+            || n.discover.is_some()
+            || self.database.is_some()
+            || self.ask_password
+    }
+}
+
+/// The prompt unless `--prompt` or an option file's `prompt` says otherwise.
+const DEFAULT_PROMPT: &str = "Admin> ";
 /// The continuation prompt of a statement spanning lines, as in the mysql client.
 const CONTINUATION: &str = "    -> ";
 /// Entries kept in the history file.
 const HISTORY_SIZE: usize = 1000;
 
 pub use password::ask_password_if_needed;
+
+/// Fills what the command line left unset from the mysql client's option files (the
+/// command line wins, as for the client, which reads the files as leading arguments).
+fn apply_option_files(args: &mut ShellArgs, options: &[option_files::ClientOption]) {
+    let flag = |key| option_files::flag(options, key);
+    args.vertical |= flag("vertical");
+    args.raw |= flag("raw");
+    args.table |= flag("table");
+    args.force |= flag("force");
+    args.skip_column_names |= flag("skip-column-names");
+    if args.silent == 0 && flag("silent") {
+        args.silent = 1;
+    }
+    if args.database.is_none() {
+        args.database = option_files::value(options, "database").map(str::to_owned);
+    }
+    if args.pager.is_none() && option_files::flag_or_value(options, "pager") {
+        args.pager = Some(option_files::value(options, "pager").map(str::to_owned));
+    }
+    if let Some(prompt) = option_files::value(options, "prompt") {
+        if args.prompt == DEFAULT_PROMPT {
+            args.prompt = prompt.to_owned();
+        }
+    }
+}
 
 /// Loads the config and resolves the node list; errors are printed and become `Exit(code)`.
 pub async fn resolve(nodes: &NodeArgs, code: u8) -> Result<Vec<NodeAddr>, Exit> {
@@ -108,6 +177,27 @@ pub async fn resolve(nodes: &NodeArgs, code: u8) -> Result<Vec<NodeAddr>, Exit> 
 /// script otherwise, or `-e`. Failures are reported on stderr and returned as [`Exit`]
 /// (status 1, like the mysql client).
 pub async fn run(mut args: ShellArgs, batch: bool) -> anyhow::Result<()> {
+    let options = match option_files::loaded() {
+        Ok(o) => o,
+        Err(e) => {
+            err(&format!("pxadm: {e}\n")).await;
+            return Err(Exit(1).into());
+        }
+    };
+    if args.print_defaults {
+        out(&option_files::print_defaults("pxadm", options)).await;
+        return Ok(());
+    }
+    apply_option_files(&mut args, options);
+    let batch = batch || option_files::flag(options, "batch");
+    if let Some(db) = args.database_after_password.take() {
+        err(&format!(
+            "pxadm: '{db}' after -p is the database, as for the mysql client; a password goes \
+             right after -p (-p{db}, --password={db})\n"
+        ))
+        .await;
+        args.database.get_or_insert(db);
+    }
     ask_password_if_needed(args.ask_password, &mut args.nodes).await?;
     let nodes = resolve(&args.nodes, 1).await?;
     let vocab = Arc::new(RwLock::new(Vocabulary::default()));
@@ -115,8 +205,24 @@ pub async fn run(mut args: ShellArgs, batch: bool) -> anyhow::Result<()> {
     let interactive = args.execute.is_none() && stdin_tty && !batch;
     let opts = Options {
         interactive,
-        table: args.table || (args.execute.is_some() && std::io::stdout().is_terminal()),
-        header: !args.skip_column_names,
+        // Like the mysql client: boxes for -e on a terminal unless -B; -t always.
+        table: args.table || (args.execute.is_some() && std::io::stdout().is_terminal() && !batch),
+        // -s drops the column names of tab-separated output (boxes and \G keep them).
+        header: !args.skip_column_names && args.silent == 0,
+        names: !args.skip_column_names,
+        vertical: args.vertical,
+        raw: args.raw,
+        database: args.database.clone(),
+        default_pager: args
+            .pager
+            .clone()
+            .flatten()
+            .or_else(|| std::env::var("PAGER").ok().filter(|p| !p.is_empty())),
+        pager: match &args.pager {
+            Some(Some(p)) => Some(p.clone()),
+            Some(None) => std::env::var("PAGER").ok().filter(|p| !p.is_empty()),
+            None => None,
+        },
         force: args.force,
         connect_timeout: Duration::from_secs(args.connect_timeout.max(1)),
     };
@@ -180,6 +286,36 @@ pub fn expand_prompt(template: &str, node: &NodeAddr) -> String {
         }
     }
     out
+}
+
+/// `\e`: writes `text` to a private temporary file, opens it in `$VISUAL`, `$EDITOR` or `vi`
+/// (through `sh`, so an editor given with options works) and returns what was saved.
+async fn edit_in_editor(text: String) -> anyhow::Result<String> {
+    tokio::task::spawn_blocking(move || -> anyhow::Result<String> {
+        use std::io::Write;
+        let mut file = tempfile::Builder::new()
+            .prefix("pxadm-edit-")
+            .suffix(".sql")
+            .tempfile()?;
+        writeln!(file, "{text}")?;
+        file.flush()?;
+        let editor = ["VISUAL", "EDITOR"]
+            .iter()
+            .find_map(|v| std::env::var(v).ok().filter(|e| !e.trim().is_empty()))
+            .unwrap_or_else(|| "vi".to_owned());
+        let status = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("{editor} \"$1\""))
+            .arg("sh")
+            .arg(file.path())
+            .status()
+            .map_err(|e| anyhow::anyhow!("cannot run '{editor}': {e}"))?;
+        if !status.success() {
+            anyhow::bail!("'{editor}' exited with {status}; the statement is unchanged");
+        }
+        Ok(std::fs::read_to_string(file.path())?)
+    })
+    .await?
 }
 
 /// The rustyline editor, moved to a blocking thread for each read so the runtime never waits
@@ -303,8 +439,9 @@ async fn interactive_loop(
         } else {
             CONTINUATION.to_owned()
         };
-        match editor.read(p).await? {
+        match editor.read(p.clone()).await? {
             Ok(line) => {
+                session.tee_text(&format!("{p}{line}\n"));
                 typed.push(line.clone());
                 let items = acc.feed(&line);
                 if acc.is_empty() {
@@ -312,6 +449,26 @@ async fn interactive_loop(
                     typed.clear();
                 }
                 for item in items {
+                    if let Item::Meta {
+                        meta: Meta::Edit(text),
+                        ..
+                    } = &item
+                    {
+                        let text = if text.is_empty() {
+                            acc.last_statement().to_owned()
+                        } else {
+                            text.clone()
+                        };
+                        match edit_in_editor(text.clone()).await {
+                            Ok(edited) => acc.load(&edited),
+                            Err(e) => {
+                                // What was typed is kept, as if \\e had not been asked for.
+                                acc.load(&text);
+                                err(&format!("pxadm: \\e: {e}\n")).await
+                            }
+                        }
+                        continue;
+                    }
                     flow = session.run_item(item, None).await;
                     if flow != Flow::Continue {
                         break;

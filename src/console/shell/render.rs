@@ -77,6 +77,26 @@ pub fn checksum_table(matrix: &Matrix) -> String {
 
 /// A result set as `\G` records: a star rule per row, names right-aligned before each value.
 pub fn vertical(rs: &ResultSet) -> String {
+    vertical_with(rs, true)
+}
+
+/// [`vertical`], or with `names` false (`-N`) the values alone, one per line, as the mysql
+/// client prints them.
+pub fn vertical_with(rs: &ResultSet, names: bool) -> String {
+    if !names {
+        let mut out = String::new();
+        for (i, row) in rs.rows.iter().enumerate() {
+            out.push_str(&format!(
+                "*************************** {}. row ***************************\n",
+                i + 1
+            ));
+            for value in row {
+                out.push_str(value.as_deref().unwrap_or(NULL));
+                out.push('\n');
+            }
+        }
+        return out;
+    }
     let width = rs
         .columns
         .iter()
@@ -121,14 +141,23 @@ pub fn tsv_field(value: Option<&str>) -> String {
 /// A result set as tab-separated lines (`mysql < file`, `mysql -e` into a pipe), with the
 /// header line unless `header` is false (`-N`).
 pub fn tsv(rs: &ResultSet, header: bool) -> String {
+    tsv_with(rs, header, false)
+}
+
+/// [`tsv`], with `raw` (`-r`) printing values unescaped.
+pub fn tsv_with(rs: &ResultSet, header: bool, raw: bool) -> String {
+    let field = |v: Option<&str>| match (raw, v) {
+        (true, Some(v)) => v.to_owned(),
+        _ => tsv_field(v),
+    };
     let mut out = String::new();
     if header {
-        let names: Vec<String> = rs.columns.iter().map(|c| tsv_field(Some(c))).collect();
+        let names: Vec<String> = rs.columns.iter().map(|c| field(Some(c))).collect();
         out.push_str(&names.join("\t"));
         out.push('\n');
     }
     for row in &rs.rows {
-        let fields: Vec<String> = row.iter().map(|v| tsv_field(v.as_deref())).collect();
+        let fields: Vec<String> = row.iter().map(|v| field(v.as_deref())).collect();
         out.push_str(&fields.join("\t"));
         out.push('\n');
     }

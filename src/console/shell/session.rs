@@ -37,8 +37,20 @@ pub struct Options {
     pub interactive: bool,
     /// Boxed tables even when not interactive (`-t`, or `-e` on a terminal).
     pub table: bool,
-    /// Column names in tab-separated output (off with `-N`).
+    /// Column names in tab-separated output (off with `-N` and `-s`).
     pub header: bool,
+    /// Column names in `\G` records (off with `-N`).
+    pub names: bool,
+    /// Every result as `\G` records (`-E`).
+    pub vertical: bool,
+    /// Tab-separated values unescaped (`-r`).
+    pub raw: bool,
+    /// The database sent at login (`-D`).
+    pub database: Option<String>,
+    /// The pager `\P` without a command and `--pager` use (`$PAGER` unless set).
+    pub default_pager: Option<String>,
+    /// The pager results go through from the start (`--pager`, an option file's `pager`).
+    pub pager: Option<String>,
     /// Keep going after an error in a script (`-f`).
     pub force: bool,
     /// Limit for opening a connection.
@@ -74,6 +86,10 @@ pub struct ShellSession {
     vocab_node: Option<usize>,
     depth: usize,
     errors: usize,
+    /// Results go through this command (`\P`); only at the prompt, as in the mysql client.
+    pager: Option<String>,
+    /// Everything shown is appended here too (`\T`).
+    tee: Option<(PathBuf, std::fs::File)>,
 }
 
 /// Runs `fut`, or gives up on Ctrl-C when `interruptible`; `None` means interrupted. Dropping
@@ -90,8 +106,12 @@ pub async fn interruptible<T>(interruptible: bool, fut: impl Future<Output = T>)
 }
 
 /// Opens a connection for the shell: `limit` for the handshake, no limit for statements.
-pub async fn open(addr: &NodeAddr, limit: Duration) -> Result<Conn, ClientError> {
-    match tokio::time::timeout(limit, conn::connect(addr, NO_LIMIT)).await {
+pub async fn open(
+    addr: &NodeAddr,
+    limit: Duration,
+    schema: Option<&str>,
+) -> Result<Conn, ClientError> {
+    match tokio::time::timeout(limit, conn::connect_to_schema(addr, NO_LIMIT, schema)).await {
         Ok(r) => r,
         Err(_) => Err(ClientError::Timeout {
             stage: Stage::Connect,
@@ -129,6 +149,7 @@ impl ShellSession {
     pub fn new(nodes: Vec<NodeAddr>, opts: Options, vocab: SharedVocabulary) -> ShellSession {
         vocab.write().nodes = nodes.iter().map(|n| n.name.clone()).collect();
         ShellSession {
+            pager: opts.pager.clone(),
             nodes,
             current: 0,
             conn: None,
@@ -138,6 +159,7 @@ impl ShellSession {
             vocab_node: None,
             depth: 0,
             errors: 0,
+            tee: None,
         }
     }
 
@@ -155,7 +177,12 @@ impl ShellSession {
     /// first time a node is used interactively.
     pub async fn connect(&mut self) -> Result<&mut Conn, ClientError> {
         if self.conn.is_none() {
-            let c = open(&self.nodes[self.current], self.opts.connect_timeout).await?;
+            let c = open(
+                &self.nodes[self.current],
+                self.opts.connect_timeout,
+                self.opts.database.as_deref(),
+            )
+            .await?;
             self.conn = Some(c);
         }
         if self.opts.interactive && self.vocab_node != Some(self.current) {
@@ -167,7 +194,12 @@ impl ShellSession {
             {
                 // The connection is mid-answer now; the statement gets a fresh one.
                 self.conn = None;
-                let c = open(&self.nodes[self.current], self.opts.connect_timeout).await?;
+                let c = open(
+                    &self.nodes[self.current],
+                    self.opts.connect_timeout,
+                    self.opts.database.as_deref(),
+                )
+                .await?;
                 self.conn = Some(c);
             }
         }
@@ -276,7 +308,9 @@ impl ShellSession {
 
     async fn error(&mut self, text: &str) -> Flow {
         self.errors += 1;
-        err(&with_newline(text.to_owned())).await;
+        let text = with_newline(text.to_owned());
+        self.tee_text(&text);
+        err(&text).await;
         if self.opts.interactive || self.opts.force {
             Flow::Continue
         } else {
@@ -321,7 +355,7 @@ impl ShellSession {
             Some(Ok(outcome)) => {
                 let node = self.node().name.clone();
                 let text = self.render_outcome(&outcome, vertical, started.elapsed(), &node);
-                out(&text).await;
+                self.show(&text).await;
                 Flow::Continue
             }
         }
@@ -341,7 +375,9 @@ impl ShellSession {
                 text.push('\n');
             }
         } else {
-            if !(interactive && o.result.rows.is_empty()) {
+            // An empty result prints nothing but `Empty set` at the prompt, and nothing at all
+            // otherwise (no header box or name line), as in the mysql client.
+            if !o.result.rows.is_empty() {
                 text.push_str(&self.render_rows(&o.result, vertical));
             }
             if interactive {
@@ -362,12 +398,12 @@ impl ShellSession {
     }
 
     fn render_rows(&self, rs: &ResultSet, vertical: bool) -> String {
-        if vertical {
-            render::vertical(rs)
+        if vertical || self.opts.vertical {
+            render::vertical_with(rs, self.opts.names)
         } else if self.opts.interactive || self.opts.table {
             render::boxed(rs)
         } else {
-            render::tsv(rs, self.opts.header)
+            render::tsv_with(rs, self.opts.header, self.opts.raw)
         }
     }
 
@@ -375,9 +411,36 @@ impl ShellSession {
         match meta {
             Meta::Quit => Flow::Quit,
             Meta::Help => {
-                out(HELP).await;
+                self.show(HELP).await;
                 Flow::Continue
             }
+            Meta::Pager(command) => {
+                self.set_pager(command).await;
+                Flow::Continue
+            }
+            Meta::NoPager => {
+                self.pager = None;
+                self.say("PAGER set to stdout\n").await;
+                Flow::Continue
+            }
+            Meta::Tee(file) => self.set_tee(file).await,
+            Meta::NoTee => {
+                if self.tee.take().is_some() {
+                    out("Outfile disabled.\n").await;
+                }
+                Flow::Continue
+            }
+            Meta::Status => {
+                let text = self.status().await;
+                self.show(&text).await;
+                Flow::Continue
+            }
+            Meta::Clear => Flow::Continue,
+            Meta::Edit(_) => {
+                self.error("ERROR: \\e edits at the prompt only (stdin is not a terminal)")
+                    .await
+            }
+            Meta::System(command) => self.system(&command).await,
             Meta::Timing => {
                 self.timing = !self.timing;
                 out(if self.timing {
@@ -457,7 +520,7 @@ impl ShellSession {
                 version,
             ]);
         }
-        out(&format!("{t}\n")).await;
+        self.show(&format!("{t}\n")).await;
     }
 
     fn find_node(&self, target: &str) -> Option<usize> {
@@ -510,11 +573,14 @@ impl ShellSession {
 
     async fn all(&mut self, sql: &str, vertical: bool, origin: &Origin) -> Flow {
         let timeout = self.opts.connect_timeout;
+        let schema = self.opts.database.as_deref();
         let at = self.location(origin);
         let runs = self.nodes.iter().map(|n| async move {
             let started = Instant::now();
             let r = async {
-                let mut c = open(n, timeout).await.map_err(|e| (Phase::Connect, e))?;
+                let mut c = open(n, timeout, schema)
+                    .await
+                    .map_err(|e| (Phase::Connect, e))?;
                 let o = conn::execute_text(&mut c, sql)
                     .await
                     .map_err(|e| (Phase::Query, e));
@@ -571,7 +637,7 @@ impl ShellSession {
                     text.push('\n');
                 }
             }
-            out(&text).await;
+            self.show(&text).await;
         } else {
             // Scripts get one tab-separated stream with the node as the first column.
             let mut text = String::new();
@@ -610,7 +676,7 @@ impl ShellSession {
                     )),
                 }
             }
-            out(&text).await;
+            self.show(&text).await;
         }
         if failed.is_empty() {
             return Flow::Continue;
@@ -634,7 +700,7 @@ impl ShellSession {
             return Flow::Continue;
         };
         let findings = diagnose(&snapshots);
-        out(&report::findings_text(&findings)).await;
+        self.show(&report::findings_text(&findings)).await;
         Flow::Continue
     }
 
@@ -664,10 +730,198 @@ impl ShellSession {
         flow
     }
 
+    /// Shows a result (through the pager at the prompt) and appends it to the tee file.
+    async fn show(&mut self, text: &str) {
+        self.tee_text(text);
+        let pager = self.pager.clone().filter(|_| self.opts.interactive);
+        let Some(command) = pager else {
+            out(text).await;
+            return;
+        };
+        let bytes = text.as_bytes().to_vec();
+        let ran = tokio::task::spawn_blocking(move || run_pager(&command, &bytes)).await;
+        match ran {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                err(&format!(
+                    "pxadm: the pager failed ({e}); showing the result here\n"
+                ))
+                .await;
+                out(text).await;
+            }
+            Err(e) => err(&format!("pxadm: the pager failed: {e}\n")).await,
+        }
+    }
+
+    /// A message of the shell itself: shown and teed, never paged.
+    async fn say(&mut self, text: &str) {
+        self.tee_text(text);
+        out(text).await;
+    }
+
+    /// Appends to the tee file, if one is open; a failing file is closed with a message.
+    pub fn tee_text(&mut self, text: &str) {
+        use std::io::Write;
+        let Some((path, file)) = self.tee.as_mut() else {
+            return;
+        };
+        if let Err(e) = file.write_all(text.as_bytes()) {
+            let _ = writeln!(
+                std::io::stderr(),
+                "pxadm: cannot write to '{}': {e}; outfile disabled",
+                path.display()
+            );
+            self.tee = None;
+        }
+    }
+
+    async fn set_pager(&mut self, command: Option<String>) {
+        if !self.opts.interactive {
+            // As in the mysql client: a script's output is never paged.
+            return;
+        }
+        match command.or_else(|| self.opts.default_pager.clone()) {
+            Some(c) => {
+                self.say(&format!("PAGER set to '{c}'\n")).await;
+                self.pager = Some(c);
+            }
+            None => {
+                self.pager = None;
+                self.say("Default pager wasn't set, using stdout.\n").await;
+            }
+        }
+    }
+
+    async fn set_tee(&mut self, file: Option<PathBuf>) -> Flow {
+        let Some(path) = file.or_else(|| self.tee.as_ref().map(|(p, _)| p.clone())) else {
+            return self.error("No outfile specified!").await;
+        };
+        let opened = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path);
+        match opened {
+            Ok(f) => {
+                out(&format!("Logging to file '{}'\n", path.display())).await;
+                self.tee = Some((path, f));
+                Flow::Continue
+            }
+            Err(e) => {
+                self.error(&format!("Error logging to file '{}': {e}", path.display()))
+                    .await
+            }
+        }
+    }
+
+    /// `\s`: what the mysql client's `status` shows, for the current node.
+    async fn status(&mut self) -> String {
+        // The client asks the server for the database and user; a node that cannot answer
+        // leaves them blank rather than failing the command.
+        let mut answers = Vec::new();
+        for sql in queries::SESSION_STATUS {
+            let answer = match self.connect().await {
+                Ok(c) => conn::query_text(c, sql)
+                    .await
+                    .ok()
+                    .and_then(|rs| rs.rows.into_iter().next())
+                    .and_then(|row| row.into_iter().next().flatten()),
+                Err(_) => None,
+            };
+            answers.push(answer.unwrap_or_default());
+        }
+        let [database, user, version] = <[String; 3]>::try_from(answers).unwrap_or_default();
+        let n = self.node();
+        let id = self
+            .conn
+            .as_ref()
+            .map_or_else(|| "not connected".to_owned(), |c| c.id().to_string());
+        let tee = self
+            .tee
+            .as_ref()
+            .map(|(p, _)| p.display().to_string())
+            .unwrap_or_default();
+        let lines = [
+            ("Connection id:", id),
+            (
+                "Current node:",
+                format!("{} ({} of {})", n.name, self.current + 1, self.nodes.len()),
+            ),
+            ("Current database:", database),
+            ("Current user:", user),
+            ("SSL:", "Not in use".to_owned()),
+            (
+                "Current pager:",
+                self.pager.clone().unwrap_or_else(|| "stdout".to_owned()),
+            ),
+            ("Using outfile:", format!("'{tee}'")),
+            ("Using delimiter:", ";".to_owned()),
+            ("Server version:", version),
+            ("Connection:", format!("{} via TCP/IP", n.host)),
+            ("TCP port:", n.port.to_string()),
+            ("Timing:", if self.timing { "on" } else { "off" }.to_owned()),
+        ];
+        let mut text = format!(
+            "--------------\npxadm {}, the admin shell\n\n",
+            env!("CARGO_PKG_VERSION")
+        );
+        for (label, value) in lines {
+            // The client's layout: values in a column at tab stop 24.
+            let tabs = "\t".repeat(24usize.saturating_sub(label.len()).div_ceil(8));
+            text.push_str(&format!("{label}{tabs}{value}\n"));
+        }
+        text.push_str("--------------\n\n");
+        text
+    }
+
+    async fn system(&mut self, command: &str) -> Flow {
+        if command.is_empty() {
+            return self.error("Usage: \\! shell-command").await;
+        }
+        let c = command.to_owned();
+        let ran = tokio::task::spawn_blocking(move || {
+            std::process::Command::new("sh").arg("-c").arg(&c).status()
+        })
+        .await;
+        match ran {
+            Ok(Ok(_)) => Flow::Continue,
+            Ok(Err(e)) => {
+                self.error(&format!("ERROR: cannot run '{command}': {e}"))
+                    .await
+            }
+            Err(e) => {
+                self.error(&format!("ERROR: cannot run '{command}': {e}"))
+                    .await
+            }
+        }
+    }
+
     /// Closes the connection politely.
     pub async fn close(mut self) {
         if let Some(c) = self.conn.take() {
             c.close().await;
         }
     }
+}
+
+/// Writes `bytes` into `sh -c COMMAND` and waits for it, like the mysql client's `popen`. A
+/// pager quit early (`q` in less) closes its input: that is not an error.
+fn run_pager(command: &str, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut child = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        .stdin(std::process::Stdio::piped())
+        .spawn()?;
+    if let Some(mut stdin) = child.stdin.take() {
+        match stdin.write_all(bytes) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e),
+            _ => {}
+        }
+    }
+    let status = child.wait()?;
+    // 127: the shell found no such command; the result must not be lost then.
+    if status.code() == Some(127) {
+        return Err(std::io::Error::other(format!("'{command}' not found")));
+    }
+    Ok(())
 }

@@ -409,6 +409,17 @@ pub enum KeyMapError {
     },
 }
 
+impl KeyMapError {
+    /// The action (the key of the `[keys]` table) the error is about.
+    pub fn action(&self) -> &str {
+        match self {
+            KeyMapError::UnknownAction { action, .. }
+            | KeyMapError::BadKey { action, .. }
+            | KeyMapError::Conflict { action, .. } => action,
+        }
+    }
+}
+
 /// Key → command, plus each command's keys for the help and hints.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyMap {

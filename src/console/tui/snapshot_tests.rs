@@ -86,6 +86,81 @@ fn overlays() {
 }
 
 #[test]
+fn a_result_box_is_sized_to_its_text() {
+    use super::action::{JobOutcome, NodeResult, StepResult};
+    let key = |c: char| {
+        Action::Key(crossterm::event::KeyEvent::new(
+            crossterm::event::KeyCode::Char(c),
+            crossterm::event::KeyModifiers::NONE,
+        ))
+    };
+    let mut app = in_view(Scenario::Stuck, View::Matrix);
+    app.update(key('f'));
+    app.update(key('y'));
+    let ok = |sql: &str| StepResult {
+        sql: sql.into(),
+        result: Ok(crate::client::conn::Outcome::default()),
+    };
+    app.update(Action::JobDone {
+        job: 1,
+        outcome: JobOutcome::Sql(vec![NodeResult {
+            node: "node1".into(),
+            steps: vec![
+                ok("LOAD MYSQL QUERY RULES TO RUNTIME"),
+                ok("LOAD MYSQL SERVERS TO RUNTIME"),
+            ],
+            error: None,
+        }]),
+    });
+    for (w, h) in SIZES {
+        let screen = text(&render_to_buffer(&app, w, h));
+        let rows: Vec<&str> = screen.lines().collect();
+        let top = rows
+            .iter()
+            .position(|l| l.contains("fix on node1: done"))
+            .expect("the result box");
+        let title_row: Vec<char> = rows[top].chars().collect();
+        let title_at = rows[top].find("fix on node1").unwrap();
+        let left = rows[top][..title_at].chars().count() - 2;
+        assert_eq!(title_row[left], '╭', "{screen}");
+        let bottom = rows[top + 1..]
+            .iter()
+            .position(|l| l.chars().nth(left) == Some('╰'))
+            .map(|i| top + 1 + i)
+            .expect("its bottom border");
+        let right = title_row[left..].iter().position(|c| *c == '╮').unwrap();
+        // Two result lines, a blank and "Esc closes": the box is that tall, and narrower than
+        // the screen, so the matrix converging behind it stays in view.
+        assert_eq!(bottom - top - 1, 4, "{screen}");
+        assert!(right + 1 < usize::from(w) * 3 / 4, "{screen}");
+        snap("fix_result_stuck", &app, (w, h));
+    }
+}
+
+#[test]
+fn the_active_filter_is_shown_in_the_header() {
+    let press = |app: &mut App, code: crossterm::event::KeyCode| {
+        app.update(Action::Key(crossterm::event::KeyEvent::new(
+            code,
+            crossterm::event::KeyModifiers::NONE,
+        )));
+    };
+    let mut app = in_view(Scenario::Stuck, View::Matrix);
+    press(&mut app, crossterm::event::KeyCode::Char('/'));
+    for c in "servers".chars() {
+        press(&mut app, crossterm::event::KeyCode::Char(c));
+    }
+    press(&mut app, crossterm::event::KeyCode::Enter);
+    assert_eq!(app.filter, "servers");
+    for size in SIZES {
+        let header = text(&render_to_buffer(&app, size.0, size.1));
+        let first = header.lines().next().unwrap_or_default().to_owned();
+        assert!(first.contains("filter: servers"), "{first}");
+        snap("filtered_stuck", &app, size);
+    }
+}
+
+#[test]
 fn failover_drill_from_confirmation_to_report() {
     use super::action::Effect;
     use super::drill::tests::{kill_sequence, report};

@@ -59,7 +59,7 @@ pub async fn console(mut args: ConsoleArgs) -> anyhow::Result<()> {
 
 /// `pxadm`: the demo cluster in the console; every child stops when the console exits. Without
 /// a terminal it prints how to reach the nodes and waits for Ctrl-C instead.
-pub async fn demo() -> anyhow::Result<()> {
+pub async fn demo(read_only: bool) -> anyhow::Result<()> {
     if !std::io::stdout().is_terminal() {
         return crate::console::demo::run_default().await;
     }
@@ -68,7 +68,9 @@ pub async fn demo() -> anyhow::Result<()> {
     let nodes = cluster.console_nodes().await;
     let config = tokio::task::spawn_blocking(|| Config::load(None)).await??;
     let faults = Arc::new(Injector::new(nodes.clone(), Some(cluster.clone())));
-    let result = run_console(nodes, config.console_settings(), faults).await;
+    let mut settings = config.console_settings();
+    settings.read_only |= read_only;
+    let result = run_console(nodes, settings, faults).await;
     cluster.stop().await;
     result
 }

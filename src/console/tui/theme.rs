@@ -2,7 +2,9 @@
 //! `*.toml` files from a folder.
 //!
 //! A theme file has optional `name` and `description` strings and a `[colors]` table. A user
-//! theme may set only some colours: the rest come from `dark`. Anything unknown or malformed is
+//! theme is known by its file name (`themes/mine.toml` is `theme = "mine"`, whatever `name`
+//! says inside, so a copy of `dark.toml` is a new theme; `light.toml` replaces the built-in
+//! `light`). A user theme may set only some colours: the rest come from `dark`. Anything unknown or malformed is
 //! an error that names the file and the key, because a silently ignored typo would leave the
 //! operator guessing why a colour did not change.
 
@@ -378,7 +380,12 @@ impl ThemeSet {
             .collect();
         paths.sort();
         for path in paths {
-            set.insert(Theme::from_file(&path)?);
+            let mut theme = Theme::from_file(&path)?;
+            // The file name is what the operator types in `theme = "..."`.
+            if let Some(stem) = path.file_stem().and_then(|s| s.to_str()) {
+                theme.name = stem.to_owned();
+            }
+            set.insert(theme);
         }
         Ok(set)
     }
@@ -525,16 +532,26 @@ mod tests {
             "[colors]\ntext = \"yellow\"\n",
         )
         .unwrap();
+        std::fs::write(dir.path().join("light.toml"), "description = \"mine\"\n").unwrap();
+        // A copy of a built-in under another file name is a theme of that name.
         std::fs::write(
-            dir.path().join("x.toml"),
-            "name = \"light\"\ndescription = \"mine\"\n",
+            dir.path().join("mine.toml"),
+            include_str!("../../../themes/dark.toml"),
         )
         .unwrap();
         std::fs::write(dir.path().join("notes.txt"), "ignored").unwrap();
         let mut set = ThemeSet::load(Some(dir.path())).unwrap();
-        assert_eq!(set.names(), ["dark", "light", "high-contrast", "solar"]);
+        assert_eq!(
+            set.names(),
+            ["dark", "light", "high-contrast", "mine", "solar"]
+        );
+        assert_eq!(
+            set.resolve("mine").unwrap().colors,
+            set.get("dark").unwrap().colors
+        );
         assert_eq!(set.get("light").unwrap().description, "mine");
         assert_eq!(set.next_after("solar").unwrap().name, "dark");
+        assert_eq!(set.next_after("mine").unwrap().name, "solar");
         assert_eq!(set.next_after("dark").unwrap().name, "light");
         assert_eq!(set.resolve("solar").unwrap().colors.text, Color::Yellow);
         let e = set.resolve("nope").unwrap_err();

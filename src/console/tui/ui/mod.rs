@@ -113,6 +113,15 @@ fn draw_header(frame: &mut Frame, app: &App, area: Rect) {
         left.push(Span::styled(" │ ", theme.border()));
         left.push(Span::styled("READ-ONLY", theme.severity(Severity::Warning)));
     }
+    // The active `/` filter hides rows in every view: say so where it is always visible (the
+    // footer's copy is replaced by status messages and cut on narrow terminals).
+    if !app.filter.is_empty() {
+        left.push(Span::styled(" │ ", theme.border()));
+        left.push(Span::styled(
+            format!("filter: {}", app.filter),
+            theme.severity(Severity::Warning),
+        ));
+    }
     let clock = model::clock(app.now, app.tz);
     let right = if area.width >= 100 {
         format!(
@@ -124,7 +133,16 @@ fn draw_header(frame: &mut Frame, app: &App, area: Rect) {
         format!("every {} │ {clock} ", fmt_interval(app.refresh()))
     };
     let used: usize = left.iter().map(|s| s.content.chars().count()).sum();
-    let gap = (area.width as usize).saturating_sub(used + right.chars().count());
+    // The state on the left matters more than the interval and clock: they give way first.
+    let width = area.width as usize;
+    let right = if used + right.chars().count() < width {
+        right
+    } else if used + clock.chars().count() + 2 < width {
+        format!("{clock} ")
+    } else {
+        String::new()
+    };
+    let gap = width.saturating_sub(used + right.chars().count());
     left.push(Span::raw(" ".repeat(gap)));
     left.push(Span::styled(right, theme.muted()));
     frame.render_widget(Paragraph::new(Line::from(left)).style(theme.base()), area);

@@ -19,16 +19,8 @@ pub fn draw(frame: &mut Frame, app: &App, body: Rect, footer: Rect) {
         None => {}
         Some(Overlay::Help { scroll }) => {
             let lines = help_lines(app);
-            scrolled_box(
-                frame,
-                app,
-                "Help · Esc closes",
-                lines,
-                *scroll,
-                body,
-                90,
-                100,
-            );
+            let area = body.centered(Constraint::Percentage(90), Constraint::Percentage(100));
+            scrolled_box(frame, app, "Help · Esc closes", lines, *scroll, area);
         }
         Some(Overlay::Result {
             title,
@@ -39,7 +31,26 @@ pub fn draw(frame: &mut Frame, app: &App, body: Rect, footer: Rect) {
             let mut body_lines: Vec<Line> = lines.iter().map(|l| pane_line(app, l)).collect();
             body_lines.push(Line::raw(""));
             body_lines.push(Line::from(Span::styled("Esc closes", theme.muted())));
-            scrolled_box(frame, app, title, body_lines, *scroll, body, 80, 70);
+            // Sized to what it says (a one-line "done" is a small box that hides little of the
+            // cluster converging behind it), at most 80 % × 70 % of the screen.
+            let max_w = (body.width * 4 / 5).max(10);
+            let max_h = (body.height * 7 / 10).max(3);
+            let content_w = body_lines
+                .iter()
+                .map(Line::width)
+                .max()
+                .unwrap_or(0)
+                .max(title.chars().count() + 14);
+            let width = (u16::try_from(content_w)
+                .unwrap_or(u16::MAX)
+                .saturating_add(4))
+            .clamp(max_w.min(40), max_w);
+            let height = (u16::try_from(body_lines.len())
+                .unwrap_or(u16::MAX)
+                .saturating_add(2))
+            .clamp(3, max_h);
+            let area = body.centered(Constraint::Length(width), Constraint::Length(height));
+            scrolled_box(frame, app, title, body_lines, *scroll, area);
         }
         Some(Overlay::Confirm(c)) => {
             let theme = app.theme();
@@ -140,21 +151,14 @@ fn pane_line(app: &App, l: &PaneLine) -> Line<'static> {
     Line::from(Span::styled(l.text.clone(), style))
 }
 
-#[allow(clippy::too_many_arguments)]
 fn scrolled_box(
     frame: &mut Frame,
     app: &App,
     title: &str,
     lines: Vec<Line<'static>>,
     scroll: usize,
-    body: Rect,
-    width_pct: u16,
-    height_pct: u16,
+    area: Rect,
 ) {
-    let area = body.centered(
-        Constraint::Percentage(width_pct),
-        Constraint::Percentage(height_pct),
-    );
     let inner_h = area.height.saturating_sub(2) as usize;
     let start = scroll.min(lines.len().saturating_sub(inner_h));
     let mut title = title.to_owned();
