@@ -16,6 +16,7 @@ pub mod injector;
 pub mod launcher;
 pub mod matrix;
 pub mod nodes;
+pub mod recording;
 pub mod screenshots;
 pub mod shell;
 pub mod tui;

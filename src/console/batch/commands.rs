@@ -59,6 +59,10 @@ pub async fn execute(cmd: BatchCommand) -> u8 {
 
 async fn dispatch(cmd: BatchCommand) -> Result<u8, Usage> {
     let format = cmd.common().format;
+    if let Some(report) = replayed(&cmd).await? {
+        emit(&report, format).await;
+        return Ok(report.exit_code);
+    }
     let timeout = seconds_arg("timeout", cmd.common().timeout)?;
     let report = match cmd {
         BatchCommand::Status(c) => {
@@ -95,6 +99,38 @@ async fn dispatch(cmd: BatchCommand) -> Result<u8, Usage> {
     };
     emit(&report, format).await;
     Ok(report.exit_code)
+}
+
+/// `--replay FILE [--at TIME]`: the report of a recorded moment (`status`, `checksums`,
+/// `diagnose`), made exactly as from a live poll; `generated_at` is the moment's time, and
+/// which tick answered goes to stderr. `None` without `--replay`.
+async fn replayed(cmd: &BatchCommand) -> Result<Option<Report>, Usage> {
+    let c = cmd.common();
+    let Some(file) = c.replay.replay.clone() else {
+        return Ok(None);
+    };
+    let build: fn(&[NodeSnapshot]) -> Report = match cmd {
+        BatchCommand::Status(_) => |s| status(s, None),
+        BatchCommand::Checksums(_) => checksums,
+        BatchCommand::Diagnose(_) => diagnosis,
+        other => {
+            return Err(Usage(format!(
+                "--replay works with status, checksums and diagnose, not {}",
+                other.name()
+            )))
+        }
+    };
+    let (_, names) = split_names(&c.nodes);
+    let at = c.replay.at.clone();
+    let moment = tokio::task::spawn_blocking(move || {
+        crate::console::recording::moment::load(&file, at.as_deref(), &names)
+    })
+    .await?
+    .map_err(Usage)?;
+    err(&format!("{}\n", moment.describe())).await;
+    let mut report = build(&moment.snapshots);
+    report.generated_at = moment.tick.at_secs();
+    Ok(Some(report))
 }
 
 /// Splits `--node` values into specs (which add nodes) and bare names (which select).

@@ -58,6 +58,9 @@ pub struct CommonArgs {
     /// Set for a bare `-p`: ask for the password on the terminal.
     #[arg(long = "ask-password", hide = true)]
     pub ask_password: bool,
+    /// `--replay FILE --at TIME`: a moment of a recording instead of a live poll.
+    #[command(flatten)]
+    pub replay: crate::console::recording::moment::ReplayArgs,
 }
 
 /// `exec` arguments.
