@@ -289,7 +289,7 @@ pub fn status(snaps: &[NodeSnapshot], iteration: Option<u64>) -> Report {
 }
 
 /// The `checksums` report of one poll.
-pub(crate) fn checksums(snaps: &[NodeSnapshot]) -> Report {
+pub fn checksums(snaps: &[NodeSnapshot]) -> Report {
     let findings = diagnose(snaps);
     let matrix = checksum_matrix(snaps, &findings);
     let unreachable: Vec<NodeError> = snaps
@@ -326,7 +326,8 @@ pub(crate) fn checksums(snaps: &[NodeSnapshot]) -> Report {
     )
 }
 
-fn diagnosis(snaps: &[NodeSnapshot]) -> Report {
+/// The `diagnose` report of one poll.
+pub fn diagnosis(snaps: &[NodeSnapshot]) -> Report {
     let findings = diagnose(snaps);
     let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
     let merged = fixes(&findings);

@@ -131,6 +131,9 @@ pub struct NodeInfo {
     pub host: String,
     /// Admin port.
     pub port: u16,
+    /// Started by pxadm (the demo): the console shows its log beside the events.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub managed: bool,
 }
 
 /// The header frame's JSON.
@@ -789,6 +792,7 @@ mod tests {
             name: "node1".into(),
             host: "127.0.0.1".into(),
             port: 6032,
+            managed: false,
         };
         let v1 = SnapshotV1::from_snapshot(&snap);
         let json = serde_json::to_value(&v1).unwrap();

@@ -79,6 +79,7 @@ pub fn header(nodes: &[ConsoleNode], source: Source, interval: Duration) -> Head
                 name: n.addr.name.clone(),
                 host: n.addr.host.clone(),
                 port: n.addr.port,
+                managed: n.managed,
             })
             .collect(),
     }

@@ -21,13 +21,18 @@ use super::format::NodeInfo;
 use super::moment::{fmt_duration_ms, local_offset, parse_time};
 use super::reader::{Cursor, ReadError, Recording, Tick};
 use super::timeline::{scan, Scan};
+use super::writer::NodeUpdate;
 use crate::client::conn::NodeAddr;
+use crate::client::detail::HaInfo;
+use crate::client::snapshot::NodeSnapshot;
 use crate::console::config::Config;
 use crate::console::diagnosis::Severity;
 use crate::console::nodes::ConsoleNode;
 use crate::console::tui::action::Action;
+use crate::console::tui::action::View;
 use crate::console::tui::app::{App, AppOptions};
 use crate::console::tui::editor::LineEditor;
+use crate::console::tui::svg::{buffer_to_svg, Palette};
 use crate::console::tui::term::{InputThread, TerminalGuard};
 use crate::console::tui::theme::{user_theme_dir, ThemeSet};
 
@@ -55,6 +60,30 @@ pub struct ReplayViewArgs {
     /// Theme: dark, light, high-contrast, or a theme file.
     #[arg(long)]
     pub theme: Option<String>,
+    /// Open on this view: matrix, diagnosis, node, ha, events.
+    #[arg(long, value_name = "VIEW")]
+    pub view: Option<String>,
+    /// Instead of opening the replay, draw the moment (--at, --view) into this SVG file
+    /// (for an incident report; no terminal needed).
+    #[arg(long, value_name = "FILE.svg")]
+    pub svg: Option<PathBuf>,
+    /// Size of the --svg picture, in terminal cells.
+    #[arg(long, value_name = "WxH", default_value = "160x48", value_parser = parse_size)]
+    pub size: (u16, u16),
+}
+
+fn parse_size(text: &str) -> Result<(u16, u16), String> {
+    let (w, h) = text
+        .split_once(['x', 'X'])
+        .ok_or_else(|| format!("'{text}' is not WIDTHxHEIGHT (e.g. 160x48)"))?;
+    let num = |s: &str| {
+        s.trim()
+            .parse::<u16>()
+            .ok()
+            .filter(|n| (20..=1000).contains(n))
+            .ok_or_else(|| format!("'{text}': each side must be 20 to 1000 cells"))
+    };
+    Ok((num(w)?, num(h)?))
 }
 
 /// The console nodes a recording's nodes stand for: no credentials, nothing to connect to.
@@ -69,39 +98,61 @@ pub fn console_nodes(nodes: &[NodeInfo]) -> Vec<ConsoleNode> {
                 user: String::new(),
                 password: String::new(),
             },
-            managed: false,
+            managed: n.managed,
             log_path: None,
             fault_commands: Default::default(),
         })
         .collect()
 }
 
-/// Feeds one recorded tick to a console, as the live console received it: the clock, then
-/// per node its poll, its VRRP answer and its log lines.
-pub fn feed(app: &mut App, tick: &Tick) {
-    app.update(Action::Tick(tick.at_secs()));
-    for (node, n) in tick.nodes.iter().enumerate() {
-        if n.polled {
-            if let Some(snapshot) = &n.snapshot {
-                app.update(Action::Snapshot {
-                    node,
-                    snapshot: snapshot.clone(),
-                });
-            }
-        }
-        if n.ha_read {
-            app.update(Action::Ha {
+/// What arrived for one node in one tick, borrowed.
+type Arrived<'a> = (Option<&'a NodeSnapshot>, Option<&'a HaInfo>, &'a [String]);
+
+/// The one order in which a tick reaches a console: the clock, then per node its poll, its
+/// VRRP answer and its log lines.
+fn apply<'a>(app: &mut App, at_secs: u64, nodes: impl Iterator<Item = Arrived<'a>>) {
+    app.update(Action::Tick(at_secs));
+    for (node, (snapshot, ha, log)) in nodes.enumerate() {
+        if let Some(snapshot) = snapshot {
+            app.update(Action::Snapshot {
                 node,
-                info: n.ha.clone(),
+                snapshot: snapshot.clone(),
             });
         }
-        if !n.log.is_empty() {
+        if let Some(info) = ha {
+            app.update(Action::Ha {
+                node,
+                info: info.clone(),
+            });
+        }
+        if !log.is_empty() {
             app.update(Action::LogLines {
                 node,
-                lines: n.log.clone(),
+                lines: log.to_vec(),
             });
         }
     }
+}
+
+/// Feeds one recorded tick to a console, as the live console received it.
+pub fn feed(app: &mut App, tick: &Tick) {
+    let nodes = tick.nodes.iter().map(|n| {
+        (
+            n.snapshot.as_ref().filter(|_| n.polled),
+            n.ha_read.then_some(&n.ha),
+            n.log.as_slice(),
+        )
+    });
+    apply(app, tick.at_secs(), nodes);
+}
+
+/// Feeds what a recorder is about to write at `at_ms` to a live console, in the order
+/// [`feed`] gives it back: the live side of "the replay shows what the console showed".
+pub fn feed_live(app: &mut App, at_ms: u64, updates: &[NodeUpdate]) {
+    let nodes = updates
+        .iter()
+        .map(|u| (u.snapshot.as_ref(), u.ha.as_ref(), u.log.as_slice()));
+    apply(app, at_ms / 1000, nodes);
 }
 
 /// The replay's state: the console at the cursor, and the cursor.
@@ -492,7 +543,7 @@ impl<'a> Replay<'a> {
                     ("space", "play"),
                     (",.", "step"),
                     ("<>", "speed"),
-                    ("nN", "finding"),
+                    ("nN", "next"),
                     ("g", "seek"),
                 ]
             };
@@ -528,11 +579,6 @@ pub async fn run(args: ReplayViewArgs) -> anyhow::Result<()> {
         Ok((rec, scan))
     })
     .await??;
-    if !std::io::stdout().is_terminal() {
-        anyhow::bail!(
-            "the replay needs a terminal; for scripts use `pxadm --batch diagnose --replay FILE --at TIME` or `pxadm --batch timeline --replay FILE`"
-        );
-    }
     let config = tokio::task::spawn_blocking(|| Config::load(None)).await??;
     let mut settings = config.console_settings();
     if let Some(theme) = args.theme {
@@ -553,6 +599,30 @@ pub async fn run(args: ReplayViewArgs) -> anyhow::Result<()> {
         let (start, end) = rec.span_ms().unwrap_or((0, 0));
         let at = parse_time(at, start, end, tz).map_err(|e| anyhow::anyhow!(e))?;
         replay.seek_time(at)?;
+    }
+    if let Some(name) = &args.view {
+        let view = View::from_name(name).ok_or_else(|| {
+            anyhow::anyhow!("no view '{name}' (views: matrix, diagnosis, node, ha, events)")
+        })?;
+        replay.app_mut().select(view, None, None);
+    }
+    if let Some(svg) = &args.svg {
+        let (w, h) = args.size;
+        let picture = buffer_to_svg(&replay.render(w, h), Palette::default());
+        std::fs::write(svg, picture)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", svg.display()))?;
+        eprintln!(
+            "pxadm replay: tick {} of {} drawn into {}",
+            replay.position() + 1,
+            rec.len(),
+            svg.display()
+        );
+        return Ok(());
+    }
+    if !std::io::stdout().is_terminal() {
+        anyhow::bail!(
+            "the replay needs a terminal; for scripts use `pxadm --batch diagnose --replay FILE --at TIME`, `pxadm --batch timeline --replay FILE` or `pxadm replay FILE --at TIME --svg FILE.svg`"
+        );
     }
     if let Some(speed) = args.speed {
         replay.play(speed);

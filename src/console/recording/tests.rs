@@ -66,6 +66,7 @@ fn header(keyframe_every: u32) -> Header {
                 name: a.name.clone(),
                 host: a.host.clone(),
                 port: a.port,
+                managed: a.name == "node2",
             })
             .collect(),
     }
@@ -413,4 +414,77 @@ fn the_cursor_keys_move_and_actions_are_refused() {
     assert_eq!(r.position(), n - 1);
     r.key(key('q')).unwrap();
     assert!(r.should_quit());
+}
+
+/// The replay view drawn from the committed recording of the demo story (real polls of two
+/// `pxadm node`s), at its moments, in the console's two reference sizes. The `.snap` files
+/// under `snapshots/` are committed; CI runs with `CI=true`, so a changed rendering fails.
+mod snapshots {
+    use super::*;
+
+    fn fixture() -> Recording {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/recording/demo-story-v1.pxrec");
+        Recording::open(&path).unwrap()
+    }
+
+    fn text(buf: &ratatui::buffer::Buffer) -> String {
+        let area = buf.area;
+        let mut out = String::new();
+        for y in 0..area.height {
+            let mut line = String::new();
+            for x in 0..area.width {
+                line.push_str(buf[(x, y)].symbol());
+            }
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+        out
+    }
+
+    fn at(rec: &Recording, tick: usize, view: View) -> Replay<'_> {
+        let options = AppOptions {
+            refresh: std::time::Duration::from_millis(rec.header().interval_ms),
+            now: rec.time_of(0).unwrap() / 1000,
+            ..AppOptions::default()
+        };
+        let mut r = Replay::new(rec, options, scan(rec).unwrap()).unwrap();
+        r.seek(tick).unwrap();
+        r.app_mut()
+            .select(view, Some("mysql_query_rules"), Some("node1"));
+        r
+    }
+
+    #[test]
+    fn the_replay_view_at_the_story_s_moments() {
+        let rec = fixture();
+        // Stuck (tick 5), fixed (10), node1 killed (16), back (22).
+        for (name, tick, view) in [
+            ("stuck_matrix", 5, View::Matrix),
+            ("stuck_diagnosis", 5, View::Diagnosis),
+            ("killed_ha", 16, View::Ha),
+            ("back_events", 22, View::Events),
+        ] {
+            let r = at(&rec, tick, view);
+            for (w, h) in [(80, 24), (160, 48)] {
+                insta::assert_snapshot!(format!("replay_{name}_{w}x{h}"), text(&r.render(w, h)));
+            }
+        }
+    }
+
+    #[test]
+    fn the_replay_s_prompt_and_refusals() {
+        let rec = fixture();
+        let mut r = at(&rec, 5, View::Matrix);
+        r.key(key('f')).unwrap();
+        insta::assert_snapshot!("replay_refused_fix_80x24", text(&r.render(80, 24)));
+        r.key(key('g')).unwrap();
+        for c in "+7s".chars() {
+            r.key(key(c)).unwrap();
+        }
+        insta::assert_snapshot!("replay_seek_prompt_80x24", text(&r.render(80, 24)));
+        r.key(key(' ')).unwrap();
+        r.key(key('>')).unwrap();
+        assert_eq!(r.speed(), 1, "typing goes to the prompt");
+    }
 }

@@ -306,7 +306,7 @@ impl TimelineReport {
             } else {
                 self.open_at_end
                     .iter()
-                    .map(label)
+                    .map(crate::console::batch::report::finding_label)
                     .collect::<Vec<_>>()
                     .join(", ")
             }
