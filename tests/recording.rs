@@ -572,3 +572,86 @@ fn a_committed_version_1_recording_still_reads() {
     }
     insta::assert_snapshot!("demo_story_v1_timeline", lines.join("\n"));
 }
+
+/// `pxadm replay` in a real terminal on the committed recording: it opens paused on the first
+/// tick, steps, jumps to the next finding change, seeks, refuses the fix, plays, and quits.
+#[test]
+fn the_replay_runs_in_a_terminal() {
+    let socket = format!("pxadm-replay-{}", std::process::id());
+    let tmux = |args: &[&str]| {
+        Command::new("tmux")
+            .arg("-L")
+            .arg(&socket)
+            .args(args)
+            .output()
+            .expect("tmux is required (installed by .ci/install-deps)")
+    };
+    let screen =
+        || String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-t", "r"]).stdout).into_owned();
+    let wait_for = |needle: &str| {
+        let start = Instant::now();
+        loop {
+            let s = screen();
+            if s.contains(needle) {
+                return s;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(15),
+                "'{needle}' not shown; screen:\n{s}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    let command = format!(
+        "env XDG_CONFIG_HOME=/nonexistent TZ=UTC {} replay {}",
+        common::pxadm_bin().display(),
+        fixture().display()
+    );
+    let started = tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        "r",
+        "-x",
+        "120",
+        "-y",
+        "40",
+        &command,
+    ]);
+    assert!(started.status.success());
+    let first = wait_for("tick 1/25");
+    assert!(
+        first.contains("REPLAY") && first.contains("|| 1×"),
+        "{first}"
+    );
+    tmux(&["send-keys", "-t", "r", "."]);
+    wait_for("tick 2/25");
+    tmux(&["send-keys", "-t", "r", "n"]);
+    let fixed = wait_for("tick 9/25");
+    assert!(fixed.contains("finding change at"), "{fixed}");
+    tmux(&["send-keys", "-t", "r", "g"]);
+    wait_for("seek to");
+    let killed_at = fmt_rfc3339(Recording::open(&fixture()).unwrap().time_of(16).unwrap());
+    tmux(&["send-keys", "-t", "r", &killed_at, "Enter"]);
+    let killed = wait_for("tick 17/25");
+    assert!(killed.contains("1/2 nodes up"), "{killed}");
+    tmux(&["send-keys", "-t", "r", "f"]);
+    wait_for("replay: apply_fix is disabled");
+    tmux(&["send-keys", "-t", "r", "End"]);
+    wait_for("tick 25/25");
+    tmux(&["send-keys", "-t", "r", "Home", ">", ">", ">", ">", "Space"]);
+    wait_for("▶ 20×");
+    // At 20× the 12 s recording plays out in well under the wait.
+    let end = wait_for("|| 20×");
+    assert!(end.contains("tick 25/25"), "{end}");
+    tmux(&["send-keys", "-t", "r", "q"]);
+    let start = Instant::now();
+    while tmux(&["has-session", "-t", "r"]).status.success() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the replay did not quit"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    tmux(&["kill-server"]);
+}

@@ -331,6 +331,18 @@ impl Recording {
         self.frames.is_empty()
     }
 
+    /// Sizes on disk, frame headers included: (keyframes, their bytes, deltas, their bytes).
+    pub fn frame_stats(&self) -> (usize, u64, usize, u64) {
+        let size = |f: &FrameRef| u64::from(f.len) + FRAME_HEADER as u64;
+        let (k, d): (Vec<&FrameRef>, Vec<&FrameRef>) = self.frames.iter().partition(|f| f.keyframe);
+        (
+            k.len(),
+            k.iter().map(|f| size(f)).sum(),
+            d.len(),
+            d.iter().map(|f| size(f)).sum(),
+        )
+    }
+
     /// Time of tick `i`, unix milliseconds.
     pub fn time_of(&self, i: usize) -> Option<u64> {
         self.frames.get(i).map(|f| f.at_ms)

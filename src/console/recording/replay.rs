@@ -513,7 +513,7 @@ impl<'a> Replay<'a> {
             let state = if self.playing {
                 format!("▶ {}×", self.speed)
             } else {
-                format!("⏸ {}×", self.speed)
+                format!("|| {}×", self.speed)
             };
             let mut spans = vec![
                 Span::styled(format!(" {state} "), theme.title()),
