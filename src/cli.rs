@@ -91,6 +91,12 @@ pub enum Command {
     /// Rehearse failures against local nodes and measure them.
     #[command(subcommand)]
     Drill(DrillCommand),
+    /// Record every node's state to a file, one tick per interval (replay it with `replay`).
+    Record(crate::console::recording::record::RecordArgs),
+    /// The console on a recording, with a time cursor.
+    Replay(crate::console::recording::replay::ReplayViewArgs),
+    /// Every finding that appeared or cleared in a recording, with its time (`--batch`).
+    Timeline(crate::console::recording::timeline::TimelineArgs),
     /// Print a shell completion script: `pxadm completions bash > /etc/bash_completion.d/pxadm`.
     Completions {
         /// The shell to complete for.

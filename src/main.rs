@@ -90,6 +90,9 @@ fn run_async(
             Some(Command::Drill(DrillCommand::Failover(args))) => {
                 pxadm::console::drill::run_cli(*args, batch).await
             }
+            Some(Command::Record(args)) => pxadm::console::recording::record::run(args).await,
+            Some(Command::Replay(args)) => pxadm::console::recording::replay::run(args).await,
+            Some(Command::Timeline(args)) => pxadm::console::recording::timeline::run(args).await,
             Some(Command::Keepalived(_) | Command::Completions { .. } | Command::Man { .. }) => {
                 unreachable!("handled without a runtime")
             }
@@ -100,7 +103,7 @@ fn run_async(
                 pxadm::console::shell::run(shell, batch).await
             }
             None if batch => {
-                say("pxadm: --batch needs a command (status, checksums, diagnose, exec, reload, fix, fault, watch)");
+                say("pxadm: --batch needs a command (status, checksums, diagnose, exec, reload, fix, fault, watch, timeline)");
                 Err(pxadm::console::batch::Exit(3).into())
             }
             Some(Command::Screenshots { dir }) => pxadm::console::screenshots::run(&dir).await,

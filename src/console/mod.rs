@@ -19,6 +19,7 @@ pub mod launcher;
 pub mod matrix;
 pub mod nodes;
 pub mod option_files;
+pub mod recording;
 pub mod screenshots;
 pub mod shell;
 pub mod tui;

@@ -61,6 +61,10 @@ pub async fn execute(cmd: BatchCommand) -> u8 {
 
 async fn dispatch(cmd: BatchCommand) -> Result<u8, Usage> {
     let format = cmd.common().format;
+    if let Some(report) = replayed(&cmd).await? {
+        emit(&report, format).await;
+        return Ok(report.exit_code);
+    }
     let timeout = seconds_arg("timeout", cmd.common().timeout)?;
     if format == Format::Prom && !matches!(cmd, BatchCommand::Status(_)) {
         return Err(Usage(
@@ -85,13 +89,7 @@ async fn dispatch(cmd: BatchCommand) -> Result<u8, Usage> {
             checksums(&poll_cluster(&nodes, &c, timeout).await.snapshots)
         }
         BatchCommand::Diagnose(a) => {
-            let check = Check {
-                grace_s: a.grace,
-                thresholds: Thresholds {
-                    warning: a.warning.as_deref().map(str::parse).transpose()?,
-                    critical: a.critical.as_deref().map(str::parse).transpose()?,
-                },
-            };
+            let check = check_of(&a)?;
             let nodes = nodes(&a.common, Want::Cluster).await?;
             diagnosis(&poll_cluster(&nodes, &a.common, timeout).await, &check)
         }
@@ -117,6 +115,48 @@ async fn dispatch(cmd: BatchCommand) -> Result<u8, Usage> {
     };
     emit(&report, format).await;
     Ok(report.exit_code)
+}
+
+/// `--replay FILE [--at TIME]`: the report of a recorded moment (`status`, `checksums`,
+/// `diagnose`), made exactly as from a live poll; `generated_at` is the moment's time, and
+/// which tick answered goes to stderr. `None` without `--replay`.
+async fn replayed(cmd: &BatchCommand) -> Result<Option<Report>, Usage> {
+    let c = cmd.common();
+    let Some(file) = c.replay.replay.clone() else {
+        return Ok(None);
+    };
+    if !matches!(
+        cmd,
+        BatchCommand::Status(_) | BatchCommand::Checksums(_) | BatchCommand::Diagnose(_)
+    ) {
+        return Err(Usage(format!(
+            "--replay works with status, checksums and diagnose, not {}",
+            cmd.name()
+        )));
+    }
+    let (_, names) = split_names(&c.nodes);
+    let at = c.replay.at.clone();
+    let moment = tokio::task::spawn_blocking(move || {
+        crate::console::recording::moment::load(&file, at.as_deref(), &names)
+    })
+    .await?
+    .map_err(Usage)?;
+    err(&format!("{}\n", moment.describe())).await;
+    let mut report = match cmd {
+        BatchCommand::Checksums(_) => checksums(&moment.snapshots),
+        BatchCommand::Diagnose(a) => {
+            // A recording holds what was polled; the peers were polled then or not at all.
+            let polled = ClusterPoll {
+                snapshots: moment.snapshots.clone(),
+                not_polled: Vec::new(),
+                discovered: Vec::new(),
+            };
+            diagnosis(&polled, &check_of(a)?)
+        }
+        _ => status(&moment.snapshots, None),
+    };
+    report.generated_at = moment.tick.at_secs();
+    Ok(Some(report))
 }
 
 /// Splits `--node` values into specs (which add nodes) and bare names (which select).
@@ -265,6 +305,17 @@ struct Check {
     thresholds: Thresholds,
 }
 
+/// The check `diagnose`'s `--grace`, `-w` and `-c` ask for.
+fn check_of(a: &super::DiagnoseArgs) -> Result<Check, Usage> {
+    Ok(Check {
+        grace_s: a.grace,
+        thresholds: Thresholds {
+            warning: a.warning.as_deref().map(str::parse).transpose()?,
+            critical: a.critical.as_deref().map(str::parse).transpose()?,
+        },
+    })
+}
+
 /// The checksum matrix of one poll, rows in the order the nodes report the modules.
 fn checksum_matrix(snaps: &[NodeSnapshot], findings: &[Finding]) -> Matrix {
     let columns: Vec<(String, Option<&NodeSnapshot>)> =
@@ -334,7 +385,7 @@ pub fn status(snaps: &[NodeSnapshot], iteration: Option<u64>) -> Report {
 }
 
 /// The `checksums` report of one poll.
-pub(crate) fn checksums(snaps: &[NodeSnapshot]) -> Report {
+pub fn checksums(snaps: &[NodeSnapshot]) -> Report {
     let findings = diagnose(snaps);
     let matrix = checksum_matrix(snaps, &findings);
     let unreachable: Vec<NodeError> = snaps
@@ -373,6 +424,21 @@ pub(crate) fn checksums(snaps: &[NodeSnapshot]) -> Report {
 
 /// The `diagnose` check: findings after `--grace`, the poll time against `-w/-c`, and the
 /// figures as performance data.
+/// The `diagnose` report of snapshots polled elsewhere (a recording, a test), with no grace
+/// and no thresholds: what `diagnose` without options prints for them.
+pub fn diagnosis_of_snapshots(snaps: &[NodeSnapshot]) -> Report {
+    let polled = ClusterPoll {
+        snapshots: snaps.to_vec(),
+        not_polled: Vec::new(),
+        discovered: Vec::new(),
+    };
+    let check = Check {
+        grace_s: 0,
+        thresholds: Thresholds::default(),
+    };
+    diagnosis(&polled, &check)
+}
+
 fn diagnosis(polled: &ClusterPoll, check: &Check) -> Report {
     let snaps = &polled.snapshots;
     let findings = apply_grace(diagnose(snaps), check.grace_s);

@@ -65,6 +65,9 @@ pub struct CommonArgs {
     /// the cluster from that node's own view of them only.
     #[arg(long)]
     pub no_discover: bool,
+    /// `--replay FILE --at TIME`: a moment of a recording instead of a live poll.
+    #[command(flatten)]
+    pub replay: crate::console::recording::moment::ReplayArgs,
 }
 
 /// `diagnose` arguments: the check a monitoring system runs.

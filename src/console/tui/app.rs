@@ -319,6 +319,8 @@ pub struct App {
     pub(super) status: Option<Status>,
     pub(super) running: BTreeMap<JobId, String>,
     pub(super) drill: Option<DrillPanel>,
+    /// Showing a recording (`pxadm replay`): nothing can reach a node.
+    pub(super) replay: bool,
     next_job: JobId,
     quit: bool,
 }
@@ -350,9 +352,44 @@ impl App {
             status: None,
             running: BTreeMap::new(),
             drill: None,
+            replay: false,
             next_job: 1,
             quit: false,
         }
+    }
+
+    /// Marks the console as showing a recording: every action that would change a node (or
+    /// run anything on one) is refused with the reason, as under `--read-only`.
+    pub fn set_replay(&mut self, on: bool) {
+        self.replay = on;
+        self.read_only |= on;
+    }
+
+    /// True when showing a recording.
+    pub fn is_replay(&self) -> bool {
+        self.replay
+    }
+
+    /// Takes over what the operator chose to look at in `other` (view, selections, filter,
+    /// scroll, theme), leaving the polled state alone; a replay seeking to another moment
+    /// keeps the operator where they were.
+    pub fn keep_view_of(&mut self, other: &App) {
+        self.view = other.view;
+        self.sel_module = other.sel_module;
+        self.sel_node = other.sel_node;
+        self.sel_finding = other.sel_finding;
+        self.inspect = other.inspect;
+        self.scroll = other.scroll;
+        self.filter = other.filter.clone();
+        self.theme = other.theme.clone();
+        self.overlay = other.overlay.clone();
+        self.status = other.status.clone();
+        self.quit = other.quit;
+    }
+
+    /// Shows a message in the footer (the replay's own notices).
+    pub fn notify(&mut self, text: impl Into<String>, severity: Severity) {
+        self.set_status(text, severity);
     }
 
     /// The failover drill started from the console, running or finished.
@@ -911,6 +948,16 @@ impl App {
 
     /// Runs a command from the key map.
     pub fn command(&mut self, command: Command) -> Vec<Effect> {
+        if self.replay && (command.is_action() || command == Command::RefreshNow) {
+            self.set_status(
+                format!(
+                    "replay: {} is disabled, it would act on a node and this is a recording",
+                    command.name()
+                ),
+                Severity::Warning,
+            );
+            return Vec::new();
+        }
         if command.is_action() && self.read_only {
             self.set_status(
                 format!("read-only: {} is disabled", command.name()),
@@ -1327,6 +1374,23 @@ impl App {
                 | PaletteCommand::Fix
                 | PaletteCommand::Drill(_)
         ) || matches!(&cmd, PaletteCommand::Sql { statements, .. } if !statements.iter().all(|s| palette::is_read_only(s)));
+        if self.replay
+            && matches!(
+                &cmd,
+                PaletteCommand::Sql { .. }
+                    | PaletteCommand::Load { .. }
+                    | PaletteCommand::Fault { .. }
+                    | PaletteCommand::Fix
+                    | PaletteCommand::Drill(_)
+                    | PaletteCommand::Refresh(_)
+            )
+        {
+            self.set_status(
+                "replay: this is a recording, no node can be reached from it",
+                Severity::Warning,
+            );
+            return Vec::new();
+        }
         if is_action && self.read_only {
             self.set_status(
                 "read-only: only SELECT and SHOW statements may run",

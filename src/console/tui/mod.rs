@@ -52,6 +52,7 @@ pub async fn run_console(
     nodes: Vec<ConsoleNode>,
     settings: ConsoleSettings,
     faults: Arc<dyn FaultInjector>,
+    record: Option<crate::console::recording::writer::Writer>,
 ) -> anyhow::Result<()> {
     if nodes.is_empty() {
         anyhow::bail!("no nodes to watch");
@@ -64,7 +65,13 @@ pub async fn run_console(
         AppOptions::from_settings(&settings, themes, now, tz).map_err(anyhow::Error::from)
     })
     .await??;
-    runner::run(App::new(nodes, options), faults).await
+    runner::run(App::new(nodes, options), faults, record).await
+}
+
+/// Draws `app` into `area` of a frame, as the terminal would show it there (the replay draws
+/// its time cursor below).
+pub fn draw_in(frame: &mut ratatui::Frame, app: &App, area: ratatui::layout::Rect) {
+    ui::draw_in(frame, app, area);
 }
 
 /// Draws `app` into a `width`×`height` buffer, exactly as the terminal would show it.

@@ -16,6 +16,7 @@ use super::contract::FaultInjector;
 use super::poller::{self, Signals};
 use super::term::{self, InputThread, TerminalGuard};
 use super::ui;
+use crate::console::recording::writer::Writer;
 use crate::proxysql::clock::unix_now;
 
 /// Actions applied in one go at most before the loop looks at the clock again.
@@ -24,10 +25,24 @@ const BATCH: usize = 256;
 /// that 50 nodes answering one after another cost a few frames, not fifty.
 const FRAME: Duration = Duration::from_millis(40);
 
-/// Runs the console on the real terminal until the operator quits.
-pub(super) async fn run(app: App, faults: Arc<dyn FaultInjector>) -> anyhow::Result<()> {
+/// Runs the console on the real terminal until the operator quits; with `record`, every
+/// poll on its way to the screen is also written to that recording.
+pub(super) async fn run(
+    app: App,
+    faults: Arc<dyn FaultInjector>,
+    record: Option<Writer>,
+) -> anyhow::Result<()> {
     let mut guard = TerminalGuard::enter()?;
     let (tx, rx) = mpsc::channel::<Action>(1024);
+    // With a recording, everything sent to the console passes the recorder's tap first.
+    let (tx, recorder) = match record {
+        Some(writer) => {
+            let (tap_tx, tap_rx) = mpsc::channel::<Action>(1024);
+            let task = tokio::spawn(crate::console::recording::record::tap(writer, tap_rx, tx));
+            (tap_tx, Some(task))
+        }
+        None => (tx, None),
+    };
     let input = InputThread::spawn(tx.clone())?;
     let result = drive(app, faults, tx, rx, |app| {
         guard.terminal().draw(|f| ui::draw(f, app))?;
@@ -36,6 +51,13 @@ pub(super) async fn run(app: App, faults: Arc<dyn FaultInjector>) -> anyhow::Res
     .await;
     input.stop();
     drop(guard);
+    if let Some(task) = recorder {
+        match tokio::time::timeout(Duration::from_secs(5), task).await {
+            Ok(Ok(Ok(summary))) => eprintln!("pxadm console: {summary}"),
+            Ok(Ok(Err(e))) => eprintln!("pxadm console: {e}"),
+            _ => eprintln!("pxadm console: the recorder did not finish writing"),
+        }
+    }
     result.map(|_| ())
 }
 

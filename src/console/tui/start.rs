@@ -28,6 +28,9 @@ pub struct ConsoleArgs {
     /// Prompt for the password (what a bare -p becomes).
     #[arg(long, hide = true)]
     pub ask_password: bool,
+    /// Also write every poll to this recording (must not exist yet; `pxadm replay FILE`).
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<std::path::PathBuf>,
 }
 
 fn require_terminal() -> anyhow::Result<()> {
@@ -53,8 +56,21 @@ pub async fn console(mut args: ConsoleArgs) -> anyhow::Result<()> {
     }
     settings.read_only |= args.read_only;
     require_terminal()?;
+    let record = match &args.record {
+        Some(path) => {
+            let header = crate::console::recording::record::header(
+                &nodes,
+                crate::console::recording::format::Source::Console,
+                settings.refresh,
+            );
+            Some(crate::console::recording::writer::Writer::create(
+                path, header,
+            )?)
+        }
+        None => None,
+    };
     let faults = Arc::new(Injector::new(nodes.clone(), None));
-    run_console(nodes, settings, faults).await
+    run_console(nodes, settings, faults, record).await
 }
 
 /// `pxadm`: the demo cluster in the console; every child stops when the console exits. Without
@@ -70,7 +86,7 @@ pub async fn demo(read_only: bool) -> anyhow::Result<()> {
     let faults = Arc::new(Injector::new(nodes.clone(), Some(cluster.clone())));
     let mut settings = config.console_settings();
     settings.read_only |= read_only;
-    let result = run_console(nodes, settings, faults).await;
+    let result = run_console(nodes, settings, faults, None).await;
     cluster.stop().await;
     result
 }

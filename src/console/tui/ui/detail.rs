@@ -228,6 +228,7 @@ fn detail_or<'a>(app: &'a App, theme: &Theme) -> Result<&'a NodeDetail, Vec<Line
     match app.detail() {
         Some(Ok(d)) => Ok(d),
         Some(Err(e)) => Err(note(format!("unreadable: {e}"), theme)),
+        None if app.is_replay() => Err(note(NOT_RECORDED, theme)),
         None => Err(note("loading…", theme)),
     }
 }
@@ -384,6 +385,10 @@ fn rules(app: &App, width: usize) -> Vec<Line<'static>> {
     }
 }
 
+/// What a replay says where the live console reads tables on demand.
+const NOT_RECORDED: &str =
+    "not in the recording: it keeps the polls (checksums, peer views, cluster variables, VRRP)";
+
 fn variables(app: &App, width: usize) -> Vec<Line<'static>> {
     let theme = app.theme();
     let title = "Variables that differ between nodes · runtime_global_variables";
@@ -393,6 +398,9 @@ fn variables(app: &App, width: usize) -> Vec<Line<'static>> {
         .map(|n| n.variables.as_ref().and_then(|v| v.as_ref().ok()))
         .collect();
     let read = per_node.iter().filter(|v| v.is_some()).count();
+    if read == 0 && app.is_replay() {
+        return section(title, theme, note(NOT_RECORDED, theme));
+    }
     if read == 0 {
         return section(title, theme, note("loading…", theme));
     }

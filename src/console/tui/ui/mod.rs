@@ -30,7 +30,11 @@ pub const WIDE: u16 = 120;
 
 /// Draws the whole console.
 pub fn draw(frame: &mut Frame, app: &App) {
-    let area = frame.area();
+    draw_in(frame, app, frame.area());
+}
+
+/// Draws the whole console into `area` of the frame (the replay keeps rows for its cursor).
+pub fn draw_in(frame: &mut Frame, app: &App, area: Rect) {
     let theme = app.theme();
     frame.render_widget(Block::new().style(theme.base()), area);
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
@@ -109,7 +113,10 @@ fn draw_header(frame: &mut Frame, app: &App, area: Rect) {
             Severity::Critical
         }),
     ));
-    if app.read_only {
+    if app.replay {
+        left.push(Span::styled(" │ ", theme.border()));
+        left.push(Span::styled("REPLAY", theme.severity(Severity::Warning)));
+    } else if app.read_only {
         left.push(Span::styled(" │ ", theme.border()));
         left.push(Span::styled("READ-ONLY", theme.severity(Severity::Warning)));
     }
