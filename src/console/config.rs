@@ -282,7 +282,7 @@ fn xdg_dir(var: &str, fallback: &str) -> Option<PathBuf> {
 fn toml_error_message(text: &str, e: &toml::de::Error) -> String {
     static SECRET: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
         regex::Regex::new(
-            r#"(?i)[a-z0-9_-]*(?:pass|pwd|secret|credential)[a-z0-9_-]*"?\s*=\s*(?:"((?:[^"\\\n]|\\.)*)"?|'([^'\n]*)'?|([^\s,}#]+))"#,
+            r#"(?i)[a-z0-9_-]*(?:pass|pasw|pwd|secret|credential)[a-z0-9_-]*"?\s*=\s*(?:"((?:[^"\\\n]|\\.)*)"?|'([^'\n]*)'?|([^\s,}#]+))"#,
         )
         .expect("valid regex")
     });
