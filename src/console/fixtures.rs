@@ -1,6 +1,6 @@
 //! The reference scenario's step-4 state, written once for every console test (diagnosis,
 //! TUI snapshots, batch and the shared matrix): node1 and node2's `runtime_checksums_values`
-//! as the scenario README prints them (`/work/shared/scenario`), node2 freshly added and stuck
+//! as the reference scenario's README prints them, node2 freshly added and stuck
 //! behind node1's version-1 query rules and servers.
 
 /// One `runtime_checksums_values` row: name, version, epoch, checksum.
