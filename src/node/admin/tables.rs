@@ -86,6 +86,7 @@ fn quote_ident(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::proxysql::config_file::{ConfigFile, Section};
     use crate::proxysql::schema::table;
     use crate::proxysql::schema::tests::{inventory, SPEC_DDL};
     use std::collections::BTreeSet;
@@ -281,5 +282,108 @@ mod tests {
             )
             .expect("workaround row");
         assert_eq!(packet, "4194304");
+    }
+
+    fn query(db: &Connection, sql: &str) -> Vec<Vec<Option<String>>> {
+        let mut stmt = db.prepare(sql).expect("prepare");
+        let columns = stmt.column_count();
+        stmt.query_map([], |row| {
+            (0..columns)
+                .map(|i| {
+                    row.get::<_, rusqlite::types::Value>(i).map(|v| match v {
+                        rusqlite::types::Value::Null => None,
+                        rusqlite::types::Value::Integer(i) => Some(i.to_string()),
+                        rusqlite::types::Value::Text(t) => Some(t),
+                        other => Some(format!("{other:?}")),
+                    })
+                })
+                .collect()
+        })
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows")
+    }
+
+    /// The statements a `proxysql.cnf` turns into run on the node's own `main` tables, with
+    /// ProxySQL's defaults filling what the file leaves out.
+    #[test]
+    fn config_file_statements_run_on_the_main_tables() {
+        let db = Connection::open_in_memory().expect("sqlite");
+        create_all(&db, "main", Schema::Main).expect("main tables");
+        let cfg = ConfigFile::parse(include_str!("../../../tests/fixtures/proxysql-node1.cnf"))
+            .expect("parses");
+        let mut loaded = 0;
+        for section in Section::ALL {
+            for statement in cfg.section_statements(section).expect("valid") {
+                loaded += db
+                    .execute(&statement, [])
+                    .unwrap_or_else(|e| panic!("{statement}: {e}"));
+            }
+        }
+        assert_eq!(loaded, 14 + 11 + 3 + 1 + 2 + 2 + 2);
+
+        let s = |v: &str| Some(v.to_owned());
+        assert_eq!(
+            query(
+                &db,
+                "SELECT hostgroup_id, hostname, port, status, weight, comment FROM mysql_servers \
+                 ORDER BY hostname"
+            ),
+            [
+                [
+                    s("10"),
+                    s("192.168.0.11"),
+                    s("3306"),
+                    s("ONLINE"),
+                    s("1"),
+                    s("primary")
+                ],
+                [
+                    s("20"),
+                    s("192.168.0.12"),
+                    s("3306"),
+                    s("ONLINE"),
+                    s("100"),
+                    s("replica 'a'")
+                ],
+                [
+                    s("20"),
+                    s("192.168.0.13"),
+                    s("3306"),
+                    s("OFFLINE_SOFT"),
+                    s("1"),
+                    s("")
+                ],
+            ]
+        );
+        // ProxySQL writes '' (not the table's NULL) for an absent default_schema.
+        assert_eq!(
+            query(
+                &db,
+                "SELECT username, default_schema, backend, frontend FROM mysql_users ORDER BY username"
+            ),
+            [
+                [s("reporter"), s(""), s("1"), s("1")],
+                [s("svcusr"), s("duhokim"), s("1"), s("1")],
+            ]
+        );
+        // NULL into NOT NULL `attributes` becomes the column default under INSERT OR REPLACE.
+        assert_eq!(
+            query(
+                &db,
+                "SELECT rule_id, match_digest, attributes, comment FROM mysql_query_rules ORDER BY rule_id"
+            ),
+            [
+                [s("100"), s("^SELECT .* FOR UPDATE$"), s(""), None],
+                [s("200"), s(r"^SELECT\s(?!.*FOR UPDATE)"), s(""), s("reads to replicas")],
+            ]
+        );
+        assert_eq!(
+            query(
+                &db,
+                "SELECT variable_value FROM global_variables WHERE variable_name='admin-cluster_username'"
+            ),
+            [[s("cluster_user")]]
+        );
     }
 }
