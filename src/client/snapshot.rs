@@ -20,6 +20,7 @@ use crate::proxysql::cluster::state::{
     parse_u64, ChecksumRow, DiffsBeforeSync, LocalChecksums, LocalModuleState, Module,
     PeerModuleState, RowError,
 };
+use crate::proxysql::columns::{PEER_CHECKSUMS_COLUMNS, PEER_METRICS_COLUMNS};
 use crate::proxysql::resultset::ResultSet;
 
 const CLUSTER_PASSWORD: &str = "admin-cluster_password";
@@ -290,18 +291,7 @@ impl<'a> Columns<'a> {
 }
 
 fn parse_peer_checksums(rs: &ResultSet) -> Result<Vec<PeerChecksumRow>, RowError> {
-    const N: &[&str] = &[
-        "hostname",
-        "port",
-        "name",
-        "version",
-        "epoch",
-        "checksum",
-        "changed_at",
-        "updated_at",
-        "diff_check",
-    ];
-    let c = Columns::new(rs, N)?;
+    let c = Columns::new(rs, &PEER_CHECKSUMS_COLUMNS)?;
     c.rows()
         .map(|r| {
             Ok(PeerChecksumRow {
@@ -322,19 +312,7 @@ fn parse_peer_checksums(rs: &ResultSet) -> Result<Vec<PeerChecksumRow>, RowError
 }
 
 fn parse_peer_metrics(rs: &ResultSet) -> Result<Vec<PeerMetricsRow>, RowError> {
-    const N: &[&str] = &[
-        "hostname",
-        "port",
-        "weight",
-        "comment",
-        "response_time_ms",
-        "Uptime_s",
-        "last_check_ms",
-        "Queries",
-        "Client_Connections_connected",
-        "Client_Connections_created",
-    ];
-    let c = Columns::new(rs, N)?;
+    let c = Columns::new(rs, &PEER_METRICS_COLUMNS)?;
     c.rows()
         .map(|r| {
             Ok(PeerMetricsRow {

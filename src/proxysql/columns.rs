@@ -14,6 +14,33 @@ pub const SERVERS_COLUMNS: &str = "hostgroup_id, hostname, port, gtid_port, stat
 
 /// The six hostgroup tables that travel with `mysql_servers_v2`, in checksum order, with the
 /// ORDER BY key ProxySQL uses.
+/// `stats_proxysql_servers_checksums`: what a node remembers of each peer's modules (§6.9).
+pub const PEER_CHECKSUMS_COLUMNS: [&str; 9] = [
+    "hostname",
+    "port",
+    "name",
+    "version",
+    "epoch",
+    "checksum",
+    "changed_at",
+    "updated_at",
+    "diff_check",
+];
+
+/// `stats_proxysql_servers_metrics`: peer liveness and counters (§3.2).
+pub const PEER_METRICS_COLUMNS: [&str; 10] = [
+    "hostname",
+    "port",
+    "weight",
+    "comment",
+    "response_time_ms",
+    "Uptime_s",
+    "last_check_ms",
+    "Queries",
+    "Client_Connections_connected",
+    "Client_Connections_created",
+];
+
 pub const HOSTGROUP_TABLES: [(&str, &str); 6] = [
     ("mysql_replication_hostgroups", "writer_hostgroup"),
     ("mysql_group_replication_hostgroups", "writer_hostgroup"),

@@ -18,6 +18,7 @@ use tokio::sync::{mpsc, watch};
 use super::runtime_layer::Runtime;
 use crate::node::vip::VipStatus;
 use crate::proxysql::checksum::table::ChecksumTable;
+use crate::proxysql::columns::{PEER_CHECKSUMS_COLUMNS, PEER_METRICS_COLUMNS};
 use crate::proxysql::resultset::ResultSet;
 
 /// Requests from the engine to the node supervisor.
@@ -238,29 +239,8 @@ impl NodeShared {
 
     /// `stats_proxysql_servers_checksums` and `stats_proxysql_servers_metrics` contents.
     pub fn cluster_stats(&self) -> (ResultSet, ResultSet) {
-        let mut checksums = ResultSet::with_columns([
-            "hostname",
-            "port",
-            "name",
-            "version",
-            "epoch",
-            "checksum",
-            "changed_at",
-            "updated_at",
-            "diff_check",
-        ]);
-        let mut metrics = ResultSet::with_columns([
-            "hostname",
-            "port",
-            "weight",
-            "comment",
-            "response_time_ms",
-            "Uptime_s",
-            "last_check_ms",
-            "Queries",
-            "Client_Connections_connected",
-            "Client_Connections_created",
-        ]);
+        let mut checksums = ResultSet::with_columns(PEER_CHECKSUMS_COLUMNS);
+        let mut metrics = ResultSet::with_columns(PEER_METRICS_COLUMNS);
         for rows in self.cluster.lock().values() {
             checksums.rows.extend(rows.checksums.iter().cloned());
             if !rows.metrics.is_empty() {
