@@ -178,6 +178,11 @@ pub struct KeepalivedRenderArgs {
     /// without it, the scenario's two nodes.
     #[arg(long, value_name = "FILE")]
     pub nodes: Option<PathBuf>,
+    /// Check script to render, overriding the file's `[check] kind`: `process` (the report's
+    /// `ps | grep`, blind to a hung proxy) or `sql` (`SELECT 1` through the proxy with a
+    /// timeout; needs `[check] user`).
+    #[arg(long, value_name = "KIND", value_parser = ["process", "sql"])]
+    pub check: Option<String>,
 }
 
 /// `pxadm drill` subcommands.

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use pxadm::cli::{Cli, Command, DrillCommand, KeepalivedCommand, KeepalivedRenderArgs};
 use pxadm::node::server::{Node, NodeOptions};
-use pxadm::proxysql::vrrp::cluster::VipCluster;
+use pxadm::proxysql::vrrp::cluster::{CheckScriptKind, VipCluster};
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse_args();
@@ -139,23 +139,43 @@ fn render_keepalived(args: &KeepalivedRenderArgs) -> anyhow::Result<()> {
         }
         None => VipCluster::scenario(),
     };
+    let mut cluster = cluster;
+    if let Some(kind) = args.check.as_deref() {
+        let check = cluster.check.as_mut().ok_or_else(|| {
+            anyhow::anyhow!("--check {kind}: the description has no [check] section")
+        })?;
+        check.kind = if kind == "sql" {
+            CheckScriptKind::Sql
+        } else {
+            CheckScriptKind::Process
+        };
+    }
     let files = cluster.render()?;
     std::fs::create_dir_all(&args.out)
         .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", args.out.display()))?;
     for file in files {
         let path = args.out.join(&file.name);
-        write_file(&path, &file.contents, file.executable)?;
+        write_file(&path, &file.contents, file.mode)?;
         println!("{}", path.display());
     }
     Ok(())
 }
 
-fn write_file(path: &Path, contents: &str, executable: bool) -> anyhow::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::write(path, contents)
+fn write_file(path: &Path, contents: &str, mode: u32) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    // Created with its final mode, and an existing file gets it before the new contents are
+    // written, so a credentials file is never readable by others, even for a moment.
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(mode)
+        .open(path)
         .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
-    let mode = if executable { 0o755 } else { 0o644 };
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+    file.set_permissions(std::fs::Permissions::from_mode(mode))
         .map_err(|e| anyhow::anyhow!("cannot chmod {}: {e}", path.display()))?;
+    file.write_all(contents.as_bytes())
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
     Ok(())
 }

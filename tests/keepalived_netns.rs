@@ -247,33 +247,23 @@ async fn keepalived_moves_the_vip_off_a_killed_proxy_and_writes_resume() {
     ]);
     let (n1, n2, cl) = (netns.name("n1"), netns.name("n2"), netns.name("cl"));
 
-    // The reference scenario's settings, rendered by pxadm for this topology. The check is
-    // the SQL one (a query through the proxy's own traffic port, with a timeout), so a hung
-    // proxy fails it too, not only a dead one as with the report's `ps | grep`.
-    let check = write_file(
-        d,
-        "check_proxy.sh",
-        &format!(
-            "#!/bin/sh\n# healthy while the local proxy answers a query within 1 s\n\
-             exec timeout 1 mariadb -h127.0.0.1 -P{TRAFFIC_PORT} -usvcusr -psvcusr \
-             --connect-timeout=1 -e 'SELECT 1' >/dev/null 2>&1\n"
-        ),
-    );
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&check, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // The reference scenario's settings, rendered by pxadm for this topology, with the SQL
+    // check (a query through the proxy's own traffic port, with a timeout), so a hung proxy
+    // fails it too, not only a dead one as with the report's `ps | grep`.
+    let rendered = d.join("rendered");
     let nodes_file = write_file(
         d,
         "nodes.toml",
         &format!(
             "virtual_router_id = 51\nauth_pass = \"1234\"\nadvert_int = 1\nvip = \"{VIP}/24\"\n\
-             port = {TRAFFIC_PORT}\ninterface = \"eth0\"\n\n[check]\nname = \"chk_service\"\n\
-             script = \"{}\"\ninterval = 2\nfall = 2\nrise = 1\nweight = -20\n\n\
+             port = {TRAFFIC_PORT}\ninterface = \"eth0\"\nnotify = \"{r}/notify.sh\"\n\n\
+             [check]\nname = \"chk_service\"\nscript = \"{r}/check_proxy.sh\"\nkind = \"sql\"\n\
+             user = \"svcusr\"\npassword = \"svcusr\"\ninterval = 2\nfall = 2\nrise = 1\nweight = -20\n\n\
              [[node]]\nname = \"node1\"\naddress = \"192.168.0.11\"\nstate = \"MASTER\"\npriority = 100\n\n\
              [[node]]\nname = \"node2\"\naddress = \"192.168.0.12\"\nstate = \"BACKUP\"\npriority = 90\n",
-            check.display()
+            r = rendered.display()
         ),
     );
-    let rendered = d.join("rendered");
     let render = std::process::Command::new(pxadm_bin())
         .args(["keepalived", "render", "--batch", "--nodes"])
         .arg(&nodes_file)
@@ -286,23 +276,13 @@ async fn keepalived_moves_the_vip_off_a_killed_proxy_and_writes_resume() {
         "render: {}",
         String::from_utf8_lossy(&render.stderr)
     );
-    // The render also wrote the report's `ps | grep` script into `rendered/`; the configs
-    // point at the SQL check above.
     let confs = [
         rendered.join("keepalived-node1.conf"),
         rendered.join("keepalived-node2.conf"),
     ];
-    // `keepalived -t` refuses (exit 5) a config whose scripts would run as root without
-    // script security, and an interface that does not exist: the rendered configs are tested
-    // inside their node's namespace, with the two global_defs lines a root deployment needs
-    // (the render keeps the report's empty global_defs).
+    // `keepalived -t` in each node's namespace (the interface exists only there) accepts the
+    // rendered files as they are: script_user and enable_script_security are rendered.
     for (conf, ns) in confs.iter().zip([&n1, &n2]) {
-        let text = std::fs::read_to_string(conf).unwrap().replacen(
-            "global_defs {\n",
-            "global_defs {\n    script_user root\n    enable_script_security\n",
-            1,
-        );
-        std::fs::write(conf, text).unwrap();
         let test = std::process::Command::new("ip")
             .args(["netns", "exec", ns, "keepalived", "-t", "-f"])
             .arg(conf)

@@ -737,9 +737,17 @@ fn keepalived_render_reproduces_the_scenario_configs() {
     );
     let listed = String::from_utf8_lossy(&run.stdout).lines().count();
     assert_eq!(listed, 5, "two confs, two --vip files, one script");
+    // The report's configs, plus the two global_defs lines without which keepalived 2.2
+    // refuses to run root-owned scripts (docs/vip.md).
     for name in ["keepalived-node1.conf", "keepalived-node2.conf"] {
         let rendered = std::fs::read_to_string(out.path().join(name)).unwrap();
-        let expected = std::fs::read_to_string(fixtures.join(name)).unwrap();
+        let expected = std::fs::read_to_string(fixtures.join(name))
+            .unwrap()
+            .replacen(
+                "global_defs {\n",
+                "global_defs {\n    script_user root\n    enable_script_security\n",
+                1,
+            );
         assert_eq!(normalise(&rendered), normalise(&expected), "{name}");
     }
     // The check script: the same commands (its comment is worded differently).

@@ -16,7 +16,7 @@ use super::{DrillError, DrillOptions, Emitter, EventKind};
 use crate::client::conn::{self, NodeAddr};
 use crate::client::queries;
 use crate::console::launcher::NodeLauncher;
-use crate::proxysql::vrrp::cluster::{ClusterCheck, ClusterNode, VipCluster};
+use crate::proxysql::vrrp::cluster::{CheckScriptKind, ClusterCheck, ClusterNode, VipCluster};
 use crate::proxysql::vrrp::InitialState;
 
 /// Priorities of node1..node3: node1 is the scenario's MASTER (100), node2 its BACKUP (90).
@@ -121,10 +121,17 @@ impl DrillCluster {
             interface: "lo".into(),
             advert_port,
             unicast: true,
+            script_user: "root".into(),
+            notify: None,
             check: Some(ClusterCheck {
                 name: "chk_service".into(),
                 script: "/etc/keepalived/check_service.sh".into(),
+                kind: CheckScriptKind::Process,
                 pattern: "proxysql.cnf".into(),
+                host: "127.0.0.1".into(),
+                port: None,
+                user: None,
+                password: None,
                 interval: opts.timing.check_interval.as_secs_f64(),
                 timeout: None,
                 fall: opts.timing.fall,

@@ -15,10 +15,19 @@
 //! advert_port = 5405                # optional: UDP port of pxadm's adverts (default 5405)
 //! unicast = false                   # optional: keepalived unicast_src_ip/unicast_peer
 //!
+//! script_user = "root"              # optional: keepalived's script_user (default root, with
+//!                                   #   enable_script_security); "" renders an empty global_defs
+//! notify = "/etc/keepalived/notify.sh"  # optional: log every VRRP transition (syslog)
+//!
 //! [check]                           # optional
 //! name = "chk_service"              # optional, default chk_service
 //! script = "/etc/keepalived/check_service.sh"   # optional: where keepalived finds it
-//! pattern = "proxysql.cnf"          # optional: the script looks for this process
+//! kind = "process"                  # optional: "process" (the report's ps | grep) or "sql"
+//! pattern = "proxysql.cnf"          # optional, process: the script looks for this process
+//! host = "127.0.0.1"                # optional, sql: where the local proxy listens
+//! port = 6033                       # optional, sql: default the VIP's traffic port
+//! user = "svcusr"                   # sql: a user the proxy accepts on that port
+//! password = "svcusr"               # sql: written to <script>.cnf (mode 0600), not the script
 //! interval = 2                      # optional, seconds (default 1)
 //! fall = 2                          # optional (default 1)
 //! rise = 1                          # optional (default 1)
@@ -44,12 +53,14 @@
 use core::net::{IpAddr, SocketAddr};
 use std::collections::HashSet;
 use std::fmt::Write as _;
+use std::time::Duration;
 
 use serde::Deserialize;
 
 use super::config::{InitialState, VipConfig};
 use super::keepalived::{
-    parse_cidr, render_check_script, render_keepalived_conf, KeepalivedDeployment, RenderError,
+    parse_cidr, render_check_credentials, render_check_script, render_keepalived_conf,
+    render_notify_script, render_sql_check_script, KeepalivedDeployment, RenderError, SqlCheck,
 };
 
 /// The scenario's two nodes (steps 6-7): `pxadm keepalived render` without `--nodes`.
@@ -107,6 +118,11 @@ pub struct VipCluster {
     /// Render keepalived's unicast_src_ip/unicast_peer instead of multicast.
     #[serde(default)]
     pub unicast: bool,
+    /// User keepalived runs scripts as, with `enable_script_security`; empty for neither.
+    #[serde(default = "default_script_user")]
+    pub script_user: String,
+    /// Where the `notify` script that logs transitions is installed, if wanted.
+    pub notify: Option<String>,
     /// The tracked check.
     pub check: Option<ClusterCheck>,
     /// The nodes.
@@ -124,9 +140,21 @@ pub struct ClusterCheck {
     /// Where keepalived finds the rendered script.
     #[serde(default = "default_script")]
     pub script: String,
-    /// Process command-line fragment the script looks for.
+    /// What the script checks.
+    #[serde(default)]
+    pub kind: CheckScriptKind,
+    /// Process command-line fragment the `process` script looks for.
     #[serde(default = "default_pattern")]
     pub pattern: String,
+    /// Host the `sql` check connects to.
+    #[serde(default = "default_check_host")]
+    pub host: String,
+    /// Port the `sql` check connects to; default the VIP's traffic port.
+    pub port: Option<u16>,
+    /// User of the `sql` check.
+    pub user: Option<String>,
+    /// Password of the `sql` check (rendered into a 0600 option file, not the script).
+    pub password: Option<String>,
     /// Seconds between runs.
     #[serde(default = "default_interval")]
     pub interval: f64,
@@ -141,6 +169,18 @@ pub struct ClusterCheck {
     /// Priority adjustment; 0 means FAULT while failed.
     #[serde(default)]
     pub weight: i32,
+}
+
+/// What keepalived's check script tests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckScriptKind {
+    /// A process whose command line holds `pattern` exists (the field report's `ps | grep`);
+    /// blind to a paused or hung proxy.
+    #[default]
+    Process,
+    /// The local proxy answers `SELECT 1` within the timeout.
+    Sql,
 }
 
 /// One node of the virtual router.
@@ -166,8 +206,8 @@ pub struct RenderedFile {
     pub name: String,
     /// Contents.
     pub contents: String,
-    /// Whether it must be executable (the check script).
-    pub executable: bool,
+    /// Unix permissions: 0755 for scripts, 0600 for credentials, 0644 otherwise.
+    pub mode: u32,
 }
 
 fn default_instance() -> String {
@@ -187,6 +227,12 @@ fn default_check_name() -> String {
 }
 fn default_script() -> String {
     "/etc/keepalived/check_service.sh".into()
+}
+fn default_script_user() -> String {
+    "root".into()
+}
+fn default_check_host() -> String {
+    "127.0.0.1".into()
 }
 fn default_pattern() -> String {
     "proxysql.cnf".into()
@@ -339,6 +385,8 @@ impl VipCluster {
             } else {
                 Vec::new()
             },
+            script_user: (!self.script_user.is_empty()).then(|| self.script_user.clone()),
+            notify_path: self.notify.clone(),
         }
     }
 
@@ -357,29 +405,66 @@ impl VipCluster {
             files.push(RenderedFile {
                 name: format!("keepalived-{}.conf", node.name),
                 contents: render_keepalived_conf(&cfg, &deployment)?,
-                executable: false,
+                mode: 0o644,
             });
             files.push(RenderedFile {
                 name: format!("vip-{}.toml", node.name),
                 contents: self.vip_toml(node)?,
-                executable: false,
+                mode: 0o644,
             });
         }
         if let Some(check) = &self.check {
-            let name = check
-                .script
-                .rsplit('/')
-                .next()
-                .filter(|n| !n.is_empty() && *n != "." && *n != "..")
-                .ok_or_else(|| invalid("check.script", "must end with a file name"))?;
+            let name = file_name(&check.script, "check.script")?;
+            let contents = match check.kind {
+                CheckScriptKind::Process => render_check_script(&check.pattern)?,
+                CheckScriptKind::Sql => {
+                    let user = check
+                        .user
+                        .as_deref()
+                        .ok_or_else(|| invalid("check.user", "kind = \"sql\" needs a user"))?;
+                    let stem = name.strip_suffix(".sh").unwrap_or(name);
+                    let dir = &check.script[..check.script.len() - name.len()];
+                    let defaults_file = format!("{dir}{stem}.cnf");
+                    files.push(RenderedFile {
+                        name: format!("{stem}.cnf"),
+                        contents: render_check_credentials(user, check.password.as_deref())?,
+                        mode: 0o600,
+                    });
+                    render_sql_check_script(&SqlCheck {
+                        host: check.host.clone(),
+                        port: check.port.unwrap_or(self.port),
+                        defaults_file,
+                        // keepalived kills a script that outlives its own timeout (default:
+                        // the interval); the check gives up a little before.
+                        timeout: Duration::from_secs_f64(
+                            check.timeout.unwrap_or(check.interval).max(0.1),
+                        ),
+                    })?
+                }
+            };
             files.push(RenderedFile {
                 name: name.to_string(),
-                contents: render_check_script(&check.pattern)?,
-                executable: true,
+                contents,
+                mode: 0o755,
+            });
+        }
+        if let Some(notify) = &self.notify {
+            files.push(RenderedFile {
+                name: file_name(notify, "notify")?.to_string(),
+                contents: render_notify_script(),
+                mode: 0o755,
             });
         }
         Ok(files)
     }
+}
+
+/// The file name at the end of an install path.
+fn file_name<'a>(path: &'a str, field: &'static str) -> Result<&'a str, RenderError> {
+    path.rsplit('/')
+        .next()
+        .filter(|n| !n.is_empty() && *n != "." && *n != "..")
+        .ok_or_else(|| invalid(field, "must end with a file name"))
 }
 
 /// A TOML basic string.
@@ -417,7 +502,7 @@ mod tests {
         let conf = &file(&files, "keepalived-node2.conf").contents;
         assert!(conf.contains("    state BACKUP\n    interface enp0s3\n"));
         assert!(conf.contains("        192.168.0.20/24\n"));
-        assert!(file(&files, "check_service.sh").executable);
+        assert_eq!(file(&files, "check_service.sh").mode, 0o755);
     }
 
     #[test]
@@ -484,5 +569,73 @@ mod tests {
                 .unwrap_err();
             assert!(err.contains(expect), "{expect}: {err}");
         }
+    }
+
+    #[test]
+    fn script_security_is_on_by_default_and_can_be_left_out() {
+        let files = VipCluster::scenario().render().unwrap();
+        let conf = &file(&files, "keepalived-node1.conf").contents;
+        assert!(conf
+            .starts_with("global_defs {\n    script_user root\n    enable_script_security\n}\n"));
+        let report = VipCluster::from_toml(&format!("script_user = \"\"\n{SCENARIO}")).unwrap();
+        let files = report.render().unwrap();
+        let conf = &file(&files, "keepalived-node1.conf").contents;
+        assert!(conf.starts_with("global_defs {\n}\n"), "{conf}");
+    }
+
+    #[test]
+    fn sql_check_renders_a_script_and_a_private_credentials_file() {
+        let text = SCENARIO.replace(
+            "fall = 2\n",
+            "fall = 2\nkind = \"sql\"\nuser = \"svcusr\"\npassword = 'p\"w'\n",
+        );
+        let files = VipCluster::from_toml(&text).unwrap().render().unwrap();
+        let script = file(&files, "check_service.sh");
+        assert_eq!(script.mode, 0o755);
+        for needle in [
+            "--defaults-extra-file=\"/etc/keepalived/check_service.cnf\"",
+            "-h 127.0.0.1 -P 6033",
+            "timeout -k 1 2 ",
+            "-e 'SELECT 1'",
+        ] {
+            assert!(
+                script.contents.contains(needle),
+                "{needle} in {}",
+                script.contents
+            );
+        }
+        assert!(
+            !script.contents.contains("svcusr"),
+            "no credentials in the script"
+        );
+        let cnf = file(&files, "check_service.cnf");
+        assert_eq!(cnf.mode, 0o600);
+        assert!(
+            cnf.contents
+                .contains("[client]\nuser=\"svcusr\"\npassword=\"p\\\"w\"\n"),
+            "{}",
+            cnf.contents
+        );
+
+        let no_user = SCENARIO.replace("fall = 2\n", "fall = 2\nkind = \"sql\"\n");
+        let err = VipCluster::from_toml(&no_user)
+            .unwrap()
+            .render()
+            .unwrap_err();
+        assert!(err.to_string().contains("check.user"), "{err}");
+    }
+
+    #[test]
+    fn notify_script_logs_transitions() {
+        let text = format!("notify = \"/etc/keepalived/notify.sh\"\n{SCENARIO}");
+        let files = VipCluster::from_toml(&text).unwrap().render().unwrap();
+        let conf = &file(&files, "keepalived-node2.conf").contents;
+        assert!(
+            conf.contains("    notify \"/etc/keepalived/notify.sh\"\n}\n"),
+            "{conf}"
+        );
+        let notify = file(&files, "notify.sh");
+        assert_eq!(notify.mode, 0o755);
+        assert!(notify.contents.contains("logger -t keepalived-notify"));
     }
 }

@@ -22,6 +22,12 @@ pub struct KeepalivedDeployment {
     pub unicast_src_ip: Option<IpAddr>,
     /// Unicast peers; empty means multicast, as in the scenario.
     pub unicast_peers: Vec<IpAddr>,
+    /// User keepalived runs scripts as; `Some` also turns on `enable_script_security`, without
+    /// which keepalived 2.2 refuses (`keepalived -t` exits 5) to run root-owned scripts.
+    /// `None` keeps the field report's empty `global_defs`.
+    pub script_user: Option<String>,
+    /// Script keepalived runs on every state change (`notify`), if any.
+    pub notify_path: Option<String>,
 }
 
 /// Why a configuration cannot be expressed in keepalived.conf.
@@ -103,6 +109,26 @@ pub fn render_keepalived_conf(
             "must be non-empty, without double quotes or newlines",
         ));
     }
+    if let Some(user) = &deployment.script_user {
+        if user.is_empty()
+            || !user
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+        {
+            return Err(deployment_error(
+                "script_user",
+                format!("{user:?} is not a user name"),
+            ));
+        }
+    }
+    if let Some(path) = &deployment.notify_path {
+        if path.is_empty() || path.contains(['"', '\n']) {
+            return Err(deployment_error(
+                "notify",
+                "must be non-empty, without double quotes or newlines",
+            ));
+        }
+    }
     let (vip_addr, vip_prefix) = parse_cidr(&deployment.vip_cidr)?;
     let fractional = cfg.advert_int.subsec_nanos() != 0;
     if fractional && cfg.auth_pass.is_some() {
@@ -117,6 +143,11 @@ pub fn render_keepalived_conf(
     if fractional {
         // VRRPv2 only knows whole seconds and would round the interval.
         out.push_str("    vrrp_version 3\n");
+    }
+    let runs_scripts = cfg.check.is_some() || deployment.notify_path.is_some();
+    if let (Some(user), true) = (&deployment.script_user, runs_scripts) {
+        let _ = writeln!(out, "    script_user {user}");
+        out.push_str("    enable_script_security\n");
     }
     out.push_str("}\n");
     if let Some(check) = &cfg.check {
@@ -174,6 +205,9 @@ pub fn render_keepalived_conf(
     if let Some(check) = &cfg.check {
         let _ = writeln!(out, "    track_script {{\n        {}\n    }}", check.name);
     }
+    if let Some(path) = &deployment.notify_path {
+        let _ = writeln!(out, "    notify \"{path}\"");
+    }
     out.push_str("}\n");
     Ok(out)
 }
@@ -194,6 +228,91 @@ pub fn render_check_script(pattern: &str) -> Result<String, RenderError> {
          count=$(ps -ef | grep \"{pattern}\" | grep -v grep | wc -l)\n\
          if [ \"$count\" -gt 0 ]; then exit 0; else exit 1; fi\n"
     ))
+}
+
+/// Where the SQL check finds the local proxy, and how long it waits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqlCheck {
+    /// Host of the proxy port the check logs into (normally `127.0.0.1`).
+    pub host: String,
+    /// The proxy's traffic port (what clients experience) or its admin port.
+    pub port: u16,
+    /// Option file with the check's user and password (mode 0600), so the credentials are
+    /// neither in the script nor on a command line that `ps` shows.
+    pub defaults_file: String,
+    /// The whole check, connection included, fails after this long.
+    pub timeout: Duration,
+}
+
+/// The SQL check keepalived runs: exit 0 while the proxy answers `SELECT 1` within the
+/// timeout. Unlike the report's `ps | grep`, a paused, hung or overloaded proxy fails it.
+pub fn render_sql_check_script(check: &SqlCheck) -> Result<String, RenderError> {
+    if check.host.is_empty()
+        || !check
+            .host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'_'))
+    {
+        return Err(deployment_error(
+            "check.host",
+            format!("{:?} is not a host name or address", check.host),
+        ));
+    }
+    if check.defaults_file.is_empty() || check.defaults_file.contains(['"', '\\', '$', '`', '\n']) {
+        return Err(deployment_error(
+            "check.script",
+            "must be non-empty, without quotes, backslashes, '$', '`' or newlines",
+        ));
+    }
+    if check.timeout.is_zero() {
+        return Err(deployment_error("check.timeout", "must be above 0"));
+    }
+    // The client's --connect-timeout takes whole seconds; timeout(1) bounds the whole run.
+    let connect_secs = check.timeout.as_secs_f64().ceil().max(1.0) as u64;
+    Ok(format!(
+        "#!/bin/sh\n\
+         # exit 0 while the proxy at {host}:{port} answers SELECT 1 within {t} s, 1 otherwise:\n\
+         # a dead, paused or hung proxy fails it. Credentials: {file} (mode 0600).\n\
+         client=$(command -v mariadb || command -v mysql) || exit 1\n\
+         timeout -k 1 {t} \"$client\" --defaults-extra-file=\"{file}\" --protocol=TCP \\\n\
+         \x20   -h {host} -P {port} --connect-timeout={connect_secs} -N -e 'SELECT 1' >/dev/null 2>&1 \\\n\
+         \x20   || exit 1\n",
+        host = check.host,
+        port = check.port,
+        t = seconds(check.timeout),
+        file = check.defaults_file,
+    ))
+}
+
+/// The `[client]` option file the SQL check reads its credentials from.
+pub fn render_check_credentials(user: &str, password: Option<&str>) -> Result<String, RenderError> {
+    let bad = |v: &str| v.contains(['\n', '\r', '\0']);
+    if user.is_empty() || bad(user) || password.is_some_and(bad) {
+        return Err(deployment_error(
+            "check.user",
+            "user must be non-empty; user and password without newlines",
+        ));
+    }
+    // Option files unescape \\ and \" inside double quotes.
+    let quote = |v: &str| format!("\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\""));
+    let mut out = String::from(
+        "# credentials of keepalived's SQL check; keep this file mode 0600\n[client]\n",
+    );
+    let _ = writeln!(out, "user={}", quote(user));
+    if let Some(password) = password {
+        let _ = writeln!(out, "password={}", quote(password));
+    }
+    Ok(out)
+}
+
+/// The `notify` script: every VRRP state change of the instance goes to syslog (journal) with
+/// the tag `keepalived-notify`, so transitions can be read back beside the proxy's log.
+pub fn render_notify_script() -> String {
+    "#!/bin/sh\n\
+     # keepalived notify: $1 is INSTANCE or GROUP, $2 its name, $3 the new state (MASTER,\n\
+     # BACKUP, FAULT, STOP), $4 the priority. Logged to syslog with the tag keepalived-notify.\n\
+     logger -t keepalived-notify -- \"$1 $2 is now $3 (priority ${4:-?})\"\n"
+        .to_string()
 }
 
 #[cfg(test)]
@@ -293,6 +412,8 @@ if [ "$count" -gt 0 ]; then exit 0; else exit 1; fi
             script_path: "/etc/keepalived/check_service.sh".into(),
             unicast_src_ip: None,
             unicast_peers: Vec::new(),
+            script_user: None,
+            notify_path: None,
         }
     }
 
