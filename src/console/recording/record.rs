@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 
 use super::format::{Header, NodeInfo, Source, DEFAULT_KEYFRAME_EVERY, FORMAT_VERSION};
 use super::moment::{fmt_duration_ms, parse_duration};
-use super::writer::{NodeUpdate, Writer};
+use super::writer::{BackgroundWriter, NodeUpdate, Writer};
 use crate::client::conn::NodeAddr;
 use crate::client::detail::{fetch_ha, HaInfo};
 use crate::client::snapshot::fetch_snapshot;
@@ -175,13 +175,14 @@ pub async fn run(mut args: RecordArgs) -> anyhow::Result<()> {
 /// Polls `addrs` every `interval` into `writer` until `duration` is over or SIGINT, SIGTERM
 /// or SIGHUP arrives; returns a one-line summary.
 pub async fn record(
-    mut writer: Writer,
+    writer: Writer,
     addrs: Vec<NodeAddr>,
     interval: Duration,
     duration: Option<Duration>,
     out: &Path,
 ) -> anyhow::Result<String> {
     let n = addrs.len();
+    let writer = BackgroundWriter::spawn(writer)?;
     let mut poller = Poller::new(addrs);
     let timeout = crate::console::tui::poller::poll_timeout(interval);
     let mut sigint = signal(SignalKind::interrupt())?;
@@ -210,7 +211,9 @@ pub async fn record(
             _ = sigint.recv() => break "Ctrl-C",
             _ = sigterm.recv() => break "SIGTERM",
         };
-        writer.write_tick(at, &updates)?;
+        if !writer.write_tick(at, updates).await {
+            break "a write error";
+        }
         last_ms = at;
         if progress {
             eprint!(
@@ -224,15 +227,22 @@ pub async fn record(
     if progress {
         eprint!("\r\x1b[K");
     }
-    writer.sync()?;
+    let outcome = writer.finish().await;
+    if let Some(e) = outcome.error {
+        anyhow::bail!(
+            "writing {} stopped after {} ticks: {e}",
+            out.display(),
+            outcome.ticks
+        );
+    }
     let span = last_ms.saturating_sub(first_ms) + u64::try_from(interval.as_millis()).unwrap_or(0);
     Ok(format!(
         "pxadm record: {} ticks of {n} node(s) over {} into {}: {} ({:.2} MB per node-hour); stopped by {stopped_by}",
-        writer.ticks(),
+        outcome.ticks,
         fmt_duration_ms(span),
         out.display(),
-        human_bytes(writer.bytes()),
-        mb_per_node_hour(writer.bytes(), span, n),
+        human_bytes(outcome.bytes),
+        mb_per_node_hour(outcome.bytes, span, n),
     ))
 }
 
@@ -242,27 +252,25 @@ pub async fn record(
 /// Ends when every sender is gone; returns a summary, or why the recording stopped early (the
 /// console goes on regardless, and the file ends at its last whole tick).
 pub async fn tap(
-    mut writer: Writer,
+    writer: Writer,
     mut rx: mpsc::Receiver<Action>,
     tx: mpsc::Sender<Action>,
 ) -> Result<String, String> {
-    let n = writer.header().nodes.len();
+    let writer =
+        BackgroundWriter::spawn(writer).map_err(|e| format!("the recording did not start: {e}"))?;
+    let n = writer.nodes();
     let mut pending = vec![NodeUpdate::default(); n];
     let mut flush = tokio::time::interval(TAP_FLUSH);
     flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut failed: Option<String> = None;
-    let mut write = |pending: &mut Vec<NodeUpdate>, writer: &mut Writer| {
-        if failed.is_some() || pending.iter().all(NodeUpdate::is_empty) {
+    // False once the writer stopped on an error: the console goes on without recording.
+    let mut writing = true;
+    async fn write(pending: &mut Vec<NodeUpdate>, writer: &BackgroundWriter, writing: &mut bool) {
+        if !*writing || pending.iter().all(NodeUpdate::is_empty) {
             return;
         }
-        let updates = std::mem::replace(pending, vec![NodeUpdate::default(); n]);
-        if let Err(e) = writer.write_tick(unix_ms(), &updates) {
-            failed = Some(format!(
-                "the recording stopped after {} ticks: {e}",
-                writer.ticks()
-            ));
-        }
-    };
+        let updates = std::mem::replace(pending, vec![NodeUpdate::default(); pending.len()]);
+        *writing = writer.write_tick(unix_ms(), updates).await;
+    }
     loop {
         tokio::select! {
             action = rx.recv() => {
@@ -270,13 +278,13 @@ pub async fn tap(
                 match &action {
                     Action::Snapshot { node, snapshot } if *node < n => {
                         if pending[*node].snapshot.is_some() {
-                            write(&mut pending, &mut writer);
+                            write(&mut pending, &writer, &mut writing).await;
                         }
                         pending[*node].snapshot = Some(snapshot.clone());
                     }
                     Action::Ha { node, info } if *node < n => {
                         if pending[*node].ha.is_some() {
-                            write(&mut pending, &mut writer);
+                            write(&mut pending, &writer, &mut writing).await;
                         }
                         pending[*node].ha = Some(info.clone());
                     }
@@ -289,17 +297,20 @@ pub async fn tap(
                     break;
                 }
             }
-            _ = flush.tick() => write(&mut pending, &mut writer),
+            _ = flush.tick() => write(&mut pending, &writer, &mut writing).await,
         }
     }
-    write(&mut pending, &mut writer);
-    let _ = writer.sync();
-    match failed {
-        Some(e) => Err(e),
+    write(&mut pending, &writer, &mut writing).await;
+    let outcome = writer.finish().await;
+    match outcome.error {
+        Some(e) => Err(format!(
+            "the recording stopped after {} ticks: {e}",
+            outcome.ticks
+        )),
         None => Ok(format!(
             "recorded {} ticks ({})",
-            writer.ticks(),
-            human_bytes(writer.bytes())
+            outcome.ticks,
+            human_bytes(outcome.bytes)
         )),
     }
 }

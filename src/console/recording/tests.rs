@@ -7,7 +7,7 @@ use super::format::{Header, NodeInfo, Source, FILE_PREFIX, FORMAT_VERSION, FRAME
 use super::reader::{End, Recording};
 use super::replay::{feed, Replay};
 use super::timeline::{scan, ChangeKind};
-use super::writer::{NodeUpdate, Writer};
+use super::writer::{BackgroundWriter, NodeUpdate, Writer};
 use crate::client::detail::HaInfo;
 use crate::console::tui::fixtures::{self, Scenario, T};
 use crate::console::tui::{render_to_buffer, App, AppOptions, View};
@@ -129,6 +129,50 @@ fn every_tick_reads_back_as_written() {
     assert_eq!(rec.index_at((T + 3) * 1000 + 250), Some(3));
     assert_eq!(rec.index_at((T + 3) * 1000 + 999), Some(3));
     assert_eq!(rec.index_at(u64::MAX), Some(written.len() - 1));
+}
+
+#[tokio::test]
+async fn the_background_writer_writes_the_same_file_and_reports_a_failed_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let direct = dir.path().join("direct.pxrec");
+    let written = write_story(&direct, 7);
+    let queued = dir.path().join("queued.pxrec");
+    let writer = BackgroundWriter::spawn(Writer::create(&queued, header(7)).unwrap()).unwrap();
+    for (i, updates) in written.iter().enumerate() {
+        assert!(
+            writer
+                .write_tick((T + i as u64) * 1000 + 250, updates.clone())
+                .await
+        );
+    }
+    let outcome = writer.finish().await;
+    assert!(outcome.error.is_none(), "{:?}", outcome.error);
+    assert_eq!(outcome.ticks, written.len() as u64);
+    assert_eq!(
+        std::fs::read(&queued).unwrap(),
+        std::fs::read(&direct).unwrap()
+    );
+
+    // A destination that stops accepting bytes (a pipe whose reader is gone): the writer
+    // stops, later ticks are refused, and finish says why.
+    let (reader, pipe) = std::io::pipe().unwrap();
+    let file = std::fs::File::from(std::os::fd::OwnedFd::from(pipe));
+    let writer = BackgroundWriter::spawn(Writer::start(file, header(7)).unwrap()).unwrap();
+    drop(reader);
+    for (i, updates) in written.iter().enumerate() {
+        if !writer
+            .write_tick((T + i as u64) * 1000 + 250, updates.clone())
+            .await
+        {
+            break;
+        }
+    }
+    let outcome = writer.finish().await;
+    assert!(outcome.error.is_some());
+    assert_eq!(
+        outcome.ticks, 0,
+        "every tick's frame goes to the file at once"
+    );
 }
 
 /// Frame boundaries of a recording file: the end offset of every tick's frame.

@@ -3,8 +3,11 @@
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use serde_json::Value;
+use tokio::sync::mpsc;
 
 use super::format::{
     diff, encode_frame, file_prefix, FrameKind, HaV1, Header, NodeRecord, Patch, SnapshotV1,
@@ -184,5 +187,114 @@ impl Writer {
     /// Flushes the file to disk.
     pub fn sync(&mut self) -> io::Result<()> {
         self.file.sync_data()
+    }
+}
+
+/// How a [`BackgroundWriter`] ended.
+#[derive(Debug)]
+pub struct WriterOutcome {
+    /// Ticks written.
+    pub ticks: u64,
+    /// Bytes written, prefix and header included.
+    pub bytes: u64,
+    /// The write or sync error that ended it early, if any (the file ends at its last whole
+    /// tick).
+    pub error: Option<io::Error>,
+}
+
+/// What the writing thread reports while it runs, for progress lines.
+#[derive(Debug, Default)]
+struct Progress {
+    ticks: AtomicU64,
+    bytes: AtomicU64,
+}
+
+/// A tick on its way to the writing thread.
+type QueuedTick = (u64, Vec<NodeUpdate>);
+
+/// A [`Writer`] on a thread of its own: compressing a tick and writing it to the file never
+/// blocks the async runtime that polls the nodes and drives the console.
+pub struct BackgroundWriter {
+    tx: mpsc::Sender<QueuedTick>,
+    thread: std::thread::JoinHandle<WriterOutcome>,
+    progress: Arc<Progress>,
+    nodes: usize,
+}
+
+impl BackgroundWriter {
+    /// Ticks queued before [`BackgroundWriter::write_tick`] waits for the disk.
+    const QUEUE: usize = 64;
+
+    /// Moves `writer` to a new thread.
+    pub fn spawn(mut writer: Writer) -> io::Result<BackgroundWriter> {
+        let (tx, mut rx) = mpsc::channel::<QueuedTick>(Self::QUEUE);
+        let progress = Arc::new(Progress::default());
+        progress.bytes.store(writer.bytes(), Ordering::Relaxed);
+        let nodes = writer.header().nodes.len();
+        let shared = Arc::clone(&progress);
+        let thread = std::thread::Builder::new()
+            .name("pxadm-recorder".into())
+            .spawn(move || {
+                let mut error = None;
+                while let Some((at_ms, updates)) = rx.blocking_recv() {
+                    if let Err(e) = writer.write_tick(at_ms, &updates) {
+                        error = Some(e);
+                        break;
+                    }
+                    shared.ticks.store(writer.ticks(), Ordering::Relaxed);
+                    shared.bytes.store(writer.bytes(), Ordering::Relaxed);
+                }
+                // Closing the queue first makes every later write_tick return false at once.
+                drop(rx);
+                if let Err(e) = writer.sync() {
+                    error.get_or_insert(e);
+                }
+                WriterOutcome {
+                    ticks: writer.ticks(),
+                    bytes: writer.bytes(),
+                    error,
+                }
+            })?;
+        Ok(BackgroundWriter {
+            tx,
+            thread,
+            progress,
+            nodes,
+        })
+    }
+
+    /// Nodes in the recording's header.
+    pub fn nodes(&self) -> usize {
+        self.nodes
+    }
+
+    /// Ticks written so far.
+    pub fn ticks(&self) -> u64 {
+        self.progress.ticks.load(Ordering::Relaxed)
+    }
+
+    /// Bytes written so far.
+    pub fn bytes(&self) -> u64 {
+        self.progress.bytes.load(Ordering::Relaxed)
+    }
+
+    /// Queues one tick (see [`Writer::write_tick`]); false once the writer has stopped on an
+    /// error, which [`BackgroundWriter::finish`] returns.
+    pub async fn write_tick(&self, at_ms: u64, updates: Vec<NodeUpdate>) -> bool {
+        self.tx.send((at_ms, updates)).await.is_ok()
+    }
+
+    /// Writes what is still queued, syncs the file and says how it went.
+    pub async fn finish(self) -> WriterOutcome {
+        drop(self.tx);
+        let thread = self.thread;
+        match tokio::task::spawn_blocking(move || thread.join()).await {
+            Ok(Ok(outcome)) => outcome,
+            _ => WriterOutcome {
+                ticks: self.progress.ticks.load(Ordering::Relaxed),
+                bytes: self.progress.bytes.load(Ordering::Relaxed),
+                error: Some(io::Error::other("the recording thread panicked")),
+            },
+        }
     }
 }
