@@ -168,9 +168,10 @@ async fn execute(conn: &mut Conn, case: &Case) -> mysql_async::Result<String> {
 }
 
 /// Masks what legitimately differs between two nodes started a few seconds apart: the
-/// datadir, and unix times (seconds or milliseconds) within a day of now.
+/// datadir, each node's random UUID, and unix times (seconds or milliseconds) within a day
+/// of now.
 fn mask(answer: &str, datadir: &Path) -> String {
-    let answer = answer.replace(&datadir.display().to_string(), "<datadir>");
+    let answer = mask_uuids(&answer.replace(&datadir.display().to_string(), "<datadir>"));
     let now = unix_now();
     let mut out = String::with_capacity(answer.len());
     let mut digits = String::new();
@@ -194,6 +195,32 @@ fn mask(answer: &str, datadir: &Path) -> String {
         }
     }
     flush(&mut digits, &mut out);
+    out
+}
+
+/// Replaces every `8-4-4-4-12` hex UUID with `<uuid>`.
+fn mask_uuids(text: &str) -> String {
+    let is_uuid = |b: &[u8]| {
+        b.len() == 36
+            && b.iter().enumerate().all(|(i, c)| match i {
+                8 | 13 | 18 | 23 => *c == b'-',
+                _ => c.is_ascii_hexdigit(),
+            })
+    };
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if i + 36 <= bytes.len() && is_uuid(&bytes[i..i + 36]) {
+            out.push_str("<uuid>");
+            i += 36;
+        } else {
+            // Advance one whole character (the text is UTF-8).
+            let ch = text[i..].chars().next().unwrap_or('?');
+            out.push(ch);
+            i += ch.len_utf8().max(1);
+        }
+    }
     out
 }
 
@@ -337,5 +364,12 @@ fn masking_hides_times_near_now_and_the_datadir_only() {
     assert_eq!(
         mask(&answer, Path::new("/tmp/x/data")),
         "row: <datadir>/proxysql.db | <time> | <time_ms> | 1234567890123 | 42"
+    );
+    assert_eq!(
+        mask(
+            "row: uuid | 6c6791d2-9759-4e99-b634-ad0c24b0812c | é",
+            Path::new("/x")
+        ),
+        "row: uuid | <uuid> | é"
     );
 }

@@ -559,6 +559,10 @@ fn parse_load_save(upper: &str, norm: &str) -> Option<AdminCommand> {
             let path = &norm["SAVE CONFIG TO FILE ".len()..];
             return Some(AdminCommand::SaveConfigToFile(unquote(path).to_string()));
         }
+        if rest == "CONFIG TO FILE" {
+            // ProxySQL parses it and then refuses the empty name.
+            return Some(AdminCommand::SaveConfigToFile(String::new()));
+        }
     }
     const SUFFIXES: &[(&str, &str, Direction)] = &[
         ("LOAD", " FROM DISK", Direction::DiskToMemory),

@@ -139,6 +139,11 @@ impl Reply {
 /// SQLite's own message text for an error (what ProxySQL shows after `ProxySQL Admin Error:`).
 pub fn sqlite_message(e: &rusqlite::Error) -> String {
     match e {
+        // A statement of only comments or whitespace: SQLite prepares nothing and rusqlite
+        // reports misuse, where ProxySQL shows sqlite3_errmsg() of SQLITE_OK.
+        rusqlite::Error::SqliteFailure(err, _) if err.code == rusqlite::ErrorCode::ApiMisuse => {
+            "not an error".to_string()
+        }
         rusqlite::Error::SqliteFailure(_, Some(msg)) => msg.clone(),
         rusqlite::Error::SqlInputError { msg, .. } => msg.clone(),
         rusqlite::Error::UserFunctionError(inner) => inner.to_string(),
@@ -350,7 +355,9 @@ impl Engine {
             }
             in_transaction(conn, |c| {
                 for def in schema::tables(Schema::Disk) {
-                    if def.name == "global_settings" {
+                    // ProxySQL's bootstrap leaves disk.mysql_collations empty (it is rebuilt
+                    // in memory at every start) and keeps its own global_settings.
+                    if matches!(def.name, "global_settings" | "mysql_collations") {
                         continue;
                     }
                     c.execute(&format!("DELETE FROM disk.{}", def.name), [])?;
@@ -486,6 +493,10 @@ impl Engine {
             AdminCommand::LoadOneUser(name) => self.load_one_user(&name),
             AdminCommand::LoadCoredump => self.load_coredump(),
             AdminCommand::KillConnection(id) => self.kill_connection(id),
+            AdminCommand::SaveConfigToFile(path) if path.trim().is_empty() => {
+                // ProxySQL's text, prefix doubled as it sends it.
+                Reply::admin_err("ProxySQL Admin Error: ProxySQL Admin Error: empty file name")
+            }
             AdminCommand::SaveConfigToFile(path) => {
                 match std::fs::write(&path, self.config_file_text()) {
                     Ok(()) => Reply::ok(),

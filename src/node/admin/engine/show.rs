@@ -42,9 +42,11 @@ impl Engine {
                         rs.push_row([Some(table), Some(schema::show_create_table_format(&ddl))]);
                         Reply::Rows(rs, ColumnKind::Text)
                     }
-                    None => Reply::admin_err(format!(
-                        "ProxySQL Admin Error: Table '{table}' does not exist"
-                    )),
+                    // ProxySQL answers an empty result with the same columns.
+                    None => Reply::Rows(
+                        ResultSet::with_columns(["table", "Create Table"]),
+                        ColumnKind::Text,
+                    ),
                 }
             }
             ShowCommand::Fields(table) => {
