@@ -236,6 +236,22 @@ mod tests {
     use clap::Parser;
 
     #[test]
+    fn node_takes_proxysqls_no_monitor_flag() {
+        for flag in ["-M", "--no-monitor"] {
+            let cli = Cli::try_parse_from(["pxadm", "node", "-D", "d", flag]).unwrap();
+            let Some(Command::Node(args)) = cli.command else {
+                panic!("not the node command")
+            };
+            assert!(args.no_monitor, "{flag}");
+        }
+        let cli = Cli::try_parse_from(["pxadm", "node", "-D", "d"]).unwrap();
+        let Some(Command::Node(args)) = cli.command else {
+            panic!("not the node command")
+        };
+        assert!(!args.no_monitor);
+    }
+
+    #[test]
     fn read_only_opens_the_demo_without_actions() {
         let cli = Cli::try_parse_from(["pxadm", "--read-only"]).unwrap();
         assert!(cli.read_only && cli.command.is_none());
