@@ -213,6 +213,11 @@ pub struct NodeArgs {
     /// Version string for SELECT @@version (real peers only cluster with an identical one).
     #[arg(long = "version-string")]
     pub version_string: Option<String>,
+    /// Do not start the backend monitor (ProxySQL's `-M`/`--no-monitor`); with
+    /// `admin-cluster_mysql_servers_sync_algorithm=3` the node then also pulls the peers'
+    /// runtime `mysql_servers` (algorithm 1), as ProxySQL does.
+    #[arg(short = 'M', long = "no-monitor")]
+    pub no_monitor: bool,
     /// Connect to peer FROM_HOST:PORT at TO_HOST:PORT instead (repeatable); maps a
     /// multi-host layout such as the scenario's 192.168.0.x onto loopback ports.
     #[arg(long = "peer-map", value_name = "FROM=TO", value_parser = crate::node::server::parse_peer_map)]
@@ -234,6 +239,22 @@ pub struct NodeArgs {
 mod tests {
     use super::*;
     use clap::Parser;
+
+    #[test]
+    fn node_takes_proxysqls_no_monitor_flag() {
+        for flag in ["-M", "--no-monitor"] {
+            let cli = Cli::try_parse_from(["pxadm", "node", "-D", "d", flag]).unwrap();
+            let Some(Command::Node(args)) = cli.command else {
+                panic!("not the node command")
+            };
+            assert!(args.no_monitor, "{flag}");
+        }
+        let cli = Cli::try_parse_from(["pxadm", "node", "-D", "d"]).unwrap();
+        let Some(Command::Node(args)) = cli.command else {
+            panic!("not the node command")
+        };
+        assert!(!args.no_monitor);
+    }
 
     #[test]
     fn read_only_opens_the_demo_without_actions() {

@@ -74,6 +74,7 @@ fn run_async(
                     mysql: args.mysql,
                     initial: args.initial,
                     version: args.version_string,
+                    no_monitor: args.no_monitor,
                     peer_map: args.peer_map,
                     vip,
                     limits: pxadm::node::admin::limits::StatementLimits {

@@ -428,9 +428,14 @@ impl Matrix {
 
     fn with_severity(mut self, findings: &[Finding]) -> Matrix {
         for row in &mut self.rows {
-            row.severity = row
-                .module
-                .map_or(Severity::Ok, |m| module_severity(findings, m));
+            row.severity = match row.module {
+                Some(m) => module_severity(findings, m),
+                // A module pxadm has no sync rule for (ProxySQL 3.x's pgsql_*, ldap_variables):
+                // no finding can explain it, but nodes that disagree on it are worth a look
+                // rather than the in-sync tick.
+                None if !row.in_sync => Severity::Warning,
+                None => Severity::Ok,
+            };
         }
         self
     }

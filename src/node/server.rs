@@ -41,6 +41,8 @@ pub struct NodeOptions {
     pub initial: bool,
     /// Version string answered to `SELECT @@version` (peers require an identical one).
     pub version: Option<String>,
+    /// `-M`: run without the backend monitor (ProxySQL's `GloVars.global.monitor=false`).
+    pub no_monitor: bool,
     /// Peer address aliases: `(configured host, port) -> (host, port) to connect to`.
     pub peer_map: Vec<PeerMapping>,
     /// The VRRP instance to run (`--vip FILE`, see [`crate::proxysql::vrrp::config`]).
@@ -82,7 +84,8 @@ pub struct Node {
     vip: Option<VipHandle>,
     /// The MySQL traffic side (listener, sessions, pools).
     pub traffic: super::traffic::Traffic,
-    monitor: super::monitor::Monitor,
+    /// `None` when started with `-M`.
+    monitor: Option<super::monitor::Monitor>,
     /// The REST API's `/metrics` listener, following `admin-restapi_*`.
     metrics: tokio::task::JoinHandle<()>,
 }
@@ -101,6 +104,9 @@ impl Node {
             version
         );
         let (shared, control) = NodeShared::new(version);
+        shared
+            .monitor_module
+            .store(!opts.no_monitor, std::sync::atomic::Ordering::Relaxed);
         shared
             .peer_map
             .write()
@@ -128,7 +134,13 @@ impl Node {
         let listeners = AdminListeners::start(admin.clone(), shared.clone()).await?;
         let cluster = super::cluster::monitor::start(admin.clone(), shared.clone());
         let traffic = super::traffic::Traffic::start(shared.clone(), opts.mysql.clone()).await;
-        let monitor = super::monitor::Monitor::start(admin.clone(), shared.clone());
+        // ProxySQL's main.cpp starts the monitor thread only when `GloVars.global.monitor`
+        // (cleared by `-M`); `mysql-monitor_enabled` then changes nothing.
+        let monitor = (!opts.no_monitor)
+            .then(|| super::monitor::Monitor::start(admin.clone(), shared.clone()));
+        if opts.no_monitor {
+            px_info!("Monitor module disabled (-M)");
+        }
         let metrics = super::metrics::start(shared.clone());
         // Last, so a node never claims the VIP before it can serve it.
         let vip = match (opts.vip, vip_conns) {
@@ -186,7 +198,9 @@ impl Node {
         self.listeners.stop().await;
         self.cluster.abort();
         self.metrics.abort();
-        self.monitor.stop();
+        if let Some(monitor) = &self.monitor {
+            monitor.stop();
+        }
         self.traffic.stop();
         px_info!("Shutdown completed");
         Ok(())

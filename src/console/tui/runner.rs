@@ -254,6 +254,7 @@ mod tests {
             admin: Some(format!("127.0.0.1:{port}")),
             initial: false,
             version: None,
+            no_monitor: false,
             peer_map: Vec::new(),
             mysql: Some("127.0.0.1:0".into()),
             vip: None,

@@ -288,3 +288,101 @@ fn matrix_with_fifty_nodes_shows_a_window_of_columns() {
         "the first node should have scrolled out"
     );
 }
+
+/// A ProxySQL 3.x node answers `runtime_checksums_values` with four more modules
+/// (`pgsql_query_rules`, `pgsql_servers`, `pgsql_users`, `pgsql_variables`, in the order 3.0
+/// lists them after `proxysql_servers`). The client parses them like any row and the matrix
+/// shows each as a row of its own, compared across nodes like the 2.7 modules, instead of
+/// failing the poll.
+#[test]
+fn proxysql_3_modules_are_matrix_rows() {
+    use crate::proxysql::resultset::ResultSet;
+    // What a 3.x node returns, by position (name, version, epoch, checksum).
+    let answer = |pgsql_users: &str| {
+        ResultSet::literal(
+            &["name", "version", "epoch", "checksum"],
+            &[
+                &[
+                    Some("pgsql_query_rules"),
+                    Some("2"),
+                    Some("1728014600"),
+                    Some("0x3F1D2A0B9C8E7D6A"),
+                ],
+                &[
+                    Some("pgsql_servers"),
+                    Some("2"),
+                    Some("1728014600"),
+                    Some("0x0000000000000000"),
+                ],
+                &[
+                    Some("pgsql_users"),
+                    Some("3"),
+                    Some("1728014650"),
+                    Some(pgsql_users),
+                ],
+                &[
+                    Some("pgsql_variables"),
+                    Some("1"),
+                    Some("1728014500"),
+                    Some("0x9B3E4F5A6B7C8D9E"),
+                ],
+            ],
+        )
+    };
+    let mut app = super::App::new(fixtures::console_nodes(), fixtures::options());
+    for (node, mut snapshot) in fixtures::snapshots(Scenario::InSync)
+        .into_iter()
+        .enumerate()
+    {
+        // node2 holds other pgsql users: a 3.x module can differ like any other.
+        let users = if node == 0 {
+            "0x1111111111111111"
+        } else {
+            "0x2222222222222222"
+        };
+        let extra = crate::client::queries::parse_runtime_checksums(&answer(users))
+            .expect("3.x rows parse");
+        if let Ok(data) = snapshot.result.as_mut() {
+            data.checksums.extend(extra);
+        }
+        app.update(Action::Tick(fixtures::T + 1));
+        app.update(Action::Snapshot { node, snapshot });
+    }
+    app.select(View::Matrix, Some("pgsql_users"), Some("node1"));
+    let names: Vec<&str> = app.matrix().rows.iter().map(|r| r.name.as_str()).collect();
+    for m in [
+        "pgsql_query_rules",
+        "pgsql_servers",
+        "pgsql_users",
+        "pgsql_variables",
+    ] {
+        assert!(names.contains(&m), "{m} is not a row: {names:?}");
+    }
+    let users = app
+        .matrix()
+        .rows
+        .iter()
+        .find(|r| r.name == "pgsql_users")
+        .expect("pgsql_users row");
+    assert!(
+        users.module.is_none(),
+        "an unknown module carries no 2.7 sync rule"
+    );
+    assert!(
+        !users.in_sync,
+        "two different pgsql_users checksums are not in sync"
+    );
+    let rules = app
+        .matrix()
+        .rows
+        .iter()
+        .find(|r| r.name == "pgsql_query_rules")
+        .expect("pgsql_query_rules row");
+    assert!(
+        rules.in_sync,
+        "equal pgsql_query_rules checksums are in sync"
+    );
+    for size in SIZES {
+        snap("matrix_proxysql_3_modules", &app, size);
+    }
+}

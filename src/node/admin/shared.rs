@@ -119,6 +119,9 @@ pub struct NodeShared {
     /// Admin listener sockets bound by `LOAD ADMIN VARIABLES TO RUNTIME` before it took
     /// effect, by address, for the listener task to serve (see `listener.rs`).
     pub prebound_admin: Mutex<BTreeMap<String, std::net::TcpListener>>,
+    /// Whether the backend monitor module runs (false with `-M`, ProxySQL's
+    /// `GloVars.global.monitor`); decides `admin-cluster_mysql_servers_sync_algorithm=3`.
+    pub monitor_module: std::sync::atomic::AtomicBool,
 }
 
 impl NodeShared {
@@ -143,6 +146,7 @@ impl NodeShared {
             vip_connections: Mutex::new(None),
             vip_status: Mutex::new(None),
             prebound_admin: Mutex::new(BTreeMap::new()),
+            monitor_module: std::sync::atomic::AtomicBool::new(true),
         };
         (Arc::new(shared), rx)
     }

@@ -113,7 +113,11 @@ impl Settings {
                 1,
             ))
             .unwrap_or(ServersSyncAlgorithm::RuntimeAndV2),
-            monitor_enabled: shared.mysql_var("mysql-monitor_enabled").as_deref() != Some("false"),
+            // `lib/ProxySQL_Cluster.cpp` (2.7.2) resolves algorithm 3 with
+            // `GloVars.global.monitor`, the `-M` flag, not with `mysql-monitor_enabled`.
+            monitor_enabled: shared
+                .monitor_module
+                .load(std::sync::atomic::Ordering::Relaxed),
         }
     }
 
