@@ -37,12 +37,12 @@ pub struct ServerRow {
     pub nodes: Vec<NodeServer>,
 }
 
+/// Each node's pool rows, in node order.
+pub type NodePools = [(String, Vec<PoolRow>)];
+
 /// Side-by-side rows from each node's pool rows (in node order); `previous` (the last reading
 /// and the seconds since) gives queries/s.
-pub fn side_by_side(
-    current: &[(String, Vec<PoolRow>)],
-    previous: Option<(&[(String, Vec<PoolRow>)], f64)>,
-) -> Vec<ServerRow> {
+pub fn side_by_side(current: &NodePools, previous: Option<(&NodePools, f64)>) -> Vec<ServerRow> {
     let mut by: BTreeMap<(i64, String, u16), ServerRow> = BTreeMap::new();
     for (node, rows) in current {
         for p in rows {
