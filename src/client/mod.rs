@@ -7,6 +7,7 @@ pub mod conn;
 pub mod detail;
 pub mod queries;
 pub mod snapshot;
+pub mod traffic;
 
 #[cfg(test)]
 mod test_server;

@@ -82,6 +82,49 @@ pub const TABLE_LISTS: [&str; 3] = [
     "SHOW TABLES FROM monitor",
 ];
 
+// --- Traffic: what the proxies are doing (read with `client::traffic`) -------------------
+
+/// Every global traffic counter (`stats_mysql_global`): the Traffic view's rates.
+pub const TRAFFIC_GLOBALS: &str = "SELECT Variable_Name, Variable_Value FROM stats_mysql_global";
+
+/// The errors the node has counted, summed: the Traffic view's errors/s.
+pub const ERRORS_TOTAL: &str =
+    "SELECT COALESCE(SUM(count_star), 0) AS total FROM stats_mysql_errors";
+
+/// Connection-pool statistics per backend, with bytes: the Hostgroups view
+/// (columns: `proxysql::columns::CONNECTION_POOL_STATS_COLUMNS`).
+pub const CONNECTION_POOL_STATS: &str = "SELECT hostgroup, srv_host, srv_port, status, ConnUsed, ConnFree, ConnOK, ConnERR, Queries, Bytes_data_sent, Bytes_data_recv, Latency_us FROM stats_mysql_connection_pool ORDER BY hostgroup, srv_host, srv_port";
+
+/// Client sessions (columns: `proxysql::columns::PROCESSLIST_COLUMNS`).
+pub const PROCESSLIST: &str = "SELECT SessionID, user, db, cli_host, cli_port, hostgroup, srv_host, srv_port, command, time_ms, info FROM stats_mysql_processlist ORDER BY SessionID";
+
+/// Query digests (columns: `proxysql::columns::QUERY_DIGEST_COLUMNS`).
+pub const QUERY_DIGEST: &str = "SELECT hostgroup, schemaname, username, digest, digest_text, count_star, first_seen, last_seen, sum_time, min_time, max_time, sum_rows_affected, sum_rows_sent FROM stats_mysql_query_digest";
+
+/// Reading the `_reset` table returns the digests and empties them: ProxySQL's digest reset.
+pub const QUERY_DIGEST_RESET: &str = "SELECT COUNT(*) FROM stats_mysql_query_digest_reset";
+
+/// Per-command counters with latency buckets
+/// (columns: `proxysql::columns::COMMANDS_COUNTERS_COLUMNS`).
+pub const COMMANDS_COUNTERS: &str = "SELECT Command, Total_Time_us, Total_cnt, cnt_100us, cnt_500us, cnt_1ms, cnt_5ms, cnt_10ms, cnt_50ms, cnt_100ms, cnt_500ms, cnt_1s, cnt_5s, cnt_10s, cnt_INFs FROM stats_mysql_commands_counters ORDER BY Command";
+
+/// Errors by hostgroup, backend, user and errno (columns: `proxysql::columns::ERRORS_COLUMNS`).
+pub const ERRORS: &str = "SELECT hostgroup, hostname, port, username, client_address, schemaname, errno, count_star, first_seen, last_seen, last_error FROM stats_mysql_errors ORDER BY hostgroup, hostname, port, errno";
+
+/// Query rules as the digest view matches them to digests.
+pub const ROUTING_RULES: &str = "SELECT rule_id, active, username, schemaname, digest, match_digest, match_pattern, negate_match_pattern, destination_hostgroup, apply FROM runtime_mysql_query_rules ORDER BY rule_id";
+
+/// Ends a client session and its backend connection, on the admin port of the node that owns
+/// it (`SessionID` of `stats_mysql_processlist`).
+pub fn kill_connection(session_id: u64) -> String {
+    format!("KILL CONNECTION {session_id}")
+}
+
+/// Ends the running query of a client session, keeping the session.
+pub fn kill_query(session_id: u64) -> String {
+    format!("KILL QUERY {session_id}")
+}
+
 // --- The VIP of a pxadm node (`stats_pxadm_vrrp`) -------------------------------------------
 
 /// Every VRRP instance of a pxadm node, as the console's HA view shows it.
@@ -157,3 +200,39 @@ pub fn demo_node1_config(lab_primary: u16) -> String {
 /// read rule.
 pub const SCREENSHOT_RULE_COMMENT: &str =
     "UPDATE mysql_query_rules SET comment='reads to the replicas' WHERE rule_id=2";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proxysql::columns;
+
+    /// The selected column list of a `SELECT a, b FROM t ...` query.
+    fn selected(sql: &str) -> Vec<&str> {
+        let body = sql
+            .strip_prefix("SELECT ")
+            .and_then(|s| s.split(" FROM ").next())
+            .unwrap_or("");
+        body.split(", ").collect()
+    }
+
+    #[test]
+    fn traffic_queries_select_the_column_lists() {
+        assert_eq!(selected(PROCESSLIST), columns::PROCESSLIST_COLUMNS);
+        assert_eq!(selected(QUERY_DIGEST), columns::QUERY_DIGEST_COLUMNS);
+        assert_eq!(
+            selected(CONNECTION_POOL_STATS),
+            columns::CONNECTION_POOL_STATS_COLUMNS
+        );
+        assert_eq!(
+            selected(COMMANDS_COUNTERS),
+            columns::COMMANDS_COUNTERS_COLUMNS
+        );
+        assert_eq!(selected(ERRORS), columns::ERRORS_COLUMNS);
+    }
+
+    #[test]
+    fn kill_statements_name_the_session() {
+        assert_eq!(kill_connection(42), "KILL CONNECTION 42");
+        assert_eq!(kill_query(7), "KILL QUERY 7");
+    }
+}

@@ -22,4 +22,5 @@ pub mod option_files;
 pub mod recording;
 pub mod screenshots;
 pub mod shell;
+pub mod traffic;
 pub mod tui;

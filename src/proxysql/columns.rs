@@ -49,3 +49,85 @@ pub const HOSTGROUP_TABLES: [(&str, &str); 6] = [
     ("mysql_hostgroup_attributes", "hostgroup_id"),
     ("mysql_servers_ssl_params", "hostname, port, username"),
 ];
+
+/// `stats_mysql_processlist`: the columns the console's processlist reads (of 16).
+pub const PROCESSLIST_COLUMNS: [&str; 11] = [
+    "SessionID",
+    "user",
+    "db",
+    "cli_host",
+    "cli_port",
+    "hostgroup",
+    "srv_host",
+    "srv_port",
+    "command",
+    "time_ms",
+    "info",
+];
+
+/// `stats_mysql_query_digest`: the columns the console's digest view reads (of 14).
+pub const QUERY_DIGEST_COLUMNS: [&str; 13] = [
+    "hostgroup",
+    "schemaname",
+    "username",
+    "digest",
+    "digest_text",
+    "count_star",
+    "first_seen",
+    "last_seen",
+    "sum_time",
+    "min_time",
+    "max_time",
+    "sum_rows_affected",
+    "sum_rows_sent",
+];
+
+/// `stats_mysql_connection_pool`: the columns the console's hostgroup view reads (of 14).
+pub const CONNECTION_POOL_STATS_COLUMNS: [&str; 12] = [
+    "hostgroup",
+    "srv_host",
+    "srv_port",
+    "status",
+    "ConnUsed",
+    "ConnFree",
+    "ConnOK",
+    "ConnERR",
+    "Queries",
+    "Bytes_data_sent",
+    "Bytes_data_recv",
+    "Latency_us",
+];
+
+/// `stats_mysql_commands_counters`: every column, the latency buckets in ProxySQL's order.
+pub const COMMANDS_COUNTERS_COLUMNS: [&str; 15] = [
+    "Command",
+    "Total_Time_us",
+    "Total_cnt",
+    "cnt_100us",
+    "cnt_500us",
+    "cnt_1ms",
+    "cnt_5ms",
+    "cnt_10ms",
+    "cnt_50ms",
+    "cnt_100ms",
+    "cnt_500ms",
+    "cnt_1s",
+    "cnt_5s",
+    "cnt_10s",
+    "cnt_INFs",
+];
+
+/// `stats_mysql_errors`: every column.
+pub const ERRORS_COLUMNS: [&str; 11] = [
+    "hostgroup",
+    "hostname",
+    "port",
+    "username",
+    "client_address",
+    "schemaname",
+    "errno",
+    "count_star",
+    "first_seen",
+    "last_seen",
+    "last_error",
+];

@@ -9,6 +9,7 @@ use super::report::{
     FaultBody, FixAction, FixBody, NodeError, NodeResult, NodeStatus, Report, Rows, Status,
     StatusBody,
 };
+use super::traffic::{self, Kind, Options};
 use super::{seconds_arg, BatchCommand, CommonArgs, Format, Progress};
 use crate::client::conn::{self, NodeAddr};
 use crate::client::queries;
@@ -111,6 +112,32 @@ async fn dispatch(cmd: BatchCommand) -> Result<u8, Usage> {
             let interval = seconds_arg("interval", a.interval)?;
             let nodes = nodes(&a.common, Want::Cluster).await?;
             return Ok(watch(&nodes, timeout, interval, a.count, format).await);
+        }
+        BatchCommand::Traffic(ref a)
+        | BatchCommand::Hostgroups(ref a)
+        | BatchCommand::Processlist(ref a)
+        | BatchCommand::Digest(ref a)
+        | BatchCommand::Commands(ref a)
+        | BatchCommand::Errors(ref a) => {
+            let kind = match &cmd {
+                BatchCommand::Traffic(_) => Kind::Traffic,
+                BatchCommand::Hostgroups(_) => Kind::Hostgroups,
+                BatchCommand::Processlist(_) => Kind::Processlist,
+                BatchCommand::Digest(_) => Kind::Digest,
+                BatchCommand::Commands(_) => Kind::Commands,
+                _ => Kind::Errors,
+            };
+            let options = Options {
+                top: a.top,
+                sort: a.sort.clone(),
+                filter: a.filter.clone(),
+                interval: seconds_arg("interval", a.interval)?,
+            };
+            traffic::check(kind, &options)?;
+            let nodes = nodes(&a.common, Want::Cluster).await?;
+            let addrs: Vec<NodeAddr> = nodes.iter().map(|n| n.addr.clone()).collect();
+            let _note = Progress::start(&format!("reading {} node(s)...", addrs.len()));
+            traffic::report(kind, &addrs, &options, timeout).await?
         }
     };
     emit(&report, format).await;

@@ -15,6 +15,7 @@
 
 pub mod commands;
 pub mod report;
+pub mod traffic;
 
 use std::io::IsTerminal;
 use std::time::Duration;
@@ -148,6 +149,27 @@ pub struct WatchArgs {
     pub common: CommonArgs,
 }
 
+/// `traffic`, `hostgroups`, `processlist`, `digest`, `commands`, `errors` arguments.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TrafficArgs {
+    /// Keep the first N rows (processlist, digest, commands, errors).
+    #[arg(long, value_name = "N")]
+    pub top: Option<usize>,
+    /// Sort key: processlist time|user|hostgroup|command|info|node; digest total|count|avg.
+    #[arg(long, value_name = "KEY")]
+    pub sort: Option<String>,
+    /// Keep the sessions whose node, user, db, hosts, command or statement contain TEXT
+    /// (processlist).
+    #[arg(long, value_name = "TEXT", default_value = "")]
+    pub filter: String,
+    /// Seconds between the two readings that rates come from (traffic, hostgroups).
+    #[arg(long, value_name = "SECONDS", default_value_t = 1.0)]
+    pub interval: f64,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub common: CommonArgs,
+}
+
 /// The batch subcommands (flattened into `pxadm`'s own).
 #[derive(Debug, Clone, clap::Subcommand)]
 pub enum BatchCommand {
@@ -168,6 +190,20 @@ pub enum BatchCommand {
     Fault(FaultArgs),
     /// Poll every --interval seconds, --count times; JSON gives one object per line.
     Watch(WatchArgs),
+    /// Queries/s, connections, transactions, bytes/s, multiplexing and errors/s per node and
+    /// in total, from two readings --interval apart.
+    Traffic(TrafficArgs),
+    /// Every backend of every node's connection pool side by side; SHUNNED on some nodes
+    /// only is flagged (WARNING).
+    Hostgroups(TrafficArgs),
+    /// Every node's client sessions merged (--filter, --sort, --top).
+    Processlist(TrafficArgs),
+    /// Query digests of every node merged by digest (--sort total|count|avg, --top).
+    Digest(TrafficArgs),
+    /// stats_mysql_commands_counters of every node, with latency buckets.
+    Commands(TrafficArgs),
+    /// stats_mysql_errors of every node.
+    Errors(TrafficArgs),
 }
 
 impl BatchCommand {
@@ -182,6 +218,12 @@ impl BatchCommand {
             BatchCommand::Fix(_) => "fix",
             BatchCommand::Fault(_) => "fault",
             BatchCommand::Watch(_) => "watch",
+            BatchCommand::Traffic(_) => "traffic",
+            BatchCommand::Hostgroups(_) => "hostgroups",
+            BatchCommand::Processlist(_) => "processlist",
+            BatchCommand::Digest(_) => "digest",
+            BatchCommand::Commands(_) => "commands",
+            BatchCommand::Errors(_) => "errors",
         }
     }
 
@@ -195,6 +237,12 @@ impl BatchCommand {
             BatchCommand::Fix(a) => &a.common,
             BatchCommand::Fault(a) => &a.common,
             BatchCommand::Watch(a) => &a.common,
+            BatchCommand::Traffic(a)
+            | BatchCommand::Hostgroups(a)
+            | BatchCommand::Processlist(a)
+            | BatchCommand::Digest(a)
+            | BatchCommand::Commands(a)
+            | BatchCommand::Errors(a) => &a.common,
         }
     }
 
@@ -207,6 +255,12 @@ impl BatchCommand {
             BatchCommand::Fix(a) => &mut a.common,
             BatchCommand::Fault(a) => &mut a.common,
             BatchCommand::Watch(a) => &mut a.common,
+            BatchCommand::Traffic(a)
+            | BatchCommand::Hostgroups(a)
+            | BatchCommand::Processlist(a)
+            | BatchCommand::Digest(a)
+            | BatchCommand::Commands(a)
+            | BatchCommand::Errors(a) => &mut a.common,
         }
     }
 }

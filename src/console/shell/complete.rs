@@ -32,7 +32,20 @@ pub type SharedVocabulary = Arc<RwLock<Vocabulary>>;
 
 /// Shell commands, for completion after a leading backslash.
 const META: &[&str] = &[
-    "\\all", "\\diag", "\\help", "\\nodes", "\\q", "\\source", "\\timing", "\\use",
+    "\\all",
+    "\\commands",
+    "\\diag",
+    "\\digest",
+    "\\errors",
+    "\\hostgroups",
+    "\\processlist",
+    "\\traffic",
+    "\\help",
+    "\\nodes",
+    "\\q",
+    "\\source",
+    "\\timing",
+    "\\use",
 ];
 
 /// SQL and ProxySQL admin keywords.

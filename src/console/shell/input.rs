@@ -32,6 +32,14 @@ pub enum Meta {
     },
     /// `\diag`: the diagnosis of the cluster.
     Diag,
+    /// `\traffic`, `\hostgroups`, `\processlist [FILTER]`, `\digest [total|count|avg]`,
+    /// `\commands`, `\errors`: one-shot traffic tables of every node.
+    Top {
+        /// Which table.
+        kind: crate::console::batch::traffic::Kind,
+        /// The filter (processlist) or sort key (digest), empty for none.
+        arg: String,
+    },
     /// `\source FILE` (also `\. FILE`, `source FILE`).
     Source(PathBuf),
     /// `\timing`: toggle the per-statement timing line.
@@ -265,6 +273,21 @@ pub fn parse_meta(line: &str) -> Option<Meta> {
             }
         }
         "diag" => Meta::Diag,
+        "traffic" | "hostgroups" | "processlist" | "digest" | "commands" | "errors" => {
+            use crate::console::batch::traffic::Kind;
+            let kind = match word {
+                "traffic" => Kind::Traffic,
+                "hostgroups" => Kind::Hostgroups,
+                "processlist" => Kind::Processlist,
+                "digest" => Kind::Digest,
+                "commands" => Kind::Commands,
+                _ => Kind::Errors,
+            };
+            Meta::Top {
+                kind,
+                arg: arg_bare.to_owned(),
+            }
+        }
         "source" | "." if !arg_bare.is_empty() => Meta::Source(PathBuf::from(arg_bare)),
         "timing" => Meta::Timing,
         "help" | "?" | "h" => Meta::Help,

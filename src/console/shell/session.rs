@@ -458,6 +458,7 @@ impl ShellSession {
             Meta::Use(target) => self.use_node(&target, origin).await,
             Meta::All { sql, vertical } => self.all(&sql, vertical, origin).await,
             Meta::Diag => self.diag().await,
+            Meta::Top { kind, arg } => self.top(kind, &arg).await,
             Meta::Source(path) => self.source(&path).await,
             Meta::Unknown(text) => {
                 self.error(&format!(
@@ -702,6 +703,34 @@ impl ShellSession {
         let findings = diagnose(&snapshots);
         self.show(&report::findings_text(&findings)).await;
         Flow::Continue
+    }
+
+    /// A one-shot traffic table of every node, as `pxadm --batch <kind>` prints it.
+    async fn top(&mut self, kind: crate::console::batch::traffic::Kind, arg: &str) -> Flow {
+        use crate::console::batch::traffic::{report, Kind, Options};
+        let mut o = Options {
+            interval: Duration::from_secs(1),
+            top: Some(20),
+            ..Options::default()
+        };
+        match kind {
+            Kind::Processlist => o.filter = arg.to_owned(),
+            Kind::Digest if !arg.is_empty() => o.sort = Some(arg.to_owned()),
+            _ => {}
+        }
+        let run = report(kind, &self.nodes, &o, PROBE_TIMEOUT);
+        match interruptible(self.opts.interactive, run).await {
+            None => {
+                err(&format!("Ctrl-C -- \\{} aborted\n", kind.name())).await;
+                Flow::Continue
+            }
+            Some(Err(e)) => self.error(&format!("ERROR: {e}")).await,
+            Some(Ok(r)) => {
+                self.show(&r.render(crate::console::batch::Format::Table))
+                    .await;
+                Flow::Continue
+            }
+        }
     }
 
     async fn source(&mut self, path: &Path) -> Flow {

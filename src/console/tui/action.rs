@@ -26,16 +26,28 @@ pub enum View {
     Ha,
     /// Events and log tail.
     Events,
+    /// Rates per node and in total.
+    Traffic,
+    /// Backends side by side.
+    Hostgroups,
+    /// Sessions of every node.
+    Processlist,
+    /// Query digests merged.
+    Digests,
 }
 
 impl View {
     /// Every view, in tab order.
-    pub const ALL: [View; 5] = [
+    pub const ALL: [View; 9] = [
         View::Matrix,
         View::Diagnosis,
         View::Node,
         View::Ha,
         View::Events,
+        View::Traffic,
+        View::Hostgroups,
+        View::Processlist,
+        View::Digests,
     ];
 
     /// Tab title.
@@ -46,6 +58,10 @@ impl View {
             View::Node => "Node",
             View::Ha => "HA",
             View::Events => "Events",
+            View::Traffic => "Traffic",
+            View::Hostgroups => "Hostgroups",
+            View::Processlist => "Processlist",
+            View::Digests => "Digests",
         }
     }
 
@@ -119,6 +135,15 @@ pub enum Action {
         node: usize,
         /// The lines, oldest first.
         lines: Vec<String>,
+    },
+    /// One node's answer for the stats table of the traffic view on screen.
+    Traffic {
+        /// Node index.
+        node: usize,
+        /// When it was read, milliseconds on the poller's monotonic clock.
+        at_ms: u64,
+        /// The rows, or why they could not be read.
+        data: Result<crate::client::traffic::TrafficData, String>,
     },
     /// Progress of the failover drill.
     Drill(DrillEvent),
@@ -217,8 +242,9 @@ mod tests {
     #[test]
     fn views_cycle() {
         assert_eq!(View::Matrix.next(), View::Diagnosis);
-        assert_eq!(View::Events.next(), View::Matrix);
-        assert_eq!(View::Matrix.prev(), View::Events);
+        assert_eq!(View::Events.next(), View::Traffic);
+        assert_eq!(View::Digests.next(), View::Matrix);
+        assert_eq!(View::Matrix.prev(), View::Digests);
         assert_eq!(View::from_name("HA"), Some(View::Ha));
         assert_eq!(View::from_name("nope"), None);
     }

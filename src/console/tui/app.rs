@@ -304,7 +304,8 @@ pub struct App {
     pub(super) sel_node: usize,
     pub(super) sel_finding: usize,
     pub(super) inspect: bool,
-    pub(super) scroll: [usize; 5],
+    pub(super) scroll: [usize; 9],
+    pub(super) traffic: super::traffic::TrafficState,
     pub(super) events: EventLog,
     pub(super) detail: Option<(usize, Result<NodeDetail, String>)>,
     pub(super) overlay: Option<Overlay>,
@@ -337,7 +338,8 @@ impl App {
             sel_node: 0,
             sel_finding: 0,
             inspect: false,
-            scroll: [0; 5],
+            scroll: [0; 9],
+            traffic: super::traffic::TrafficState::default(),
             events: EventLog::new(EVENTS),
             detail: None,
             overlay: None,
@@ -410,6 +412,90 @@ impl App {
     /// The node whose detail tables should be fetched (only while the node view is shown).
     pub fn detail_target(&self) -> Option<usize> {
         (self.view == View::Node && !self.nodes.is_empty()).then(|| self.selected_node_index())
+    }
+
+    /// The stats table the traffic view on screen reads, for the traffic poller; `None`
+    /// on the other views, so the heavier tables are read only while shown.
+    pub fn traffic_target(&self) -> Option<crate::client::traffic::Table> {
+        use crate::client::traffic::Table;
+        match self.view {
+            View::Traffic => Some(Table::Globals),
+            View::Hostgroups => Some(Table::Pool),
+            View::Processlist => Some(Table::Processlist),
+            View::Digests => Some(Table::Digests),
+            _ => None,
+        }
+    }
+
+    /// The traffic views' state.
+    pub fn traffic(&self) -> &super::traffic::TrafficState {
+        &self.traffic
+    }
+
+    /// Settles the traffic views' rows (after new data, a key, a filter change).
+    fn settle_traffic(&mut self) {
+        let names: Vec<String> = self.nodes.iter().map(|n| n.name().to_owned()).collect();
+        let target = self.traffic_target();
+        self.traffic.settle(target, &names, &self.filter);
+    }
+
+    /// Asks to kill the selected session (or only its query) on the node that owns it.
+    fn ask_kill_session(&mut self, query_only: bool) {
+        let Some(s) = self.traffic.selected_session().cloned() else {
+            self.set_status("no session selected", Severity::Warning);
+            return;
+        };
+        let Some(node) = self.nodes.iter().position(|n| n.name() == s.node) else {
+            return;
+        };
+        let (what, sql) = if query_only {
+            (
+                "KILL QUERY",
+                crate::client::queries::kill_query(s.row.session_id),
+            )
+        } else {
+            (
+                "KILL CONNECTION",
+                crate::client::queries::kill_connection(s.row.session_id),
+            )
+        };
+        self.overlay = Some(Overlay::Confirm(Confirm {
+            title: format!("{what} {} on {}", s.row.session_id, s.node),
+            lines: vec![
+                format!("{what} session {} on {}?", s.row.session_id, s.node),
+                String::new(),
+                format!(
+                    "  user {} db {} command {} ({} ms)",
+                    s.row.user, s.row.db, s.row.command, s.row.time_ms
+                ),
+                format!("  {}", s.row.info),
+            ],
+            ops: vec![Op::Sql {
+                nodes: vec![node],
+                statements: vec![sql],
+                label: format!("{what} {} on {}", s.row.session_id, s.node),
+            }],
+        }));
+    }
+
+    /// Asks to reset the query digests of every node.
+    fn ask_reset_digests(&mut self) {
+        self.overlay = Some(Overlay::Confirm(Confirm {
+            title: "Reset query digests".into(),
+            lines: vec![
+                format!(
+                    "Reset stats_mysql_query_digest on all {} node(s)?",
+                    self.nodes.len()
+                ),
+                String::new(),
+                format!("  {}", crate::client::queries::QUERY_DIGEST_RESET),
+            ],
+            ops: vec![Op::Sql {
+                nodes: (0..self.nodes.len()).collect(),
+                statements: vec![crate::client::queries::QUERY_DIGEST_RESET.to_owned()],
+                label: "reset query digests".into(),
+            }],
+        }));
     }
 
     /// The view shown.
@@ -590,13 +676,22 @@ impl App {
     /// Applies one action; returns the work it asks for.
     pub fn update(&mut self, action: Action) -> Vec<Effect> {
         match action {
-            Action::Key(key) => self.on_key(key),
+            Action::Key(key) => {
+                let effects = self.on_key(key);
+                if self.traffic_target().is_some() {
+                    self.settle_traffic();
+                }
+                effects
+            }
             Action::Paste(text) => {
                 if let Some(Overlay::Input { editor, kind, .. }) = &mut self.overlay {
                     editor.insert(&text);
                     if *kind == InputKind::Filter {
                         self.filter = editor.text().to_owned();
                     }
+                }
+                if self.traffic_target().is_some() {
+                    self.settle_traffic();
                 }
                 Vec::new()
             }
@@ -611,6 +706,13 @@ impl App {
             }
             Action::Ha { node, info } => {
                 self.on_ha(node, info);
+                Vec::new()
+            }
+            Action::Traffic { node, at_ms, data } => {
+                if node < self.nodes.len() {
+                    self.traffic.on_data(node, at_ms, data);
+                    self.settle_traffic();
+                }
                 Vec::new()
             }
             Action::Detail { node, detail } => {
@@ -990,6 +1092,37 @@ impl App {
             Command::ViewNode => self.show(View::Node),
             Command::ViewHa => self.show(View::Ha),
             Command::ViewEvents => self.show(View::Events),
+            Command::ViewTraffic => self.show(View::Traffic),
+            Command::ViewHostgroups => self.show(View::Hostgroups),
+            Command::ViewProcesslist => self.show(View::Processlist),
+            Command::ViewDigests => self.show(View::Digests),
+            Command::SortNext => match self.view {
+                View::Processlist => {
+                    self.traffic.session_sort = self.traffic.session_sort.next();
+                    self.set_status(
+                        format!("sorted by {}", self.traffic.session_sort.name()),
+                        Severity::Ok,
+                    );
+                }
+                View::Digests => {
+                    self.traffic.digest_sort = self.traffic.digest_sort.next();
+                    self.set_status(
+                        format!("sorted by {}", self.traffic.digest_sort.name()),
+                        Severity::Ok,
+                    );
+                }
+                _ => {}
+            },
+            Command::KillConnection | Command::KillQuery if self.view == View::Processlist => {
+                self.ask_kill_session(command == Command::KillQuery)
+            }
+            Command::KillConnection | Command::KillQuery => {
+                self.set_status("kill a session from the processlist (8)", Severity::Warning)
+            }
+            Command::ResetDigests if self.view == View::Digests => self.ask_reset_digests(),
+            Command::ResetDigests => {
+                self.set_status("reset digests from the digests view (9)", Severity::Warning)
+            }
             Command::Up => self.vertical(-1),
             Command::Down => self.vertical(1),
             Command::PageUp => self.vertical(-(PAGE as isize)),
@@ -1053,6 +1186,9 @@ impl App {
             // The events list grows at the bottom; scrolling up goes back in time.
             View::Events => self.scroll[v] = self.scroll[v].saturating_add_signed(-delta),
             View::Node | View::Ha => self.scroll[v] = self.scroll[v].saturating_add_signed(delta),
+            View::Traffic | View::Hostgroups | View::Processlist | View::Digests => {
+                self.traffic.step(delta)
+            }
         }
     }
 

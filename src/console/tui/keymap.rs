@@ -35,6 +35,22 @@ pub enum Command {
     ViewHa,
     /// Events and log tail.
     ViewEvents,
+    /// Traffic rates.
+    ViewTraffic,
+    /// Hostgroups side by side.
+    ViewHostgroups,
+    /// Merged processlist.
+    ViewProcesslist,
+    /// Merged query digests.
+    ViewDigests,
+    /// Next sort key of the processlist or digests.
+    SortNext,
+    /// `KILL CONNECTION` of the selected session, on its node.
+    KillConnection,
+    /// `KILL QUERY` of the selected session, on its node.
+    KillQuery,
+    /// Reset the query digests of every node.
+    ResetDigests,
     /// Move up.
     Up,
     /// Move down.
@@ -81,7 +97,7 @@ pub enum Command {
 
 impl Command {
     /// Every command, in help order.
-    pub const ALL: [Command; 32] = [
+    pub const ALL: [Command; 40] = [
         Command::Quit,
         Command::Help,
         Command::Palette,
@@ -93,6 +109,14 @@ impl Command {
         Command::ViewNode,
         Command::ViewHa,
         Command::ViewEvents,
+        Command::ViewTraffic,
+        Command::ViewHostgroups,
+        Command::ViewProcesslist,
+        Command::ViewDigests,
+        Command::SortNext,
+        Command::KillConnection,
+        Command::KillQuery,
+        Command::ResetDigests,
         Command::Up,
         Command::Down,
         Command::Left,
@@ -144,6 +168,9 @@ impl Command {
                 | Command::Resume
                 | Command::Restart
                 | Command::Drill
+                | Command::KillConnection
+                | Command::KillQuery
+                | Command::ResetDigests
         )
     }
 
@@ -160,6 +187,26 @@ impl Command {
             Command::ViewNode => ("view_node", "node detail", &["3"]),
             Command::ViewHa => ("view_ha", "HA: VRRP state and VIP", &["4"]),
             Command::ViewEvents => ("view_events", "events and log tail", &["5"]),
+            Command::ViewTraffic => ("view_traffic", "traffic: q/s, connections, bytes/s", &["6"]),
+            Command::ViewHostgroups => ("view_hostgroups", "hostgroups on every node", &["7"]),
+            Command::ViewProcesslist => ("view_processlist", "processlist of every node", &["8"]),
+            Command::ViewDigests => ("view_digests", "query digests merged", &["9"]),
+            Command::SortNext => ("sort_next", "next sort key (processlist, digests)", &["o"]),
+            Command::KillConnection => (
+                "kill_connection",
+                "KILL CONNECTION of the selected session (processlist)",
+                &["x"],
+            ),
+            Command::KillQuery => (
+                "kill_query",
+                "KILL QUERY of the selected session (processlist)",
+                &["X"],
+            ),
+            Command::ResetDigests => (
+                "reset_digests",
+                "reset the query digests of every node (digests)",
+                &["z"],
+            ),
             Command::Up => ("up", "move up / scroll up", &["up", "k"]),
             Command::Down => ("down", "move down / scroll down", &["down", "j"]),
             Command::Left => ("left", "previous node", &["left", "h"]),
@@ -623,7 +670,7 @@ mod tests {
     #[test]
     fn remapping_replaces_the_defaults() {
         let km =
-            KeyMap::from_settings(&map(&[("reload_module", "ctrl-l, F2"), ("kill", "X")])).unwrap();
+            KeyMap::from_settings(&map(&[("reload_module", "ctrl-l, F2"), ("kill", "Y")])).unwrap();
         assert_eq!(km.label(Command::ReloadModule), "ctrl-l/F2");
         assert_eq!(
             km.command(&ev(KeyCode::Char('l'), KeyModifiers::CONTROL)),
@@ -642,7 +689,7 @@ mod tests {
             None
         );
         assert_eq!(
-            km.command(&ev(KeyCode::Char('X'), KeyModifiers::NONE)),
+            km.command(&ev(KeyCode::Char('Y'), KeyModifiers::NONE)),
             Some(Command::Kill)
         );
         // Unbinding is allowed.
@@ -661,7 +708,7 @@ mod tests {
         assert!(matches!(e, KeyMapError::BadKey { .. }), "{e}");
         let e = KeyMap::from_settings(&map(&[("kill", "q")])).unwrap_err();
         assert_eq!(e.to_string(), "keys.kill: 'q' is also bound to quit");
-        let e = KeyMap::from_settings(&map(&[("kill", "j"), ("up", "x")])).unwrap_err();
+        let e = KeyMap::from_settings(&map(&[("kill", "j"), ("up", "w")])).unwrap_err();
         assert_eq!(e.to_string(), "keys.kill: 'j' is also bound to down");
         // Moving a key from one action to another is fine when both are remapped.
         assert!(KeyMap::from_settings(&map(&[("quit", "Q"), ("kill", "q")])).is_ok());

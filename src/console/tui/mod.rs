@@ -24,6 +24,7 @@ pub mod start;
 pub mod svg;
 pub mod term;
 pub mod theme;
+pub mod traffic;
 
 mod runner;
 mod ui;

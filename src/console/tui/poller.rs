@@ -169,6 +169,57 @@ pub fn spawn_detail(
     });
 }
 
+/// Starts the traffic views' fetcher: while `target` names a stats table (the traffic view on
+/// screen), every node's answer is read in parallel; the global counters every interval, the
+/// heavier tables (pool, processlist, digests) every other interval and at least 2 s apart.
+pub fn spawn_traffic(
+    tasks: &mut JoinSet<()>,
+    addrs: Vec<NodeAddr>,
+    tx: mpsc::Sender<Action>,
+    mut target: watch::Receiver<Option<crate::client::traffic::Table>>,
+    signals: Signals,
+) {
+    use crate::client::traffic::{fetch, Table};
+    tasks.spawn(async move {
+        let origin = std::time::Instant::now();
+        loop {
+            let current = *target.borrow_and_update();
+            if let Some(table) = current {
+                let interval = *signals.refresh.borrow();
+                let timeout = poll_timeout(interval);
+                let answers = join_all(addrs.iter().map(|a| fetch(a, table, timeout))).await;
+                let at_ms = origin.elapsed().as_millis() as u64;
+                for (node, r) in answers.into_iter().enumerate() {
+                    let data = r.map_err(|e| e.to_string());
+                    if tx
+                        .send(Action::Traffic { node, at_ms, data })
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+                let delay = if table == Table::Globals {
+                    interval
+                } else {
+                    (interval * 2).max(Duration::from_secs(2))
+                };
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    _ = target.changed() => {}
+                    _ = signals.poke.notified() => {}
+                    _ = signals.cancel.cancelled() => return,
+                }
+            } else {
+                tokio::select! {
+                    r = target.changed() => if r.is_err() { return },
+                    _ = signals.cancel.cancelled() => return,
+                }
+            }
+        }
+    });
+}
+
 /// Starts tailing a managed node's log file.
 pub fn spawn_tail(
     tasks: &mut JoinSet<()>,

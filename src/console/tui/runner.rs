@@ -73,6 +73,7 @@ pub(super) async fn drive(
     let cancel = CancellationToken::new();
     let (refresh_tx, refresh_rx) = watch::channel(app.refresh());
     let (detail_tx, detail_rx) = watch::channel(app.detail_target());
+    let (traffic_tx, traffic_rx) = watch::channel(app.traffic_target());
     let signals = Signals {
         refresh: refresh_rx,
         poke: Arc::new(Notify::new()),
@@ -86,6 +87,13 @@ pub(super) async fn drive(
         addrs.clone(),
         tx.clone(),
         detail_rx,
+        signals.clone(),
+    );
+    poller::spawn_traffic(
+        &mut tasks,
+        addrs.clone(),
+        tx.clone(),
+        traffic_rx,
         signals.clone(),
     );
     for (i, n) in app.nodes().iter().enumerate() {
@@ -128,6 +136,9 @@ pub(super) async fn drive(
                     .send_if_modified(|r| std::mem::replace(r, app.refresh()) != app.refresh());
                 detail_tx.send_if_modified(|d| {
                     std::mem::replace(d, app.detail_target()) != app.detail_target()
+                });
+                traffic_tx.send_if_modified(|t| {
+                    std::mem::replace(t, app.traffic_target()) != app.traffic_target()
                 });
                 // Finished jobs leave their results in the set; drop them as they come.
                 while tasks.try_join_next().is_some() {}

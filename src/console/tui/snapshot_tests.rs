@@ -39,7 +39,9 @@ fn in_view(s: Scenario, view: View) -> App {
 #[test]
 fn every_view_in_every_state() {
     for s in Scenario::ALL {
-        for view in View::ALL {
+        // The traffic views depend on the stats tables, not on the sync state: see
+        // `traffic_views_with_traffic`.
+        for view in View::ALL.into_iter().filter(|v| !is_traffic(*v)) {
             let app = in_view(s, view);
             for size in SIZES {
                 snap(
@@ -50,6 +52,194 @@ fn every_view_in_every_state() {
             }
         }
     }
+}
+
+fn is_traffic(v: View) -> bool {
+    matches!(
+        v,
+        View::Traffic | View::Hostgroups | View::Processlist | View::Digests
+    )
+}
+
+/// Two readings of every traffic table from the fixture's nodes: node2 sees replica 2
+/// SHUNNED, node1 does not; a long query runs on node2.
+fn with_traffic(view: View) -> App {
+    use crate::client::traffic::{DigestRow, PoolRow, ProcessRow, RuleRow, TrafficData};
+    use crate::console::tui::traffic::counters;
+    let mut app = in_view(Scenario::InSync, view);
+    let n = app.nodes().len();
+    let pool = |node: usize, queries: u64| {
+        let mut rows = Vec::new();
+        for (hg, port, status) in [
+            (10, 23306, "ONLINE"),
+            (20, 23307, "ONLINE"),
+            (20, 23308, if node == 1 { "SHUNNED" } else { "ONLINE" }),
+        ] {
+            rows.push(PoolRow {
+                hostgroup: hg,
+                srv_host: "127.0.0.1".into(),
+                srv_port: port,
+                status: status.into(),
+                conn_used: 1,
+                conn_free: 4,
+                conn_ok: 5,
+                conn_err: u64::from(status == "SHUNNED") * 3,
+                queries: queries * (node as u64 + 1),
+                bytes_sent: queries * 50,
+                bytes_recv: queries * 400,
+                latency_us: 180 + port as u64 % 10,
+            });
+        }
+        rows
+    };
+    let session = |id: u64, info: &str, time_ms: u64| ProcessRow {
+        session_id: id,
+        user: "svcusr".into(),
+        db: "duhokim".into(),
+        cli_host: "127.0.0.1".into(),
+        cli_port: 50000 + id as u16,
+        hostgroup: 20,
+        srv_host: "127.0.0.1".into(),
+        srv_port: 23307,
+        command: if info.is_empty() { "Sleep" } else { "Query" }.into(),
+        time_ms,
+        info: info.into(),
+    };
+    let digest = |d: &str, text: &str, hg: i64, count: u64, sum: u64| DigestRow {
+        hostgroup: hg,
+        schemaname: "duhokim".into(),
+        username: "svcusr".into(),
+        digest: d.into(),
+        digest_text: text.into(),
+        count_star: count,
+        first_seen: 1,
+        last_seen: 2,
+        sum_time: sum,
+        min_time: sum / count / 2,
+        max_time: sum / count * 3,
+        sum_rows_affected: 0,
+        sum_rows_sent: count,
+    };
+    let rules = vec![RuleRow {
+        rule_id: 2,
+        active: true,
+        username: String::new(),
+        schemaname: String::new(),
+        digest: String::new(),
+        match_digest: "^SELECT".into(),
+        match_pattern: String::new(),
+        negate: false,
+        destination_hostgroup: Some(20),
+        apply: true,
+    }];
+    for step in 0..4u64 {
+        for node in 0..n {
+            let k = node as u64 + 1;
+            let at_ms = step * 2000;
+            let feed = [
+                TrafficData::Globals(counters(100 + step * 2, 1000 + step * 300 * k, 12 * k, 3)),
+                TrafficData::Pool(pool(node, 100 + step * 40)),
+                TrafficData::Processlist(vec![
+                    session(k * 10, "", 1200),
+                    session(
+                        k * 10 + 1,
+                        if node == 1 {
+                            "SELECT SLEEP(30)"
+                        } else {
+                            "SELECT col2 FROM tab1 WHERE col1=7"
+                        },
+                        900 * k * k,
+                    ),
+                ]),
+                TrafficData::Digests(
+                    vec![
+                        digest(
+                            "0x1A2B3C4D5E6F7081",
+                            "SELECT col2 FROM tab1 WHERE col1=?",
+                            20,
+                            400 * k,
+                            90_000 * k,
+                        ),
+                        digest(
+                            "0x9F8E7D6C5B4A3921",
+                            "INSERT INTO tab1 (col2,col3) VALUES (?,NOW())",
+                            10,
+                            50 * k,
+                            120_000 * k,
+                        ),
+                    ],
+                    rules.clone(),
+                ),
+            ];
+            for data in feed {
+                app.update(Action::Traffic {
+                    node,
+                    at_ms,
+                    data: Ok(data),
+                });
+            }
+        }
+    }
+    app
+}
+
+#[test]
+fn traffic_views_with_traffic() {
+    for view in View::ALL.into_iter().filter(|v| is_traffic(*v)) {
+        let app = with_traffic(view);
+        for size in SIZES {
+            snap(
+                &format!("{}_traffic", view.title().to_lowercase()),
+                &app,
+                size,
+            );
+        }
+    }
+    // Before any answer the views say they are waiting.
+    snap(
+        "processlist_waiting",
+        &in_view(Scenario::InSync, View::Processlist),
+        (80, 24),
+    );
+}
+
+#[test]
+fn kill_from_the_processlist_asks_then_runs_on_the_owning_node_and_is_refused_read_only() {
+    use super::action::Effect;
+    let key = |c: char| {
+        Action::Key(crossterm::event::KeyEvent::new(
+            crossterm::event::KeyCode::Char(c),
+            crossterm::event::KeyModifiers::NONE,
+        ))
+    };
+    let mut app = with_traffic(View::Processlist);
+    // The longest-running session is node2's SLEEP: x asks first.
+    assert!(app.update(key('x')).is_empty());
+    for size in SIZES {
+        snap("confirm_kill_connection", &app, size);
+    }
+    let effects = app.update(key('y'));
+    let Some(Effect::Execute {
+        nodes, statements, ..
+    }) = effects.first()
+    else {
+        panic!("no statement ran: {effects:?}");
+    };
+    assert_eq!(nodes, &[1]);
+    assert_eq!(statements, &["KILL CONNECTION 21".to_owned()]);
+    // X kills the query only.
+    app.update(key('X'));
+    let effects = app.update(key('y'));
+    assert!(
+        matches!(effects.first(), Some(Effect::Execute { statements, .. }) if statements == &["KILL QUERY 21".to_owned()]),
+        "{effects:?}"
+    );
+    // Read-only refuses both before asking.
+    let mut ro = with_traffic(View::Processlist);
+    ro.read_only = true;
+    assert!(ro.update(key('x')).is_empty());
+    assert!(ro.update(key('y')).is_empty());
+    assert!(ro.overlay.is_none());
 }
 
 #[test]

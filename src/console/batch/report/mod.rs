@@ -9,6 +9,7 @@ pub mod json;
 pub mod nagios;
 pub mod rows;
 pub mod table;
+pub mod traffic;
 pub mod tsv;
 
 use serde::Serialize;
@@ -278,7 +279,7 @@ pub struct FaultBody {
 }
 
 /// The command-specific part of a report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum Body {
     /// `status`, `watch`.
@@ -293,6 +294,18 @@ pub enum Body {
     Fix(FixBody),
     /// `fault`.
     Fault(FaultBody),
+    /// `traffic`.
+    Traffic(traffic::TrafficBody),
+    /// `hostgroups`.
+    Hostgroups(traffic::HostgroupsBody),
+    /// `processlist`.
+    Processlist(traffic::ProcesslistBody),
+    /// `digest`.
+    Digest(traffic::DigestBody),
+    /// `commands`.
+    Commands(traffic::CommandsBody),
+    /// `errors`.
+    Errors(traffic::ErrorsBody),
     /// A usage or configuration error (status `UNKNOWN`).
     Error {
         /// What was wrong.
@@ -301,7 +314,7 @@ pub enum Body {
 }
 
 /// Everything one run (or one `watch` interval) reports.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
     /// [`SCHEMA_VERSION`].
     pub schema_version: u32,

@@ -94,6 +94,12 @@ impl Report {
                 ]);
                 vec![t]
             }
+            Body::Traffic(b) => vec![b.rows()],
+            Body::Hostgroups(b) => vec![b.rows()],
+            Body::Processlist(b) => vec![b.rows()],
+            Body::Digest(b) => vec![b.rows()],
+            Body::Commands(b) => vec![b.rows()],
+            Body::Errors(b) => vec![b.rows()],
             Body::Error { .. } => Vec::new(),
         }
     }

@@ -17,6 +17,12 @@ impl Report {
             Body::Exec(b) => exec_text(b),
             Body::Fix(b) => fix_text(b),
             Body::Fault(b) => format!("{}\n", b.message),
+            Body::Traffic(_)
+            | Body::Hostgroups(_)
+            | Body::Processlist(_)
+            | Body::Digest(_)
+            | Body::Commands(_)
+            | Body::Errors(_) => self.tables().iter().map(rows_text).collect(),
             Body::Error { .. } => String::new(),
         }
     }
@@ -168,4 +174,15 @@ fn fix_text(b: &FixBody) -> String {
         ));
     }
     out
+}
+
+/// A flat table boxed like the mysql client's, or nothing when it has no rows.
+fn rows_text(t: &super::Rows) -> String {
+    if t.rows.is_empty() {
+        return "(no rows)\n".into();
+    }
+    render::boxed(&crate::proxysql::resultset::ResultSet {
+        columns: t.header.clone(),
+        rows: t.rows.clone(),
+    })
 }

@@ -91,7 +91,18 @@ fn navigation_clamps_rows_and_wraps_nodes() {
     assert_eq!(app.view(), View::Diagnosis);
     app.update(key(KeyCode::BackTab));
     app.update(key(KeyCode::BackTab));
+    assert_eq!(app.view(), View::Digests);
+    assert_eq!(
+        app.traffic_target(),
+        Some(crate::client::traffic::Table::Digests),
+        "the digests are read only while their view is on screen"
+    );
+    app.update(key(KeyCode::BackTab));
+    app.update(key(KeyCode::BackTab));
+    app.update(key(KeyCode::BackTab));
+    app.update(key(KeyCode::BackTab));
     assert_eq!(app.view(), View::Events);
+    assert_eq!(app.traffic_target(), None);
     app.update(ch('3'));
     assert_eq!(app.view(), View::Node);
     assert_eq!(app.detail_target(), Some(0));

@@ -9,6 +9,7 @@ mod events;
 mod ha;
 mod matrix;
 mod overlay;
+mod traffic;
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -65,6 +66,9 @@ pub fn draw_in(frame: &mut Frame, app: &App, area: Rect) {
         View::Node => detail::draw(frame, app, body),
         View::Ha => ha::draw(frame, app, body),
         View::Events => events::draw(frame, app, body),
+        View::Traffic | View::Hostgroups | View::Processlist | View::Digests => {
+            traffic::draw(frame, app, body)
+        }
     }
     draw_footer(frame, app, footer);
     overlay::draw(frame, app, body, footer);
@@ -164,6 +168,10 @@ fn draw_tabs(frame: &mut Frame, app: &App, area: Rect) {
         Command::ViewNode,
         Command::ViewHa,
         Command::ViewEvents,
+        Command::ViewTraffic,
+        Command::ViewHostgroups,
+        Command::ViewProcesslist,
+        Command::ViewDigests,
     ];
     let titles: Vec<Line> = View::ALL
         .iter()
