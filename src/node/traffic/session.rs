@@ -359,12 +359,12 @@ fn is_config_error(code: u16) -> bool {
 }
 
 impl ClientSession {
-    /// The OFFLINE_HARD tokens of the connections the session holds, watched besides its
-    /// own `KILL CONNECTION` token. Empty (no allocation, no token clone) between statements
-    /// of a multiplexed session, the common case: the per-command Vec of cloned tokens and
-    /// boxed futures was 20 % of the session's instructions (benches/RESULTS-sysbench.md).
-    fn fences(&self) -> Vec<CancellationToken> {
-        self.attached.iter().map(|a| a.fence.clone()).collect()
+    /// What the session watches besides the client: its own `KILL CONNECTION` token and
+    /// the OFFLINE_HARD tokens of the connections it holds.
+    fn watched(&self) -> Vec<CancellationToken> {
+        let mut tokens = vec![self.proc.kill.clone()];
+        tokens.extend(self.attached.iter().map(|a| a.fence.clone()));
+        tokens
     }
 
     /// Drops every held backend connection without reusing it (its state is unknown after
@@ -377,12 +377,11 @@ impl ClientSession {
     }
 
     async fn run(&mut self) -> Result<(), ProtoError> {
-        let kill = self.proc.kill.clone();
         loop {
-            let fences = self.fences();
+            let watched = self.watched();
             let next = tokio::select! {
                 r = self.client.next_command() => Some(r),
-                _ = any_cancelled(&kill, &fences) => None,
+                _ = any_cancelled(&watched) => None,
             };
             let Some(next) = next else {
                 self.cut();
@@ -414,7 +413,7 @@ impl ClientSession {
             }
             let done = tokio::select! {
                 r = self.dispatch(cmd) => Some(r),
-                _ = any_cancelled(&kill, &fences) => None,
+                _ = any_cancelled(&watched) => None,
             };
             match done {
                 Some(r) => r?,
@@ -1656,14 +1655,12 @@ impl ClientSession {
     }
 }
 
-/// Resolves when `kill` or any of `fences` is cancelled. Without fences it waits on `kill`
-/// alone, without boxing a future per token.
-async fn any_cancelled(kill: &CancellationToken, fences: &[CancellationToken]) {
-    if fences.is_empty() {
-        return kill.cancelled().await;
+/// Resolves when any of `tokens` is cancelled (never when there are none).
+async fn any_cancelled(tokens: &[CancellationToken]) {
+    if tokens.is_empty() {
+        return std::future::pending().await;
     }
-    let all = std::iter::once(kill).chain(fences);
-    futures::future::select_all(all.map(|t| Box::pin(t.cancelled()))).await;
+    futures::future::select_all(tokens.iter().map(|t| Box::pin(t.cancelled()))).await;
 }
 
 fn unknown_stmt(id: u32, func: &str) -> BackendError {
