@@ -8,6 +8,8 @@
 //! same machine load. Also timed: `pxadm --batch exec '<same SELECT>' --all`, the like-for-like
 //! query (`checksums` reads six tables per node and runs the diagnosis). Run with
 //! `cargo bench --bench batch_vs_shell` (release build); prints medians, p90s and the ratio.
+//! Also timed: `checksums --no-discover` on one node against one `mariadb -e`, and, with
+//! `PXADM_BEFORE=<an earlier pxadm binary>`, that binary in the same rounds.
 //! Figures are recorded in `benches/RESULTS-batch.md`.
 
 #[path = "../tests/common/mod.rs"]
@@ -115,6 +117,22 @@ async fn main() {
         v
     };
     let checksums = with_nodes(&["--batch", "checksums"]);
+    // One node, its listed peers not polled: the like-for-like of one `mariadb -e`.
+    let one_node: Vec<String> = ["--batch", "checksums", "--no-discover"]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .chain(node_flags[..2].iter().cloned())
+        .chain(["--format".to_owned(), "tsv".to_owned()])
+        .collect();
+    let single = vec![
+        "-c".to_owned(),
+        format!(
+            "mariadb --no-defaults --skip-ssl -h{HOST} -P{} -u{ADMIN_USER} -p{ADMIN_PASS} -e '{SELECT}'",
+            ports[0]
+        ),
+    ];
+    // An earlier build, timed in the same rounds, for an optimisation's before/after.
+    let before = std::env::var("PXADM_BEFORE").ok();
     let exec_all = with_nodes(&["--batch", "exec", SELECT, "--all"]);
     let ports: Vec<String> = ports.iter().map(u16::to_string).collect();
     let loop_script = format!(
@@ -129,12 +147,19 @@ async fn main() {
     time("sh", &shell).await;
 
     let (mut a, mut b, mut c) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut d, mut e, mut f, mut g) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for _ in 0..ROUNDS {
         a.push(time(&bin, &checksums).await);
         b.push(time("sh", &shell).await);
         c.push(time(&bin, &exec_all).await);
+        d.push(time(&bin, &one_node).await);
+        e.push(time("sh", &single).await);
+        if let Some(before) = &before {
+            f.push(time(before, &checksums).await);
+            g.push(time(before, &one_node).await);
+        }
     }
-    let (a, b, c) = (stats(a), stats(b), stats(c));
+    let (a, b, c, d, e) = (stats(a), stats(b), stats(c), stats(d), stats(e));
     println!("{ROUNDS} rounds, 3 pxadm nodes, interleaved; wall time per invocation (ms):");
     println!(
         "{:<68} {:>8} {:>8} {:>8}",
@@ -166,4 +191,22 @@ async fn main() {
         "ratio (shell loop median / pxadm exec --all median): {:.2}x",
         ms(b.median) / ms(c.median)
     );
+    println!(
+        "one node: pxadm --batch checksums --no-discover {:.1} ms, one mariadb -e {:.1} ms (medians): {:.2}x",
+        ms(d.median),
+        ms(e.median),
+        ms(e.median) / ms(d.median)
+    );
+    if !f.is_empty() {
+        let (f, g) = (stats(f), stats(g));
+        println!(
+            "before (PXADM_BEFORE): checksums 3 nodes {:.1} ms (shell loop {:.2}x), 1 node {:.1} ms (mariadb -e {:.2}x); this build is {:.2}x / {:.2}x faster",
+            ms(f.median),
+            ms(b.median) / ms(f.median),
+            ms(g.median),
+            ms(e.median) / ms(g.median),
+            ms(f.median) / ms(a.median),
+            ms(g.median) / ms(d.median)
+        );
+    }
 }

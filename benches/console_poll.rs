@@ -1,19 +1,22 @@
-//! Benchmark (not a test): the console's own CPU and memory while it watches 3 and 50 nodes.
+//! Benchmark (not a test): the console's own CPU and memory while it watches 3 to 500 nodes.
 //!
-//! Starts N `pxadm node` processes on loopback, then runs the console's work headless for a
-//! fixed time: once a second every node is polled in parallel (the same `poll_once` the
-//! console and the screenshots use: identity, checksums, peer views, metrics, cluster
-//! variables, VIP table, and the selected node's detail), the diagnosis runs, and the whole
-//! UI is drawn into an off-screen 160×48 buffer. CPU time is this process's own user+system
-//! time (`getrusage(RUSAGE_SELF)`, so the nodes' CPU is excluded); memory is its peak RSS.
-//! The 3-node run is the baseline the 50-node run is compared with.
+//! For each fleet size the console's real loop runs headless for a fixed time
+//! ([`tui::run_headless`]: one poller per node, once a second, on the connection it keeps;
+//! the matrix view drawn into an off-screen 160×48 buffer at most every 40 ms). The nodes are
+//! real `pxadm node` admin ports: up to 10 `pxadm node` processes, each listening on up to 50
+//! admin addresses (`admin-mysql_ifaces` takes a list), so 500 "nodes" answer exactly as
+//! real ones do without 500 processes. CPU is this process's own user+system time
+//! (`getrusage(RUSAGE_SELF)`, the nodes' CPU is excluded); memory is the RSS after the run
+//! (VmRSS; VmHWM is the process-wide peak, so after several sizes it only grows).
+//! Also printed: the time from the first node's answer to the first frame showing it.
 //!
-//! `cargo bench --bench console_poll`; `PXADM_BENCH_SECONDS` (default 20) sets the duration.
+//! `cargo bench --bench console_poll`; `PXADM_BENCH_SECONDS` (default 20) sets the duration,
+//! `PXADM_BENCH_NODES` (default "3 50 200 500") the fleet sizes.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::Offset as _;
 use common::TestNode;
@@ -21,6 +24,11 @@ use pxadm::client::conn::NodeAddr;
 use pxadm::console::config::ConsoleSettings;
 use pxadm::console::nodes::ConsoleNode;
 use pxadm::console::tui::{self, App, AppOptions};
+
+/// Admin addresses one `pxadm node` process listens on at most.
+const PORTS_PER_PROCESS: usize = 50;
+/// `pxadm node` processes at most.
+const PROCESSES: usize = 10;
 
 fn cpu_seconds() -> f64 {
     // SAFETY: getrusage only writes into the struct we pass.
@@ -40,28 +48,83 @@ fn rss_kib(field: &str) -> u64 {
         .unwrap_or(0)
 }
 
-struct Figures {
-    nodes: usize,
-    ticks: u32,
-    cpu_ms_per_tick: f64,
-    cpu_pct: f64,
-    rss_mib: f64,
-    poll_ms_median: f64,
+/// `n` admin ports served by `min(n, PROCESSES)` node processes (kept alive by the Vec).
+async fn fleet(n: usize) -> (Vec<TestNode>, Vec<u16>) {
+    let processes = n.clamp(1, PROCESSES).max(n.div_ceil(PORTS_PER_PROCESS));
+    let mut nodes = Vec::with_capacity(processes);
+    let mut ports = Vec::with_capacity(n);
+    for p in 0..processes {
+        let node = TestNode::start().await;
+        let count = n / processes + usize::from(p < n % processes);
+        let mut own = vec![node.admin_port()];
+        own.extend((1..count).map(|_| common::free_port()));
+        if count > 1 {
+            let ifaces: Vec<String> = own.iter().map(|p| format!("127.0.0.1:{p}")).collect();
+            let sql = format!(
+                "UPDATE global_variables SET variable_value='{}' WHERE variable_name='admin-mysql_ifaces'; LOAD ADMIN VARIABLES TO RUNTIME;",
+                ifaces.join(";")
+            );
+            admin_sql(node.admin_port(), &sql).await;
+            for port in &own {
+                wait_port(*port).await;
+            }
+        }
+        ports.extend(own);
+        nodes.push(node);
+    }
+    (nodes, ports)
 }
 
-async fn measure(nodes: &[TestNode], seconds: u64) -> Figures {
-    let console_nodes: Vec<ConsoleNode> = nodes
+fn addr(port: u16, name: String) -> NodeAddr {
+    NodeAddr {
+        name,
+        host: "127.0.0.1".into(),
+        port,
+        user: "admin".into(),
+        password: "admin".into(),
+    }
+}
+
+async fn admin_sql(port: u16, sql: &str) {
+    let mut conn = pxadm::client::conn::connect(&addr(port, "n".into()), Duration::from_secs(10))
+        .await
+        .expect("admin connection");
+    for stmt in sql.split("; ").filter(|s| !s.trim().is_empty()) {
+        pxadm::client::conn::execute_text(&mut conn, stmt)
+            .await
+            .unwrap_or_else(|e| panic!("{stmt}: {e}"));
+    }
+    conn.close().await;
+}
+
+async fn wait_port(port: u16) {
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("admin port {port} never opened");
+}
+
+struct Figures {
+    nodes: usize,
+    frames: u32,
+    cpu_ms_per_s: f64,
+    cpu_pct: f64,
+    rss_mib: f64,
+    first_answer_ms: f64,
+    first_frame_ms: f64,
+}
+
+async fn measure(ports: &[u16], seconds: u64) -> Figures {
+    let console_nodes: Vec<ConsoleNode> = ports
         .iter()
         .enumerate()
-        .map(|(i, n)| {
-            ConsoleNode::plain(NodeAddr {
-                name: format!("node{}", i + 1),
-                host: "127.0.0.1".into(),
-                port: n.admin_port(),
-                user: "admin".into(),
-                password: "admin".into(),
-            })
-        })
+        .map(|(i, p)| ConsoleNode::plain(addr(*p, format!("node{}", i + 1))))
         .collect();
     let settings = ConsoleSettings {
         refresh: Duration::from_secs(1),
@@ -72,69 +135,73 @@ async fn measure(nodes: &[TestNode], seconds: u64) -> Figures {
     let themes = tui::theme::ThemeSet::load(None).expect("built-in themes");
     let tz = chrono::Local::now().offset().fix();
     let options = AppOptions::from_settings(&settings, themes, 0, tz).expect("settings");
-    let mut app = App::new(console_nodes, options);
-    // Warm-up tick (connections, first allocation of everything).
-    tui::poll_once(&mut app, Duration::from_secs(2)).await;
-    let _ = tui::render_to_buffer(&app, 160, 48);
-
+    let app = App::new(console_nodes, options);
     let cpu0 = cpu_seconds();
-    let start = Instant::now();
-    let mut poll_ms = Vec::new();
-    let mut ticks = 0;
-    let mut next = Instant::now();
-    while start.elapsed() < Duration::from_secs(seconds) {
-        next += Duration::from_secs(1);
-        let t = Instant::now();
-        tui::poll_once(&mut app, Duration::from_secs(2)).await;
-        let _ = tui::render_to_buffer(&app, 160, 48);
-        poll_ms.push(t.elapsed().as_secs_f64() * 1000.0);
-        ticks += 1;
-        tokio::time::sleep_until(next.into()).await;
-    }
+    let wall0 = std::time::Instant::now();
+    let run = tui::run_headless(app, Duration::from_secs(seconds), 160, 48).await;
     let cpu = cpu_seconds() - cpu0;
-    let wall = start.elapsed().as_secs_f64();
-    poll_ms.sort_by(f64::total_cmp);
+    let wall = wall0.elapsed().as_secs_f64();
+    let ms = |d: Option<Duration>| d.map_or(f64::NAN, |d| d.as_secs_f64() * 1000.0);
     Figures {
-        nodes: nodes.len(),
-        ticks,
-        cpu_ms_per_tick: cpu * 1000.0 / ticks as f64,
+        nodes: ports.len(),
+        frames: run.frames,
+        cpu_ms_per_s: cpu * 1000.0 / wall,
         cpu_pct: cpu / wall * 100.0,
-        rss_mib: rss_kib("VmHWM:") as f64 / 1024.0,
-        poll_ms_median: poll_ms[poll_ms.len() / 2],
+        rss_mib: rss_kib("VmRSS:") as f64 / 1024.0,
+        first_answer_ms: ms(run.first_answer),
+        first_frame_ms: ms(run.first_frame_after_answer) - ms(run.first_answer),
     }
 }
 
 #[tokio::main]
 async fn main() {
+    // `cargo test --all-targets` also runs bench targets, without `--bench`: nothing to do then.
+    if !std::env::args().any(|a| a == "--bench") {
+        eprintln!("console_poll: run with `cargo bench --bench console_poll`");
+        return;
+    }
     let seconds: u64 = std::env::var("PXADM_BENCH_SECONDS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(20);
-    println!("console_poll: polling once a second for {seconds} s, drawing 160x48 each tick");
+    let sizes: Vec<usize> = std::env::var("PXADM_BENCH_NODES")
+        .unwrap_or_else(|_| "3 50 200 500".into())
+        .split_whitespace()
+        .filter_map(|v| v.parse().ok())
+        .collect();
     println!(
-        "| nodes | ticks | console CPU per tick | console CPU | peak RSS | poll+draw median |"
+        "console_poll: the console loop headless for {seconds} s per size, polling once a second, drawing 160x48"
     );
-    println!("|---:|---:|---:|---:|---:|---:|");
+    println!("| nodes | frames | console CPU | CPU ms per s | RSS after | first answer | first frame after it |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|");
     let mut results = Vec::new();
-    for n in [3usize, 50] {
-        let mut nodes = Vec::with_capacity(n);
-        for _ in 0..n {
-            nodes.push(TestNode::start().await);
-        }
-        let f = measure(&nodes, seconds).await;
+    for n in sizes {
+        let (nodes, ports) = fleet(n).await;
+        let f = measure(&ports, seconds).await;
         println!(
-            "| {} | {} | {:.2} ms | {:.2} % | {:.1} MiB | {:.1} ms |",
-            f.nodes, f.ticks, f.cpu_ms_per_tick, f.cpu_pct, f.rss_mib, f.poll_ms_median
+            "| {} | {} | {:.2} % | {:.1} ms | {:.1} MiB | {:.0} ms | {:.0} ms |",
+            f.nodes,
+            f.frames,
+            f.cpu_pct,
+            f.cpu_ms_per_s,
+            f.rss_mib,
+            f.first_answer_ms,
+            f.first_frame_ms
         );
         results.push(f);
         drop(nodes);
     }
-    let (a, b) = (&results[0], &results[1]);
-    println!(
-        "ratio 50/3: CPU per tick {:.1}x for {:.1}x the nodes ({:.3} ms vs {:.3} ms per node per tick)",
-        b.cpu_ms_per_tick / a.cpu_ms_per_tick,
-        b.nodes as f64 / a.nodes as f64,
-        a.cpu_ms_per_tick / a.nodes as f64,
-        b.cpu_ms_per_tick / b.nodes as f64
-    );
+    if let Some(base) = results.first() {
+        for f in &results[1..] {
+            println!(
+                "ratio {}/{} nodes: CPU {:.1}x for {:.1}x the nodes ({:.3} vs {:.3} ms per node per second)",
+                f.nodes,
+                base.nodes,
+                f.cpu_ms_per_s / base.cpu_ms_per_s,
+                f.nodes as f64 / base.nodes as f64,
+                base.cpu_ms_per_s / base.nodes as f64,
+                f.cpu_ms_per_s / f.nodes as f64
+            );
+        }
+    }
 }

@@ -60,10 +60,18 @@ fn run_async(
             .transpose()?,
         _ => None,
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| anyhow::anyhow!("cannot start the async runtime: {e}"))?;
+    // Batch commands are one short burst of parallel round trips: a single-threaded runtime
+    // starts without spawning (and later joining) worker threads, which is a visible part of
+    // a run that takes a few milliseconds (benches/RESULTS-batch.md).
+    let runtime = match &command {
+        Some(Command::Batch(_)) => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+        _ => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build(),
+    }
+    .map_err(|e| anyhow::anyhow!("cannot start the async runtime: {e}"))?;
     runtime.block_on(async move {
         match command {
             Some(Command::Node(args)) => {

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::conn::{connect, query_text, ClientError, NodeAddr};
+use super::conn::{connect, query_text, ClientError, Conn, NodeAddr};
 use super::queries;
 use crate::proxysql::clock::unix_now;
 use crate::proxysql::resultset::ResultSet;
@@ -219,12 +219,33 @@ pub async fn fetch_variables(
 
 /// Reads a node's VRRP table.
 pub async fn fetch_ha(addr: &NodeAddr, timeout: Duration) -> HaInfo {
-    let mut conn = match connect(addr, timeout).await {
-        Ok(c) => c,
-        Err(e) => return HaInfo::Error(e.to_string()),
+    let mut kept = None;
+    let info = fetch_ha_keeping(addr, timeout, &mut kept).await;
+    if let Some(conn) = kept {
+        conn.close().await;
+    }
+    info
+}
+
+/// [`fetch_ha`] on the connection a poller keeps (see
+/// [`crate::client::snapshot::fetch_snapshot_keeping`]); opens one when `kept` is empty and
+/// leaves it there unless it broke.
+pub async fn fetch_ha_keeping(
+    addr: &NodeAddr,
+    timeout: Duration,
+    kept: &mut Option<Conn>,
+) -> HaInfo {
+    let mut conn = match kept.take().filter(|c| c.timeout() == timeout) {
+        Some(c) => c,
+        None => match connect(addr, timeout).await {
+            Ok(c) => c,
+            Err(e) => return HaInfo::Error(e.to_string()),
+        },
     };
     let answer = query_text(&mut conn, queries::VRRP_INSTANCES).await;
-    conn.close().await;
+    if !answer.as_ref().is_err_and(ClientError::is_fatal) {
+        *kept = Some(conn);
+    }
     parse_vrrp(answer)
 }
 

@@ -1,6 +1,7 @@
 //! One poll of one node: everything the console and the diagnosis need about it (spec §9).
 //!
-//! A poll opens one connection and runs a fixed list of queries one after another. Identity
+//! A poll opens one connection (or reuses the one the previous poll kept) and runs a fixed
+//! list of queries one after another. Identity
 //! (`SELECT @@version`) and `runtime_checksums_values` are required; the cluster tables and
 //! variables are optional, so an older or stripped-down node (or a stats-only user) still
 //! yields a useful snapshot, with a note saying what is missing and why. A node that cannot be
@@ -12,7 +13,7 @@ use std::time::{Duration, Instant};
 use serde::ser::SerializeStruct;
 use serde::{Serialize, Serializer};
 
-use super::conn::{connect, query_text, ClientError, NodeAddr};
+use super::conn::{connect, query_text, ClientError, Conn, NodeAddr};
 use super::queries;
 use crate::proxysql::clock::unix_now;
 use crate::proxysql::cluster::decision::ServersSyncAlgorithm;
@@ -184,9 +185,35 @@ pub struct RawPoll {
 /// Polls one node: connects, runs the queries in order on that one connection, closes.
 /// `timeout` bounds the connect and each query separately.
 pub async fn fetch_snapshot(addr: &NodeAddr, timeout: Duration) -> NodeSnapshot {
+    let mut kept = None;
+    let snapshot = fetch_snapshot_keeping(addr, timeout, &mut kept).await;
+    if let Some(conn) = kept {
+        conn.close().await;
+    }
+    snapshot
+}
+
+/// [`fetch_snapshot`] for a caller that polls the same node again and again (the console's
+/// pollers): the connection is taken from `kept` when there is one (opened when not, or
+/// when its timeout differs) and left there after a poll that did not break it, so a tick
+/// costs the queries' round trips and not a TCP and login handshake as well. A kept
+/// connection that turns out dead (the node restarted, `wait_timeout`) is replaced once
+/// within the same poll, so the node is not reported down for it.
+pub async fn fetch_snapshot_keeping(
+    addr: &NodeAddr,
+    timeout: Duration,
+    kept: &mut Option<Conn>,
+) -> NodeSnapshot {
     let fetched_at = unix_now();
     let started = Instant::now();
-    let result = poll(addr, timeout).await;
+    let reused = kept.take().filter(|c| c.timeout() == timeout);
+    let was_reused = reused.is_some();
+    let mut result = poll(addr, timeout, reused, kept).await;
+    // A timeout is the node's slowness, not a stale connection: no second wait for it.
+    let stale = |e: &ClientError| e.is_fatal() && !matches!(e, ClientError::Timeout { .. });
+    if was_reused && result.as_ref().is_err_and(stale) {
+        result = poll(addr, timeout, None, kept).await;
+    }
     NodeSnapshot {
         name: addr.name.clone(),
         host: addr.host.clone(),
@@ -197,8 +224,18 @@ pub async fn fetch_snapshot(addr: &NodeAddr, timeout: Duration) -> NodeSnapshot 
     }
 }
 
-async fn poll(addr: &NodeAddr, timeout: Duration) -> Result<NodeData, ClientError> {
-    let mut conn = connect(addr, timeout).await?;
+/// One poll on `conn` (or a new connection); the connection goes back into `kept` unless a
+/// fatal error broke it.
+async fn poll(
+    addr: &NodeAddr,
+    timeout: Duration,
+    conn: Option<Conn>,
+    kept: &mut Option<Conn>,
+) -> Result<NodeData, ClientError> {
+    let mut conn = match conn {
+        Some(c) => c,
+        None => connect(addr, timeout).await?,
+    };
     let mut answers = Vec::with_capacity(6);
     for sql in [
         queries::SERVER_VERSION,
@@ -213,11 +250,14 @@ async fn poll(addr: &NodeAddr, timeout: Duration) -> Result<NodeData, ClientErro
             // A dead connection cannot answer the rest; the node counts as unreachable.
             Err(e) if e.is_fatal() => return Err(e.clone()),
             // Without identity there is nothing to interpret.
-            Err(e) if sql == queries::SERVER_VERSION => return Err(e.clone()),
+            Err(e) if sql == queries::SERVER_VERSION => {
+                *kept = Some(conn);
+                return Err(e.clone());
+            }
             _ => answers.push(answer),
         }
     }
-    conn.close().await;
+    *kept = Some(conn);
     let mut it = answers.into_iter();
     let mut next = || {
         it.next().unwrap_or_else(|| {

@@ -41,11 +41,12 @@ use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::Terminal;
 
-use crate::client::detail::{fetch_detail, fetch_ha, fetch_variables};
+use crate::client::detail::{fetch_detail, fetch_variables};
 use crate::proxysql::clock::unix_now;
 pub use action::{Action, Effect, View};
 pub use app::{App, AppOptions};
 pub use contract::{ConsoleNode, ConsoleSettings, Fault, FaultInjector};
+pub use runner::{run_headless, HeadlessRun};
 
 /// Opens the console on `nodes` and runs it until the operator quits. Bad settings (a key
 /// binding, a theme) are reported before the terminal is touched.
@@ -86,13 +87,43 @@ pub fn render_to_buffer(app: &App, width: u16, height: u16) -> Buffer {
 /// state, and the selected node's detail tables with every node's variables. With
 /// [`render_to_buffer`] this renders real states without a terminal (screenshots).
 pub async fn poll_once(app: &mut App, timeout: std::time::Duration) {
+    let mut kept = KeptConns::default();
+    poll_once_keeping(app, &mut kept, timeout, true).await;
+    kept.close().await;
+}
+
+/// The admin connections a headless poll loop keeps between ticks, one slot per node, as
+/// the console's pollers do (see [`crate::client::snapshot::fetch_snapshot_keeping`]).
+#[derive(Default)]
+pub struct KeptConns(Vec<Option<crate::client::conn::Conn>>);
+
+impl KeptConns {
+    /// Closes every kept connection.
+    pub async fn close(self) {
+        futures::future::join_all(self.0.into_iter().flatten().map(|c| c.close())).await;
+    }
+}
+
+/// [`poll_once`] reusing the connections in `kept` (what the console's pollers do every
+/// tick); `detail` adds the selected node's detail tables and every node's variables, which
+/// the console reads only while the node view is open.
+pub async fn poll_once_keeping(
+    app: &mut App,
+    kept: &mut KeptConns,
+    timeout: std::time::Duration,
+    detail: bool,
+) {
+    use crate::client::detail::fetch_ha_keeping;
+    use crate::client::snapshot::fetch_snapshot_keeping;
     use futures::future::join_all;
 
     let addrs: Vec<_> = app.nodes().iter().map(|n| n.addr.clone()).collect();
+    kept.0.resize_with(addrs.len(), || None);
     let snapshots = join_all(
         addrs
             .iter()
-            .map(|a| crate::client::snapshot::fetch_snapshot(a, timeout)),
+            .zip(kept.0.iter_mut())
+            .map(|(a, k)| fetch_snapshot_keeping(a, timeout, k)),
     )
     .await;
     let up: Vec<bool> = snapshots.iter().map(|s| s.result.is_ok()).collect();
@@ -103,14 +134,18 @@ pub async fn poll_once(app: &mut App, timeout: std::time::Duration) {
     let ha = join_all(
         addrs
             .iter()
+            .zip(kept.0.iter_mut())
             .zip(&up)
             .filter(|(_, up)| **up)
-            .map(|(a, _)| fetch_ha(a, timeout)),
+            .map(|((a, k), _)| fetch_ha_keeping(a, timeout, k)),
     )
     .await;
     let answering = up.iter().enumerate().filter(|(_, u)| **u).map(|(i, _)| i);
     for (node, info) in answering.zip(ha) {
         app.update(Action::Ha { node, info });
+    }
+    if !detail {
+        return;
     }
     let selected = app.selected_node_index();
     if let Some(addr) = addrs.get(selected) {

@@ -13,12 +13,12 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::client::conn::{connect, execute_text, NodeAddr};
-use crate::client::snapshot::fetch_snapshot;
+use crate::client::snapshot::fetch_snapshot_keeping;
 
 use super::action::{Action, JobId, JobOutcome, NodeResult, StepResult};
 use super::contract::{Fault, FaultInjector};
 use super::drill::DrillRequest;
-use crate::client::detail::{fetch_detail, fetch_ha, fetch_variables, HaInfo};
+use crate::client::detail::{fetch_detail, fetch_ha_keeping, fetch_variables, HaInfo};
 use crate::console::drill as failover;
 
 /// Longest wait between polls of a failing node.
@@ -88,11 +88,14 @@ pub fn spawn_pollers(
 async fn poll_loop(node: usize, addr: NodeAddr, tx: mpsc::Sender<Action>, mut signals: Signals) {
     let mut failures = 0u32;
     let mut ha_wait = 0u32;
+    // One admin connection per node, kept between ticks: a login handshake per node per
+    // second was most of the console's CPU at fleet scale (benches/RESULTS-console.md).
+    let mut kept = None;
     loop {
         let interval = *signals.refresh.borrow_and_update();
         let timeout = poll_timeout(interval);
         let snapshot = tokio::select! {
-            s = fetch_snapshot(&addr, timeout) => s,
+            s = fetch_snapshot_keeping(&addr, timeout, &mut kept) => s,
             _ = signals.cancel.cancelled() => return,
         };
         let ok = snapshot.result.is_ok();
@@ -102,7 +105,7 @@ async fn poll_loop(node: usize, addr: NodeAddr, tx: mpsc::Sender<Action>, mut si
         }
         if ok {
             if ha_wait == 0 {
-                let info = fetch_ha(&addr, timeout).await;
+                let info = fetch_ha_keeping(&addr, timeout, &mut kept).await;
                 ha_wait = if info == HaInfo::Absent {
                     HA_ABSENT_RECHECK
                 } else {

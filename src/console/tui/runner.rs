@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::future::BoxFuture;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::{mpsc, watch, Notify};
 use tokio::task::JoinSet;
@@ -12,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::action::{Action, Effect};
 use super::app::App;
-use super::contract::FaultInjector;
+use super::contract::{Fault, FaultInjector};
 use super::poller::{self, Signals};
 use super::term::{self, InputThread, TerminalGuard};
 use super::ui;
@@ -165,6 +166,73 @@ pub(super) async fn drive(
     cancel.cancel();
     tasks.shutdown().await;
     result.map(|()| app)
+}
+
+/// What [`run_headless`] saw: frames drawn and when the first answer and frames came.
+#[derive(Debug, Clone, Default)]
+pub struct HeadlessRun {
+    /// Frames drawn (the first, empty one included).
+    pub frames: u32,
+    /// From the start to the first successful node snapshot reaching the loop.
+    pub first_answer: Option<Duration>,
+    /// From the start to the first frame drawn after that answer.
+    pub first_frame_after_answer: Option<Duration>,
+}
+
+/// The console's own loop ([`drive`]: pollers, actions, frame pacing) for `duration`, drawn
+/// into a `width`×`height` off-screen buffer instead of a terminal; for benchmarks, which
+/// need the real per-tick work without a terminal.
+pub async fn run_headless(app: App, duration: Duration, width: u16, height: u16) -> HeadlessRun {
+    struct NoFaults;
+    impl FaultInjector for NoFaults {
+        fn inject<'a>(&'a self, _: &'a str, _: Fault) -> BoxFuture<'a, anyhow::Result<String>> {
+            Box::pin(async { anyhow::bail!("no fault injection in a headless run") })
+        }
+    }
+    let started = Instant::now();
+    let (tx, mut tap) = mpsc::channel::<Action>(1024);
+    let (fwd, rx) = mpsc::channel::<Action>(1024);
+    let first_answer = Arc::new(parking_lot::Mutex::new(None));
+    let seen = first_answer.clone();
+    // Timestamps the first answer on its way to the loop, and ends the run.
+    let forward = tokio::spawn(async move {
+        let end = tokio::time::sleep(duration);
+        tokio::pin!(end);
+        loop {
+            tokio::select! {
+                Some(a) = tap.recv() => {
+                    if let Action::Snapshot { snapshot, .. } = &a {
+                        if snapshot.result.is_ok() {
+                            seen.lock().get_or_insert_with(|| started.elapsed());
+                        }
+                    }
+                    if fwd.send(a).await.is_err() {
+                        return;
+                    }
+                }
+                _ = &mut end => {
+                    let _ = fwd.send(Action::Quit).await;
+                    return;
+                }
+            }
+        }
+    });
+    let mut run = HeadlessRun::default();
+    let backend = ratatui::backend::TestBackend::new(width, height);
+    let Ok(mut terminal) = ratatui::Terminal::new(backend);
+    let faults: Arc<dyn FaultInjector> = Arc::new(NoFaults);
+    let _ = drive(app, faults, tx, rx, |app| {
+        terminal.draw(|f| ui::draw(f, app))?;
+        run.frames += 1;
+        if run.first_frame_after_answer.is_none() && first_answer.lock().is_some() {
+            run.first_frame_after_answer = Some(started.elapsed());
+        }
+        Ok(())
+    })
+    .await;
+    forward.abort();
+    run.first_answer = *first_answer.lock();
+    run
 }
 
 fn start(
