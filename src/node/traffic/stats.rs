@@ -16,6 +16,7 @@ use super::digest::render_digest;
 use super::hostgroups::ServerEntry;
 use super::state::{COMMAND_NAMES, COMMAND_UNKNOWN};
 use crate::proxysql::checksum::spooky::SpookyHasher;
+use crate::proxysql::columns::MYSQL_ERRORS_COLUMNS;
 use crate::proxysql::resultset::ResultSet;
 
 /// Time buckets of `stats_mysql_commands_counters`, in µs (inclusive upper bounds).
@@ -123,8 +124,141 @@ pub struct ProcessEntry {
     pub backend_thread: std::sync::atomic::AtomicU32,
 }
 
+/// The traffic side's counters of `stats_mysql_global` (names in the field docs). Relaxed
+/// atomics bumped once per statement or connection event, never per packet: frontend bytes
+/// are counted by the packet codec and added here when a command ends, backend bytes when
+/// a connection goes back to its pool.
+#[derive(Default)]
+pub struct GlobalCounters {
+    /// `Queries_frontends_bytes_sent`.
+    pub frontend_bytes_sent: AtomicU64,
+    /// `Queries_frontends_bytes_recv`.
+    pub frontend_bytes_recv: AtomicU64,
+    /// `Queries_backends_bytes_sent`.
+    pub backend_bytes_sent: AtomicU64,
+    /// `Queries_backends_bytes_recv`.
+    pub backend_bytes_recv: AtomicU64,
+    /// `Com_autocommit`: `SET autocommit` sent to a backend.
+    pub com_autocommit: AtomicU64,
+    /// `Com_autocommit_filtered`: `SET autocommit` answered by the proxy.
+    pub com_autocommit_filtered: AtomicU64,
+    /// `Com_commit`: `COMMIT` sent to a backend.
+    pub com_commit: AtomicU64,
+    /// `Com_commit_filtered`: `COMMIT` answered by the proxy (no transaction anywhere).
+    pub com_commit_filtered: AtomicU64,
+    /// `Com_rollback`.
+    pub com_rollback: AtomicU64,
+    /// `Com_rollback_filtered`.
+    pub com_rollback_filtered: AtomicU64,
+    /// `Com_backend_change_user` (a backend connection reset for another session).
+    pub com_backend_change_user: AtomicU64,
+    /// `Com_backend_init_db`.
+    pub com_backend_init_db: AtomicU64,
+    /// `Com_backend_set_names`.
+    pub com_backend_set_names: AtomicU64,
+    /// `Com_frontend_init_db`.
+    pub com_frontend_init_db: AtomicU64,
+    /// `Com_frontend_set_names`.
+    pub com_frontend_set_names: AtomicU64,
+    /// `Com_frontend_use_db`.
+    pub com_frontend_use_db: AtomicU64,
+    /// `Com_backend_stmt_prepare`.
+    pub com_backend_stmt_prepare: AtomicU64,
+    /// `Com_backend_stmt_execute`.
+    pub com_backend_stmt_execute: AtomicU64,
+    /// `Com_backend_stmt_close`.
+    pub com_backend_stmt_close: AtomicU64,
+    /// `Com_frontend_stmt_prepare`.
+    pub com_frontend_stmt_prepare: AtomicU64,
+    /// `Com_frontend_stmt_execute`.
+    pub com_frontend_stmt_execute: AtomicU64,
+    /// `Com_frontend_stmt_close`.
+    pub com_frontend_stmt_close: AtomicU64,
+    /// `Query_Processor_time_nsec`: time spent in the query rules.
+    pub query_processor_time_nsec: AtomicU64,
+    /// `Backend_query_time_nsec`: time from sending a statement to its last answer packet.
+    pub backend_query_time_nsec: AtomicU64,
+    /// `ConnPool_get_conn_immediate`: a statement reused the connection its session held.
+    pub connpool_get_conn_immediate: AtomicU64,
+    /// `ConnPool_get_conn_success`: a connection came from the pool or was opened.
+    pub connpool_get_conn_success: AtomicU64,
+    /// `ConnPool_get_conn_failure`: no connection could be had.
+    pub connpool_get_conn_failure: AtomicU64,
+    /// `mysql_killed_backend_connections`.
+    pub killed_backend_connections: AtomicU64,
+    /// `mysql_killed_backend_queries`.
+    pub killed_backend_queries: AtomicU64,
+    /// `generated_error_packets`: errors the proxy itself answered.
+    pub generated_error_packets: AtomicU64,
+    /// `Access_Denied_Max_User_Connections`.
+    pub access_denied_max_user_connections: AtomicU64,
+    /// `Selects_for_update__autocommit0`.
+    pub selects_for_update_autocommit0: AtomicU64,
+    /// `MyHGM_myconnpoll_get`: asks to the pool.
+    pub myconnpoll_get: AtomicU64,
+    /// `MyHGM_myconnpoll_get_ok`: asks answered with an idle connection.
+    pub myconnpoll_get_ok: AtomicU64,
+    /// `MyHGM_myconnpoll_push`: connections returned to the pool.
+    pub myconnpoll_push: AtomicU64,
+    /// `MyHGM_myconnpoll_destroy`: connections dropped instead of pooled.
+    pub myconnpoll_destroy: AtomicU64,
+    /// `MyHGM_myconnpoll_reset`: connections reset before going back to the pool.
+    pub myconnpoll_reset: AtomicU64,
+}
+
+/// Adds `n` to a counter (relaxed: totals, not synchronisation).
+pub fn bump(counter: &AtomicU64, n: u64) {
+    counter.fetch_add(n, Ordering::Relaxed);
+}
+
+/// Key of one `stats_mysql_errors` row (ProxySQL's primary key plus the client address).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct ErrorKey {
+    hostgroup: i32,
+    hostname: String,
+    port: u16,
+    username: String,
+    client_address: String,
+    schemaname: String,
+    errno: u16,
+}
+
+/// One `stats_mysql_errors` row being accumulated.
+#[derive(Debug, Clone)]
+struct ErrorRow {
+    count_star: u64,
+    first_seen: u64,
+    last_seen: u64,
+    last_error: String,
+}
+
+/// One error a backend (or the connection to it) gave, as reported by a session.
+#[derive(Debug, Clone, Copy)]
+pub struct ErrorRecord<'a> {
+    /// Hostgroup.
+    pub hostgroup: i32,
+    /// Server host.
+    pub hostname: &'a str,
+    /// Server port.
+    pub port: u16,
+    /// User.
+    pub username: &'a str,
+    /// Client address.
+    pub client_address: &'a str,
+    /// Schema.
+    pub schemaname: &'a str,
+    /// MySQL error number.
+    pub errno: u16,
+    /// Error message.
+    pub message: &'a str,
+}
+
 /// All traffic statistics of one node.
 pub struct TrafficStats {
+    /// Counters of `stats_mysql_global`, shared with the server entries (pool events and
+    /// backend bytes).
+    pub global: Arc<GlobalCounters>,
+    errors: Mutex<HashMap<ErrorKey, ErrorRow>>,
     digests: Mutex<HashMap<u64, DigestRow>>,
     commands: [CommandCounter; COMMAND_UNKNOWN + 1],
     processes: Mutex<BTreeMap<u32, Arc<ProcessEntry>>>,
@@ -134,6 +268,8 @@ pub struct TrafficStats {
 impl Default for TrafficStats {
     fn default() -> Self {
         Self {
+            global: Arc::default(),
+            errors: Mutex::new(HashMap::new()),
             digests: Mutex::new(HashMap::new()),
             commands: std::array::from_fn(|_| CommandCounter::default()),
             processes: Mutex::new(BTreeMap::new()),
@@ -184,6 +320,83 @@ impl TrafficStats {
         row.max_time = row.max_time.max(r.elapsed_us);
         row.sum_rows_affected += r.rows_affected;
         row.sum_rows_sent += r.rows_sent;
+    }
+
+    /// Adds one error to `stats_mysql_errors` (the error path only: one short lock).
+    pub fn record_error(&self, e: &ErrorRecord<'_>) {
+        let now = unix_secs();
+        let key = ErrorKey {
+            hostgroup: e.hostgroup,
+            hostname: e.hostname.to_string(),
+            port: e.port,
+            username: e.username.to_string(),
+            client_address: e.client_address.to_string(),
+            schemaname: e.schemaname.to_string(),
+            errno: e.errno,
+        };
+        let mut map = self.errors.lock();
+        let row = map.entry(key).or_insert_with(|| ErrorRow {
+            count_star: 0,
+            first_seen: now,
+            last_seen: now,
+            last_error: String::new(),
+        });
+        row.count_star += 1;
+        row.last_seen = now;
+        row.last_error.clear();
+        row.last_error.push_str(e.message);
+    }
+
+    /// `stats_mysql_errors` rows; `reset` empties the table (the `_reset` twin).
+    pub fn errors_table(&self, reset: bool) -> ResultSet {
+        let rows: Vec<(ErrorKey, ErrorRow)> = if reset {
+            std::mem::take(&mut *self.errors.lock())
+                .into_iter()
+                .collect()
+        } else {
+            self.errors
+                .lock()
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        };
+        let mut rs = ResultSet::with_columns(MYSQL_ERRORS_COLUMNS);
+        for (k, v) in rows {
+            rs.rows.push(vec![
+                Some(k.hostgroup.to_string()),
+                Some(k.hostname),
+                Some(k.port.to_string()),
+                Some(k.username),
+                Some(k.client_address),
+                Some(k.schemaname),
+                Some(k.errno.to_string()),
+                Some(v.count_star.to_string()),
+                Some(v.first_seen.to_string()),
+                Some(v.last_seen.to_string()),
+                Some(v.last_error),
+            ]);
+        }
+        rs
+    }
+
+    /// Rough bytes held by the digest map (`query_digest_memory`).
+    pub fn digest_memory(&self) -> u64 {
+        let map = self.digests.lock();
+        map.values()
+            .map(|r| {
+                (std::mem::size_of::<DigestRow>()
+                    + 8
+                    + r.schemaname.len()
+                    + r.username.len()
+                    + r.client_address.len()
+                    + r.digest_text.len()) as u64
+            })
+            .sum()
+    }
+
+    /// Sessions in the processlist now.
+    pub fn process_count(&self) -> usize {
+        self.processes.lock().len()
     }
 
     /// Adds one statement of command type `index` that took `elapsed_us`.

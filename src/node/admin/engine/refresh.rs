@@ -45,6 +45,10 @@ impl Engine {
         if tables.mentions("stats_mysql_global") {
             self.refresh_stats_global();
         }
+        if tables.mentions("stats_memory_metrics") {
+            let rs = crate::node::memory::memory_metrics(&self.shared);
+            let _ = AdminDb::replace_table(&self.db.admin, "stats.stats_memory_metrics", &rs);
+        }
         if tables.mentions_any(&CLUSTER_STATS_TABLES) {
             self.refresh_cluster_stats();
         }
