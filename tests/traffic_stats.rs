@@ -1,11 +1,16 @@
 //! Traffic statistics of `pxadm node` under real traffic to the MariaDB lab (issue 16):
 //! `stats_mysql_global` counted for real in ProxySQL's row order, `stats_mysql_commands_counters`
 //! buckets, `stats_mysql_errors` and digests with their `_reset` twins, `stats_memory_metrics`
-//! and admin `KILL CONNECTION` ending a session mid-statement.
+//! and admin `KILL CONNECTION` ending a session mid-statement; and dolphie 6.18 (installed
+//! from PyPI, run in tmux) showing non-zero query data rates and killing a connection.
 
 mod common;
 
 use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::{admin_opts, free_port, lab, query_rows, wait_until, Lab, TestNode, HOST};
@@ -57,10 +62,21 @@ impl Proxy {
         }
     }
 
+    /// A client connection as the scenario's user; retried for a while, since the traffic
+    /// side adopts a `LOAD ... TO RUNTIME` asynchronously.
     async fn client(&self) -> Conn {
-        Conn::new(admin_opts(self.port, Lab::APP.0, Lab::APP.1).db_name(Some(Lab::APP_DB)))
-            .await
-            .unwrap_or_else(|e| panic!("cannot connect through the proxy on {}: {e}", self.port))
+        let opts = admin_opts(self.port, Lab::APP.0, Lab::APP.1).db_name(Some(Lab::APP_DB));
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            match Conn::new(opts.clone()).await {
+                Ok(conn) => return conn,
+                Err(e) if std::time::Instant::now() < deadline => {
+                    eprintln!("retrying the connection through the proxy: {e}");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(e) => panic!("cannot connect through the proxy on {}: {e}", self.port),
+            }
+        }
     }
 
     /// `stats_mysql_global` as read, in its row order.
@@ -296,9 +312,17 @@ async fn admin_kill_connection_ends_a_running_session_and_is_counted() {
         .expect("the killed session's statement never ended")
         .unwrap();
     assert!(outcome.is_err(), "a killed session's SLEEP(60) succeeded");
-    let g = proxy.global_map().await;
-    assert_eq!(g["mysql_killed_backend_connections"], 1);
-    assert_eq!(g["Client_Connections_connected"], 0);
+    let counted = wait_until(Duration::from_secs(20), || async {
+        let mut admin = common::admin_conn(port, "admin", "admin").await;
+        let rows = query_rows(
+            &mut admin,
+            "SELECT Variable_Value FROM stats_mysql_global WHERE Variable_Name IN ('mysql_killed_backend_connections','Client_Connections_connected') ORDER BY Variable_Name",
+        )
+        .await;
+        rows == [[Some("0".to_string())], [Some("1".to_string())]]
+    })
+    .await;
+    assert!(counted, "{:?}", proxy.global_map().await);
     // ProxySQL's admin knows only KILL CONNECTION.
     let err = proxy
         .admin
@@ -309,4 +333,226 @@ async fn admin_kill_connection_ends_a_running_session_and_is_counted() {
         err.to_string().contains("near \"KILL\": syntax error"),
         "{err}"
     );
+}
+
+/// dolphie 6.18 (PyPI) in a virtualenv under the target directory, installed once; `None`
+/// (the caller skips, saying why) when python3 or PyPI is not reachable.
+fn dolphie() -> Option<PathBuf> {
+    let dir = std::env::var_os("CARGO_TARGET_TMPDIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir)
+        .join("dolphie-6.18");
+    let bin = dir.join("bin").join("dolphie");
+    if bin.exists() {
+        return Some(bin);
+    }
+    let venv = Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(&dir)
+        .status();
+    if !venv.is_ok_and(|s| s.success()) {
+        eprintln!("SKIPPED the dolphie test: python3 -m venv failed");
+        return None;
+    }
+    let pip = Command::new(dir.join("bin").join("pip"))
+        .args([
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            "dolphie==6.18.0",
+        ])
+        .status();
+    if !pip.is_ok_and(|s| s.success()) || !bin.exists() {
+        eprintln!("SKIPPED the dolphie test: PyPI is not reachable (pip install dolphie failed)");
+        return None;
+    }
+    Some(bin)
+}
+
+/// A detached tmux session, killed when dropped.
+struct Tmux {
+    name: String,
+}
+
+impl Tmux {
+    fn start(name: &str, command: &str) -> Tmux {
+        let ok = Command::new("tmux")
+            .args([
+                "new-session",
+                "-d",
+                "-s",
+                name,
+                "-x",
+                "200",
+                "-y",
+                "50",
+                command,
+            ])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "tmux new-session failed");
+        Tmux {
+            name: name.to_string(),
+        }
+    }
+
+    fn screen(&self) -> String {
+        let out = Command::new("tmux")
+            .args(["capture-pane", "-p", "-t", &self.name])
+            .output()
+            .expect("tmux capture-pane");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &str) {
+        let ok = Command::new("tmux")
+            .args(["send-keys", "-t", &self.name, keys])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "tmux send-keys {keys} failed");
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["kill-session", "-t", &self.name])
+            .status();
+    }
+}
+
+/// The value dolphie shows right after `label` on its screen (e.g. `FE Sent  153.18KB`).
+fn shown_after<'a>(screen: &'a str, label: &str) -> Option<&'a str> {
+    let at = screen.find(label)? + label.len();
+    screen[at..].split_whitespace().next()
+}
+
+/// Whether a dolphie byte figure (`0`, `512B`, `3.65KB`...) is above zero.
+fn positive(figure: &str) -> bool {
+    let digits: String = figure
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    digits.parse::<f64>().is_ok_and(|v| v > 0.0)
+}
+
+#[tokio::test]
+async fn dolphie_shows_query_data_rates_and_its_kill_key_ends_a_connection() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("SKIPPED the dolphie test: tmux is not installed");
+        return;
+    }
+    let Some(dolphie) = dolphie() else {
+        return;
+    };
+    let lab = lab().await;
+    let mut proxy = Proxy::start(lab).await;
+    let admin_port = proxy._node.admin_port();
+
+    // Steady traffic while dolphie samples (it shows rates: deltas between refreshes).
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut load = proxy.client().await;
+    let load_stop = stop.clone();
+    let load_task = tokio::spawn(async move {
+        while !load_stop.load(Ordering::Relaxed) {
+            let _: Option<String> = load.query_first("SELECT REPEAT('x', 2000)").await?;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Ok::<(), mysql_async::Error>(())
+    });
+
+    let home = tempfile::tempdir().unwrap();
+    let command = format!(
+        "HOME={} {} -u admin -p admin -h {HOST} -P {admin_port} -r 1",
+        home.path().display(),
+        dolphie.display()
+    );
+    let tmux = Tmux::start(&format!("pxadm-dolphie-{admin_port}"), &command);
+    let mut screen = String::new();
+    let rates = wait_until(Duration::from_secs(90), || {
+        screen = tmux.screen();
+        let ok = screen.contains("Query Data Rates/s")
+            && ["FE Sent", "FE Recv", "BE Sent", "BE Recv"]
+                .iter()
+                .all(|l| shown_after(&screen, l).is_some_and(positive));
+        async move { ok }
+    })
+    .await;
+    assert!(
+        rates,
+        "dolphie never showed non-zero query data rates:\n{screen}"
+    );
+
+    // The kill key: `k`, the thread id, Enter ends that client connection mid-statement.
+    let mut busy = proxy.client().await;
+    let _: Option<u8> = busy.query_first("SELECT 1").await.unwrap();
+    let running = tokio::spawn(async move { busy.query_drop("SELECT SLEEP(60)").await });
+    let found = wait_until(Duration::from_secs(20), || sleep_running(admin_port)).await;
+    assert!(found, "the SLEEP never showed in the processlist");
+    let id = query_rows(
+        &mut proxy.admin,
+        "SELECT SessionID FROM stats_mysql_processlist WHERE info LIKE 'SELECT SLEEP%'",
+    )
+    .await[0][0]
+        .clone()
+        .unwrap();
+    tmux.keys("k");
+    let modal = wait_until(Duration::from_secs(30), || {
+        let open = tmux.screen().contains("Thread ID (enter submits)");
+        async move { open }
+    })
+    .await;
+    assert!(
+        modal,
+        "dolphie's kill dialog never opened:\n{}",
+        tmux.screen()
+    );
+    tmux.keys(&id);
+    let typed = wait_until(Duration::from_secs(30), || {
+        // The id shows in the dialog's Thread ID field (the line after its title).
+        let screen = tmux.screen();
+        let field = screen
+            .lines()
+            .skip_while(|l| !l.contains("Thread ID (enter submits)"))
+            .nth(1)
+            .is_some_and(|l| l.split(['┃', ' ']).any(|w| w == id));
+        async move { field }
+    })
+    .await;
+    assert!(
+        typed,
+        "the thread id never showed in the dialog:\n{}",
+        tmux.screen()
+    );
+    tmux.keys("Enter");
+    let outcome = tokio::time::timeout(Duration::from_secs(30), running)
+        .await
+        .unwrap_or_else(|_| panic!("dolphie's kill did not end the session:\n{}", tmux.screen()))
+        .unwrap();
+    assert!(outcome.is_err(), "a killed session's SLEEP(60) succeeded");
+    let left = query_rows(
+        &mut proxy.admin,
+        &format!("SELECT COUNT(*) FROM stats_mysql_processlist WHERE SessionID={id}"),
+    )
+    .await;
+    assert_eq!(left, [[Some("0".to_string())]]);
+    // Only that connection: the one carrying the load is still there.
+    stop.store(true, Ordering::Relaxed);
+    let load = load_task.await.unwrap();
+    assert!(
+        load.is_ok(),
+        "the load connection failed: {load:?}\n{}",
+        tmux.screen()
+    );
+}
+
+/// Whether a `SELECT SLEEP` runs in the processlist of the node on `admin_port`.
+async fn sleep_running(admin_port: u16) -> bool {
+    let mut admin = common::admin_conn(admin_port, "admin", "admin").await;
+    !query_rows(
+        &mut admin,
+        "SELECT SessionID FROM stats_mysql_processlist WHERE info LIKE 'SELECT SLEEP%'",
+    )
+    .await
+    .is_empty()
 }

@@ -388,7 +388,7 @@ pub fn memory_figures(node: &NodeShared) -> (u64, u64, u64) {
         .values()
         .map(|u| std::mem::size_of::<config::UserEntry>() + u.username.len() * 2)
         .sum();
-    let rules = cfg.rules.rules().len() * std::mem::size_of::<rules::QueryRule>();
+    let rules = std::mem::size_of_val(cfg.rules.rules());
     (auth as u64, t.stats.digest_memory(), rules as u64)
 }
 

@@ -382,6 +382,12 @@ impl ClientSession {
     /// Drops every held backend connection without reusing it (its state is unknown after
     /// an interrupted command); the client connection closes when the session ends.
     fn cut(&mut self) {
+        if self.proc.kill.is_cancelled() {
+            bump(
+                &self.shared.stats.global.killed_backend_connections,
+                self.attached.len() as u64,
+            );
+        }
         for a in std::mem::take(&mut self.attached) {
             a.server.discard(a.conn);
         }
