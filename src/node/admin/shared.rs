@@ -182,8 +182,9 @@ impl NodeShared {
         self.mysql_vars.borrow().get(name).cloned()
     }
 
-    /// Rows of `stats_mysql_global`, from the live counters.
-    pub fn stats_global_rows(&self) -> Vec<(String, String)> {
+    /// The node's own values of `stats_mysql_global` (admin, monitor and connection
+    /// counters); the engine adds the traffic side's and orders them as ProxySQL.
+    pub fn stats_global_values(&self) -> HashMap<&'static str, String> {
         let c = &self.counters;
         let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
         let servers_version = self
@@ -227,13 +228,6 @@ impl NodeShared {
                 }
             }
         }
-        put(
-            "SQLite3_memory_bytes",
-            crate::node::memory::sqlite_memory_used(),
-        );
-        for (k, v) in crate::node::traffic::global_status(self) {
-            put(k, v);
-        }
         let threads = self
             .mysql_var("mysql-threads")
             .unwrap_or_else(|| "4".into());
@@ -246,16 +240,7 @@ impl NodeShared {
                 "false".into()
             },
         );
-        // ProxySQL's order; what this node does not implement (GTID, mirroring, the SQL
-        // injection engine, the query cache, Aurora) stays 0, as on a ProxySQL node that
-        // never used it.
-        STATS_MYSQL_GLOBAL
-            .iter()
-            .map(|name| {
-                let value = values.remove(name).unwrap_or_else(|| "0".into());
-                ((*name).to_string(), value)
-            })
-            .collect()
+        values
     }
 
     /// `stats_pxadm_vrrp` contents: one row per VRRP instance (none without `--vip`).

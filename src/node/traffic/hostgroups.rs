@@ -15,7 +15,7 @@ use parking_lot::Mutex;
 use rand::RngExt;
 
 use super::backend::BackendConn;
-use super::stats::bump;
+use super::counters::{bump, GlobalCounters};
 use crate::proxysql::clock::unix_now;
 use crate::px_warn;
 
@@ -179,7 +179,7 @@ pub struct ServerEntry {
     removed: AtomicBool,
     /// The node's `stats_mysql_global` counters (pool events, backend bytes); set once when
     /// the entry joins a node's registry.
-    totals: std::sync::OnceLock<Arc<super::stats::GlobalCounters>>,
+    totals: std::sync::OnceLock<Arc<GlobalCounters>>,
     /// Cancelled (and replaced) when the server goes OFFLINE_HARD: sessions holding one of
     /// its connections watch the token they got with it and close at once.
     fence: Mutex<CancellationToken>,
@@ -257,11 +257,11 @@ impl ServerEntry {
     }
 
     /// Attaches the node's global counters (once; later calls are ignored).
-    pub fn set_totals(&self, totals: &Arc<super::stats::GlobalCounters>) {
+    pub fn set_totals(&self, totals: &Arc<GlobalCounters>) {
         let _ = self.totals.set(totals.clone());
     }
 
-    fn totals(&self) -> Option<&super::stats::GlobalCounters> {
+    fn totals(&self) -> Option<&GlobalCounters> {
         self.totals.get().map(|t| &**t)
     }
 

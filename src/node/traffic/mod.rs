@@ -13,6 +13,7 @@
 
 pub mod backend;
 pub mod config;
+pub mod counters;
 pub mod digest;
 pub mod hostgroups;
 pub mod packets;
@@ -267,7 +268,7 @@ pub fn stats_tables(node: &NodeShared, tables: &TableAccess) -> Vec<(&'static st
 }
 
 /// The traffic side's rows of `stats_mysql_global` (name, value); empty when traffic is off.
-/// Gauges come from the live state, the rest from [`stats::GlobalCounters`].
+/// Gauges come from the live state, the rest from [`counters::GlobalCounters`].
 pub fn global_status(node: &NodeShared) -> Vec<(&'static str, u64)> {
     let Some(t) = traffic_of(node) else {
         return Vec::new();

@@ -26,6 +26,7 @@ use super::backend::{
     BackendConn, BackendIoError, ConnectError, ConnectParams, RelayError, FLAVOR_MASK,
 };
 use super::config::{TrafficConfig, UserEntry};
+use super::counters::bump;
 use super::digest::{digest_hash, digest_text_into};
 use super::hostgroups::{pick_server, ServerEntry};
 use super::packets::{BackendError, Expect, ResponseParser};
@@ -35,7 +36,7 @@ use super::state::{
     mentions_last_insert_id, names_fallbacks, parse_kill, parse_set, parse_use, pins_connection,
     SessionVars, SetItem, CMD_SELECT, CMD_SET, CMD_USE, COMMAND_NAMES,
 };
-use super::stats::{bump, ErrorRecord, ProcessEntry, ProcessState, QueryRecord};
+use super::stats::{ErrorRecord, ProcessEntry, ProcessState, QueryRecord};
 use super::TrafficShared;
 use crate::node::protocol::{
     AuthPlugin, AuthRejection, Authenticator, ColumnDef, Command, Credential, ErrorReply,
