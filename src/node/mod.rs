@@ -11,6 +11,7 @@ pub mod admin;
 pub mod cluster;
 pub mod files;
 pub mod logging;
+pub mod memory;
 pub mod metrics;
 pub mod monitor;
 pub mod protocol;

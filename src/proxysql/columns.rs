@@ -27,6 +27,21 @@ pub const PEER_CHECKSUMS_COLUMNS: [&str; 9] = [
     "diff_check",
 ];
 
+/// Columns of `stats_mysql_errors` and `stats_mysql_errors_reset`, in ProxySQL's order.
+pub const MYSQL_ERRORS_COLUMNS: [&str; 11] = [
+    "hostgroup",
+    "hostname",
+    "port",
+    "username",
+    "client_address",
+    "schemaname",
+    "errno",
+    "count_star",
+    "first_seen",
+    "last_seen",
+    "last_error",
+];
+
 /// `stats_proxysql_servers_metrics`: peer liveness and counters (§3.2).
 pub const PEER_METRICS_COLUMNS: [&str; 10] = [
     "hostname",

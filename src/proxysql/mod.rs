@@ -14,6 +14,7 @@ pub mod clock;
 pub mod cluster;
 pub mod columns;
 pub mod config_file;
+pub mod global_status;
 pub mod ifaces;
 pub mod log;
 pub mod resultset;

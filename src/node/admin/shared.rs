@@ -5,7 +5,7 @@
 //! the traffic side follows the runtime snapshot) and report back through counters and the
 //! cluster view that the stats tables are materialised from.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -19,6 +19,7 @@ use super::runtime_layer::Runtime;
 use crate::node::vip::VipStatus;
 use crate::proxysql::checksum::table::ChecksumTable;
 use crate::proxysql::columns::{PEER_CHECKSUMS_COLUMNS, PEER_METRICS_COLUMNS};
+use crate::proxysql::global_status::STATS_MYSQL_GLOBAL;
 use crate::proxysql::resultset::ResultSet;
 
 /// Requests from the engine to the node supervisor.
@@ -66,6 +67,16 @@ pub struct Counters {
     pub active_transactions: AtomicU64,
     /// `Slow_queries`.
     pub slow_queries: AtomicU64,
+    /// `Access_Denied_Max_Connections`.
+    pub access_denied_max_connections: AtomicU64,
+    /// `MySQL_Monitor_connect_check_OK` / `_ERR`.
+    pub monitor_connect: [AtomicU64; 2],
+    /// `MySQL_Monitor_ping_check_OK` / `_ERR`.
+    pub monitor_ping: [AtomicU64; 2],
+    /// `MySQL_Monitor_read_only_check_OK` / `_ERR`.
+    pub monitor_read_only: [AtomicU64; 2],
+    /// `MySQL_Monitor_replication_lag_check_OK` / `_ERR`.
+    pub monitor_replication_lag: [AtomicU64; 2],
 }
 
 /// One row set per monitored peer, rendered by the cluster monitor for the stats tables.
@@ -175,60 +186,65 @@ impl NodeShared {
         self.mysql_vars.borrow().get(name).cloned()
     }
 
-    /// Rows of `stats_mysql_global`, from the live counters.
-    pub fn stats_global_rows(&self) -> Vec<(String, String)> {
+    /// The node's own values of `stats_mysql_global` (admin, monitor and connection
+    /// counters); the engine adds the traffic side's and orders them as ProxySQL.
+    pub fn stats_global_values(&self) -> HashMap<&'static str, String> {
         let c = &self.counters;
-        let get = |a: &AtomicU64| a.load(Ordering::Relaxed).to_string();
+        let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
         let servers_version = self
             .checksums
             .lock()
             .get(crate::proxysql::checksum::table::ChecksumModule::MysqlServers)
             .version;
-        let mut rows = vec![
-            (
-                "Access_Denied_Wrong_Password".to_string(),
-                get(&c.access_denied_wrong_password),
-            ),
-            ("Active_Transactions".into(), get(&c.active_transactions)),
-            ("Client_Connections_aborted".into(), get(&c.client_aborted)),
-            (
-                "Client_Connections_connected".into(),
-                get(&c.client_connected),
-            ),
-            ("Client_Connections_created".into(), get(&c.client_created)),
-            (
-                "Client_Connections_non_idle".into(),
-                get(&c.client_connected),
-            ),
-            (
-                "MySQL_Thread_Workers".into(),
-                self.mysql_var("mysql-threads")
-                    .unwrap_or_else(|| "4".into()),
-            ),
-            (
-                "ProxySQL_Uptime".into(),
-                self.started.elapsed().as_secs().to_string(),
-            ),
-            ("Questions".into(), get(&c.questions)),
-            ("Server_Connections_aborted".into(), get(&c.server_aborted)),
-            (
-                "Server_Connections_connected".into(),
-                get(&c.server_connected),
-            ),
-            ("Server_Connections_created".into(), get(&c.server_created)),
-            ("Servers_table_version".into(), servers_version.to_string()),
-            ("Slow_queries".into(), get(&c.slow_queries)),
-            (
-                "mysql_listener_paused".into(),
-                if self.traffic_paused.load(Ordering::Relaxed) {
-                    "true".into()
-                } else {
-                    "false".into()
-                },
-            ),
-        ];
-        rows.sort();
-        rows
+        let mut values: HashMap<&'static str, String> = HashMap::new();
+        let mut put = |k: &'static str, v: u64| {
+            values.insert(k, v.to_string());
+        };
+        put("ProxySQL_Uptime", self.started.elapsed().as_secs());
+        put("Active_Transactions", load(&c.active_transactions));
+        put("Client_Connections_aborted", load(&c.client_aborted));
+        put("Client_Connections_connected", load(&c.client_connected));
+        put("Client_Connections_created", load(&c.client_created));
+        put("Server_Connections_aborted", load(&c.server_aborted));
+        put("Server_Connections_connected", load(&c.server_connected));
+        put("Server_Connections_created", load(&c.server_created));
+        put("Questions", load(&c.questions));
+        put("Slow_queries", load(&c.slow_queries));
+        put("Servers_table_version", servers_version);
+        put(
+            "Access_Denied_Wrong_Password",
+            load(&c.access_denied_wrong_password),
+        );
+        put(
+            "Access_Denied_Max_Connections",
+            load(&c.access_denied_max_connections),
+        );
+        for (name, pair) in [
+            ("connect", &c.monitor_connect),
+            ("ping", &c.monitor_ping),
+            ("read_only", &c.monitor_read_only),
+            ("replication_lag", &c.monitor_replication_lag),
+        ] {
+            for (suffix, counter) in [("OK", &pair[0]), ("ERR", &pair[1])] {
+                let key = format!("MySQL_Monitor_{name}_check_{suffix}");
+                if let Some(k) = STATS_MYSQL_GLOBAL.iter().find(|n| **n == key) {
+                    put(k, load(counter));
+                }
+            }
+        }
+        let threads = self
+            .mysql_var("mysql-threads")
+            .unwrap_or_else(|| "4".into());
+        values.insert("MySQL_Thread_Workers", threads);
+        values.insert(
+            "mysql_listener_paused",
+            if self.traffic_paused.load(Ordering::Relaxed) {
+                "true".into()
+            } else {
+                "false".into()
+            },
+        );
+        values
     }
 
     /// `stats_pxadm_vrrp` contents: one row per VRRP instance (none without `--vip`).

@@ -236,6 +236,14 @@ fn write(engine: &Engine, statements: &[Statement]) {
     }
 }
 
+/// Adds a round's probes to a `MySQL_Monitor_*_check_OK` / `_ERR` pair.
+fn count_probes<T>(pair: &[std::sync::atomic::AtomicU64; 2], probes: &[Probe<T>]) {
+    let failed = probes.iter().filter(|p| p.error().is_some()).count() as u64;
+    let ok = probes.len() as u64 - failed;
+    pair[0].fetch_add(ok, std::sync::atomic::Ordering::Relaxed);
+    pair[1].fetch_add(failed, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// Runs `check` over `targets`, at most `parallel` at a time, handing each its kept
 /// connection and keeping the ones it gives back.
 async fn check_all<T, F, Fut>(
@@ -284,6 +292,7 @@ async fn connect_round(ctx: &Ctx, s: &MonitorSettings) -> Result<(), EngineGone>
         |addr, _| async move { (checks::connect_check(addr, s).await, None) },
     )
     .await;
+    count_probes(&ctx.shared.counters.monitor_connect, &probes);
     let mut statements = logs::insert_probes(LogTable::Connect, &probes);
     statements.push(logs::purge(LogTable::Connect, now_us(), s.ping_history()));
     ctx.admin
@@ -315,6 +324,7 @@ async fn ping_round(
         }
         health.plan(&targets, s.ping_max_failures)
     };
+    count_probes(&ctx.shared.counters.monitor_ping, &probes);
     let mut statements = logs::insert_probes(LogTable::Ping, &probes);
     statements.push(logs::purge(LogTable::Ping, now_us(), s.ping_history()));
     let max_failures = s.ping_max_failures;
@@ -402,6 +412,7 @@ async fn read_only_round(
         },
     )
     .await;
+    count_probes(&ctx.shared.counters.monitor_read_only, &probes);
     let mut results = Vec::new();
     for probe in &probes {
         match &probe.outcome {
@@ -476,6 +487,7 @@ async fn replication_lag_round(
         |addr, conn| checks::replication_lag_check(addr, conn, s),
     )
     .await;
+    count_probes(&ctx.shared.counters.monitor_replication_lag, &probes);
     let readings: Vec<(ServerAddr, LagReading)> = probes
         .iter()
         .map(|p| {

@@ -52,6 +52,10 @@ pub(crate) struct PacketCodec {
     pub(crate) skip_oversized: bool,
     /// The last item yielded stands for a skipped oversized packet.
     pub(crate) skipped: bool,
+    /// Bytes consumed from the peer (headers included), for `Queries_frontends_bytes_recv`.
+    pub(crate) bytes_in: u64,
+    /// Bytes encoded for the peer (headers included), for `Queries_frontends_bytes_sent`.
+    pub(crate) bytes_out: u64,
     chunk: ChunkDecoder,
     partial: BytesMut,
     discard: Option<Discard>,
@@ -65,6 +69,8 @@ impl PacketCodec {
             max_packet,
             skip_oversized: false,
             skipped: false,
+            bytes_in: 0,
+            bytes_out: 0,
             chunk: ChunkDecoder::default(),
             partial: BytesMut::new(),
             discard: None,
@@ -123,6 +129,24 @@ impl Decoder for PacketCodec {
     type Error = ProtoError;
 
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, ProtoError> {
+        let before = src.len();
+        let r = self.decode_chunks(src);
+        self.bytes_in += before.saturating_sub(src.len()) as u64;
+        r
+    }
+
+    fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, ProtoError> {
+        match self.decode(src)? {
+            Some(packet) => Ok(Some(packet)),
+            None if src.is_empty() && self.at_boundary() => Ok(None),
+            None => Err(ProtoError::UnexpectedEof),
+        }
+    }
+}
+
+impl PacketCodec {
+    /// The decoder proper: one logical packet from `src`, or `None` when more bytes are needed.
+    fn decode_chunks(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, ProtoError> {
         loop {
             if self.discard.is_some() {
                 if !self.skip(src)? {
@@ -180,20 +204,13 @@ impl Decoder for PacketCodec {
             }
         }
     }
-
-    fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, ProtoError> {
-        match self.decode(src)? {
-            Some(packet) => Ok(Some(packet)),
-            None if src.is_empty() && self.at_boundary() => Ok(None),
-            None => Err(ProtoError::UnexpectedEof),
-        }
-    }
 }
 
 impl Encoder<Frame<'_>> for PacketCodec {
     type Error = ProtoError;
 
     fn encode(&mut self, frame: Frame<'_>, dst: &mut BytesMut) -> Result<(), ProtoError> {
+        let before = dst.len();
         match frame {
             Frame::Payload(mut payload) => {
                 self.seq = packet_to_chunks(self.seq, &mut payload, dst);
@@ -206,6 +223,7 @@ impl Encoder<Frame<'_>> for PacketCodec {
                 }
             }
         }
+        self.bytes_out += (dst.len() - before) as u64;
         Ok(())
     }
 }

@@ -462,6 +462,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> ServerConn<S> {
         self.framed.codec().seq
     }
 
+    /// Bytes sent and received (headers included) since the last call.
+    pub fn take_traffic(&mut self) -> (u64, u64) {
+        let codec = self.framed.codec_mut();
+        (
+            std::mem::take(&mut codec.bytes_out),
+            std::mem::take(&mut codec.bytes_in),
+        )
+    }
+
     /// Overrides the sequence id of the next packet read or written.
     pub fn set_seq(&mut self, seq: u8) {
         self.framed.codec_mut().seq = seq;

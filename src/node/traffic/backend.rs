@@ -53,6 +53,10 @@ pub const FLAVOR_MASK: CapabilityFlags = CapabilityFlags::CLIENT_DEPRECATE_EOF
 /// Read-buffer growth step; also the most the relay reads from the backend at once.
 const READ_CHUNK: usize = 64 * 1024;
 
+/// Buffer bytes a backend connection holds from its start (read chunk and write buffer), for
+/// `mysql_backend_buffers_bytes`.
+pub const CONN_BUFFER_BYTES: usize = READ_CHUNK + 1024;
+
 /// Why a backend connection could not be opened.
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {

@@ -54,6 +54,8 @@ pub struct TrafficVars {
     pub digests_track_hostname: bool,
     /// `mysql-commands_stats`.
     pub commands_stats: bool,
+    /// `mysql-long_query_time` (ms): statements slower than this count in `Slow_queries`.
+    pub long_query_time_ms: u64,
     /// Digest settings.
     pub digest: DigestOptions,
     /// `mysql-max_allowed_packet`.
@@ -129,6 +131,7 @@ impl TrafficVars {
             query_digests: v.flag("mysql-query_digests", true),
             digests_track_hostname: v.flag("mysql-query_digests_track_hostname", false),
             commands_stats: v.flag("mysql-commands_stats", true),
+            long_query_time_ms: v.num("mysql-long_query_time", 1_000),
             digest: DigestOptions {
                 lowercase: v.flag("mysql-query_digests_lowercase", false),
                 replace_null: v.flag("mysql-query_digests_replace_null", false),

@@ -15,6 +15,7 @@ use parking_lot::Mutex;
 use rand::RngExt;
 
 use super::backend::BackendConn;
+use super::counters::{bump, GlobalCounters};
 use crate::proxysql::clock::unix_now;
 use crate::px_warn;
 
@@ -176,6 +177,9 @@ pub struct ServerEntry {
     /// Bumped to kill every connection: ones opened before are dropped when released.
     kill_epoch: AtomicU64,
     removed: AtomicBool,
+    /// The node's `stats_mysql_global` counters (pool events, backend bytes); set once when
+    /// the entry joins a node's registry.
+    totals: std::sync::OnceLock<Arc<GlobalCounters>>,
     /// Cancelled (and replaced) when the server goes OFFLINE_HARD: sessions holding one of
     /// its connections watch the token they got with it and close at once.
     fence: Mutex<CancellationToken>,
@@ -247,8 +251,18 @@ impl ServerEntry {
             latency_us: AtomicU64::new(0),
             kill_epoch: AtomicU64::new(0),
             removed: AtomicBool::new(false),
+            totals: std::sync::OnceLock::new(),
             fence: Mutex::new(CancellationToken::new()),
         }
+    }
+
+    /// Attaches the node's global counters (once; later calls are ignored).
+    pub fn set_totals(&self, totals: &Arc<GlobalCounters>) {
+        let _ = self.totals.set(totals.clone());
+    }
+
+    fn totals(&self) -> Option<&GlobalCounters> {
+        self.totals.get().map(|t| &**t)
     }
 
     /// The key of this entry.
@@ -403,6 +417,9 @@ impl ServerEntry {
 
     /// Takes an idle connection of `user` with the client flavor `flavor`, counting it used.
     pub fn take_free(&self, user: &str, flavor: CapabilityFlags) -> Option<BackendConn> {
+        if let Some(t) = self.totals() {
+            bump(&t.myconnpoll_get, 1);
+        }
         let conn = {
             let mut free = self.free.lock();
             let idx = free
@@ -410,6 +427,9 @@ impl ServerEntry {
                 .rposition(|c| c.user == user && c.flavor == flavor)?;
             free.swap_remove(idx)
         };
+        if let Some(t) = self.totals() {
+            bump(&t.myconnpoll_get_ok, 1);
+        }
         self.note_used();
         Some(conn)
     }
@@ -445,7 +465,14 @@ impl ServerEntry {
             let mut free = self.free.lock();
             if free.len() < cap {
                 free.push(conn);
+                if let Some(t) = self.totals() {
+                    bump(&t.myconnpoll_push, 1);
+                }
+                return;
             }
+        }
+        if let Some(t) = self.totals() {
+            bump(&t.myconnpoll_destroy, 1);
         }
     }
 
@@ -453,6 +480,9 @@ impl ServerEntry {
     pub fn discard(&self, mut conn: BackendConn) {
         self.used.fetch_sub(1, Ordering::Relaxed);
         self.account(&mut conn);
+        if let Some(t) = self.totals() {
+            bump(&t.myconnpoll_destroy, 1);
+        }
     }
 
     /// Adds a connection's traffic since the last call to the counters.
@@ -460,6 +490,10 @@ impl ServerEntry {
         let (sent, recv) = conn.take_traffic();
         self.bytes_sent.fetch_add(sent, Ordering::Relaxed);
         self.bytes_recv.fetch_add(recv, Ordering::Relaxed);
+        if let Some(t) = self.totals() {
+            bump(&t.backend_bytes_sent, sent);
+            bump(&t.backend_bytes_recv, recv);
+        }
     }
 
     /// Counts one statement sent.

@@ -13,6 +13,7 @@
 
 pub mod backend;
 pub mod config;
+pub mod counters;
 pub mod digest;
 pub mod hostgroups;
 pub mod packets;
@@ -93,7 +94,11 @@ impl TrafficShared {
         let generation = self.generation.fetch_add(1, Ordering::Relaxed) + 1;
         let (cfg, notes) = {
             let mut registry = self.registry.lock();
-            TrafficConfig::build(rt, mysql_vars, &mut registry, generation)
+            let built = TrafficConfig::build(rt, mysql_vars, &mut registry, generation);
+            for entry in registry.values() {
+                entry.set_totals(&self.stats.global);
+            }
+            built
         };
         for note in notes {
             px_warn!("{}", note);
@@ -203,14 +208,14 @@ fn traffic_of(node: &NodeShared) -> Option<Arc<TrafficShared>> {
         .and_then(|(_, w)| w.upgrade())
 }
 
-/// The traffic statistics tables a statement names, as `(schema-qualified table, rows)` for
-/// the admin's materialisation on read (§2.4).
 /// `KILL CONNECTION <id>` from the admin interface: closes the MySQL session `id` of this
 /// node; false when none runs (or traffic is off).
 pub fn kill_session(node: &NodeShared, id: u32) -> bool {
     traffic_of(node).is_some_and(|t| t.stats.kill_process(id))
 }
 
+/// The traffic statistics tables a statement names, as `(schema-qualified table, rows)` for
+/// the admin's materialisation on read (§2.4).
 pub fn stats_tables(node: &NodeShared, tables: &TableAccess) -> Vec<(&'static str, ResultSet)> {
     let Some(t) = traffic_of(node) else {
         return Vec::new();
@@ -237,6 +242,13 @@ pub fn stats_tables(node: &NodeShared, tables: &TableAccess) -> Vec<(&'static st
             t.stats.digest_table(false),
         ));
     }
+    // As digests: reading the _reset table empties the errors.
+    if tables.mentions("stats_mysql_errors_reset") {
+        out.push(("stats.stats_mysql_errors_reset", t.stats.errors_table(true)));
+        out.push(("stats.stats_mysql_errors", ResultSet::default()));
+    } else if tables.mentions("stats_mysql_errors") {
+        out.push(("stats.stats_mysql_errors", t.stats.errors_table(false)));
+    }
     if tables.mentions("stats_mysql_commands_counters") {
         out.push((
             "stats.stats_mysql_commands_counters",
@@ -253,6 +265,132 @@ pub fn stats_tables(node: &NodeShared, tables: &TableAccess) -> Vec<(&'static st
         out.push(("stats.stats_mysql_users", t.users_table()));
     }
     out
+}
+
+/// The traffic side's rows of `stats_mysql_global` (name, value); empty when traffic is off.
+/// Gauges come from the live state, the rest from [`counters::GlobalCounters`].
+pub fn global_status(node: &NodeShared) -> Vec<(&'static str, u64)> {
+    let Some(t) = traffic_of(node) else {
+        return Vec::new();
+    };
+    let g = &t.stats.global;
+    let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
+    let sessions = t.stats.process_count() as u64;
+    let servers = t.servers();
+    let backend_conns: u64 = servers
+        .iter()
+        .map(|s| {
+            let st = s.stats();
+            u64::from(st.used) + u64::from(st.free)
+        })
+        .sum();
+    let pool_bytes = servers.len() * std::mem::size_of::<ServerEntry>()
+        + backend_conns as usize * std::mem::size_of::<backend::BackendConn>();
+    vec![
+        ("Client_Connections_non_idle", sessions),
+        (
+            "mysql_backend_buffers_bytes",
+            backend_conns * backend::CONN_BUFFER_BYTES as u64,
+        ),
+        (
+            "mysql_frontend_buffers_bytes",
+            sessions * session::CLIENT_BUFFER_BYTES as u64,
+        ),
+        (
+            "mysql_session_internal_bytes",
+            sessions * session::SESSION_BYTES as u64,
+        ),
+        ("Com_autocommit", load(&g.com_autocommit)),
+        ("Com_autocommit_filtered", load(&g.com_autocommit_filtered)),
+        ("Com_commit", load(&g.com_commit)),
+        ("Com_commit_filtered", load(&g.com_commit_filtered)),
+        ("Com_rollback", load(&g.com_rollback)),
+        ("Com_rollback_filtered", load(&g.com_rollback_filtered)),
+        ("Com_backend_change_user", load(&g.com_backend_change_user)),
+        ("Com_backend_init_db", load(&g.com_backend_init_db)),
+        ("Com_backend_set_names", load(&g.com_backend_set_names)),
+        ("Com_frontend_init_db", load(&g.com_frontend_init_db)),
+        ("Com_frontend_set_names", load(&g.com_frontend_set_names)),
+        ("Com_frontend_use_db", load(&g.com_frontend_use_db)),
+        (
+            "Com_backend_stmt_prepare",
+            load(&g.com_backend_stmt_prepare),
+        ),
+        (
+            "Com_backend_stmt_execute",
+            load(&g.com_backend_stmt_execute),
+        ),
+        ("Com_backend_stmt_close", load(&g.com_backend_stmt_close)),
+        (
+            "Com_frontend_stmt_prepare",
+            load(&g.com_frontend_stmt_prepare),
+        ),
+        (
+            "Com_frontend_stmt_execute",
+            load(&g.com_frontend_stmt_execute),
+        ),
+        ("Com_frontend_stmt_close", load(&g.com_frontend_stmt_close)),
+        ("Queries_backends_bytes_recv", load(&g.backend_bytes_recv)),
+        ("Queries_backends_bytes_sent", load(&g.backend_bytes_sent)),
+        ("Queries_frontends_bytes_recv", load(&g.frontend_bytes_recv)),
+        ("Queries_frontends_bytes_sent", load(&g.frontend_bytes_sent)),
+        (
+            "Query_Processor_time_nsec",
+            load(&g.query_processor_time_nsec),
+        ),
+        ("Backend_query_time_nsec", load(&g.backend_query_time_nsec)),
+        (
+            "ConnPool_get_conn_immediate",
+            load(&g.connpool_get_conn_immediate),
+        ),
+        (
+            "ConnPool_get_conn_success",
+            load(&g.connpool_get_conn_success),
+        ),
+        (
+            "ConnPool_get_conn_failure",
+            load(&g.connpool_get_conn_failure),
+        ),
+        (
+            "mysql_killed_backend_connections",
+            load(&g.killed_backend_connections),
+        ),
+        (
+            "mysql_killed_backend_queries",
+            load(&g.killed_backend_queries),
+        ),
+        ("generated_error_packets", load(&g.generated_error_packets)),
+        (
+            "Selects_for_update__autocommit0",
+            load(&g.selects_for_update_autocommit0),
+        ),
+        (
+            "Access_Denied_Max_User_Connections",
+            load(&g.access_denied_max_user_connections),
+        ),
+        ("MyHGM_myconnpoll_get", load(&g.myconnpoll_get)),
+        ("MyHGM_myconnpoll_get_ok", load(&g.myconnpoll_get_ok)),
+        ("MyHGM_myconnpoll_push", load(&g.myconnpoll_push)),
+        ("MyHGM_myconnpoll_destroy", load(&g.myconnpoll_destroy)),
+        ("MyHGM_myconnpoll_reset", load(&g.myconnpoll_reset)),
+        ("ConnPool_memory_bytes", pool_bytes as u64),
+    ]
+}
+
+/// Rough bytes of the traffic side's tables, for `stats_memory_metrics`: (user table,
+/// digest map, query rules).
+pub fn memory_figures(node: &NodeShared) -> (u64, u64, u64) {
+    let Some(t) = traffic_of(node) else {
+        return (0, 0, 0);
+    };
+    let cfg = t.config();
+    let auth: usize = cfg
+        .users
+        .values()
+        .map(|u| std::mem::size_of::<config::UserEntry>() + u.username.len() * 2)
+        .sum();
+    let rules = std::mem::size_of_val(cfg.rules.rules());
+    (auth as u64, t.stats.digest_memory(), rules as u64)
 }
 
 /// Live statuses of the servers (automatic shunning shows here but not in the config),

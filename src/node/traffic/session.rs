@@ -26,6 +26,7 @@ use super::backend::{
     BackendConn, BackendIoError, ConnectError, ConnectParams, RelayError, FLAVOR_MASK,
 };
 use super::config::{TrafficConfig, UserEntry};
+use super::counters::bump;
 use super::digest::{digest_hash, digest_text_into};
 use super::hostgroups::{pick_server, ServerEntry};
 use super::packets::{BackendError, Expect, ResponseParser};
@@ -33,9 +34,9 @@ use super::rules::{QueryInput, QueryOutcome};
 use super::state::{
     backend_handshake_collation, command_type, is_version_comment_query, last_insert_id_column,
     mentions_last_insert_id, names_fallbacks, parse_kill, parse_set, parse_use, pins_connection,
-    SessionVars, SetItem, CMD_SELECT, CMD_SET, CMD_USE,
+    SessionVars, SetItem, CMD_SELECT, CMD_SET, CMD_USE, COMMAND_NAMES,
 };
-use super::stats::{ProcessEntry, ProcessState, QueryRecord};
+use super::stats::{ErrorRecord, ProcessEntry, ProcessState, QueryRecord};
 use super::TrafficShared;
 use crate::node::protocol::{
     AuthPlugin, AuthRejection, Authenticator, ColumnDef, Command, Credential, ErrorReply,
@@ -82,6 +83,7 @@ impl Authenticator for TrafficAuth<'_> {
             .load(Ordering::Relaxed);
         if connected >= u64::from(self.cfg.vars.max_connections) {
             px_warn!("mysql-max_connections reached. Returning 'Too many connections'");
+            bump(&self.shared.node.counters.access_denied_max_connections, 1);
             return Err(AuthRejection::Reply(ErrorReply::new(
                 1040,
                 "08004",
@@ -99,6 +101,10 @@ impl Authenticator for TrafficAuth<'_> {
                 login.user, used
             );
             px_warn!("{}", msg);
+            bump(
+                &self.shared.stats.global.access_denied_max_user_connections,
+                1,
+            );
             return Err(AuthRejection::Reply(ErrorReply::new(1226, "42000", msg)));
         }
         Ok(())
@@ -310,6 +316,13 @@ pub(crate) async fn serve(
 }
 
 /// One client connection's MySQL session (named apart from the console shell's `Session`).
+/// Bytes of one session's own state (`mysql_session_internal_bytes` per session).
+pub(super) const SESSION_BYTES: usize = std::mem::size_of::<ClientSession>();
+
+/// Buffer bytes a client connection holds from its start: tokio's initial 8 KiB read buffer
+/// and as much for writes (`mysql_frontend_buffers_bytes` per session).
+pub(super) const CLIENT_BUFFER_BYTES: usize = 16 * 1024;
+
 struct ClientSession {
     shared: Arc<TrafficShared>,
     cfg: Arc<TrafficConfig>,
@@ -370,6 +383,12 @@ impl ClientSession {
     /// Drops every held backend connection without reusing it (its state is unknown after
     /// an interrupted command); the client connection closes when the session ends.
     fn cut(&mut self) {
+        if self.proc.kill.is_cancelled() {
+            bump(
+                &self.shared.stats.global.killed_backend_connections,
+                self.attached.len() as u64,
+            );
+        }
         for a in std::mem::take(&mut self.attached) {
             a.server.discard(a.conn);
         }
@@ -415,6 +434,7 @@ impl ClientSession {
                 r = self.dispatch(cmd) => Some(r),
                 _ = any_cancelled(&watched) => None,
             };
+            self.flush_frontend_traffic();
             match done {
                 Some(r) => r?,
                 None => {
@@ -513,7 +533,17 @@ impl ClientSession {
         self.proc.state.lock().db = self.vars.schema.clone();
     }
 
+    /// Adds the client connection's bytes since the last call to the global counters (once
+    /// per command, not per packet).
+    fn flush_frontend_traffic(&mut self) {
+        let (sent, recv) = self.client.take_traffic();
+        let g = &self.shared.stats.global;
+        bump(&g.frontend_bytes_sent, sent);
+        bump(&g.frontend_bytes_recv, recv);
+    }
+
     async fn close(&mut self) {
+        self.flush_frontend_traffic();
         self.release_all().await;
         self.set_in_transaction(false);
         let counters = &self.shared.node.counters;
@@ -524,6 +554,10 @@ impl ClientSession {
 
     /// Drops every attached backend connection without returning it to the pool.
     fn discard_all(&mut self) {
+        bump(
+            &self.shared.stats.global.killed_backend_connections,
+            self.attached.len() as u64,
+        );
         for a in std::mem::take(&mut self.attached) {
             a.server.release(a.conn, false);
         }
@@ -532,6 +566,9 @@ impl ClientSession {
     async fn release_all(&mut self) {
         for mut a in std::mem::take(&mut self.attached) {
             let needs_reset = a.conn.in_transaction || a.conn.dirty || !a.stmts.is_empty();
+            if needs_reset {
+                bump(&self.shared.stats.global.myconnpoll_reset, 1);
+            }
             let ok = !needs_reset || a.conn.reset().await;
             a.server.release(a.conn, ok);
         }
@@ -578,7 +615,8 @@ impl ClientSession {
         if self.user.fast_forward || self.cfg.rules.is_empty() {
             return QueryOutcome::default();
         }
-        self.cfg.rules.process(&QueryInput {
+        let started = Instant::now();
+        let outcome = self.cfg.rules.process(&QueryInput {
             username: &self.user.username,
             schemaname: self.vars.schema.as_deref().unwrap_or(""),
             client_addr: &self.client_addr,
@@ -589,7 +627,12 @@ impl ClientSession {
             digest,
             flag_in: self.next_flag_in.unwrap_or(0),
             is_execute,
-        })
+        });
+        bump(
+            &self.shared.stats.global.query_processor_time_nsec,
+            started.elapsed().as_nanos() as u64,
+        );
+        outcome
     }
 
     fn mark_running(&self, hostgroup: i32, info: Option<Bytes>) {
@@ -609,6 +652,62 @@ impl ClientSession {
         self.proc.backend_thread.store(0, Ordering::Relaxed);
     }
 
+    /// Adds an error a server of `hostgroup` answered to `stats_mysql_errors`; the server
+    /// is the one the session's last statement ran on.
+    fn record_backend_error(&self, hostgroup: i32, errno: u16, message: &str) {
+        let server = self
+            .proc
+            .state
+            .lock()
+            .backend
+            .as_ref()
+            .map(|(s, _)| s.clone());
+        let (host, port) = server
+            .as_ref()
+            .map_or(("", 0), |s| (s.host.as_str(), s.port));
+        self.record_error(hostgroup, host, port, errno, message);
+    }
+
+    fn record_error(&self, hostgroup: i32, host: &str, port: u16, errno: u16, message: &str) {
+        self.shared.stats.record_error(&ErrorRecord {
+            hostgroup,
+            hostname: host,
+            port,
+            username: &self.user.username,
+            client_address: &self.client_addr,
+            schemaname: self.vars.schema.as_deref().unwrap_or(""),
+            errno,
+            message,
+        });
+    }
+
+    /// The `Com_*` counters of `stats_mysql_global` a client statement moves (every one of
+    /// these is forwarded to a backend by this node, so none counts as `_filtered`).
+    fn count_frontend_com(&self, command: usize, set_items: Option<&[SetItem]>) {
+        let g = &self.shared.stats.global;
+        match COMMAND_NAMES.get(command).copied() {
+            Some("COMMIT") => bump(&g.com_commit, 1),
+            Some("ROLLBACK") => bump(&g.com_rollback, 1),
+            Some("USE") => bump(&g.com_frontend_use_db, 1),
+            Some("SELECT_FOR_UPDATE") if !self.vars.autocommit => {
+                bump(&g.selects_for_update_autocommit0, 1)
+            }
+            _ => {}
+        }
+        for item in set_items.unwrap_or_default() {
+            match item {
+                SetItem::Names(_) => bump(&g.com_frontend_set_names, 1),
+                SetItem::Autocommit(_) => bump(&g.com_autocommit, 1),
+                _ => {}
+            }
+        }
+    }
+
+    /// Counts an error the proxy answers itself (`generated_error_packets`).
+    fn generated_error(&self) {
+        bump(&self.shared.stats.global.generated_error_packets, 1);
+    }
+
     fn record(
         &self,
         command: usize,
@@ -619,6 +718,12 @@ impl ClientSession {
         parser: Option<&ResponseParser>,
     ) {
         let elapsed = started.elapsed().as_micros() as u64;
+        if elapsed / 1_000 > self.cfg.vars.long_query_time_ms {
+            bump(&self.shared.node.counters.slow_queries, 1);
+        }
+        if let Some(e) = parser.and_then(|p| p.error.as_ref()) {
+            self.record_backend_error(hostgroup, e.code, &e.message);
+        }
         if self.cfg.vars.commands_stats {
             self.shared.stats.record_command(command, elapsed);
         }
@@ -695,10 +800,12 @@ impl ClientSession {
             return Ok(());
         }
         if let Some(msg) = &outcome.error_msg {
+            self.generated_error();
             self.client.send_err(1148, "42000", msg).await?;
             return Ok(());
         }
         let set_items = (command == CMD_SET).then(|| parse_set(&text)).flatten();
+        self.count_frontend_com(command, set_items.as_deref());
         if let Some([SetItem::Names(names)]) = set_items.as_deref() {
             if !names_fallbacks(names).is_empty() {
                 // A MySQL 8 collation MariaDB lacks: adopted here, replayed with the closest
@@ -727,6 +834,7 @@ impl ClientSession {
             }
         }
         if let Some(reply) = self.check_hostgroup_lock(hostgroup) {
+            self.generated_error();
             self.client.send_error(&reply).await?;
             return Ok(());
         }
@@ -836,7 +944,11 @@ impl ClientSession {
         let thread = victim.backend_thread.load(Ordering::Relaxed);
         let server = victim.state.lock().backend.as_ref().map(|(s, _)| s.clone());
         if let (Some(server), true) = (server, thread != 0) {
-            if let Err(e) = self.kill_backend_query(&server, thread).await {
+            let killed = self.kill_backend_query(&server, thread).await;
+            if killed.is_ok() {
+                bump(&self.shared.stats.global.killed_backend_queries, 1);
+            }
+            if let Err(e) = killed {
                 px_warn!(
                     "KILL QUERY {} on {}:{} failed: {}",
                     thread,
@@ -972,6 +1084,7 @@ impl ClientSession {
             let idx = match self.acquire(req.hostgroup).await {
                 Ok(idx) => idx,
                 Err(reply) => {
+                    self.generated_error();
                     self.client.send_error(&reply).await?;
                     return Ok(None);
                 }
@@ -1004,6 +1117,7 @@ impl ClientSession {
             self.proc
                 .backend_thread
                 .store(a.conn.thread_id, Ordering::Relaxed);
+            let backend_started = Instant::now();
             let sent = a.conn.send_command(req.cmd, req.payload).await;
             let relayed = match sent {
                 Ok(()) => {
@@ -1016,6 +1130,10 @@ impl ClientSession {
                     forwarded: false,
                 }),
             };
+            bump(
+                &self.shared.stats.global.backend_query_time_nsec,
+                backend_started.elapsed().as_nanos() as u64,
+            );
             match relayed {
                 Ok(parser) => return Ok(Some((idx, parser))),
                 Err(RelayError::Client(e)) => {
@@ -1045,6 +1163,7 @@ impl ClientSession {
     }
 
     async fn lost_connection(&mut self) -> Result<(), ProtoError> {
+        self.generated_error();
         self.client
             .send_err(
                 2013,
@@ -1077,8 +1196,20 @@ impl ClientSession {
     /// Finds or opens a connection to `hostgroup`; returns its index in `attached`.
     async fn acquire(&mut self, hostgroup: i32) -> Result<usize, ErrorReply> {
         if let Some(idx) = self.attached.iter().position(|a| a.hostgroup == hostgroup) {
+            bump(&self.shared.stats.global.connpool_get_conn_immediate, 1);
             return Ok(idx);
         }
+        let got = self.acquire_new(hostgroup).await;
+        let g = &self.shared.stats.global;
+        match &got {
+            Ok(_) => bump(&g.connpool_get_conn_success, 1),
+            Err(_) => bump(&g.connpool_get_conn_failure, 1),
+        }
+        got
+    }
+
+    /// [`acquire`](Self::acquire) without a held connection: from the pool or a new one.
+    async fn acquire_new(&mut self, hostgroup: i32) -> Result<usize, ErrorReply> {
         let started = Instant::now();
         let max_wait = Duration::from_millis(self.cfg.vars.connect_timeout_server_max_ms);
         let mut logged = false;
@@ -1098,9 +1229,15 @@ impl ClientSession {
                 match self.connect(&server).await {
                     Ok(conn) => return Ok(self.attach(hostgroup, server, conn)),
                     Err(ConnectError::Refused(e)) if is_config_error(e.code) => {
+                        self.record_error(hostgroup, &server.host, server.port, e.code, &e.message);
                         return Err(ErrorReply::new(e.code, &e.sqlstate, e.message));
                     }
                     Err(e) => {
+                        let (errno, message) = match &e {
+                            ConnectError::Refused(b) => (b.code, b.message.clone()),
+                            other => (2003, other.to_string()),
+                        };
+                        self.record_error(hostgroup, &server.host, server.port, errno, &message);
                         px_error!(
                             "Failed to connect to server {}:{} of hostgroup {}: {}",
                             server.host,
@@ -1231,6 +1368,7 @@ impl ClientSession {
         }
         if want.schema.is_some() && conn.vars.schema != want.schema {
             let db = want.schema.as_deref().unwrap_or_default();
+            bump(&self.shared.stats.global.com_backend_init_db, 1);
             let r = conn
                 .execute(COM_INIT_DB, db.as_bytes(), Expect::Single)
                 .await;
@@ -1239,6 +1377,7 @@ impl ClientSession {
         }
         if want.names.is_some() && conn.vars.names != want.names {
             let sql = want.names.as_deref().unwrap_or_default();
+            bump(&self.shared.stats.global.com_backend_set_names, 1);
             let mut r = conn.query(sql).await;
             // A collation the backend lacks (MySQL 8's utf8mb4_0900_*): the closest utf8mb4
             // one it has.
@@ -1307,6 +1446,7 @@ impl ClientSession {
     }
 
     async fn on_init_db(&mut self, db: String) -> Result<(), ProtoError> {
+        bump(&self.shared.stats.global.com_frontend_init_db, 1);
         let hostgroup = self.route(None);
         self.mark_running(hostgroup, None);
         let r = self
@@ -1333,10 +1473,15 @@ impl ClientSession {
     // ------------------------------------------------------------------------------------
 
     async fn on_prepare(&mut self, sql: Bytes) -> Result<(), ProtoError> {
+        let g = &self.shared.stats.global;
+        bump(&g.com_frontend_stmt_prepare, 1);
+        // Prepared on the backend here (the first prepare goes to a server).
+        bump(&g.com_backend_stmt_prepare, 1);
         let digest = self.digest(&sql);
         let text = String::from_utf8_lossy(&sql).into_owned();
         let outcome = self.run_rules(&text, digest, false);
         if let Some(msg) = &outcome.error_msg {
+            self.generated_error();
             self.client.send_err(1148, "42000", msg).await?;
             return Ok(());
         }
@@ -1400,6 +1545,7 @@ impl ClientSession {
                 )));
             }
         };
+        bump(&self.shared.stats.global.com_backend_stmt_prepare, 1);
         let a = &mut self.attached[idx];
         match a
             .conn
@@ -1426,6 +1572,7 @@ impl ClientSession {
 
     async fn on_execute(&mut self, stmt_id: u32, payload: Bytes) -> Result<(), ProtoError> {
         let started = Instant::now();
+        bump(&self.shared.stats.global.com_frontend_stmt_execute, 1);
         self.shared
             .node
             .counters
@@ -1514,6 +1661,8 @@ impl ClientSession {
                 b.types_sent |= params == 0 || self.scratch.get(types_at) == Some(&1);
             }
             a.server.count_query();
+            bump(&self.shared.stats.global.com_backend_stmt_execute, 1);
+            let backend_started = Instant::now();
             let sent = a.conn.send_command(COM_STMT_EXECUTE, &self.scratch).await;
             let relayed = match sent {
                 Ok(()) => {
@@ -1526,6 +1675,10 @@ impl ClientSession {
                     forwarded: false,
                 }),
             };
+            bump(
+                &self.shared.stats.global.backend_query_time_nsec,
+                backend_started.elapsed().as_nanos() as u64,
+            );
             match relayed {
                 Ok(parser) => {
                     result = Some((idx, parser));
@@ -1567,10 +1720,12 @@ impl ClientSession {
     }
 
     async fn on_stmt_close(&mut self, stmt_id: u32) {
+        bump(&self.shared.stats.global.com_frontend_stmt_close, 1);
         self.stmts.remove(&stmt_id);
         let mut i = 0;
         while i < self.attached.len() {
             if let Some(b) = self.attached[i].stmts.remove(&stmt_id) {
+                bump(&self.shared.stats.global.com_backend_stmt_close, 1);
                 let a = &mut self.attached[i];
                 if a.conn
                     .send_no_reply(COM_STMT_CLOSE, &b.id.to_le_bytes())

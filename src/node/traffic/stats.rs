@@ -12,10 +12,12 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use parking_lot::Mutex;
 
+use super::counters::GlobalCounters;
 use super::digest::render_digest;
 use super::hostgroups::ServerEntry;
 use super::state::{COMMAND_NAMES, COMMAND_UNKNOWN};
 use crate::proxysql::checksum::spooky::SpookyHasher;
+use crate::proxysql::columns::MYSQL_ERRORS_COLUMNS;
 use crate::proxysql::resultset::ResultSet;
 
 /// Time buckets of `stats_mysql_commands_counters`, in µs (inclusive upper bounds).
@@ -123,8 +125,54 @@ pub struct ProcessEntry {
     pub backend_thread: std::sync::atomic::AtomicU32,
 }
 
+/// Key of one `stats_mysql_errors` row (ProxySQL's primary key plus the client address).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct ErrorKey {
+    hostgroup: i32,
+    hostname: String,
+    port: u16,
+    username: String,
+    client_address: String,
+    schemaname: String,
+    errno: u16,
+}
+
+/// One `stats_mysql_errors` row being accumulated.
+#[derive(Debug, Clone)]
+struct ErrorRow {
+    count_star: u64,
+    first_seen: u64,
+    last_seen: u64,
+    last_error: String,
+}
+
+/// One error a backend (or the connection to it) gave, as reported by a session.
+#[derive(Debug, Clone, Copy)]
+pub struct ErrorRecord<'a> {
+    /// Hostgroup.
+    pub hostgroup: i32,
+    /// Server host.
+    pub hostname: &'a str,
+    /// Server port.
+    pub port: u16,
+    /// User.
+    pub username: &'a str,
+    /// Client address.
+    pub client_address: &'a str,
+    /// Schema.
+    pub schemaname: &'a str,
+    /// MySQL error number.
+    pub errno: u16,
+    /// Error message.
+    pub message: &'a str,
+}
+
 /// All traffic statistics of one node.
 pub struct TrafficStats {
+    /// Counters of `stats_mysql_global`, shared with the server entries (pool events and
+    /// backend bytes).
+    pub global: Arc<GlobalCounters>,
+    errors: Mutex<HashMap<ErrorKey, ErrorRow>>,
     digests: Mutex<HashMap<u64, DigestRow>>,
     commands: [CommandCounter; COMMAND_UNKNOWN + 1],
     processes: Mutex<BTreeMap<u32, Arc<ProcessEntry>>>,
@@ -134,6 +182,8 @@ pub struct TrafficStats {
 impl Default for TrafficStats {
     fn default() -> Self {
         Self {
+            global: Arc::default(),
+            errors: Mutex::new(HashMap::new()),
             digests: Mutex::new(HashMap::new()),
             commands: std::array::from_fn(|_| CommandCounter::default()),
             processes: Mutex::new(BTreeMap::new()),
@@ -184,6 +234,83 @@ impl TrafficStats {
         row.max_time = row.max_time.max(r.elapsed_us);
         row.sum_rows_affected += r.rows_affected;
         row.sum_rows_sent += r.rows_sent;
+    }
+
+    /// Adds one error to `stats_mysql_errors` (the error path only: one short lock).
+    pub fn record_error(&self, e: &ErrorRecord<'_>) {
+        let now = unix_secs();
+        let key = ErrorKey {
+            hostgroup: e.hostgroup,
+            hostname: e.hostname.to_string(),
+            port: e.port,
+            username: e.username.to_string(),
+            client_address: e.client_address.to_string(),
+            schemaname: e.schemaname.to_string(),
+            errno: e.errno,
+        };
+        let mut map = self.errors.lock();
+        let row = map.entry(key).or_insert_with(|| ErrorRow {
+            count_star: 0,
+            first_seen: now,
+            last_seen: now,
+            last_error: String::new(),
+        });
+        row.count_star += 1;
+        row.last_seen = now;
+        row.last_error.clear();
+        row.last_error.push_str(e.message);
+    }
+
+    /// `stats_mysql_errors` rows; `reset` empties the table (the `_reset` twin).
+    pub fn errors_table(&self, reset: bool) -> ResultSet {
+        let rows: Vec<(ErrorKey, ErrorRow)> = if reset {
+            std::mem::take(&mut *self.errors.lock())
+                .into_iter()
+                .collect()
+        } else {
+            self.errors
+                .lock()
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        };
+        let mut rs = ResultSet::with_columns(MYSQL_ERRORS_COLUMNS);
+        for (k, v) in rows {
+            rs.rows.push(vec![
+                Some(k.hostgroup.to_string()),
+                Some(k.hostname),
+                Some(k.port.to_string()),
+                Some(k.username),
+                Some(k.client_address),
+                Some(k.schemaname),
+                Some(k.errno.to_string()),
+                Some(v.count_star.to_string()),
+                Some(v.first_seen.to_string()),
+                Some(v.last_seen.to_string()),
+                Some(v.last_error),
+            ]);
+        }
+        rs
+    }
+
+    /// Rough bytes held by the digest map (`query_digest_memory`).
+    pub fn digest_memory(&self) -> u64 {
+        let map = self.digests.lock();
+        map.values()
+            .map(|r| {
+                (std::mem::size_of::<DigestRow>()
+                    + 8
+                    + r.schemaname.len()
+                    + r.username.len()
+                    + r.client_address.len()
+                    + r.digest_text.len()) as u64
+            })
+            .sum()
+    }
+
+    /// Sessions in the processlist now.
+    pub fn process_count(&self) -> usize {
+        self.processes.lock().len()
     }
 
     /// Adds one statement of command type `index` that took `elapsed_us`.

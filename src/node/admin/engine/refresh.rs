@@ -5,6 +5,7 @@ use super::Engine;
 use crate::node::admin::db::AdminDb;
 use crate::node::monitor::lag::SHUNNED_REPLICATION_LAG;
 use crate::proxysql::columns::HOSTGROUP_TABLES;
+use crate::proxysql::global_status::STATS_MYSQL_GLOBAL;
 use crate::proxysql::resultset::ResultSet;
 use crate::proxysql::statement::TableAccess;
 
@@ -44,6 +45,10 @@ impl Engine {
     fn refresh_stats_tables(&self, tables: &TableAccess) {
         if tables.mentions("stats_mysql_global") {
             self.refresh_stats_global();
+        }
+        if tables.mentions("stats_memory_metrics") {
+            let rs = crate::node::memory::memory_metrics(&self.shared);
+            let _ = AdminDb::replace_table(&self.db.admin, "stats.stats_memory_metrics", &rs);
         }
         if tables.mentions_any(&CLUSTER_STATS_TABLES) {
             self.refresh_cluster_stats();
@@ -143,10 +148,21 @@ impl Engine {
     }
 
     pub(super) fn refresh_stats_global(&self) {
-        let rows = self.shared.stats_global_rows();
+        let mut values = self.shared.stats_global_values();
+        values.insert(
+            "SQLite3_memory_bytes",
+            crate::node::memory::sqlite_memory_used().to_string(),
+        );
+        for (k, v) in crate::node::traffic::global_status(&self.shared) {
+            values.insert(k, v.to_string());
+        }
+        // ProxySQL's order; what this node does not implement (GTID, mirroring, the SQL
+        // injection engine, the query cache, Aurora) stays 0, as on a ProxySQL node that
+        // never used it.
         let mut rs = ResultSet::with_columns(["Variable_Name", "Variable_Value"]);
-        for (k, v) in rows {
-            rs.push_row([Some(k), Some(v)]);
+        for name in STATS_MYSQL_GLOBAL {
+            let value = values.remove(name).unwrap_or_else(|| "0".into());
+            rs.push_row([Some(name.to_string()), Some(value)]);
         }
         let _ = AdminDb::replace_table(&self.db.admin, "stats.stats_mysql_global", &rs);
     }
