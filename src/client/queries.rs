@@ -108,7 +108,7 @@ pub const QUERY_DIGEST_RESET: &str = "SELECT COUNT(*) FROM stats_mysql_query_dig
 /// (columns: `proxysql::columns::COMMANDS_COUNTERS_COLUMNS`).
 pub const COMMANDS_COUNTERS: &str = "SELECT Command, Total_Time_us, Total_cnt, cnt_100us, cnt_500us, cnt_1ms, cnt_5ms, cnt_10ms, cnt_50ms, cnt_100ms, cnt_500ms, cnt_1s, cnt_5s, cnt_10s, cnt_INFs FROM stats_mysql_commands_counters ORDER BY Command";
 
-/// Errors by hostgroup, backend, user and errno (columns: `proxysql::columns::ERRORS_COLUMNS`).
+/// Errors by hostgroup, backend, user and errno (columns: `proxysql::columns::MYSQL_ERRORS_COLUMNS`).
 pub const ERRORS: &str = "SELECT hostgroup, hostname, port, username, client_address, schemaname, errno, count_star, first_seen, last_seen, last_error FROM stats_mysql_errors ORDER BY hostgroup, hostname, port, errno";
 
 /// Query rules as the digest view matches them to digests.
@@ -227,7 +227,7 @@ mod tests {
             selected(COMMANDS_COUNTERS),
             columns::COMMANDS_COUNTERS_COLUMNS
         );
-        assert_eq!(selected(ERRORS), columns::ERRORS_COLUMNS);
+        assert_eq!(selected(ERRORS), columns::MYSQL_ERRORS_COLUMNS);
     }
 
     #[test]

@@ -323,23 +323,11 @@ pub struct CommandRow {
 
 /// Parses [`queries::COMMANDS_COUNTERS`].
 pub fn parse_commands(rs: &ResultSet) -> Result<Vec<CommandRow>, TrafficError> {
-    const COLS: [&str; 12] = [
-        "cnt_100us",
-        "cnt_500us",
-        "cnt_1ms",
-        "cnt_5ms",
-        "cnt_10ms",
-        "cnt_50ms",
-        "cnt_100ms",
-        "cnt_500ms",
-        "cnt_1s",
-        "cnt_5s",
-        "cnt_10s",
-        "cnt_INFs",
-    ];
+    // The latency buckets follow Command, Total_Time_us and Total_cnt.
+    let bucket_columns = &crate::proxysql::columns::COMMANDS_COUNTERS_COLUMNS[3..];
     rows("stats_mysql_commands_counters", rs, |r| {
         let mut buckets = [0; 12];
-        for (b, c) in buckets.iter_mut().zip(COLS) {
+        for (b, c) in buckets.iter_mut().zip(bucket_columns) {
             *b = r.count(c)?;
         }
         Ok(CommandRow {

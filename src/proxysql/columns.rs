@@ -132,17 +132,3 @@ pub const COMMANDS_COUNTERS_COLUMNS: [&str; 15] = [
     "cnt_INFs",
 ];
 
-/// `stats_mysql_errors`: every column.
-pub const ERRORS_COLUMNS: [&str; 11] = [
-    "hostgroup",
-    "hostname",
-    "port",
-    "username",
-    "client_address",
-    "schemaname",
-    "errno",
-    "count_star",
-    "first_seen",
-    "last_seen",
-    "last_error",
-];

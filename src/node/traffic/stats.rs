@@ -17,7 +17,7 @@ use super::digest::render_digest;
 use super::hostgroups::ServerEntry;
 use super::state::{COMMAND_NAMES, COMMAND_UNKNOWN};
 use crate::proxysql::checksum::spooky::SpookyHasher;
-use crate::proxysql::columns::MYSQL_ERRORS_COLUMNS;
+use crate::proxysql::columns::{COMMANDS_COUNTERS_COLUMNS, MYSQL_ERRORS_COLUMNS};
 use crate::proxysql::resultset::ResultSet;
 
 /// Time buckets of `stats_mysql_commands_counters`, in µs (inclusive upper bounds).
@@ -409,23 +409,7 @@ impl TrafficStats {
 
     /// `stats_mysql_commands_counters` rows (every command type, UNKNOWN last).
     pub fn commands_table(&self) -> ResultSet {
-        let mut rs = ResultSet::with_columns([
-            "Command",
-            "Total_Time_us",
-            "Total_cnt",
-            "cnt_100us",
-            "cnt_500us",
-            "cnt_1ms",
-            "cnt_5ms",
-            "cnt_10ms",
-            "cnt_50ms",
-            "cnt_100ms",
-            "cnt_500ms",
-            "cnt_1s",
-            "cnt_5s",
-            "cnt_10s",
-            "cnt_INFs",
-        ]);
+        let mut rs = ResultSet::with_columns(COMMANDS_COUNTERS_COLUMNS);
         for (i, c) in self.commands.iter().enumerate() {
             let name = COMMAND_NAMES.get(i).copied().unwrap_or("UNKNOWN");
             let mut row = vec![
