@@ -3,7 +3,9 @@ use crate::console::fixtures::{STEP4_NODE1, STEP4_NODE2};
 use crate::proxysql::cluster::state::ChecksumRow;
 
 const VERSION: &str = "2.7.2-14-g5cc418b";
-const T: u64 = 1_728_014_200;
+/// The clock of the checks: after every epoch of the step-4 fixtures (the latest is
+/// 1728014600), as in the scenario, so no epoch lies in the nodes' future.
+const T: u64 = 1_728_014_700;
 
 /// Builds one node's snapshot the way a poll would have read it.
 #[derive(Clone)]
@@ -208,7 +210,7 @@ fn scenario_step5_after_the_fix_node2_converges_then_all_in_sync() {
     for r in &mut node1.own {
         if ["mysql_query_rules", "mysql_servers", "mysql_servers_v2"].contains(&r.name.as_str()) {
             r.version = 2;
-            r.epoch = 1728014190;
+            r.epoch = T - 10;
         }
     }
     // First check after the LOAD: node2's counters were already high, so it pulls at once.
