@@ -146,6 +146,7 @@ type RowVec = Vec<Option<String>>;
 
 /// `mysql_users` columns read by position (`columns::USERS_COLUMNS`).
 const USER_PASSWORD: usize = 1;
+const USER_DEFAULT_SCHEMA: usize = 4;
 const USER_BACKEND: usize = 8;
 const USER_FRONTEND: usize = 9;
 /// `mysql_servers` columns read by position (`columns::SERVERS_COLUMNS`).
@@ -174,13 +175,18 @@ fn normalize(table: &str, rows: &Rows, with_runtime: bool) -> Rows {
 }
 
 /// A user row with `frontend=1, backend=1` as the two rows RUNTIME shows.
+/// Also writes a NULL `default_schema` as `''`, as RUNTIME shows it on ProxySQL 2.7.2.
 fn split_user(row: &Row) -> Vec<Vec<Option<String>>> {
     let flag = |i: usize| row.get(i).and_then(|v| v.as_deref()) == Some("1");
-    if !(flag(USER_BACKEND) && flag(USER_FRONTEND)) {
-        return vec![row.to_vec()];
+    let mut row = row.to_vec();
+    if let Some(schema @ None) = row.get_mut(USER_DEFAULT_SCHEMA) {
+        *schema = Some(String::new());
     }
-    let mut front = row.to_vec();
-    let mut back = row.to_vec();
+    if !(flag(USER_BACKEND) && flag(USER_FRONTEND)) {
+        return vec![row];
+    }
+    let mut front = row.clone();
+    let mut back = row;
     front[USER_BACKEND] = Some("0".into());
     back[USER_FRONTEND] = Some("0".into());
     vec![front, back]
