@@ -323,15 +323,16 @@ async fn version_strings_differ() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn self_missing_asymmetric_and_empty_peer_lists() {
-    let (a, b, c) = (
+    let (a, b, c, d) = (
+        TestNode::start().await,
         TestNode::start().await,
         TestNode::start().await,
         TestNode::start().await,
     );
     let (pa, pb, pc) = (a.admin_port(), b.admin_port(), c.admin_port());
     // proxysql_servers is a clustered module: its sync is turned off, or the nodes would
-    // pull one list and hide the asymmetry.
-    for n in [&a, &b, &c] {
+    // pull one list and hide the differences.
+    for n in [&a, &b, &c, &d] {
         exec(
             n,
             &[
@@ -341,11 +342,13 @@ async fn self_missing_asymmetric_and_empty_peer_lists() {
         )
         .await;
     }
-    // a lists only b (a is missing from its own list); b lists b and c, not a; c lists none.
+    // a lists b but not itself, though b lists it; b lists a, b and c; c lists only itself
+    // (so not b back); d lists nobody.
     join(&a, &[pb]).await;
-    join(&b, &[pb, pc]).await;
-    join(&c, &[]).await;
-    let nodes = [("a", &a), ("b", &b), ("c", &c)];
+    join(&b, &[pa, pb, pc]).await;
+    join(&c, &[pc]).await;
+    join(&d, &[]).await;
+    let nodes = [("a", &a), ("b", &b), ("c", &c), ("d", &d)];
     let f = wait_finding(&nodes, "self_missing_from_peers", None).await;
     assert_eq!(f["node"], "a");
     assert_eq!(
@@ -359,24 +362,26 @@ async fn self_missing_asymmetric_and_empty_peer_lists() {
     let report = diagnose(&nodes).await;
     let asym = of_kind(&report, "peers_asymmetric", None);
     assert_eq!(asym.len(), 1, "{report:#}");
-    assert_eq!(asym[0]["node_to_act_on"], "b");
+    assert_eq!(asym[0]["node_to_act_on"], "c");
     assert_eq!(
         fix_sql(asym[0])[0],
-        format!("INSERT INTO proxysql_servers (hostname, port, weight, comment) VALUES ('{HOST}', {pa}, 0, 'a')")
+        format!("INSERT INTO proxysql_servers (hostname, port, weight, comment) VALUES ('{HOST}', {pb}, 0, 'b')")
     );
     let empty = of_kind(&report, "peers_empty", None);
     assert_eq!(empty.len(), 1, "{report:#}");
-    assert_eq!(empty[0]["node"], "c");
+    assert_eq!(empty[0]["node"], "d");
     assert_eq!(empty[0]["severity"], "CRITICAL");
     let sql = fix_sql(empty[0]);
-    assert!(
-        sql.contains(&format!("INSERT INTO proxysql_servers (hostname, port, weight, comment) VALUES ('{HOST}', {pc}, 0, '')")),
-        "{sql:?}"
-    );
-    // The fixes as given clear all three.
+    for p in [pa, pb, pc] {
+        assert!(
+            sql.contains(&format!("INSERT INTO proxysql_servers (hostname, port, weight, comment) VALUES ('{HOST}', {p}, 0, '')")),
+            "{sql:?}"
+        );
+    }
+    // The fixes as given clear all three (d then lists the cores: a satellite).
     exec_owned(&a, &fix_sql(&f)).await;
-    exec_owned(&b, &fix_sql(asym[0])).await;
-    exec_owned(&c, &sql).await;
+    exec_owned(&c, &fix_sql(asym[0])).await;
+    exec_owned(&d, &sql).await;
     wait_cleared(&nodes, "self_missing_from_peers", None).await;
     wait_cleared(&nodes, "peers_asymmetric", None).await;
     wait_cleared(&nodes, "peers_empty", None).await;

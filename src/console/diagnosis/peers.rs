@@ -138,7 +138,11 @@ impl ClusterView<'_> {
                 }
                 continue;
             }
-            if !lists_itself(snap, data, list) {
+            // A satellite lists the core nodes and is listed by none: it is not missing from
+            // its own list, that is how satellites are set up. Only a node another polled
+            // node lists (a core) must list itself.
+            let core = self.listed_by_another(snap);
+            if core && !lists_itself(snap, data, list) {
                 let mut sql = vec![insert_peer(&snap.host, snap.port, name)];
                 sql.extend(reload_peers());
                 out.push(config(
@@ -154,13 +158,25 @@ impl ClusterView<'_> {
                     sql,
                 ));
             }
-            out.extend(self.asymmetric(snap, list));
+            if core || lists(list, &snap.host, snap.port) {
+                out.extend(self.asymmetric(snap, list));
+            }
             out.extend(removed_still_checked(snap, data, list));
             out.extend(peers_same_host(name, list, evidence()));
         }
         out.extend(self.epochs_in_future());
         out.extend(self.all_version_one());
         out
+    }
+
+    /// Whether another polled node lists `snap` by the address pxadm polls it at.
+    fn listed_by_another(&self, snap: &NodeSnapshot) -> bool {
+        self.reachable().any(|(other, d)| {
+            other.name != snap.name
+                && d.proxysql_servers
+                    .as_deref()
+                    .is_some_and(|l| lists(l, &snap.host, snap.port))
+        })
     }
 
     /// `peers_empty`: the fix lists every peer the other nodes list.
@@ -190,7 +206,8 @@ impl ClusterView<'_> {
         )
     }
 
-    /// `peers_asymmetric`: `snap` lists a polled node whose own non-empty list lacks `snap`.
+    /// `peers_asymmetric`: `snap`, a core node, lists a polled node whose own non-empty list
+    /// lacks `snap` (a satellite listing cores that do not list it is the normal layout).
     fn asymmetric(&self, snap: &NodeSnapshot, list: &[ProxysqlServerRow]) -> Vec<Finding> {
         let mut out = Vec::new();
         for row in list {

@@ -671,10 +671,17 @@ fn peer_lists_self_missing_asymmetric_and_empty() {
     n2.sees(&n2.clone(), 0, T);
     n2.sees(&n3, 0, T);
     let snaps = [n1.snapshot(), n2.snapshot(), n3.snapshot()];
+    // n1 lists n2 but not itself, though n2 lists it (a core); n2 lists n1, itself and n3,
+    // which lists only itself; n4 lists nobody.
+    let n4 = node("n4", "10.0.0.4", &STEP4_NODE2).snapshot();
     let snaps = vec![
         with_list(snaps[0].clone(), &[("10.0.0.2", 6032)]),
-        with_list(snaps[1].clone(), &[("10.0.0.2", 6032), ("10.0.0.3", 6032)]),
-        with_list(snaps[2].clone(), &[]),
+        with_list(
+            snaps[1].clone(),
+            &[("10.0.0.1", 6032), ("10.0.0.2", 6032), ("10.0.0.3", 6032)],
+        ),
+        with_list(snaps[2].clone(), &[("10.0.0.3", 6032)]),
+        with_list(n4, &[]),
     ];
     let kinds = config_kinds(&diagnose(&snaps));
     assert!(
@@ -682,19 +689,36 @@ fn peer_lists_self_missing_asymmetric_and_empty() {
         "{kinds:?}"
     );
     assert!(
-        kinds.contains(&("peers_asymmetric", "n2".into())),
+        kinds.contains(&("peers_asymmetric", "n3".into())),
         "{kinds:?}"
     );
-    assert!(kinds.contains(&("peers_empty", "n3".into())), "{kinds:?}");
-    // n2 lists n3, whose list is empty: reported once, as empty, not as asymmetric.
-    assert!(
-        !kinds.contains(&("peers_asymmetric", "n3".into())),
-        "{kinds:?}"
-    );
+    assert!(kinds.contains(&("peers_empty", "n4".into())), "{kinds:?}");
+    assert_eq!(kinds.len(), 3, "{kinds:?}");
     // Symmetric full lists: nothing.
-    let full = [("10.0.0.1", 6032), ("10.0.0.2", 6032), ("10.0.0.3", 6032)];
+    let full = [
+        ("10.0.0.1", 6032),
+        ("10.0.0.2", 6032),
+        ("10.0.0.3", 6032),
+        ("10.0.0.4", 6032),
+    ];
     let snaps: Vec<NodeSnapshot> = snaps.into_iter().map(|s| with_list(s, &full)).collect();
     assert!(config_kinds(&diagnose(&snaps)).is_empty());
+}
+
+#[test]
+fn a_satellite_lists_the_cores_only() {
+    // n3 lists the two cores, which list each other and not n3: the normal layout.
+    let nodes: Vec<NodeSnapshot> = ["n1", "n2", "n3"]
+        .iter()
+        .zip(["10.0.0.1", "10.0.0.2", "10.0.0.3"])
+        .map(|(n, h)| {
+            with_list(
+                node(n, h, &STEP4_NODE2).snapshot(),
+                &[("10.0.0.1", 6032), ("10.0.0.2", 6032)],
+            )
+        })
+        .collect();
+    assert!(config_kinds(&diagnose(&nodes)).is_empty());
 }
 
 #[test]
