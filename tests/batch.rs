@@ -650,7 +650,7 @@ async fn converging_cluster_is_a_warning() {
     let config = cluster.config(&[]);
     run_sql(
         cluster.ports[0],
-        "INSERT INTO mysql_query_rules (rule_id, active, match_digest, destination_hostgroup, apply) VALUES (1, 1, '^SELECT', 1, 1); LOAD MYSQL QUERY RULES TO RUNTIME;",
+        "INSERT INTO mysql_query_rules (rule_id, active, match_digest, destination_hostgroup, apply) VALUES (1, 1, '^SELECT', 1, 1); LOAD MYSQL QUERY RULES TO RUNTIME; SAVE MYSQL QUERY RULES TO DISK;",
     )
     .await;
     // A check right after a routine LOAD, with a grace, does not page: the divergence is

@@ -5,6 +5,7 @@
 
 pub mod conn;
 pub mod detail;
+pub mod layers;
 pub mod queries;
 pub mod snapshot;
 pub mod traffic;

@@ -201,6 +201,69 @@ pub fn demo_node1_config(lab_primary: u16) -> String {
 pub const SCREENSHOT_RULE_COMMENT: &str =
     "UPDATE mysql_query_rules SET comment='reads to the replicas' WHERE rule_id=2";
 
+// --- The MEMORY, RUNTIME and DISK layers of one module (`client::layers`) ---------------
+
+/// One of the three copies of a node's configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Layer {
+    /// `main.<table>`: what the operator edits.
+    Memory,
+    /// `runtime_<table>`: what the node runs.
+    Runtime,
+    /// `disk.<table>`: what a restart loads.
+    Disk,
+}
+
+impl Layer {
+    /// The three layers, in the order an edit travels (MEMORY → RUNTIME, MEMORY → DISK).
+    pub const ALL: [Layer; 3] = [Layer::Memory, Layer::Runtime, Layer::Disk];
+}
+
+impl std::fmt::Display for Layer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Layer::Memory => "MEMORY",
+            Layer::Runtime => "RUNTIME",
+            Layer::Disk => "DISK",
+        })
+    }
+}
+
+/// The rows of one configuration table in one layer, for comparing the three layers. The
+/// users and servers tables name their columns ([`USERS_COLUMNS`], [`SERVERS_COLUMNS`]) since
+/// the comparison reads some by position; the others select `*`, whose column order is the
+/// same in the three schemas on ProxySQL 2.7.2 and on `pxadm node`. A variables module reads
+/// only its own prefix of `global_variables`. No ORDER BY: the comparison sorts.
+///
+/// [`USERS_COLUMNS`]: crate::proxysql::columns::USERS_COLUMNS
+/// [`SERVERS_COLUMNS`]: crate::proxysql::columns::SERVERS_COLUMNS
+pub fn layer_rows(module: ConfigModule, table: &str, layer: Layer) -> String {
+    use crate::proxysql::columns::{SERVERS_COLUMNS, USERS_COLUMNS};
+    let columns = match table {
+        "mysql_users" => USERS_COLUMNS,
+        "mysql_servers" => SERVERS_COLUMNS,
+        "global_variables" => "variable_name, variable_value",
+        _ => "*",
+    };
+    let from = match layer {
+        Layer::Memory => format!("main.{table}"),
+        Layer::Runtime => format!("runtime_{table}"),
+        Layer::Disk => format!("disk.{table}"),
+    };
+    match module.variable_prefix() {
+        Some(prefix) => {
+            format!("SELECT {columns} FROM {from} WHERE variable_name LIKE '{prefix}%'")
+        }
+        None => format!("SELECT {columns} FROM {from}"),
+    }
+}
+
+/// Copies a module's MEMORY to DISK (`SAVE MYSQL SERVERS TO DISK`), so a restart keeps it.
+pub fn save_module_to_disk(module: ConfigModule) -> String {
+    format!("SAVE {} TO DISK", module.keyword())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -411,6 +411,18 @@ fn parse_variables(rs: &ResultSet) -> Result<Variables, RowError> {
     Ok((vars, admin_users))
 }
 
+/// The deprecated `admin-checksum_<module>` variable of a module (none for `proxysql_servers`).
+pub fn checksum_flag(module: Module) -> Option<&'static str> {
+    match module {
+        Module::AdminVariables => Some("admin-checksum_admin_variables"),
+        Module::MysqlQueryRules => Some("admin-checksum_mysql_query_rules"),
+        Module::MysqlServers | Module::MysqlServersV2 => Some("admin-checksum_mysql_servers"),
+        Module::MysqlUsers => Some("admin-checksum_mysql_users"),
+        Module::MysqlVariables => Some("admin-checksum_mysql_variables"),
+        Module::ProxysqlServers => None,
+    }
+}
+
 /// Interprets an optional answer; a failure becomes a note instead of an error.
 fn optional<T>(
     notes: &mut Vec<String>,
@@ -527,9 +539,24 @@ impl NodeData {
         self.variable(name)?.trim().parse().ok()
     }
 
-    /// The node's D per module; ProxySQL's default 3 where unknown.
+    /// Whether the deprecated `admin-checksum_<module>` flag is `false` on this node, which
+    /// turns the module's sync off like `*_diffs_before_sync=0` (sysown/proxysql #1173).
+    pub fn checksum_flag_off(&self, module: Module) -> bool {
+        checksum_flag(module)
+            .and_then(|v| self.variable(v))
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("false") || v.trim() == "0")
+    }
+
+    /// The node's D per module; ProxySQL's default 3 where unknown, 0 where the deprecated
+    /// `admin-checksum_<module>` flag is off.
     pub fn diffs_before_sync(&self) -> DiffsBeforeSync {
-        let d = |m: Module| self.number(m.diffs_variable()).unwrap_or(3);
+        let d = |m: Module| {
+            if self.checksum_flag_off(m) {
+                0
+            } else {
+                self.number(m.diffs_variable()).unwrap_or(3)
+            }
+        };
         DiffsBeforeSync {
             admin_variables: d(Module::AdminVariables),
             mysql_query_rules: d(Module::MysqlQueryRules),

@@ -164,15 +164,110 @@ pub enum Class {
         /// Version → nodes running it.
         versions: BTreeMap<String, Vec<String>>,
     },
+    /// One node's own configuration is in a state that breaks (or will break) syncing:
+    /// its layers disagree, its peer list is wrong, its clock runs ahead… (issue #15). The
+    /// `kind` says which; the evidence says where.
+    Config {
+        /// Which situation: serialised once, as the finding's own `kind`.
+        #[serde(skip_serializing)]
+        kind: ConfigKind,
+        /// The node concerned (or the first of them).
+        node: String,
+        /// What was read, and where.
+        evidence: Vec<Evidence>,
+    },
+}
+
+impl Class {
+    /// The finding's stable, snake_case `kind` in batch JSON: the class name, or for a
+    /// [`Class::Config`] finding its [`ConfigKind`].
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Class::InSync => "in_sync",
+            Class::Converging { .. } => "converging",
+            Class::SyncFailing { .. } => "sync_failing",
+            Class::StuckVersionOne { .. } => "stuck_version_one",
+            Class::EqualEpochConflict { .. } => "equal_epoch_conflict",
+            Class::SyncDisabled { .. } => "sync_disabled",
+            Class::RuntimeNotSynced { .. } => "runtime_not_synced",
+            Class::Diverged { .. } => "diverged",
+            Class::PeerUnreachable { .. } => "peer_unreachable",
+            Class::CredentialsRefused { .. } => "credentials_refused",
+            Class::VersionMismatch { .. } => "version_mismatch",
+            Class::Config { kind, .. } => kind.name(),
+        }
+    }
+}
+
+/// The situations a [`Class::Config`] finding reports; each name is a stable batch `kind`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConfigKind {
+    /// MEMORY differs from RUNTIME: edited but never loaded.
+    MemoryNotLoaded,
+    /// RUNTIME differs from DISK (MEMORY agrees with RUNTIME): loaded but never saved; a
+    /// restart brings back the DISK copy at version 1.
+    RuntimeNotSaved,
+    /// A user has more than one row in MEMORY (one with a hashed password), as after a sync
+    /// of the frontend/backend split rows (sysown/proxysql #2325).
+    DuplicateUsers,
+    /// Every node runs the module at version 1 (all restarted from disk): a new node or a
+    /// satellite can never pull it (sysown/proxysql #3269).
+    AllVersionOne,
+    /// The node is not in its own `proxysql_servers`.
+    SelfMissingFromPeers,
+    /// The node's `proxysql_servers` is empty (checksum 0x0000000000000000, #3847).
+    PeersEmpty,
+    /// The node lists a peer that does not list it back, or nodes list different peers.
+    PeersAsymmetric,
+    /// The node still checks a peer removed from its `proxysql_servers` (#1179, #1323).
+    RemovedPeerStillChecked,
+    /// Several peers on one host with different ports (#5535).
+    PeersSameHost,
+    /// A module's epoch lies in the future of the node's own clock (clock skew or a lie).
+    EpochInFuture,
+    /// Runtime server lists differ only by a monitor's SHUNNED status: information.
+    ServersShunnedOnly,
+}
+
+impl ConfigKind {
+    /// The snake_case name, as serialised.
+    pub fn name(self) -> &'static str {
+        match self {
+            ConfigKind::MemoryNotLoaded => "memory_not_loaded",
+            ConfigKind::RuntimeNotSaved => "runtime_not_saved",
+            ConfigKind::DuplicateUsers => "duplicate_users",
+            ConfigKind::AllVersionOne => "all_version_one",
+            ConfigKind::SelfMissingFromPeers => "self_missing_from_peers",
+            ConfigKind::PeersEmpty => "peers_empty",
+            ConfigKind::PeersAsymmetric => "peers_asymmetric",
+            ConfigKind::RemovedPeerStillChecked => "removed_peer_still_checked",
+            ConfigKind::PeersSameHost => "peers_same_host",
+            ConfigKind::EpochInFuture => "epoch_in_future",
+            ConfigKind::ServersShunnedOnly => "servers_shunned_only",
+        }
+    }
+}
+
+/// One fact behind a finding: on which node, in which module and layer, what value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Evidence {
+    /// Node name.
+    pub node: String,
+    /// Module (a `runtime_checksums_values` name or a table), when it concerns one.
+    pub module: Option<String>,
+    /// `MEMORY`, `RUNTIME` or `DISK`, when it concerns one.
+    pub layer: Option<queries::Layer>,
+    /// What was seen (rows are `|`-separated values; passwords masked).
+    pub value: String,
 }
 
 /// One diagnosed situation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
     /// How bad it is.
     pub severity: Severity,
     /// What it is.
-    #[serde(flatten)]
     pub class: Class,
     /// The module concerned; `None` for node-level findings.
     pub module: Option<Module>,
@@ -182,6 +277,34 @@ pub struct Finding {
     pub why: String,
     /// What to run, if the console knows.
     pub fix: Option<Fix>,
+}
+
+impl Serialize for Finding {
+    /// `{severity, kind, class, <class fields>, module, node_to_act_on, why, fix}`: `kind`
+    /// is the stable name of the situation ([`Class::kind`]).
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Out<'a> {
+            severity: Severity,
+            kind: &'static str,
+            #[serde(flatten)]
+            class: &'a Class,
+            module: Option<Module>,
+            node_to_act_on: &'a Option<String>,
+            why: &'a str,
+            fix: &'a Option<Fix>,
+        }
+        Out {
+            severity: self.severity,
+            kind: self.class.kind(),
+            class: &self.class,
+            module: self.module,
+            node_to_act_on: &self.node_to_act_on,
+            why: &self.why,
+            fix: &self.fix,
+        }
+        .serialize(s)
+    }
 }
 
 /// The worst severity among findings (Ok when there are none).
@@ -235,6 +358,21 @@ pub fn diagnose(snapshots: &[NodeSnapshot]) -> Vec<Finding> {
     for module in Module::ALL {
         findings.extend(cluster.module_findings(module, &links));
     }
+    findings.extend(cluster.shape_findings());
+    findings
+}
+
+/// [`diagnose`], plus what the MEMORY/RUNTIME/DISK layers of the nodes whose layers were
+/// read tell ([`layers::layer_findings`], [`layers::servers_shunned_only`]).
+pub fn diagnose_with_layers(
+    snapshots: &[NodeSnapshot],
+    layers: &[crate::client::layers::NodeLayers],
+) -> Vec<Finding> {
+    let mut findings = diagnose(snapshots);
+    for l in layers {
+        findings.extend(layers::layer_findings(l));
+    }
+    findings.extend(layers::servers_shunned_only(layers));
     findings
 }
 
@@ -513,7 +651,12 @@ impl<'a> ClusterView<'a> {
             holders,
         ));
         findings.extend(equal_epoch_conflict(module, outlooks.conflicts, holders));
-        findings.extend(module_sync_disabled(module, outlooks.disabled));
+        let flag_off = |name: &str| {
+            self.by_name(name)
+                .and_then(NodeSnapshot::data)
+                .is_some_and(|d| d.checksum_flag_off(module))
+        };
+        findings.extend(module_sync_disabled(module, outlooks.disabled, flag_off));
         findings.extend(runtime_not_synced(module, outlooks.runtime_only));
         if findings.is_empty() {
             findings.extend(just_loaded(module, &owns, &unpolled, &outlooks.newer));
@@ -944,19 +1087,29 @@ fn equal_epoch_conflict(
     })
 }
 
-/// `SyncDisabled` for a module: its `*_diffs_before_sync` is 0 on these nodes.
-fn module_sync_disabled(module: Module, disabled: Vec<String>) -> Option<Finding> {
+/// `SyncDisabled` for a module: its `*_diffs_before_sync` is 0 on these nodes, or the
+/// deprecated `admin-checksum_<module>` is false (`flag_off`): `diff_check` rises forever.
+fn module_sync_disabled(
+    module: Module,
+    disabled: Vec<String>,
+    flag_off: impl Fn(&str) -> bool,
+) -> Option<Finding> {
     if disabled.is_empty() {
         return None;
     }
-    let var = module.diffs_variable();
+    let by_flag = disabled.iter().any(|n| flag_off(n));
+    let var = match crate::client::snapshot::checksum_flag(module) {
+        Some(flag) if by_flag => flag,
+        _ => module.diffs_variable(),
+    };
     let single = (disabled.len() == 1).then(|| disabled[0].clone());
     Some(Finding {
         severity: Severity::Warning,
         why: format!(
-            "{} {} {var}=0, so {module} differs but is never synced there (fine if deliberate).",
+            "{} {} {var}={}, so {module} differs but is never synced there while diff_check keeps rising (fine if deliberate).",
             disabled.join(", "),
             if disabled.len() == 1 { "has" } else { "have" },
+            if by_flag { "false" } else { "0" },
         ),
         class: Class::SyncDisabled { nodes: disabled },
         module: Some(module),
@@ -964,7 +1117,7 @@ fn module_sync_disabled(module: Module, disabled: Vec<String>) -> Option<Finding
         fix: single.map(|node| Fix {
             node,
             sql: vec![
-                queries::set_admin_variable(var, "3"),
+                queries::set_admin_variable(var, if by_flag { "true" } else { "3" }),
                 queries::LOAD_ADMIN_VARIABLES_TO_RUNTIME.to_owned(),
                 queries::SAVE_ADMIN_VARIABLES_TO_DISK.to_owned(),
             ],
@@ -1210,6 +1363,9 @@ fn describe(e: &ClientError) -> String {
 }
 
 pub mod check;
+pub mod layers;
+pub mod peers;
+pub mod reseed;
 
 #[cfg(test)]
 mod tests;

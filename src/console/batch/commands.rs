@@ -6,17 +6,21 @@ use futures::future::join_all;
 
 use super::report::{
     problems_clause, ActionResult, Body, ChecksumsBody, DiagnoseBody, ErrorInfo, ExecBody,
-    FaultBody, FixAction, FixBody, NodeError, NodeResult, NodeStatus, Report, Rows, Status,
-    StatusBody,
+    FaultBody, FixAction, FixBody, NodeError, NodeResult, NodeStatus, Report, ReseedBody, Rows,
+    Status, StatusBody,
 };
 use super::traffic::{self, Kind, Options};
 use super::{seconds_arg, BatchCommand, CommonArgs, Format, Progress};
 use crate::client::conn::{self, NodeAddr};
+use crate::client::layers::{fetch_layers, NodeLayers};
 use crate::client::queries;
 use crate::client::snapshot::{fetch_snapshot, NodeSnapshot};
 use crate::console::config::Config;
 use crate::console::diagnosis::check::{apply_grace, counts, perfdata, perfdata_text, Thresholds};
-use crate::console::diagnosis::{diagnose, fixes, overall, Finding, Severity};
+use crate::console::diagnosis::reseed;
+use crate::console::diagnosis::{
+    diagnose, diagnose_with_layers, fixes, overall, Finding, Severity,
+};
 use crate::console::exporter;
 use crate::console::fault::{Fault, FaultInjector};
 use crate::console::injector::Injector;
@@ -92,8 +96,11 @@ async fn dispatch(cmd: BatchCommand) -> Result<u8, Usage> {
         BatchCommand::Diagnose(a) => {
             let check = check_of(&a)?;
             let nodes = nodes(&a.common, Want::Cluster).await?;
-            diagnosis(&poll_cluster(&nodes, &a.common, timeout).await, &check)
+            let mut polled = poll_cluster(&nodes, &a.common, timeout).await;
+            polled.layers = read_layers(&nodes, &polled, timeout).await;
+            diagnosis(&polled, &check)
         }
+        BatchCommand::Reseed(a) => reseed(&a, timeout).await?,
         BatchCommand::Exec(a) => {
             let targets = nodes(&a.common, Want::OneOrAll { all: a.all }).await?;
             exec(&targets, &a.sql, None, timeout).await
@@ -177,6 +184,7 @@ async fn replayed(cmd: &BatchCommand) -> Result<Option<Report>, Usage> {
                 snapshots: moment.snapshots.clone(),
                 not_polled: Vec::new(),
                 discovered: Vec::new(),
+                layers: Vec::new(),
             };
             diagnosis(&polled, &check_of(a)?)
         }
@@ -293,6 +301,133 @@ struct ClusterPoll {
     not_polled: Vec<String>,
     /// The listed peers it did poll, with the given node's credentials.
     discovered: Vec<ConsoleNode>,
+    /// The MEMORY/RUNTIME/DISK layers of the reachable nodes, when read (`diagnose`).
+    layers: Vec<NodeLayers>,
+}
+
+/// Reads the layers of every reachable polled node, in parallel; a node whose layers cannot
+/// be read is left out (its snapshot findings still count).
+async fn read_layers(
+    given: &[ConsoleNode],
+    polled: &ClusterPoll,
+    timeout: Duration,
+) -> Vec<NodeLayers> {
+    let _note = Progress::start("reading MEMORY/RUNTIME/DISK layers...");
+    let addrs: Vec<&NodeAddr> = given
+        .iter()
+        .chain(&polled.discovered)
+        .map(|n| &n.addr)
+        .filter(|a| {
+            polled
+                .snapshots
+                .iter()
+                .any(|s| s.name == a.name && s.data().is_some())
+        })
+        .collect();
+    join_all(addrs.into_iter().map(|a| fetch_layers(a, timeout)))
+        .await
+        .into_iter()
+        .filter_map(Result::ok)
+        .collect()
+}
+
+/// `reseed --node N [--dry-run]`: the plan for N, then (unless a dry run) its statements
+/// in order on N, stopping at the first failure.
+async fn reseed(a: &super::ReseedArgs, timeout: Duration) -> Result<Report, Usage> {
+    if a.read_only && !a.dry_run {
+        return Err(Usage(
+            "reseed changes the node's configuration and --read-only forbids it; add --dry-run to see the plan".into(),
+        ));
+    }
+    let targets = nodes(&a.common, Want::One).await?;
+    let [target] = targets.as_slice() else {
+        return Err(Usage("reseed needs exactly one node (--node NAME)".into()));
+    };
+    let snap = fetch_snapshot(&target.addr, timeout).await;
+    let layers = match snap.data() {
+        Some(_) => fetch_layers(&target.addr, timeout).await.ok(),
+        None => None,
+    };
+    let plan = reseed::plan(&snap, layers.as_ref()).map_err(|e| Usage(e.to_string()))?;
+    let mut actions: Vec<FixAction> = plan
+        .steps
+        .iter()
+        .map(|s| FixAction {
+            node: plan.node.clone(),
+            sql: s.sql.clone(),
+            result: ActionResult::Planned,
+            error: None,
+        })
+        .collect();
+    if !a.dry_run && !actions.is_empty() {
+        let endpoint = target.addr.endpoint();
+        match conn::connect(&target.addr, timeout).await {
+            Err(e) => {
+                for action in &mut actions {
+                    action.result = ActionResult::NotRun;
+                }
+                if let Some(first) = actions.first_mut() {
+                    first.result = ActionResult::Failed;
+                    first.error = Some(ErrorInfo::from_client(&e, Phase::Connect, &endpoint));
+                }
+            }
+            Ok(mut c) => {
+                let mut broken = false;
+                for action in &mut actions {
+                    if broken {
+                        action.result = ActionResult::NotRun;
+                        continue;
+                    }
+                    match conn::execute_text(&mut c, &action.sql).await {
+                        Ok(_) => action.result = ActionResult::Applied,
+                        Err(e) => {
+                            action.result = ActionResult::Failed;
+                            action.error =
+                                Some(ErrorInfo::from_client(&e, Phase::Query, &endpoint));
+                            broken = true;
+                        }
+                    }
+                }
+                c.close().await;
+            }
+        }
+    }
+    let applied = actions
+        .iter()
+        .filter(|x| x.result == ActionResult::Applied)
+        .count();
+    let statements = plural(actions.len(), "statement", "statements");
+    let (status, summary) = if actions.is_empty() {
+        (Status::Ok, format!("{} needs no re-seed", plan.node))
+    } else if a.dry_run {
+        (
+            Status::Ok,
+            format!("re-seed of {}: {statements} (dry run)", plan.node),
+        )
+    } else if applied == actions.len() {
+        (
+            Status::Ok,
+            format!("re-seeded {}: applied {statements}", plan.node),
+        )
+    } else {
+        (
+            Status::Critical,
+            format!(
+                "re-seed of {} failed: {applied} of {statements} applied",
+                plan.node
+            ),
+        )
+    };
+    Ok(Report::new(
+        "reseed",
+        status,
+        &summary,
+        Body::Reseed(ReseedBody {
+            dry_run: a.dry_run,
+            plan,
+            actions,
+        }),
+    ))
 }
 
 /// Polls the nodes; with a single node (and no `--no-discover`), also the peers its
@@ -304,6 +439,7 @@ async fn poll_cluster(nodes: &[ConsoleNode], c: &CommonArgs, timeout: Duration) 
         snapshots: poll(nodes, timeout).await,
         not_polled: Vec::new(),
         discovered: Vec::new(),
+        layers: Vec::new(),
     };
     let servers = match (nodes, polled.snapshots.first().and_then(NodeSnapshot::data)) {
         ([only], Some(data)) if !c.no_discover => (only, data.proxysql_servers.clone()),
@@ -458,6 +594,7 @@ pub fn diagnosis_of_snapshots(snaps: &[NodeSnapshot]) -> Report {
         snapshots: snaps.to_vec(),
         not_polled: Vec::new(),
         discovered: Vec::new(),
+        layers: Vec::new(),
     };
     let check = Check {
         grace_s: 0,
@@ -468,7 +605,7 @@ pub fn diagnosis_of_snapshots(snaps: &[NodeSnapshot]) -> Report {
 
 fn diagnosis(polled: &ClusterPoll, check: &Check) -> Report {
     let snaps = &polled.snapshots;
-    let findings = apply_grace(diagnose(snaps), check.grace_s);
+    let findings = apply_grace(diagnose_with_layers(snaps, &polled.layers), check.grace_s);
     let figures = counts(snaps, &findings);
     let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
     let merged = fixes(&findings);

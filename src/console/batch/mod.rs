@@ -124,6 +124,20 @@ pub struct FixArgs {
     pub common: CommonArgs,
 }
 
+/// `reseed` arguments.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ReseedArgs {
+    /// Print the plan instead of running it.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Refuse to change anything (only `--dry-run` is allowed).
+    #[arg(long)]
+    pub read_only: bool,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub common: CommonArgs,
+}
+
 /// `fault` arguments.
 #[derive(Debug, Clone, clap::Args)]
 pub struct FaultArgs {
@@ -186,6 +200,9 @@ pub enum BatchCommand {
     Reload(ReloadArgs),
     /// Apply the diagnosis's fixes (--dry-run prints them).
     Fix(FixArgs),
+    /// Make one node (--node NAME) the cluster's source: LOAD every module at version 1
+    /// there, SAVE to disk what differs (--dry-run prints the plan).
+    Reseed(ReseedArgs),
     /// Inject a fault into one node (--node NAME): kill, freeze, thaw, pause, resume, restart.
     Fault(FaultArgs),
     /// Poll every --interval seconds, --count times; JSON gives one object per line.
@@ -216,6 +233,7 @@ impl BatchCommand {
             BatchCommand::Exec(_) => "exec",
             BatchCommand::Reload(_) => "reload",
             BatchCommand::Fix(_) => "fix",
+            BatchCommand::Reseed(_) => "reseed",
             BatchCommand::Fault(_) => "fault",
             BatchCommand::Watch(_) => "watch",
             BatchCommand::Traffic(_) => "traffic",
@@ -235,6 +253,7 @@ impl BatchCommand {
             BatchCommand::Exec(a) => &a.common,
             BatchCommand::Reload(a) => &a.common,
             BatchCommand::Fix(a) => &a.common,
+            BatchCommand::Reseed(a) => &a.common,
             BatchCommand::Fault(a) => &a.common,
             BatchCommand::Watch(a) => &a.common,
             BatchCommand::Traffic(a)
@@ -253,6 +272,7 @@ impl BatchCommand {
             BatchCommand::Exec(a) => &mut a.common,
             BatchCommand::Reload(a) => &mut a.common,
             BatchCommand::Fix(a) => &mut a.common,
+            BatchCommand::Reseed(a) => &mut a.common,
             BatchCommand::Fault(a) => &mut a.common,
             BatchCommand::Watch(a) => &mut a.common,
             BatchCommand::Traffic(a)

@@ -3,7 +3,9 @@ use crate::console::fixtures::{STEP4_NODE1, STEP4_NODE2};
 use crate::proxysql::cluster::state::ChecksumRow;
 
 const VERSION: &str = "2.7.2-14-g5cc418b";
-const T: u64 = 1_728_014_200;
+/// The clock of the checks: after every epoch of the step-4 fixtures (the latest is
+/// 1728014600), as in the scenario, so no epoch lies in the nodes' future.
+const T: u64 = 1_728_014_700;
 
 /// Builds one node's snapshot the way a poll would have read it.
 #[derive(Clone)]
@@ -208,7 +210,7 @@ fn scenario_step5_after_the_fix_node2_converges_then_all_in_sync() {
     for r in &mut node1.own {
         if ["mysql_query_rules", "mysql_servers", "mysql_servers_v2"].contains(&r.name.as_str()) {
             r.version = 2;
-            r.epoch = 1728014190;
+            r.epoch = T - 10;
         }
     }
     // First check after the LOAD: node2's counters were already high, so it pulls at once.
@@ -627,4 +629,220 @@ fn a_load_moments_ago_is_converging_not_diverged() {
         "{}",
         f.why
     );
+}
+
+// --- Issue #15: peer lists, clocks and version 1 everywhere (diagnosis/peers.rs) ---------
+
+fn servers(list: &[(&str, u16)]) -> Vec<crate::client::snapshot::ProxysqlServerRow> {
+    list.iter()
+        .map(|(h, p)| crate::client::snapshot::ProxysqlServerRow {
+            hostname: (*h).into(),
+            port: *p,
+            weight: 0,
+            comment: String::new(),
+        })
+        .collect()
+}
+
+fn with_list(mut s: NodeSnapshot, list: &[(&str, u16)]) -> NodeSnapshot {
+    if let Ok(d) = &mut s.result {
+        d.proxysql_servers = Some(servers(list));
+    }
+    s
+}
+
+fn config_kinds(findings: &[Finding]) -> Vec<(&'static str, String)> {
+    findings
+        .iter()
+        .filter_map(|f| match &f.class {
+            Class::Config { kind, node, .. } => Some((kind.name(), node.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn peer_lists_self_missing_asymmetric_and_empty() {
+    // Each node checks exactly the peers it lists (stats rows exist for those only).
+    let mut n1 = node("n1", "10.0.0.1", &STEP4_NODE1);
+    let mut n2 = node("n2", "10.0.0.2", &STEP4_NODE2);
+    let n3 = node("n3", "10.0.0.3", &STEP4_NODE2);
+    n1.sees(&n2.clone(), 1, T);
+    n2.sees(&n2.clone(), 0, T);
+    n2.sees(&n3, 0, T);
+    let snaps = [n1.snapshot(), n2.snapshot(), n3.snapshot()];
+    // n1 lists n2 but not itself, though n2 lists it (a core); n2 lists n1, itself and n3,
+    // which lists only itself; n4 lists nobody.
+    let n4 = node("n4", "10.0.0.4", &STEP4_NODE2).snapshot();
+    let snaps = vec![
+        with_list(snaps[0].clone(), &[("10.0.0.2", 6032)]),
+        with_list(
+            snaps[1].clone(),
+            &[("10.0.0.1", 6032), ("10.0.0.2", 6032), ("10.0.0.3", 6032)],
+        ),
+        with_list(snaps[2].clone(), &[("10.0.0.3", 6032)]),
+        with_list(n4, &[]),
+    ];
+    let kinds = config_kinds(&diagnose(&snaps));
+    assert!(
+        kinds.contains(&("self_missing_from_peers", "n1".into())),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.contains(&("peers_asymmetric", "n3".into())),
+        "{kinds:?}"
+    );
+    assert!(kinds.contains(&("peers_empty", "n4".into())), "{kinds:?}");
+    assert_eq!(kinds.len(), 3, "{kinds:?}");
+    // Symmetric full lists: nothing.
+    let full = [
+        ("10.0.0.1", 6032),
+        ("10.0.0.2", 6032),
+        ("10.0.0.3", 6032),
+        ("10.0.0.4", 6032),
+    ];
+    let snaps: Vec<NodeSnapshot> = snaps.into_iter().map(|s| with_list(s, &full)).collect();
+    assert!(config_kinds(&diagnose(&snaps)).is_empty());
+}
+
+#[test]
+fn a_satellite_lists_the_cores_only() {
+    // n3 lists the two cores, which list each other and not n3: the normal layout.
+    let nodes: Vec<NodeSnapshot> = ["n1", "n2", "n3"]
+        .iter()
+        .zip(["10.0.0.1", "10.0.0.2", "10.0.0.3"])
+        .map(|(n, h)| {
+            with_list(
+                node(n, h, &STEP4_NODE2).snapshot(),
+                &[("10.0.0.1", 6032), ("10.0.0.2", 6032)],
+            )
+        })
+        .collect();
+    assert!(config_kinds(&diagnose(&nodes)).is_empty());
+}
+
+#[test]
+fn a_node_listed_under_another_address_is_recognised_by_its_checksums() {
+    // Polled on loopback, listed as 192.168.0.11: its own row shows exactly its checksums.
+    let mut n1 = node("n1", "192.168.0.11", &STEP4_NODE1);
+    let me = n1.clone();
+    n1.sees(&me, 0, T);
+    let mut s = with_list(n1.snapshot(), &[("192.168.0.11", 6032)]);
+    s.host = "127.0.0.1".into();
+    s.port = 16032;
+    assert!(config_kinds(&diagnose(&[s])).is_empty());
+}
+
+#[test]
+fn several_peers_on_one_host_and_a_removed_peer_still_checked() {
+    let mut n1 = node("n1", "10.0.0.1", &STEP4_NODE1);
+    let gone = node("gone", "10.0.0.9", &STEP4_NODE1);
+    n1.sees(&gone, 0, T);
+    let me = n1.clone();
+    n1.sees(&me, 0, T);
+    let s = with_list(
+        n1.snapshot(),
+        &[("10.0.0.1", 6032), ("10.0.0.5", 6032), ("10.0.0.5", 6033)],
+    );
+    let kinds = config_kinds(&diagnose(&[s]));
+    assert!(
+        kinds.contains(&("peers_same_host", "n1".into())),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.contains(&("removed_peer_still_checked", "n1".into())),
+        "{kinds:?}"
+    );
+}
+
+#[test]
+fn an_epoch_in_the_future_is_critical_with_its_evidence() {
+    let mut nodes = scenario_step4();
+    nodes[1].own[0].epoch = T + 3600;
+    let snaps = mesh(&mut nodes, 0);
+    let findings = diagnose(&snaps);
+    let f = findings
+        .iter()
+        .find(|f| f.class.kind() == "epoch_in_future")
+        .unwrap_or_else(|| panic!("{findings:#?}"));
+    assert_eq!(f.severity, Severity::Critical);
+    assert_eq!(f.module, Some(Module::AdminVariables));
+    assert_eq!(f.node_to_act_on.as_deref(), Some("node2"));
+    let Class::Config { evidence, .. } = &f.class else {
+        panic!("not config")
+    };
+    assert!(evidence[0].value.contains("3600 s ahead"), "{evidence:?}");
+    // Within the slack: ordinary skew says nothing.
+    let mut nodes = scenario_step4();
+    nodes[1].own[0].epoch = T + 30;
+    let findings = diagnose(&mesh(&mut nodes, 0));
+    assert!(!findings.iter().any(|f| f.class.kind() == "epoch_in_future"));
+}
+
+#[test]
+fn every_node_at_version_one_is_information_with_the_reseed_fix() {
+    let all_v1: Vec<(&str, u64, u64, &str)> = STEP4_NODE1
+        .iter()
+        .map(|(n, _, e, c)| (*n, 1, *e, *c))
+        .collect();
+    let mut nodes = [
+        node("n1", "10.0.0.1", &all_v1),
+        node("n2", "10.0.0.2", &all_v1),
+    ];
+    let findings = diagnose(&mesh(&mut nodes, 0));
+    let f: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| f.class.kind() == "all_version_one")
+        .collect();
+    let modules: Vec<Module> = f.iter().filter_map(|f| f.module).collect();
+    assert_eq!(
+        modules,
+        [
+            Module::MysqlQueryRules,
+            Module::MysqlServersV2,
+            Module::MysqlUsers,
+            Module::ProxysqlServers
+        ]
+    );
+    assert!(f.iter().all(|f| f.severity == Severity::Ok));
+    assert_eq!(
+        f[0].fix.as_ref().map(|x| x.sql.clone()),
+        Some(vec!["LOAD MYSQL QUERY RULES TO RUNTIME".to_owned()])
+    );
+    assert_eq!(overall(&findings), Severity::Ok);
+}
+
+#[test]
+fn the_deprecated_checksum_flag_disables_sync_like_a_zero_d() {
+    let [n1, n2] = two_nodes_users((2, 900, "0xNEW"), (2, 500, "0xOLD"));
+    let mut nodes = [n1, n2.var("admin-checksum_mysql_users", "false")];
+    let findings = diagnose(&mesh(&mut nodes, 12));
+    let f = only(&findings, Module::MysqlUsers);
+    assert_eq!(f.class.kind(), "sync_disabled");
+    assert!(
+        f.why.contains("admin-checksum_mysql_users=false"),
+        "{}",
+        f.why
+    );
+    assert_eq!(
+        f.fix.as_ref().unwrap().sql[0],
+        "UPDATE global_variables SET variable_value = 'true' WHERE variable_name = 'admin-checksum_mysql_users'"
+    );
+}
+
+#[test]
+fn every_finding_serialises_a_kind() {
+    let findings = diagnose(&mesh(&mut scenario_step4(), 150));
+    let json = serde_json::to_value(&findings).unwrap();
+    for (f, v) in findings.iter().zip(json.as_array().unwrap()) {
+        assert_eq!(v["kind"], f.class.kind());
+        assert_eq!(
+            v.as_object()
+                .unwrap()
+                .keys()
+                .filter(|k| *k == "kind")
+                .count(),
+            1
+        );
+    }
 }

@@ -97,7 +97,7 @@ pub fn finding_key(f: &Finding) -> String {
         Class::EqualEpochConflict { nodes }
         | Class::SyncDisabled { nodes }
         | Class::RuntimeNotSynced { nodes } => nodes.join(","),
-        Class::PeerUnreachable { node, .. } => node.clone(),
+        Class::PeerUnreachable { node, .. } | Class::Config { node, .. } => node.clone(),
         Class::CredentialsRefused { node, user, .. } => {
             format!("{node}/{}", user.as_deref().unwrap_or(""))
         }
@@ -209,9 +209,9 @@ pub fn label(f: &Finding) -> String {
         Class::EqualEpochConflict { nodes }
         | Class::SyncDisabled { nodes }
         | Class::RuntimeNotSynced { nodes } => nodes.join(", "),
-        Class::PeerUnreachable { node, .. } | Class::CredentialsRefused { node, .. } => {
-            node.clone()
-        }
+        Class::PeerUnreachable { node, .. }
+        | Class::CredentialsRefused { node, .. }
+        | Class::Config { node, .. } => node.clone(),
         Class::Diverged { .. } | Class::VersionMismatch { .. } | Class::InSync => String::new(),
     };
     if who.is_empty() {

@@ -13,10 +13,11 @@ use super::complete::SharedVocabulary;
 use super::input::{Accumulator, Item, Meta, HELP};
 use super::render::{self, Phase};
 use crate::client::conn::{self, ClientError, Conn, NodeAddr, Outcome, Stage};
+use crate::client::layers::fetch_layers;
 use crate::client::queries;
 use crate::client::snapshot::fetch_snapshot;
 use crate::console::batch::report;
-use crate::console::diagnosis::diagnose;
+use crate::console::diagnosis::diagnose_with_layers;
 use crate::console::matrix::Matrix;
 use crate::proxysql::resultset::ResultSet;
 
@@ -700,7 +701,20 @@ impl ShellSession {
             err("Ctrl-C -- \\diag aborted\n").await;
             return Flow::Continue;
         };
-        let findings = diagnose(&snapshots);
+        // The layers (MEMORY/RUNTIME/DISK) of the reachable nodes: "edited but not loaded"
+        // and "loaded but not saved" are findings too (issue #15).
+        let reads = self
+            .nodes
+            .iter()
+            .zip(&snapshots)
+            .filter(|(_, s)| s.data().is_some())
+            .map(|(n, _)| fetch_layers(n, PROBE_TIMEOUT));
+        let Some(layers) = interruptible(self.opts.interactive, join_all(reads)).await else {
+            err("Ctrl-C -- \\diag aborted\n").await;
+            return Flow::Continue;
+        };
+        let layers: Vec<_> = layers.into_iter().filter_map(Result::ok).collect();
+        let findings = diagnose_with_layers(&snapshots, &layers);
         self.show(&report::findings_text(&findings)).await;
         Flow::Continue
     }

@@ -1212,9 +1212,9 @@ impl App {
             Class::Converging { puller, .. } | Class::SyncFailing { puller, .. } => {
                 Some(puller.clone())
             }
-            Class::PeerUnreachable { node, .. } | Class::CredentialsRefused { node, .. } => {
-                Some(node.clone())
-            }
+            Class::PeerUnreachable { node, .. }
+            | Class::CredentialsRefused { node, .. }
+            | Class::Config { node, .. } => Some(node.clone()),
             _ => None,
         });
         if let Some(i) = node.and_then(|n| self.node_index(&n)) {
@@ -1716,6 +1716,7 @@ pub fn class_label(class: &Class) -> String {
             format!("{node} refuses {}", refused.join(", "))
         }
         Class::VersionMismatch { .. } => "@@version differs".into(),
+        Class::Config { kind, node, .. } => format!("{} on {node}", kind.name().replace('_', " ")),
     }
 }
 

@@ -265,6 +265,17 @@ pub struct FixBody {
     pub problems: Vec<Finding>,
 }
 
+/// `reseed`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReseedBody {
+    /// `--dry-run` was given.
+    pub dry_run: bool,
+    /// The plan: node, steps (statement and reason), notes.
+    pub plan: crate::console::diagnosis::reseed::ReseedPlan,
+    /// Every statement with its result, as in `fix`.
+    pub actions: Vec<FixAction>,
+}
+
 /// `fault`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FaultBody {
@@ -292,6 +303,8 @@ pub enum Body {
     Exec(ExecBody),
     /// `fix`.
     Fix(FixBody),
+    /// `reseed`.
+    Reseed(ReseedBody),
     /// `fault`.
     Fault(FaultBody),
     /// `traffic`.
@@ -447,21 +460,9 @@ impl ChecksumsBody {
     }
 }
 
-/// A finding's class name as in JSON (`stuck_version_one`...).
+/// A finding's stable `kind` as in JSON (`stuck_version_one`, `memory_not_loaded`...).
 pub fn class_name(c: &Class) -> &'static str {
-    match c {
-        Class::InSync => "in_sync",
-        Class::Converging { .. } => "converging",
-        Class::SyncFailing { .. } => "sync_failing",
-        Class::StuckVersionOne { .. } => "stuck_version_one",
-        Class::EqualEpochConflict { .. } => "equal_epoch_conflict",
-        Class::SyncDisabled { .. } => "sync_disabled",
-        Class::RuntimeNotSynced { .. } => "runtime_not_synced",
-        Class::Diverged { .. } => "diverged",
-        Class::PeerUnreachable { .. } => "peer_unreachable",
-        Class::CredentialsRefused { .. } => "credentials_refused",
-        Class::VersionMismatch { .. } => "version_mismatch",
-    }
+    c.kind()
 }
 
 fn action_word(a: ActionResult) -> &'static str {

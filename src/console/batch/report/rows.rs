@@ -84,6 +84,19 @@ impl Report {
                 }
                 vec![t]
             }
+            Body::Reseed(b) => {
+                let mut t = Rows::new(&["node", "sql", "reason", "result", "error"]);
+                for (a, step) in b.actions.iter().zip(&b.plan.steps) {
+                    t.push(vec![
+                        Some(a.node.clone()),
+                        Some(a.sql.clone()),
+                        Some(step.reason.clone()),
+                        Some(action_word(a.result).to_owned()),
+                        a.error.as_ref().map(ErrorInfo::line),
+                    ]);
+                }
+                vec![t]
+            }
             Body::Fault(b) => {
                 let mut t = Rows::new(&["node", "fault", "ok", "message"]);
                 t.push(vec![

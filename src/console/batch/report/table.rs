@@ -1,8 +1,8 @@
 //! The table format: after the summary line, boxed tables in the mysql client's style.
 
 use super::{
-    action_word, class_name, finding_label, Body, ChecksumsBody, ExecBody, FixBody, Report, Status,
-    StatusBody,
+    action_word, class_name, finding_label, Body, ChecksumsBody, ExecBody, FixBody, Report,
+    ReseedBody, Status, StatusBody,
 };
 use crate::console::diagnosis::{fixes, Finding, Severity};
 use crate::console::shell::render;
@@ -16,6 +16,7 @@ impl Report {
             Body::Diagnose(b) => findings_text(&b.findings),
             Body::Exec(b) => exec_text(b),
             Body::Fix(b) => fix_text(b),
+            Body::Reseed(b) => reseed_text(b),
             Body::Fault(b) => format!("{}\n", b.message),
             Body::Traffic(_)
             | Body::Hostgroups(_)
@@ -147,6 +148,27 @@ fn exec_text(b: &ExecBody) -> String {
                 out.push('\n');
             }
         }
+    }
+    out
+}
+
+/// The re-seed plan: each statement, why, and its result; then the notes.
+fn reseed_text(b: &ReseedBody) -> String {
+    let mut out = String::new();
+    if !b.actions.is_empty() {
+        let mut t = render::new_table();
+        t.set_header(["node", "statement", "why", "result"]);
+        for (a, step) in b.actions.iter().zip(&b.plan.steps) {
+            let result = match &a.error {
+                Some(e) => format!("{}: {}", action_word(a.result), e.line()),
+                None => action_word(a.result).to_owned(),
+            };
+            t.add_row([a.node.clone(), a.sql.clone(), step.reason.clone(), result]);
+        }
+        out.push_str(&format!("{t}\n"));
+    }
+    for n in &b.plan.notes {
+        out.push_str(&format!("note: {n}\n"));
     }
     out
 }
