@@ -131,4 +131,3 @@ pub const COMMANDS_COUNTERS_COLUMNS: [&str; 15] = [
     "cnt_10s",
     "cnt_INFs",
 ];
-

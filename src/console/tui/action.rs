@@ -65,6 +65,16 @@ impl View {
         }
     }
 
+    /// A shorter tab title, for terminals too narrow for every full title.
+    pub fn short_title(self) -> &'static str {
+        match self {
+            View::Diagnosis => "Diag",
+            View::Hostgroups => "HGs",
+            View::Processlist => "Procs",
+            other => other.title(),
+        }
+    }
+
     /// By lower-case name (`matrix`, `diagnosis`, `node`, `ha`, `events`).
     pub fn from_name(name: &str) -> Option<View> {
         View::ALL

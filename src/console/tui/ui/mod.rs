@@ -173,34 +173,58 @@ fn draw_tabs(frame: &mut Frame, app: &App, area: Rect) {
         Command::ViewProcesslist,
         Command::ViewDigests,
     ];
-    let titles: Vec<Line> = View::ALL
-        .iter()
-        .zip(keys)
-        .map(|(v, c)| {
-            let mut title = v.title().to_owned();
-            if *v == View::Diagnosis {
-                let n = app
-                    .findings()
-                    .iter()
-                    .filter(|f| f.severity != Severity::Ok)
-                    .count();
-                if n > 0 {
-                    title += &format!(" ({n})");
+    // Full titles when they fit; otherwise short titles without padding, so that all nine
+    // views stay visible at 80 columns.
+    let labels = |short: bool| -> Vec<(String, String)> {
+        View::ALL
+            .iter()
+            .zip(keys)
+            .map(|(v, c)| {
+                let mut title = if short { v.short_title() } else { v.title() }.to_owned();
+                if *v == View::Diagnosis {
+                    let n = app
+                        .findings()
+                        .iter()
+                        .filter(|f| f.severity != Severity::Ok)
+                        .count();
+                    if n > 0 {
+                        title += &format!(" ({n})");
+                    }
                 }
-            }
+                (km.short(c).to_string(), title)
+            })
+            .collect()
+    };
+    // Each tab is "key title" plus its padding (two columns when full), a divider between tabs.
+    let width = |labels: &[(String, String)], padding: usize| -> usize {
+        labels
+            .iter()
+            .map(|(k, t)| k.chars().count() + 1 + t.chars().count() + padding)
+            .sum::<usize>()
+            + labels.len().saturating_sub(1)
+    };
+    let full = labels(false);
+    let compact = width(&full, 2) > usize::from(area.width);
+    let labels = if compact { labels(true) } else { full };
+    let titles: Vec<Line> = labels
+        .into_iter()
+        .map(|(key, title)| {
             Line::from(vec![
-                Span::styled(km.short(c), theme.accent()),
+                Span::styled(key, theme.accent()),
                 Span::raw(" "),
                 Span::raw(title),
             ])
         })
         .collect();
     let selected = View::ALL.iter().position(|v| *v == app.view());
-    let tabs = Tabs::new(titles)
+    let mut tabs = Tabs::new(titles)
         .select(selected)
         .style(theme.muted())
         .highlight_style(theme.selected())
         .divider(Span::styled("│", theme.border()));
+    if compact {
+        tabs = tabs.padding("", "");
+    }
     frame.render_widget(tabs, area);
 }
 
