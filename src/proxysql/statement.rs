@@ -860,13 +860,31 @@ fn parse_show(norm: &str, upper: &str) -> Option<ShowCommand> {
             if let Some(rest) = strip_prefix_ci(norm, "SHOW TABLES FROM ")
                 .or_else(|| strip_prefix_ci(norm, "SHOW TABLES IN "))
             {
+                let is_ident = |t: &str| !t.is_empty() && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
                 let db = unquote(rest);
-                if !db.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                if let Some((db, pat)) = rest
+                    .split_once(' ')
+                    .filter(|(db, tail)| is_ident(db) && tail.len() > 5 && tail[..5].eq_ignore_ascii_case("LIKE "))
+                    .map(|(db, tail)| (db, &tail[5..]))
+                {
+                    // ProxySQL pastes everything after FROM in front of `.sqlite_master`, so
+                    // SQLite refuses at the pattern; the same text (pattern re-quoted) gives
+                    // the same error here without letting anything else through.
+                    return Some(ShowCommand::Sql(tables_sql(
+                        &format!("{db} LIKE {}.", sql_quote(unquote(pat))),
+                        "",
+                    )));
+                }
+                if !is_ident(db) {
                     return None;
                 }
                 ShowCommand::Sql(tables_sql(&format!("{db}."), ""))
             } else if let Some(pat) = strip_prefix_ci(norm, "SHOW TABLES LIKE ") {
-                ShowCommand::Sql(tables_sql("", &format!(" AND name LIKE {}", sql_quote(unquote(pat)))))
+                // ProxySQL's rewrite has no ORDER BY here: tables come in creation order.
+                ShowCommand::Sql(format!(
+                    "SELECT name AS tables FROM sqlite_master WHERE type='table' AND name LIKE {}",
+                    sql_quote(unquote(pat))
+                ))
             } else if let Some(rest) = strip_prefix_ci(norm, "SHOW CREATE TABLE ") {
                 let name = unquote(rest);
                 let (schema, table) = match name.split_once('.') {
@@ -1229,6 +1247,14 @@ mod tests {
         assert_eq!(
             classify("SHOW DATABASES", true),
             AdminCommand::Show(ShowCommand::Databases)
+        );
+        // ProxySQL's rewrite of `SHOW TABLES FROM db LIKE 'p'` fails in SQLite at the pattern;
+        // the pattern is re-quoted, so nothing after LIKE can leave the literal.
+        assert!(
+            matches!(classify("SHOW TABLES FROM stats LIKE 'x%'", true), AdminCommand::Show(ShowCommand::Sql(s)) if s.contains("FROM stats LIKE 'x%'.sqlite_master"))
+        );
+        assert!(
+            matches!(classify("SHOW TABLES FROM stats LIKE 'x' UNION SELECT 1", true), AdminCommand::Show(ShowCommand::Sql(s)) if s.contains("FROM stats LIKE '''x'' UNION SELECT 1'.sqlite_master"))
         );
         // A table name that could inject SQL is not rewritten.
         assert_eq!(

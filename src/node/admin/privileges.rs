@@ -165,7 +165,7 @@ fn decide(
         } => {
             if stats {
                 Err(format!("PRAGMA {pragma_name} is not allowed for the stats user"))
-            } else if pragma_value.is_some() {
+            } else if pragma_value.is_some() && !is_introspection_pragma(pragma_name) {
                 Err(format!(
                     "PRAGMA {pragma_name} with a value is not allowed: the admin handle is shared by every session and the node itself"
                 ))
@@ -303,6 +303,21 @@ fn resolve(path: &Path) -> Option<PathBuf> {
     Some(parent.canonicalize().ok()?.join(name))
 }
 
+/// Pragmas whose argument names a table or an index to describe: they read the schema and
+/// change nothing, so the admin user may run them as on ProxySQL (`PRAGMA table_info(t)`).
+fn is_introspection_pragma(name: &str) -> bool {
+    [
+        "table_info",
+        "table_xinfo",
+        "index_list",
+        "index_info",
+        "index_xinfo",
+        "foreign_key_list",
+    ]
+    .iter()
+    .any(|p| p.eq_ignore_ascii_case(name))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -387,6 +402,21 @@ mod tests {
     fn admin_reads_pragmas_but_cannot_set_them_nor_drop_proxysql_tables() {
         let (_dir, conn, p) = setup();
         run(&conn, &p, Principal::Admin, "PRAGMA database_list").unwrap();
+        // Describing a table takes an argument but changes nothing.
+        run(
+            &conn,
+            &p,
+            Principal::Admin,
+            "PRAGMA table_info(mysql_servers)",
+        )
+        .unwrap();
+        assert!(run(
+            &conn,
+            &p,
+            Principal::Stats,
+            "PRAGMA table_info(mysql_servers)"
+        )
+        .is_err());
         let err = run(&conn, &p, Principal::Admin, "PRAGMA query_only=ON").unwrap_err();
         assert!(err.contains("PRAGMA query_only with a value"), "{err}");
         let err = run(&conn, &p, Principal::Admin, "DROP TABLE mysql_servers").unwrap_err();
