@@ -119,6 +119,8 @@ pub struct NodeShared {
     /// Admin listener sockets bound by `LOAD ADMIN VARIABLES TO RUNTIME` before it took
     /// effect, by address, for the listener task to serve (see `listener.rs`).
     pub prebound_admin: Mutex<BTreeMap<String, std::net::TcpListener>>,
+    /// The TLS certificate both listeners offer (loaded at start, `PROXYSQL RELOAD TLS`).
+    pub tls: crate::node::tls::TlsState,
 }
 
 impl NodeShared {
@@ -143,6 +145,7 @@ impl NodeShared {
             vip_connections: Mutex::new(None),
             vip_status: Mutex::new(None),
             prebound_admin: Mutex::new(BTreeMap::new()),
+            tls: Default::default(),
         };
         (Arc::new(shared), rx)
     }
@@ -169,6 +172,21 @@ impl NodeShared {
     /// A running mysql variable.
     pub fn mysql_var(&self, name: &str) -> Option<String> {
         self.mysql_vars.borrow().get(name).cloned()
+    }
+
+    /// The TLS configuration to offer clients of either port: ProxySQL offers `CLIENT_SSL`
+    /// when `mysql-have_ssl` is true (its default) or the default authentication plugin is
+    /// `caching_sha2_password`.
+    pub fn tls_offer(
+        &self,
+        have_ssl: bool,
+        caching_sha2: bool,
+    ) -> Option<Arc<rustls::ServerConfig>> {
+        if have_ssl || caching_sha2 {
+            self.tls.current()
+        } else {
+            None
+        }
     }
 
     /// Rows of `stats_mysql_global`, from the live counters.
