@@ -17,10 +17,15 @@ use mysql_async::prelude::Queryable;
 
 const FILES: [&str; 3] = ["proxysql-ca.pem", "proxysql-cert.pem", "proxysql-key.pem"];
 
-/// A node with a traffic port whose user `svcusr` goes to the lab primary.
-async fn node_with_traffic(lab: &Lab) -> (TestNode, u16) {
+/// A node with a traffic port whose user `svcusr` goes to the lab primary, on `datadir`
+/// (the node's own scratch directory when `None`, removed with it).
+async fn node_with_traffic(lab: &Lab, datadir: Option<&Path>) -> (TestNode, u16) {
     let port = free_port();
-    let node = TestNode::builder()
+    let mut builder = TestNode::builder();
+    if let Some(dir) = datadir {
+        builder = builder.datadir(dir);
+    }
+    let node = builder
         .arg("--mysql")
         .arg(format!("{HOST}:{port}"))
         .start()
@@ -82,8 +87,10 @@ fn as_strs(v: &[String]) -> Vec<&str> {
 #[tokio::test]
 async fn both_ports_serve_tls_with_a_certificate_generated_in_the_datadir() {
     let lab = lab().await;
-    let (node, port) = node_with_traffic(lab).await;
-    let dir = node.datadir().to_path_buf();
+    // A datadir of the test's own: it must outlive the first node.
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path().join("data");
+    let (node, port) = node_with_traffic(lab, Some(&dir)).await;
     for f in FILES {
         assert!(dir.join(f).is_file(), "{f} generated at first start");
     }
@@ -159,7 +166,7 @@ async fn both_ports_serve_tls_with_a_certificate_generated_in_the_datadir() {
 #[tokio::test]
 async fn have_ssl_false_offers_no_tls_and_clients_that_require_it_fail_clearly() {
     let lab = lab().await;
-    let (node, port) = node_with_traffic(lab).await;
+    let (node, port) = node_with_traffic(lab, None).await;
     let mut admin = node.admin().await;
     admin
         .query_drop("UPDATE global_variables SET variable_value='false' WHERE variable_name='mysql-have_ssl'")
@@ -272,8 +279,10 @@ fn openssl_certificate_set(dir: &Path) -> bool {
 
 #[tokio::test]
 async fn reload_tls_serves_a_dba_s_own_certificate_and_refuses_a_partial_set() {
-    let node = TestNode::start().await;
-    let dir = node.datadir().to_path_buf();
+    // A datadir of the test's own: the last step starts a node on it again.
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path().join("data");
+    let node = TestNode::builder().datadir(&dir).start().await;
     let own = tempfile::tempdir().unwrap();
     if !openssl_certificate_set(own.path()) {
         println!("SKIPPED reload_tls_...: no openssl CLI to make a certificate with");
@@ -352,12 +361,16 @@ async fn reload_tls_serves_a_dba_s_own_certificate_and_refuses_a_partial_set() {
     let rows = query_rows(&mut node.admin().await, "SELECT 1").await;
     assert_eq!(rows.len(), 1);
     drop(node);
-    let out = Command::new(common::pxadm_bin())
+    let start = tokio::process::Command::new(common::pxadm_bin())
         .args(["node", "--datadir"])
         .arg(&dir)
         .args(["--admin", &format!("{HOST}:{}", free_port())])
         .env("PXADM_LOOPBACK_ONLY", "1")
-        .output()
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(common::NODE_START_TIMEOUT, start)
+        .await
+        .expect("a node on a partial TLS set must exit, not serve")
         .unwrap();
     assert!(
         !out.status.success(),
@@ -390,7 +403,7 @@ async fn pymysql_connects_over_verified_tls() {
     let Some(python) = python_with_pymysql() else {
         return;
     };
-    let (node, port) = node_with_traffic(lab).await;
+    let (node, port) = node_with_traffic(lab, None).await;
     let out = Command::new(python)
         .args(["-c", PYMYSQL_TLS])
         .env("PORT", port.to_string())
