@@ -512,3 +512,133 @@ fn python_with_pymysql() -> Option<std::path::PathBuf> {
     }
     Some(python)
 }
+
+/// A client that sends its TLS ClientHello in the same write as the `SSLRequest` (as fast
+/// clients do without waiting) is served: the bytes the MySQL framing read past the request
+/// reach the TLS layer, and the handshake response inside TLS gets its answer.
+#[tokio::test]
+async fn a_client_hello_sent_together_with_the_ssl_request_is_not_lost() {
+    use std::pin::Pin;
+    use std::sync::Arc;
+    use std::task::{Context, Poll};
+    use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+
+    /// Prepends `prefix` to the first write, so both leave in one segment.
+    struct Coalesce {
+        prefix: Option<Vec<u8>>,
+        inner: tokio::net::TcpStream,
+    }
+    impl AsyncRead for Coalesce {
+        fn poll_read(
+            self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<std::io::Result<()>> {
+            Pin::new(&mut self.get_mut().inner).poll_read(cx, buf)
+        }
+    }
+    impl AsyncWrite for Coalesce {
+        fn poll_write(
+            self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<std::io::Result<usize>> {
+            let this = self.get_mut();
+            if let Some(prefix) = this.prefix.take() {
+                let mut all = prefix;
+                all.extend_from_slice(buf);
+                // Small enough for one non-blocking write on loopback.
+                let mut fut = Box::pin(this.inner.write_all(&all));
+                return match fut.as_mut().poll(cx) {
+                    Poll::Ready(Ok(())) => Poll::Ready(Ok(buf.len())),
+                    Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+                    Poll::Pending => {
+                        Poll::Ready(Err(std::io::Error::other("loopback write blocked")))
+                    }
+                };
+            }
+            Pin::new(&mut this.inner).poll_write(cx, buf)
+        }
+        fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+            Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+        }
+        fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+            Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+        }
+    }
+    use std::future::Future;
+
+    let node = TestNode::start().await;
+    let mut tcp = tokio::net::TcpStream::connect((HOST, node.admin_port()))
+        .await
+        .unwrap();
+    tcp.set_nodelay(true).unwrap();
+    // The server's handshake: 3-byte length, sequence id, payload.
+    let mut header = [0u8; 4];
+    tcp.read_exact(&mut header).await.unwrap();
+    let len = u32::from_le_bytes([header[0], header[1], header[2], 0]) as usize;
+    let mut greeting = vec![0u8; len];
+    tcp.read_exact(&mut greeting).await.unwrap();
+
+    // CLIENT_LONG_PASSWORD | PROTOCOL_41 | SSL | SECURE_CONNECTION | PLUGIN_AUTH
+    let caps: u32 = 0x1 | 0x200 | 0x800 | 0x8000 | 0x80000;
+    let mut body = Vec::new();
+    body.extend_from_slice(&caps.to_le_bytes());
+    body.extend_from_slice(&(16u32 << 20).to_le_bytes());
+    body.push(33);
+    body.extend_from_slice(&[0u8; 23]);
+    let packet = |seq: u8, body: &[u8]| {
+        let mut p = (body.len() as u32).to_le_bytes()[..3].to_vec();
+        p.push(seq);
+        p.extend_from_slice(body);
+        p
+    };
+    let ssl_request = packet(1, &body);
+
+    let mut roots = rustls::RootCertStore::empty();
+    let ca = std::fs::read(node.datadir().join("proxysql-ca.pem")).unwrap();
+    use rustls_pki_types::pem::PemObject;
+    for cert in rustls_pki_types::CertificateDer::pem_slice_iter(&ca) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let name = rustls_pki_types::ServerName::try_from("127.0.0.1").unwrap();
+    let mut tls = connector
+        .connect(
+            name,
+            Coalesce {
+                prefix: Some(ssl_request),
+                inner: tcp,
+            },
+        )
+        .await
+        .expect("TLS handshake with the ClientHello right behind the SSLRequest");
+
+    // Handshake response inside TLS, sequence id 2, user admin with an empty password.
+    let mut response = body.clone();
+    response.extend_from_slice(b"admin\0");
+    response.push(0);
+    response.extend_from_slice(b"mysql_native_password\0");
+    tls.write_all(&packet(2, &response)).await.unwrap();
+    tls.flush().await.unwrap();
+    let mut header = [0u8; 4];
+    tls.read_exact(&mut header).await.unwrap();
+    let len = u32::from_le_bytes([header[0], header[1], header[2], 0]) as usize;
+    let mut reply = vec![0u8; len];
+    tls.read_exact(&mut reply).await.unwrap();
+    assert_eq!(
+        header[3], 3,
+        "the answer follows the response's sequence id"
+    );
+    assert_eq!(reply[0], 0xFF, "an ERR packet");
+    assert_eq!(u16::from_le_bytes([reply[1], reply[2]]), 1045);
+    let text = String::from_utf8_lossy(&reply[9..]);
+    assert!(text.contains("Access denied for user 'admin'"), "{text}");
+}
