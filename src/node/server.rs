@@ -20,7 +20,7 @@ use super::admin::AdminHandle;
 use super::vip::{HealthCheck, VipConfig, VipHandle};
 use crate::proxysql::variables::DEFAULT_VERSION;
 use crate::proxysql::vrrp::CheckOutcome;
-use crate::{px_info, px_warn};
+use crate::{px_error, px_info, px_warn};
 
 /// Accepted VIP connections queued for the traffic side; beyond this, clients wait in the
 /// kernel's listen backlog rather than in our memory.
@@ -104,6 +104,25 @@ impl Node {
             version
         );
         let (shared, control) = NodeShared::new(version);
+        // As ProxySQL at start: generate the certificate when none is there, load it when it
+        // is, refuse to start on a partial set.
+        match shared.tls.load_or_generate(&opts.datadir) {
+            Ok(crate::node::tls::TlsOrigin::Generated) => px_info!(
+                "No SSL keys/certificates found in datadir ({}). Generating new keys/certificates.",
+                opts.datadir.display()
+            ),
+            Ok(crate::node::tls::TlsOrigin::Loaded) => px_info!(
+                "SSL keys/certificates found in datadir ({}): loading them.",
+                opts.datadir.display()
+            ),
+            Err(e) => {
+                px_error!("Unable to initialize SSL: {}", e);
+                anyhow::bail!(
+                    "unable to initialize TLS in {}: {e}",
+                    opts.datadir.display()
+                );
+            }
+        }
         shared
             .monitor_module
             .store(!opts.no_monitor, std::sync::atomic::Ordering::Relaxed);

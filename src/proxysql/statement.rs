@@ -145,11 +145,13 @@ pub enum ProxysqlCommand {
     ShutdownSlow,
     /// Reopen the log file.
     FlushLogs,
+    /// Load the TLS certificate and key from the datadir again.
+    ReloadTls,
     /// Admin read-only on.
     ReadOnly,
     /// Admin read-only off.
     ReadWrite,
-    /// Accepted and acknowledged without effect here (query cache, TLS reload, ...).
+    /// Accepted and acknowledged without effect here (query cache, memory profiling, ...).
     NoOp,
 }
 
@@ -525,12 +527,12 @@ fn parse_proxysql(rest: &str) -> Option<ProxysqlCommand> {
         "KILL" | "SHUTDOWN" => ProxysqlCommand::Kill,
         "SHUTDOWN SLOW" => ProxysqlCommand::ShutdownSlow,
         "FLUSH LOGS" => ProxysqlCommand::FlushLogs,
+        "RELOAD TLS" => ProxysqlCommand::ReloadTls,
         "READONLY" => ProxysqlCommand::ReadOnly,
         "READWRITE" => ProxysqlCommand::ReadWrite,
         "FLUSH QUERY CACHE"
         | "FLUSH MYSQL CLIENT HOSTS"
         | "FLUSH CONFIGDB"
-        | "RELOAD TLS"
         | "MEMPROFILE START"
         | "MEMPROFILE STOP" => ProxysqlCommand::NoOp,
         _ => return None,

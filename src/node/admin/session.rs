@@ -11,8 +11,8 @@ use super::engine::{After, ColumnKind, Reply, SessionCtx, SessionKind};
 use super::shared::NodeShared;
 use super::AdminHandle;
 use crate::node::protocol::{
-    AuthPlugin, AuthRejection, Authenticator, ColumnDef, Command, Credential, ErrorReply,
-    HandshakeConfig, Login, Password, PeerAddr, ProtoError, ServerConn,
+    AuthPlugin, AuthRejection, Authenticator, ClientStream, ColumnDef, Command, Credential,
+    ErrorReply, HandshakeConfig, Login, Password, PeerAddr, ProtoError, ServerConn,
 };
 use crate::{px_error, px_warn};
 
@@ -112,21 +112,37 @@ pub async fn serve_admin_connection(
             .unwrap_or_else(|| "8.0.11".into()),
         connection_id: CONNECTION_IDS.fetch_add(1, Ordering::Relaxed),
         default_auth_plugin: AuthPlugin::MysqlNative,
+        // The admin port offers TLS on the same condition as the traffic port, as ProxySQL's
+        // admin module shares its MySQL protocol code.
+        tls: shared.tls_offer(
+            shared
+                .mysql_var("mysql-have_ssl")
+                .is_none_or(|v| v.eq_ignore_ascii_case("true") || v == "1"),
+            shared
+                .mysql_var("mysql-default_authentication_plugin")
+                .is_some_and(|v| v.eq_ignore_ascii_case("caching_sha2_password")),
+        ),
         ..HandshakeConfig::default()
     };
     let auth = AdminAuth::from_shared(&shared);
-    let (mut conn, login) =
-        match ServerConn::accept(stream, PeerAddr::Tcp(peer), config, &auth).await {
-            Ok(ok) => ok,
-            // Refused logins already got their ERR and are logged as ProxySQL logs them
-            // (`ProxySQL Error: Access denied for user 'U'@'H' (using password: YES)`);
-            // garbage just drops.
-            Err(ProtoError::AuthFailed { reply, .. }) => {
-                px_error!("{}", reply.message);
-                return;
-            }
-            Err(_) => return,
-        };
+    let (mut conn, login) = match ServerConn::accept(
+        ClientStream::from(stream),
+        PeerAddr::Tcp(peer),
+        config,
+        &auth,
+    )
+    .await
+    {
+        Ok(ok) => ok,
+        // Refused logins already got their ERR and are logged as ProxySQL logs them
+        // (`ProxySQL Error: Access denied for user 'U'@'H' (using password: YES)`);
+        // garbage just drops.
+        Err(ProtoError::AuthFailed { reply, .. }) => {
+            px_error!("{}", reply.message);
+            return;
+        }
+        Err(_) => return,
+    };
     let mut ctx = SessionCtx {
         kind: login.tag,
         user: login.user,
@@ -138,7 +154,7 @@ pub async fn serve_admin_connection(
 }
 
 async fn command_loop(
-    conn: &mut ServerConn<TcpStream>,
+    conn: &mut ServerConn<ClientStream>,
     ctx: &mut SessionCtx,
     admin: &AdminHandle,
     shared: &Arc<NodeShared>,
@@ -230,7 +246,12 @@ async fn command_loop(
 
 /// Resolves when the client closes its side (or the socket fails); stays pending while it is
 /// open, including when it has already sent its next command (pipelining is not a hang-up).
-async fn hung_up(stream: &TcpStream) {
+async fn hung_up(stream: &ClientStream) {
+    // Under TLS the peek sees records, not statements: a close_notify counts as "still
+    // there", so only the TCP close is noticed (which is what a killed client does).
+    let Some(stream) = stream.tcp() else {
+        return;
+    };
     let mut byte = [0u8; 1];
     loop {
         if stream.readable().await.is_err() {
@@ -257,7 +278,10 @@ fn command_name(cmd: &Command) -> String {
 }
 
 /// Writes one engine reply: OK, ERR or an admin-style text result set.
-pub async fn send_reply(conn: &mut ServerConn<TcpStream>, reply: &Reply) -> Result<(), ProtoError> {
+pub async fn send_reply(
+    conn: &mut ServerConn<ClientStream>,
+    reply: &Reply,
+) -> Result<(), ProtoError> {
     match reply {
         Reply::Ok { affected, info } => {
             conn.send_ok(*affected, 0, conn.status_flags(), 0, info)

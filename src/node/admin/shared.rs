@@ -133,6 +133,8 @@ pub struct NodeShared {
     /// Whether the backend monitor module runs (false with `-M`, ProxySQL's
     /// `GloVars.global.monitor`); decides `admin-cluster_mysql_servers_sync_algorithm=3`.
     pub monitor_module: std::sync::atomic::AtomicBool,
+    /// The TLS certificate both listeners offer (loaded at start, `PROXYSQL RELOAD TLS`).
+    pub tls: crate::node::tls::TlsState,
 }
 
 impl NodeShared {
@@ -158,6 +160,7 @@ impl NodeShared {
             vip_status: Mutex::new(None),
             prebound_admin: Mutex::new(BTreeMap::new()),
             monitor_module: std::sync::atomic::AtomicBool::new(true),
+            tls: Default::default(),
         };
         (Arc::new(shared), rx)
     }
@@ -184,6 +187,21 @@ impl NodeShared {
     /// A running mysql variable.
     pub fn mysql_var(&self, name: &str) -> Option<String> {
         self.mysql_vars.borrow().get(name).cloned()
+    }
+
+    /// The TLS configuration to offer clients of either port: ProxySQL offers `CLIENT_SSL`
+    /// when `mysql-have_ssl` is true (its default) or the default authentication plugin is
+    /// `caching_sha2_password`.
+    pub fn tls_offer(
+        &self,
+        have_ssl: bool,
+        caching_sha2: bool,
+    ) -> Option<Arc<rustls::ServerConfig>> {
+        if have_ssl || caching_sha2 {
+            self.tls.current()
+        } else {
+            None
+        }
     }
 
     /// The node's own values of `stats_mysql_global` (admin, monitor and connection

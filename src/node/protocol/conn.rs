@@ -2,6 +2,7 @@
 //! writing.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -19,6 +20,7 @@ use super::auth::{
 };
 use super::codec::{Frame, PacketCodec};
 use super::command::{parse_command, ChangeUserRequest, Command, Parsed};
+use super::stream::StartTls;
 use super::wire::{
     put_column_def, put_eof, put_err, put_ok, put_text_row, ColumnDef, EOF_HEADER, OK_HEADER,
 };
@@ -78,6 +80,11 @@ pub struct HandshakeConfig {
     /// Time allowed from accept to the end of authentication; `None` waits forever.
     /// Default 10 s, ProxySQL's `mysql-connect_timeout_client`.
     pub handshake_timeout: Option<Duration>,
+    /// TLS offered to the client (`CLIENT_SSL`), ProxySQL's `mysql-have_ssl`; `None` offers
+    /// none. The stream must then be able to switch ([`StartTls`]), as [`ClientStream`] can.
+    ///
+    /// [`ClientStream`]: super::ClientStream
+    pub tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 impl Default for HandshakeConfig {
@@ -90,6 +97,7 @@ impl Default for HandshakeConfig {
             collation: 33,
             max_allowed_packet: 64 << 20,
             handshake_timeout: Some(Duration::from_secs(10)),
+            tls: None,
         }
     }
 }
@@ -103,11 +111,10 @@ impl HandshakeConfig {
 
     /// Capabilities this configuration offers.
     pub fn server_capabilities(&self) -> CapabilityFlags {
-        if self.deprecate_eof {
-            BASE_CAPABILITIES | CapabilityFlags::CLIENT_DEPRECATE_EOF
-        } else {
-            BASE_CAPABILITIES
-        }
+        let mut caps = BASE_CAPABILITIES;
+        caps.set(CapabilityFlags::CLIENT_DEPRECATE_EOF, self.deprecate_eof);
+        caps.set(CapabilityFlags::CLIENT_SSL, self.tls.is_some());
+        caps
     }
 }
 
@@ -143,7 +150,7 @@ pub struct ServerConn<S> {
     buf: Vec<u8>,
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin + Send> ServerConn<S> {
+impl<S: StartTls> ServerConn<S> {
     /// Runs the handshake and authentication on a freshly accepted stream.
     ///
     /// On a refused login the ERR packet has already been sent and
@@ -206,7 +213,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> ServerConn<S> {
         self.send_scratch().await?;
         self.flush().await?;
 
-        let packet = self
+        let mut packet = self
             .read_packet()
             .await?
             .ok_or(ProtoError::ClosedDuringAuth)?;
@@ -215,11 +222,25 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> ServerConn<S> {
             .map(CapabilityFlags::from_bits_truncate)
             .unwrap_or_else(CapabilityFlags::empty);
         if announced.contains(CapabilityFlags::CLIENT_SSL) {
-            // Only an SslRequest sets this bit, and only a client ignoring our capabilities
-            // would send one.
-            self.send_err(1043, "08S01", "Bad handshake: TLS is not supported")
-                .await?;
-            return Err(ProtoError::TlsRequested);
+            // An SSLRequest: the client switches to TLS right after it, and the handshake
+            // response follows inside TLS with the next sequence id.
+            let Some(tls) = config.tls.clone() else {
+                // Only a client ignoring our capabilities sends one unoffered.
+                self.send_err(1043, "08S01", "Bad handshake: TLS is not supported")
+                    .await?;
+                return Err(ProtoError::TlsRequested);
+            };
+            // Bytes the framing read past the SSLRequest are the start of the ClientHello.
+            let early = self.framed.read_buffer_mut().split().freeze();
+            self.framed
+                .get_mut()
+                .start_tls(early, tls)
+                .await
+                .map_err(ProtoError::Tls)?;
+            packet = self
+                .read_packet()
+                .await?
+                .ok_or(ProtoError::ClosedDuringAuth)?;
         }
         let parsed = ParseBuf(&packet).parse::<HandshakeResponse<'_>>(());
         let response = match parsed {
@@ -264,7 +285,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> ServerConn<S> {
         };
         self.authenticate(auth, request).await
     }
+}
 
+impl<S: AsyncRead + AsyncWrite + Unpin + Send> ServerConn<S> {
     /// Verifies `request`, switching the client's plugin first when needed, and answers with
     /// OK (preceded by fast-auth success for caching_sha2) or with ERR.
     async fn authenticate<A: Authenticator>(
@@ -708,7 +731,10 @@ mod tests {
         ] {
             assert!(caps.contains(required), "{required:?}");
         }
-        assert!(!caps.contains(CapabilityFlags::CLIENT_SSL));
+        assert!(
+            !caps.contains(CapabilityFlags::CLIENT_SSL),
+            "no TLS unless configured"
+        );
         assert!(!caps.contains(CapabilityFlags::CLIENT_COMPRESS));
         let no_eof = HandshakeConfig {
             deprecate_eof: false,

@@ -18,18 +18,25 @@
 //!   pins mysql_common 0.32, a second copy next to mysql_async's;
 //! * `msql-srv` is blocking and never checks a password.
 //!
+//! # TLS
+//!
+//! `CLIENT_SSL` is advertised when the caller's [`HandshakeConfig::tls`] holds a server
+//! configuration (ProxySQL's `mysql-have_ssl`, see [`crate::node::tls`]); after the client's
+//! `SSLRequest` the stream ([`ClientStream`]) switches to TLS in place and the handshake goes
+//! on inside it. `caching_sha2_password` is complete with or without TLS because the server
+//! knows clear-text passwords and only ever needs the fast path.
+//!
 //! # What is deliberately not offered
 //!
-//! `CLIENT_SSL` and `CLIENT_COMPRESS` are not advertised. Both are optional for a compatible
-//! node (spec §0: TLS is optional, and only required to work *if* advertised), and peers —
-//! real ProxySQL nodes, the mysql/mariadb CLIs, mysql_async — fall back to plain text when the
-//! server does not offer them. Without TLS, `caching_sha2_password` is still complete here
-//! because the server knows clear-text passwords and only ever needs the fast path.
+//! `CLIENT_COMPRESS` is not advertised: it is optional for a compatible node and peers — real
+//! ProxySQL nodes, the mysql/mariadb CLIs, mysql_async — fall back to uncompressed packets
+//! when the server does not offer it.
 
 mod auth;
 mod codec;
 mod command;
 mod conn;
+mod stream;
 mod wire;
 
 use std::time::Duration;
@@ -41,6 +48,7 @@ pub use auth::{
 pub use command::{ChangeUserRequest, Command};
 pub use conn::{HandshakeConfig, ResultSetWriter, ServerConn};
 pub use mysql_common::constants::{CapabilityFlags, ColumnFlags, ColumnType, StatusFlags};
+pub use stream::{ClientStream, Rewind, StartTls};
 pub use wire::ColumnDef;
 
 /// Why a connection failed or a request could not be decoded.
@@ -81,6 +89,9 @@ pub enum ProtoError {
     /// is still in sync and may be answered with an ERR.
     #[error("malformed packet: {0}")]
     Malformed(String),
+    /// The TLS handshake after the client's `SSLRequest` failed.
+    #[error("TLS handshake failed: {0}")]
+    Tls(std::io::Error),
     /// The client asked for TLS, which is not offered (an ERR has been sent).
     #[error("client requested TLS, which this server does not offer")]
     TlsRequested,

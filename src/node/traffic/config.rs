@@ -66,6 +66,8 @@ pub struct TrafficVars {
     pub client_deprecate_eof: bool,
     /// `mysql-default_authentication_plugin` is caching_sha2_password.
     pub caching_sha2_default: bool,
+    /// `mysql-have_ssl`: offer TLS to clients (default true since ProxySQL 2.6).
+    pub have_ssl: bool,
     /// `mysql-ping_interval_server_msec`: idle pooled connections older than this are pinged.
     pub ping_interval_server_ms: u64,
     /// `mysql-free_connections_pct`: idle connections kept, as a share of max_connections.
@@ -143,6 +145,7 @@ impl TrafficVars {
             max_allowed_packet: v.num("mysql-max_allowed_packet", 64 << 20),
             connect_timeout_client_ms: v.num("mysql-connect_timeout_client", 10_000),
             client_deprecate_eof: v.flag("mysql-enable_client_deprecate_eof", true),
+            have_ssl: v.flag("mysql-have_ssl", true),
             caching_sha2_default: v
                 .text(
                     "mysql-default_authentication_plugin",

@@ -39,8 +39,8 @@ use super::state::{
 use super::stats::{ErrorRecord, ProcessEntry, ProcessState, QueryRecord};
 use super::TrafficShared;
 use crate::node::protocol::{
-    AuthPlugin, AuthRejection, Authenticator, ColumnDef, Command, Credential, ErrorReply,
-    HandshakeConfig, Login, PeerAddr, ProtoError, ServerConn,
+    AuthPlugin, AuthRejection, Authenticator, ClientStream, ColumnDef, Command, Credential,
+    ErrorReply, HandshakeConfig, Login, PeerAddr, ProtoError, ServerConn,
 };
 use crate::{px_error, px_info, px_warn};
 
@@ -198,6 +198,9 @@ pub(crate) async fn serve(
         handshake_timeout: Some(Duration::from_millis(
             cfg.vars.connect_timeout_client_ms.max(1),
         )),
+        tls: shared
+            .node
+            .tls_offer(cfg.vars.have_ssl, cfg.vars.caching_sha2_default),
         ..HandshakeConfig::default()
     };
     let auth = TrafficAuth {
@@ -205,17 +208,23 @@ pub(crate) async fn serve(
         shared: &shared,
     };
     let counters = &shared.node.counters;
-    let (client, login) =
-        match ServerConn::accept(stream, PeerAddr::Tcp(peer), handshake, &auth).await {
-            Ok(ok) => ok,
-            Err(e) => {
-                counters.client_aborted.fetch_add(1, Ordering::Relaxed);
-                if let ProtoError::AuthFailed { reply, .. } = &e {
-                    px_error!("{}", reply.message);
-                }
-                return;
+    let (client, login) = match ServerConn::accept(
+        ClientStream::from(stream),
+        PeerAddr::Tcp(peer),
+        handshake,
+        &auth,
+    )
+    .await
+    {
+        Ok(ok) => ok,
+        Err(e) => {
+            counters.client_aborted.fetch_add(1, Ordering::Relaxed);
+            if let ProtoError::AuthFailed { reply, .. } = &e {
+                px_error!("{}", reply.message);
             }
-        };
+            return;
+        }
+    };
     counters.client_created.fetch_add(1, Ordering::Relaxed);
     counters.client_connected.fetch_add(1, Ordering::Relaxed);
     let user_counter = shared.stats.user_counter(&login.user);
@@ -327,7 +336,7 @@ struct ClientSession {
     shared: Arc<TrafficShared>,
     cfg: Arc<TrafficConfig>,
     cfg_rx: watch::Receiver<Arc<TrafficConfig>>,
-    client: ServerConn<TcpStream>,
+    client: ServerConn<ClientStream>,
     id: u32,
     user: Arc<UserEntry>,
     client_addr: String,

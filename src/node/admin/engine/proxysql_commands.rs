@@ -7,7 +7,7 @@ use super::{After, Engine, Reply, SessionCtx};
 use crate::node::admin::shared::NodeControl;
 use crate::proxysql::clock::unix_now;
 use crate::proxysql::statement::ProxysqlCommand;
-use crate::{px_info, px_warn};
+use crate::{px_error, px_info, px_warn};
 
 impl Engine {
     pub(super) fn proxysql(
@@ -75,6 +75,16 @@ impl Engine {
                 Ok(()) => Reply::ok(),
                 Err(e) => Reply::admin_err(format!("Unable to reopen the log: {e}")),
             },
+            ProxysqlCommand::ReloadTls => {
+                px_info!("Received PROXYSQL RELOAD TLS command");
+                match self.shared.tls.reload(&self.opts.datadir) {
+                    Ok(()) => Reply::ok(),
+                    Err(e) => {
+                        px_error!("Aborting PROXYSQL RELOAD TLS: {}", e);
+                        Reply::admin_err(format!("RELOAD TLS failed: {e}"))
+                    }
+                }
+            }
             ProxysqlCommand::ReadOnly => {
                 self.read_only = true;
                 Reply::ok()
