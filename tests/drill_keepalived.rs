@@ -100,6 +100,15 @@ fn assert_failover(report: &DrillReport) {
     assert!(report.proof.holds, "missing: {:?}", report.proof.missing);
     assert!(report.proof.acknowledged >= 5);
     assert_eq!(report.double_holder, None, "two namespaces held the VIP");
+    // Seen on the wire: both keepalived instances advertised, and node2 announced the VIP
+    // with gratuitous ARPs after the fault.
+    let wire = report.wire.as_ref().expect("frames captured on the bridge");
+    assert!(
+        wire.nodes.iter().all(|n| n.adverts > 0),
+        "adverts per node: {wire:?}"
+    );
+    assert!(wire.nodes[1].gratuitous_arps_after_fault > 0, "{wire:?}");
+    assert!(wire.announced_ms.is_some(), "{wire:?}");
     let failback = report.failback.as_ref().expect("the victim came back");
     assert!(failback.vip_returned, "preempt: node1 takes the VIP back");
     assert_eq!(failback.final_holder.as_deref(), Some("node1"));

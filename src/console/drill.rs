@@ -844,6 +844,33 @@ pub struct DrillReport {
     /// advert interval, which the protocol does not allow.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub longest_overlap_ms: Option<u64>,
+    /// keepalived stack: what each node sent onto the bridge, captured there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wire: Option<Wire>,
+}
+
+/// VRRP adverts and gratuitous ARPs captured on the bridge's ports (keepalived stack).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Wire {
+    /// Per node, in the report's node order.
+    pub nodes: Vec<WireNode>,
+    /// From the fault to the new holder's first gratuitous ARP for the VIP.
+    pub announced_ms: Option<u64>,
+}
+
+/// What one node sent during the drill.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireNode {
+    /// Node name.
+    pub name: String,
+    /// VRRP adverts (IP protocol 112) it sent.
+    pub adverts: u64,
+    /// Gratuitous ARPs for the VIP it sent.
+    pub gratuitous_arps: u64,
+    /// Adverts and gratuitous ARPs it sent after the fault.
+    pub adverts_after_fault: u64,
+    /// Gratuitous ARPs it sent after the fault.
+    pub gratuitous_arps_after_fault: u64,
 }
 
 /// Runs the drill. Nodes are stopped (SIGTERM) before it returns, whatever the outcome.
@@ -1053,6 +1080,7 @@ async fn drive(
         proof,
         double_holder,
         longest_overlap_ms: None,
+        wire: None,
     })
 }
 
@@ -1429,6 +1457,27 @@ pub fn render_table(report: &DrillReport) -> String {
             (Some(nodes), _) => format!("TWO: {}", nodes.join(", ")),
         },
     ]);
+    if let Some(w) = &report.wire {
+        let per_node: Vec<String> = w
+            .nodes
+            .iter()
+            .map(|n| {
+                format!(
+                    "{} {} adverts, {} gratuitous ARPs ({} / {} after the fault)",
+                    n.name,
+                    n.adverts,
+                    n.gratuitous_arps,
+                    n.adverts_after_fault,
+                    n.gratuitous_arps_after_fault
+                )
+            })
+            .collect();
+        table.add_row(["on the wire (bridge)".to_string(), per_node.join("; ")]);
+        table.add_row([
+            "VIP announced (fault → GARP)".to_string(),
+            opt(w.announced_ms),
+        ]);
+    }
     table.to_string()
 }
 
@@ -1885,6 +1934,7 @@ mod tests {
             },
             double_holder: None,
             longest_overlap_ms: None,
+            wire: None,
         };
         let json = serde_json::to_string(&report).unwrap();
         assert!(json.contains("\"advert_int\":100"), "{json}");

@@ -30,11 +30,11 @@ use tokio::process::{Child, Command};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use super::netns::{self, Relays, Topology};
+use super::netns::{self, Frame, Relays, Topology, WireCapture};
 use super::writer::{self, Attempt, Writer, WriterConfig};
 use super::{
     DrillError, DrillOptions, DrillReport, DrillSettings, Emitter, EventKind, Failback, Fault,
-    KillTarget, NodeInfo, Stack,
+    KillTarget, NodeInfo, Stack, Wire, WireNode,
 };
 use crate::proxysql::vrrp::cluster::{CheckScriptKind, ClusterCheck, ClusterNode, VipCluster};
 use crate::proxysql::vrrp::config::InitialState;
@@ -77,6 +77,7 @@ struct Deployment {
     proxies: Vec<Option<Child>>,
     tasks: JoinSet<()>,
     relays: Relays,
+    capture: Option<WireCapture>,
     topology: Topology,
     dir: PathBuf,
     _tmp: Option<tempfile::TempDir>,
@@ -226,12 +227,15 @@ async fn deploy(
         .map(|(t, a)| (t.as_str(), a.as_str()))
         .collect();
     topology.build(&refs)?;
+    let ports: Vec<String> = (1..=vc.nodes.len()).map(|i| format!("vn{i}")).collect();
+    let capture = WireCapture::start(&topology.name("lan"), &ports, [192, 168, 0, 20])?;
     let (holders_tx, holders_rx) = watch::channel(Holders::default());
     let mut dep = Deployment {
         keepaliveds: Vec::new(),
         proxies: Vec::new(),
         tasks: JoinSet::new(),
         relays: Relays::default(),
+        capture: Some(capture),
         namespaces: (1..=vc.nodes.len())
             .map(|i| topology.name(&format!("n{i}")))
             .collect(),
@@ -721,6 +725,11 @@ async fn drive(
     let attempts: Vec<Attempt> = writer.stop().await;
     let double_holder = dep.double_holder.lock().clone();
     let longest_overlap = *dep.longest_overlap.lock();
+    let wire = dep.capture.take().map(|c| {
+        let frames = c.frames();
+        drop(c);
+        wire(&frames, &dep.names, injected.at, takeover.map(|(i, _)| i))
+    });
 
     let committed = writer::committed_values(&opts.backend, &prefix).await?;
     let proof = super::prove(&attempts, &committed);
@@ -779,7 +788,43 @@ async fn drive(
         proof,
         double_holder,
         longest_overlap_ms: longest_overlap.map(writer::ms),
+        wire,
     })
+}
+
+/// The report's summary of the captured frames.
+fn wire(
+    frames: &[netns::Captured],
+    names: &[String],
+    fault: Instant,
+    new_holder: Option<usize>,
+) -> Wire {
+    let count = |i: usize, after: bool, advert: bool| {
+        frames
+            .iter()
+            .filter(|f| f.host == i && (!after || f.at > fault))
+            .filter(|f| matches!(f.frame, Frame::Advert { .. }) == advert)
+            .count() as u64
+    };
+    Wire {
+        nodes: names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| WireNode {
+                name: name.clone(),
+                adverts: count(i, false, true),
+                gratuitous_arps: count(i, false, false),
+                adverts_after_fault: count(i, true, true),
+                gratuitous_arps_after_fault: count(i, true, false),
+            })
+            .collect(),
+        announced_ms: new_holder.and_then(|h| {
+            frames
+                .iter()
+                .find(|f| f.host == h && f.at > fault && f.frame == Frame::GratuitousArp)
+                .map(|f| writer::ms(f.at - fault))
+        }),
+    }
 }
 
 /// Kills (SIGKILL) or freezes (SIGSTOP) the victim's proxy; keepalived lives on, as in the

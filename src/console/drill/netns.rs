@@ -290,9 +290,204 @@ mod tests {
     }
 
     #[test]
+    fn vrrp_adverts_and_gratuitous_arps_are_told_apart() {
+        let vip = [192, 168, 0, 20];
+        let mut advert = vec![0u8; 14 + 20 + 8];
+        advert[12..14].copy_from_slice(&[0x08, 0x00]);
+        advert[14] = 0x45;
+        advert[14 + 9] = 112;
+        advert[14 + 20 + 1] = 51;
+        advert[14 + 20 + 2] = 90;
+        assert_eq!(classify(&advert, vip), Some(Frame::Advert { priority: 90 }));
+        advert[14 + 9] = 6; // TCP
+        assert_eq!(classify(&advert, vip), None);
+
+        let mut arp = vec![0u8; 42];
+        arp[12..14].copy_from_slice(&[0x08, 0x06]);
+        arp[28..32].copy_from_slice(&vip);
+        arp[38..42].copy_from_slice(&vip);
+        assert_eq!(classify(&arp, vip), Some(Frame::GratuitousArp));
+        arp[38..42].copy_from_slice(&[192, 168, 0, 11]); // an ordinary request
+        assert_eq!(classify(&arp, vip), None);
+        assert_eq!(classify(&arp[..20], vip), None);
+    }
+
+    #[test]
     fn run_names_differ_within_one_process() {
         let (a, b) = (Topology::new(), Topology::new());
         assert_ne!(a.name("n1"), b.name("n1"));
         assert!(a.name("lan").len() < 32);
     }
+}
+
+/// What a captured frame was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Frame {
+    /// A VRRP advertisement (IP protocol 112) with this priority.
+    Advert { priority: u8 },
+    /// A gratuitous ARP for the watched address.
+    GratuitousArp,
+}
+
+/// A frame a host sent onto the bridge, stamped when read.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Captured {
+    /// Index of the port (host) that sent it.
+    pub host: usize,
+    /// When the capture read it.
+    pub at: std::time::Instant,
+    /// What it was.
+    pub frame: Frame,
+}
+
+/// Classifies an Ethernet frame: a VRRP advert, a gratuitous ARP for `vip`, or neither.
+pub(super) fn classify(frame: &[u8], vip: [u8; 4]) -> Option<Frame> {
+    let ethertype = u16::from_be_bytes([*frame.get(12)?, *frame.get(13)?]);
+    match ethertype {
+        0x0800 => {
+            let ihl = usize::from(frame.get(14)? & 0x0f) * 4;
+            if *frame.get(14 + 9)? != 112 {
+                return None;
+            }
+            Some(Frame::Advert {
+                priority: *frame.get(14 + ihl + 2)?,
+            })
+        }
+        0x0806 => {
+            let spa = frame.get(28..32)?;
+            let tpa = frame.get(38..42)?;
+            (spa == vip && tpa == vip).then_some(Frame::GratuitousArp)
+        }
+        _ => None,
+    }
+}
+
+/// Captures what each host sends onto the bridge: one packet socket per bridge port
+/// (`ports[i]` in namespace `lan` is host `i`'s cable), frames arriving from the host only.
+/// Stops and joins its threads on drop.
+pub(super) struct WireCapture {
+    frames: std::sync::Arc<parking_lot::Mutex<Vec<Captured>>>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl WireCapture {
+    /// Starts capturing on `ports` of namespace `lan`.
+    pub fn start(lan: &str, ports: &[String], vip: [u8; 4]) -> Result<WireCapture, DrillError> {
+        let frames = std::sync::Arc::new(parking_lot::Mutex::new(Vec::new()));
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut threads = Vec::new();
+        for (host, port) in ports.iter().enumerate() {
+            let name = port.clone();
+            let fd = in_namespace(lan, move || packet_socket(&name))
+                .map_err(|e| DrillError::Setup(format!("capture on {port}: {e}")))?;
+            let (frames, stop) = (frames.clone(), stop.clone());
+            threads.push(std::thread::spawn(move || {
+                let mut buf = [0u8; 2048];
+                while !stop.load(Ordering::Relaxed) {
+                    // SAFETY: sockaddr_ll is plain data; zero is a valid value.
+                    let mut from: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+                    let mut len = std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
+                    // SAFETY: recvfrom into a buffer and address of the sizes given; the
+                    // descriptor is owned by this thread.
+                    let n = unsafe {
+                        libc::recvfrom(
+                            fd.as_raw_fd(),
+                            buf.as_mut_ptr().cast(),
+                            buf.len(),
+                            0,
+                            (&raw mut from).cast(),
+                            &raw mut len,
+                        )
+                    };
+                    let Ok(n) = usize::try_from(n) else {
+                        continue; // timeout (SO_RCVTIMEO) or EINTR: check `stop`
+                    };
+                    // Frames the bridge forwards to this host are "outgoing" on its port.
+                    if from.sll_pkttype == libc::PACKET_OUTGOING {
+                        continue;
+                    }
+                    if let Some(frame) = classify(&buf[..n], vip) {
+                        frames.lock().push(Captured {
+                            host,
+                            at: std::time::Instant::now(),
+                            frame,
+                        });
+                    }
+                }
+            }));
+        }
+        Ok(WireCapture {
+            frames,
+            stop,
+            threads,
+        })
+    }
+
+    /// Every frame captured so far.
+    pub fn frames(&self) -> Vec<Captured> {
+        self.frames.lock().clone()
+    }
+}
+
+impl Drop for WireCapture {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+/// A packet socket bound to interface `name` (in the calling thread's namespace), every
+/// protocol, with a 100 ms receive timeout so its reader can notice a stop.
+fn packet_socket(name: &str) -> std::io::Result<OwnedFd> {
+    let proto = (libc::ETH_P_ALL as u16).to_be();
+    // SAFETY: socket(2) with constant arguments; the result is checked.
+    let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW, i32::from(proto)) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: fd is a fresh descriptor this function owns from now on.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    let cname = std::ffi::CString::new(name).map_err(std::io::Error::other)?;
+    // SAFETY: a NUL-terminated name.
+    let index = unsafe { libc::if_nametoindex(cname.as_ptr()) };
+    if index == 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: sockaddr_ll is plain data; zero is a valid value.
+    let mut addr: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+    addr.sll_family = libc::AF_PACKET as u16;
+    addr.sll_protocol = proto;
+    addr.sll_ifindex = i32::try_from(index).map_err(std::io::Error::other)?;
+    // SAFETY: bind with a sockaddr_ll of the size given.
+    let rc = unsafe {
+        libc::bind(
+            fd.as_raw_fd(),
+            (&raw const addr).cast(),
+            std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
+        )
+    };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let timeout = libc::timeval {
+        tv_sec: 0,
+        tv_usec: 100_000,
+    };
+    // SAFETY: setsockopt with a timeval of the size given.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVTIMEO,
+            (&raw const timeout).cast(),
+            std::mem::size_of::<libc::timeval>() as libc::socklen_t,
+        )
+    };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(fd)
 }

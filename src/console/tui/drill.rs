@@ -486,6 +486,7 @@ pub(crate) mod tests {
             },
             double_holder: None,
             longest_overlap_ms: None,
+            wire: None,
         }
     }
 
