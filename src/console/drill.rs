@@ -1644,7 +1644,8 @@ pub async fn run_cli(args: FailoverArgs, batch: bool) -> anyhow::Result<()> {
         // Dropping the drill's future runs its clean-up (processes killed, namespaces
         // deleted) before pxadm exits, on Ctrl-C and on SIGTERM alike.
         signal = interrupted() => {
-            let _ = printer.await;
+            // The writer's task may still hold an event sender: do not wait for the printer.
+            printer.abort();
             eprintln!("pxadm drill: {signal}: stopped; everything the drill started is removed");
             return Err(crate::console::batch::Exit(130).into());
         }
