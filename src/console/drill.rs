@@ -1891,6 +1891,43 @@ mod tests {
     }
 
     #[test]
+    fn keepalived_stack_options_are_checked() {
+        let o = args(&["--stack", "keepalived", "--profile", "tuned"]).unwrap();
+        assert_eq!(o.stack, Stack::Keepalived);
+        assert_eq!(o.timing.check_interval, Duration::from_secs(1));
+        assert_eq!(o.timing.advert_int, Duration::from_millis(100));
+        assert_eq!(o.profile, Some(Profile::Tuned));
+        let o = args(&["--stack", "keepalived", "--fault", "freeze"]).unwrap();
+        assert_eq!(o.fault, Fault::Freeze);
+        // Scenario kill: keepalived survives the proxy, so the check comes first.
+        assert_eq!(o.timing, Profile::Scenario.timing());
+        let mut kill = o.clone();
+        kill.fault = Fault::Kill;
+        assert_eq!(kill.model_takeover(90).as_millis(), 7648);
+        assert_eq!(o.model_takeover(90).as_millis(), 9648);
+        let err = args(&["--stack", "keepalived", "--check-interval", "0.5"]).unwrap_err();
+        assert!(err.contains("whole seconds"), "{err}");
+        let err = args(&["--stack", "keepalived", "--fault", "pause"]).unwrap_err();
+        assert!(err.contains("kill or freeze"), "{err}");
+        let err = args(&[
+            "--stack",
+            "keepalived",
+            "--attach",
+            "127.0.0.1:6032",
+            "--attach",
+            "127.0.0.1:6042",
+        ])
+        .unwrap_err();
+        assert!(err.contains("--attach"), "{err}");
+        let err = args(&["--proxy-bin", "/bin/true"]).unwrap_err();
+        assert!(err.contains("--stack keepalived"), "{err}");
+        let err = args(&["--fault", "freeze"]).unwrap_err();
+        assert!(err.contains("--stack keepalived"), "{err}");
+        let err = args(&["--fault", "thaw"]).unwrap_err();
+        assert!(err.contains("kill, pause or freeze"), "{err}");
+    }
+
+    #[test]
     fn report_round_trips_through_json_and_renders() {
         let report = DrillReport {
             run_id: "abc".into(),
