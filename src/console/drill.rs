@@ -10,6 +10,8 @@
 //! for a live timeline; [`run_cli`] is the command-line front end.
 
 mod cluster;
+mod keepalived_stack;
+mod netns;
 mod writer;
 
 use std::collections::BTreeMap;
@@ -56,6 +58,33 @@ impl Profile {
             },
         }
     }
+}
+
+impl Profile {
+    /// The preset's timing on the keepalived stack: keepalived runs check scripts at whole
+    /// seconds at best, so `tuned` checks every second (fall 1) and advertises every 0.1 s
+    /// with VRRPv3 (no authentication).
+    pub fn keepalived_timing(self) -> VrrpTiming {
+        match self {
+            Profile::Scenario => self.timing(),
+            Profile::Tuned => VrrpTiming {
+                check_interval: Duration::from_secs(1),
+                ..self.timing()
+            },
+        }
+    }
+}
+
+/// What moves the VIP in a drill.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Stack {
+    /// pxadm's embedded VIP on loopback (no root needed).
+    #[default]
+    Embedded,
+    /// The field report's stack: Debian's keepalived in network namespaces the drill
+    /// creates, the VIP a real address (needs root, `ip netns`, keepalived, mariadb client).
+    Keepalived,
 }
 
 /// Advertisement and tracked-check settings shared by every drill node.
@@ -142,6 +171,10 @@ impl Default for Backend {
 pub struct DrillOptions {
     /// The preset the timing came from (`None` when flags changed it).
     pub profile: Option<Profile>,
+    /// Embedded VIP or keepalived in namespaces.
+    pub stack: Stack,
+    /// keepalived stack: a ProxySQL binary to run as the proxies instead of `pxadm node`.
+    pub proxy_bin: Option<PathBuf>,
     /// VRRP timing of every node.
     pub timing: VrrpTiming,
     /// Number of nodes to start, 2 or 3 (priorities 100, 90, 80).
@@ -196,6 +229,8 @@ impl DrillOptions {
     pub fn new(profile: Profile) -> Self {
         DrillOptions {
             profile: Some(profile),
+            stack: Stack::Embedded,
+            proxy_bin: None,
             timing: profile.timing(),
             nodes: DEFAULT_NODES,
             name_prefix: "node".into(),
@@ -215,6 +250,16 @@ impl DrillOptions {
             settle: Duration::from_secs(2),
             wait_limit: Duration::from_secs(60),
         }
+    }
+
+    /// Defaults for `profile` on `stack` (the keepalived stack has its own tuned timing).
+    pub fn for_stack(profile: Profile, stack: Stack) -> Self {
+        let mut opts = DrillOptions::new(profile);
+        opts.stack = stack;
+        if stack == Stack::Keepalived {
+            opts.timing = profile.keepalived_timing();
+        }
+        opts
     }
 
     /// Names of the nodes the drill starts.
@@ -255,8 +300,27 @@ impl DrillOptions {
                 )));
             }
         }
-        if !Fault::DRILL.contains(&self.fault) {
-            return bad("the drill injects kill or pause");
+        match (self.stack, self.fault) {
+            (Stack::Embedded, Fault::Kill | Fault::Pause) => {}
+            (Stack::Embedded, _) => {
+                return bad(
+                    "the embedded drill injects kill or pause (freeze needs --stack keepalived)",
+                )
+            }
+            (Stack::Keepalived, Fault::Kill | Fault::Freeze) => {}
+            (Stack::Keepalived, _) => return bad("the keepalived stack injects kill or freeze"),
+        }
+        if self.stack == Stack::Keepalived {
+            if !self.attach.is_empty() {
+                return bad("--attach is not supported with --stack keepalived");
+            }
+            if self.timing.check_interval.subsec_nanos() != 0 {
+                return bad(
+                    "keepalived runs check scripts at whole seconds: --check-interval 1 or more",
+                );
+            }
+        } else if self.proxy_bin.is_some() {
+            return bad("--proxy-bin needs --stack keepalived");
         }
         if self.write_interval.is_zero() || self.attempt_timeout.is_zero() {
             return bad("--interval-ms and --attempt-timeout-ms must be positive");
@@ -276,17 +340,22 @@ impl DrillOptions {
     /// priority-0 advert).
     pub fn model_takeover(&self, priority: u8) -> Duration {
         let mdi = self.master_down_interval(priority);
-        match self.fault {
-            Fault::Pause => {
-                let check = self.timing.check_interval * self.timing.fall;
-                if self.timing.weight == 0 {
-                    check + self.timing.advert_int * (256 - u32::from(priority)) / 256
-                } else {
-                    check + mdi
-                }
-            }
-            // A kill (the only other fault `validate` lets through).
-            _ => mdi,
+        // On the keepalived stack a kill hits the proxy only: keepalived lives on and must
+        // notice through its check, as after a pause.
+        let through_check =
+            self.stack == Stack::Keepalived || matches!(self.fault, Fault::Pause | Fault::Freeze);
+        if !through_check {
+            return mdi;
+        }
+        let mut check = self.timing.check_interval * self.timing.fall;
+        if self.stack == Stack::Keepalived && self.fault == Fault::Freeze {
+            // A frozen proxy fails the SQL check by its timeout (the interval by default).
+            check += self.timing.check_interval;
+        }
+        if self.timing.weight == 0 {
+            check + self.timing.advert_int * (256 - u32::from(priority)) / 256
+        } else {
+            check + mdi
         }
     }
 
@@ -300,6 +369,15 @@ impl DrillOptions {
 /// `pxadm drill failover` flags.
 #[derive(Debug, Clone, clap::Args)]
 pub struct FailoverArgs {
+    /// What moves the VIP: `embedded` (pxadm's VIP on loopback) or `keepalived` (the field
+    /// report's stack: Debian's keepalived in network namespaces the drill creates and
+    /// removes; needs root).
+    #[arg(long, value_enum, default_value = "embedded")]
+    pub stack: Stack,
+    /// With --stack keepalived: run this ProxySQL binary as the proxies instead of
+    /// `pxadm node`.
+    #[arg(long, value_name = "PATH")]
+    pub proxy_bin: Option<PathBuf>,
     /// Timing preset: `scenario` (advert 1 s, check 2 s, fall 2, weight -20) or `tuned`
     /// (advert 0.1 s, check 0.1 s, fall 1).
     #[arg(long, value_enum, default_value = "scenario")]
@@ -342,7 +420,9 @@ pub struct FailoverArgs {
     /// `kill`: SIGKILL the node (proxy and VRRP die together); `pause`: PROXYSQL PAUSE, the
     /// proxy stops accepting while its VRRP instance notices through its check (the field
     /// report's case: proxysql killed, keepalived alive).
-    #[arg(long, default_value = "kill", value_parser = Fault::parse_drill)]
+    /// `freeze` (--stack keepalived): SIGSTOP of the holder's proxy; the SQL check fails and
+    /// keepalived moves the VIP off the frozen holder.
+    #[arg(long, default_value = "kill", value_parser = parse_fault)]
     pub fault: Fault,
     /// Do not restart (or resume) the victim.
     #[arg(long)]
@@ -386,6 +466,13 @@ pub struct FailoverArgs {
     pub settle: f64,
 }
 
+/// `--fault`: kill, pause (embedded) or freeze (keepalived stack).
+fn parse_fault(s: &str) -> Result<Fault, String> {
+    Fault::from_name(s)
+        .filter(|f| matches!(f, Fault::Kill | Fault::Pause | Fault::Freeze))
+        .ok_or_else(|| format!("the drill injects kill, pause or freeze, not {s:?}"))
+}
+
 fn seconds(flag: &str, value: f64) -> Result<Duration, DrillError> {
     if !(0.0..=3600.0).contains(&value) {
         return Err(DrillError::Options(format!(
@@ -420,7 +507,8 @@ impl FailoverArgs {
 
     /// The library options these flags describe.
     pub fn to_options(&self) -> Result<DrillOptions, DrillError> {
-        let mut opts = DrillOptions::new(self.profile);
+        let mut opts = DrillOptions::for_stack(self.profile, self.stack);
+        opts.proxy_bin = self.proxy_bin.clone();
         let preset = opts.timing;
         if let Some(v) = self.advert_int {
             opts.timing.advert_int = seconds("--advert-int", v)?;
@@ -487,6 +575,9 @@ pub enum DrillError {
     /// The backend primary is unreachable or refused the drill's queries.
     #[error("drill backend: {0}")]
     Backend(String),
+    /// The machine cannot run this drill (not root, no `ip netns`, a tool missing).
+    #[error("drill: cannot run here: {0}")]
+    Unavailable(String),
     /// Something the drill waits for did not happen in time.
     #[error("drill: no {what} within {limit_s} s\n{logs}")]
     Timeout {
@@ -633,6 +724,9 @@ pub struct DrillSettings {
     pub connection: ConnectionMode,
     /// The VIP.
     pub vip: String,
+    /// What moved the VIP.
+    #[serde(default)]
+    pub stack: Stack,
 }
 
 /// One node as the report describes it.
@@ -744,6 +838,39 @@ pub struct DrillReport {
     pub proof: Proof,
     /// Nodes seen holding the VIP in the same poll, if that ever happened (should be `None`).
     pub double_holder: Option<Vec<String>>,
+    /// keepalived stack: the longest time two namespaces carried the VIP at once, in
+    /// milliseconds between the first and last poll that saw it (absent: never seen) (a preempting master adds the address before the old one has read its
+    /// advert and dropped it). `double_holder` is set only when an overlap outlasts one
+    /// advert interval, which the protocol does not allow.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub longest_overlap_ms: Option<u64>,
+    /// keepalived stack: what each node sent onto the bridge, captured there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wire: Option<Wire>,
+}
+
+/// VRRP adverts and gratuitous ARPs captured on the bridge's ports (keepalived stack).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Wire {
+    /// Per node, in the report's node order.
+    pub nodes: Vec<WireNode>,
+    /// From the fault to the new holder's first gratuitous ARP for the VIP.
+    pub announced_ms: Option<u64>,
+}
+
+/// What one node sent during the drill.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireNode {
+    /// Node name.
+    pub name: String,
+    /// VRRP adverts (IP protocol 112) it sent.
+    pub adverts: u64,
+    /// Gratuitous ARPs for the VIP it sent.
+    pub gratuitous_arps: u64,
+    /// Adverts and gratuitous ARPs it sent after the fault.
+    pub adverts_after_fault: u64,
+    /// Gratuitous ARPs it sent after the fault.
+    pub gratuitous_arps_after_fault: u64,
 }
 
 /// Runs the drill. Nodes are stopped (SIGTERM) before it returns, whatever the outcome.
@@ -757,6 +884,9 @@ pub async fn run_failover(
         t0: Instant::now(),
         tx: progress,
     };
+    if opts.stack == Stack::Keepalived {
+        return keepalived_stack::run(&opts, &events).await;
+    }
     writer::check_backend(&opts.backend).await?;
     let mut cluster = if opts.attach.is_empty() {
         DrillCluster::prepare(&opts).await?
@@ -919,6 +1049,7 @@ async fn drive(
             write_interval_ms: writer::ms(opts.write_interval),
             connection: opts.connection,
             vip: cluster.vip.to_string(),
+            stack: Stack::Embedded,
         },
         nodes: cluster.nodes.iter().map(node_info).collect(),
         victim: injected.name,
@@ -948,6 +1079,8 @@ async fn drive(
         writes: summary(&attempts),
         proof,
         double_holder,
+        longest_overlap_ms: None,
+        wire: None,
     })
 }
 
@@ -1253,6 +1386,7 @@ pub fn render_table(report: &DrillReport) -> String {
     table.add_row(["settings".to_string(), settings_text(profile, s, t)]);
     let (fault, verb, recovery) = match s.fault {
         Fault::Pause => (s.fault.action(), "pause", "resumed"),
+        Fault::Freeze => (s.fault.action(), "freeze", "thawed"),
         _ => (s.fault.action(), "kill", "restarted"),
     };
     table.add_row([
@@ -1315,18 +1449,46 @@ pub fn render_table(report: &DrillReport) -> String {
     table.add_row(["proof (primary)".to_string(), proof_text(&report.proof)]);
     table.add_row([
         "VIP holders at once".to_string(),
-        match &report.double_holder {
-            None => "never more than one".to_string(),
-            Some(nodes) => format!("TWO: {}", nodes.join(", ")),
+        match (&report.double_holder, report.longest_overlap_ms) {
+            (None, None) => "never more than one".to_string(),
+            (None, Some(ms)) => format!(
+                "two during a handover, in polls {ms} ms apart at most (within one advert interval)"
+            ),
+            (Some(nodes), _) => format!("TWO: {}", nodes.join(", ")),
         },
     ]);
+    if let Some(w) = &report.wire {
+        let per_node: Vec<String> = w
+            .nodes
+            .iter()
+            .map(|n| {
+                format!(
+                    "{} {} adverts, {} gratuitous ARPs ({} / {} after the fault)",
+                    n.name,
+                    n.adverts,
+                    n.gratuitous_arps,
+                    n.adverts_after_fault,
+                    n.gratuitous_arps_after_fault
+                )
+            })
+            .collect();
+        table.add_row(["on the wire (bridge)".to_string(), per_node.join("; ")]);
+        table.add_row([
+            "VIP announced (fault → GARP)".to_string(),
+            opt(w.announced_ms),
+        ]);
+    }
     table.to_string()
 }
 
 /// The `settings` figure: profile, VRRP timing and writer settings.
 fn settings_text(profile: &str, s: &DrillSettings, t: &VrrpTiming) -> String {
+    let stack = match s.stack {
+        Stack::Embedded => "",
+        Stack::Keepalived => "keepalived stack, ",
+    };
     format!(
-        "{profile}: advert {} s, check {} s, fall {}, rise {}, weight {}, {}; INSERT every {} ms ({} connection)",
+        "{stack}{profile}: advert {} s, check {} s, fall {}, rise {}, weight {}, {}; INSERT every {} ms ({} connection)",
         t.advert_int.as_secs_f64(),
         t.check_interval.as_secs_f64(),
         t.fall,
@@ -1477,9 +1639,25 @@ pub async fn run_cli(args: FailoverArgs, batch: bool) -> anyhow::Result<()> {
             }
         }
     });
-    let result = run_failover(opts, Some(tx)).await;
+    let result = tokio::select! {
+        r = run_failover(opts, Some(tx)) => r,
+        // Dropping the drill's future runs its clean-up (processes killed, namespaces
+        // deleted) before pxadm exits, on Ctrl-C and on SIGTERM alike.
+        signal = interrupted() => {
+            // The writer's task may still hold an event sender: do not wait for the printer.
+            printer.abort();
+            eprintln!("pxadm drill: {signal}: stopped; everything the drill started is removed");
+            return Err(crate::console::batch::Exit(130).into());
+        }
+    };
     let _ = printer.await;
-    let report = result?;
+    let report = match result {
+        Err(DrillError::Unavailable(why)) => {
+            eprintln!("pxadm drill: cannot run here: {why}");
+            return Err(crate::console::batch::Exit(3).into());
+        }
+        other => other?,
+    };
     if batch {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -1493,6 +1671,22 @@ pub async fn run_cli(args: FailoverArgs, batch: bool) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// Resolves with the signal's name on SIGINT or SIGTERM.
+async fn interrupted() -> &'static str {
+    use tokio::signal::unix::{signal, SignalKind};
+    match (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) {
+        (Ok(mut int), Ok(mut term)) => tokio::select! {
+            _ = int.recv() => "SIGINT",
+            _ = term.recv() => "SIGTERM",
+        },
+        // Without handlers the default action applies; never resolve.
+        _ => std::future::pending().await,
+    }
 }
 
 /// Durations as integer milliseconds in JSON.
@@ -1697,6 +1891,43 @@ mod tests {
     }
 
     #[test]
+    fn keepalived_stack_options_are_checked() {
+        let o = args(&["--stack", "keepalived", "--profile", "tuned"]).unwrap();
+        assert_eq!(o.stack, Stack::Keepalived);
+        assert_eq!(o.timing.check_interval, Duration::from_secs(1));
+        assert_eq!(o.timing.advert_int, Duration::from_millis(100));
+        assert_eq!(o.profile, Some(Profile::Tuned));
+        let o = args(&["--stack", "keepalived", "--fault", "freeze"]).unwrap();
+        assert_eq!(o.fault, Fault::Freeze);
+        // Scenario kill: keepalived survives the proxy, so the check comes first.
+        assert_eq!(o.timing, Profile::Scenario.timing());
+        let mut kill = o.clone();
+        kill.fault = Fault::Kill;
+        assert_eq!(kill.model_takeover(90).as_millis(), 7648);
+        assert_eq!(o.model_takeover(90).as_millis(), 9648);
+        let err = args(&["--stack", "keepalived", "--check-interval", "0.5"]).unwrap_err();
+        assert!(err.contains("whole seconds"), "{err}");
+        let err = args(&["--stack", "keepalived", "--fault", "pause"]).unwrap_err();
+        assert!(err.contains("kill or freeze"), "{err}");
+        let err = args(&[
+            "--stack",
+            "keepalived",
+            "--attach",
+            "127.0.0.1:6032",
+            "--attach",
+            "127.0.0.1:6042",
+        ])
+        .unwrap_err();
+        assert!(err.contains("--attach"), "{err}");
+        let err = args(&["--proxy-bin", "/bin/true"]).unwrap_err();
+        assert!(err.contains("--stack keepalived"), "{err}");
+        let err = args(&["--fault", "freeze"]).unwrap_err();
+        assert!(err.contains("--stack keepalived"), "{err}");
+        let err = args(&["--fault", "thaw"]).unwrap_err();
+        assert!(err.contains("kill, pause or freeze"), "{err}");
+    }
+
+    #[test]
     fn report_round_trips_through_json_and_renders() {
         let report = DrillReport {
             run_id: "abc".into(),
@@ -1708,6 +1939,7 @@ mod tests {
                 write_interval_ms: 100,
                 connection: ConnectionMode::Fresh,
                 vip: "127.0.0.20:6033".into(),
+                stack: Stack::Embedded,
             },
             nodes: Vec::new(),
             victim: "node1".into(),
@@ -1739,6 +1971,8 @@ mod tests {
                 holds: true,
             },
             double_holder: None,
+            longest_overlap_ms: None,
+            wire: None,
         };
         let json = serde_json::to_string(&report).unwrap();
         assert!(json.contains("\"advert_int\":100"), "{json}");

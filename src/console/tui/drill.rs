@@ -446,6 +446,7 @@ pub(crate) mod tests {
                 write_interval_ms: 100,
                 connection: ConnectionMode::Fresh,
                 vip: "127.0.0.20:46033".into(),
+                stack: crate::console::drill::Stack::Embedded,
             },
             nodes: vec![node("drill1", 100, 40001), node("drill2", 90, 40002)],
             victim: "drill1".into(),
@@ -484,6 +485,8 @@ pub(crate) mod tests {
                 holds: true,
             },
             double_holder: None,
+            longest_overlap_ms: None,
+            wire: None,
         }
     }
 
