@@ -1,4 +1,6 @@
-//! The monitoring stack against a real stuck cluster: `pxadm exporter` scraped by Debian's
+//! The node's own metrics under real traffic to the MariaDB lab, compared family by family
+//! with a real ProxySQL 2.7.2 (`PXADM_REAL_PROXYSQL`, skipped without), and the monitoring
+//! stack against a real stuck cluster: `pxadm exporter` scraped by Debian's
 //! `prometheus` on loopback, the shipped alert rules checked by `promtool` and firing on the
 //! live series, the series read back through Prometheus's HTTP API, and `--batch status
 //! --format prom` with the same names. The Grafana dashboard may only query series the
