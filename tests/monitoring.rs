@@ -1,4 +1,6 @@
-//! The monitoring stack against a real stuck cluster: `pxadm exporter` scraped by Debian's
+//! The node's own metrics under real traffic to the MariaDB lab, compared family by family
+//! with a real ProxySQL 2.7.2 (`PXADM_REAL_PROXYSQL`, skipped without), and the monitoring
+//! stack against a real stuck cluster: `pxadm exporter` scraped by Debian's
 //! `prometheus` on loopback, the shipped alert rules checked by `promtool` and firing on the
 //! live series, the series read back through Prometheus's HTTP API, and `--batch status
 //! --format prom` with the same names. The Grafana dashboard may only query series the
@@ -466,4 +468,345 @@ async fn exporter_over_a_stuck_cluster_through_prometheus() {
             .all(|a| a["metric"]["alertname"] != "PxadmNodeDown"),
         "no node is down: {alerts:?}"
     );
+}
+
+/// Every family the node publishes for its traffic, connection pool, monitor, memory and
+/// uptime, with its type as ProxySQL 2.7.2's classic exposition writes it (`# TYPE` lines
+/// of a real node's `SHOW PROMETHEUS METRICS`).
+const NODE_FAMILIES: [(&str, &str); 58] = [
+    ("proxysql_uptime_seconds_total", "counter"),
+    ("proxysql_questions_total", "counter"),
+    ("proxysql_slow_queries_total", "counter"),
+    ("proxysql_client_connections_total", "counter"),
+    ("proxysql_server_connections_total", "counter"),
+    ("proxysql_servers_table_version_total", "counter"),
+    ("proxysql_access_denied_wrong_password_total", "counter"),
+    ("proxysql_access_denied_max_connections_total", "counter"),
+    (
+        "proxysql_access_denied_max_user_connections_total",
+        "counter",
+    ),
+    ("proxysql_com_autocommit_total", "counter"),
+    ("proxysql_com_autocommit_filtered_total", "counter"),
+    ("proxysql_com_rollback_total", "counter"),
+    ("proxysql_com_rollback_filtered_total", "counter"),
+    ("proxysql_com_backend_change_user_total", "counter"),
+    ("proxysql_com_backend_init_db_total", "counter"),
+    ("proxysql_com_backend_set_names_total", "counter"),
+    ("proxysql_com_frontend_init_db_total", "counter"),
+    ("proxysql_com_frontend_set_names_total", "counter"),
+    ("proxysql_com_frontend_use_db_total", "counter"),
+    ("proxysql_com_commit_cnt_total", "counter"),
+    ("proxysql_com_commit_cnt_filtered_total", "counter"),
+    ("proxysql_selects_for_update__autocommit0_total", "counter"),
+    ("proxysql_myhgm_myconnpool_get_total", "counter"),
+    ("proxysql_myhgm_myconnpool_get_ok_total", "counter"),
+    ("proxysql_myhgm_myconnpool_push_total", "counter"),
+    ("proxysql_myhgm_myconnpool_reset_total", "counter"),
+    ("proxysql_myhgm_myconnpool_destroy_total", "counter"),
+    ("proxysql_queries_backends_bytes_total", "counter"),
+    ("proxysql_queries_frontends_bytes_total", "counter"),
+    ("proxysql_query_processor_time_seconds_total", "counter"),
+    ("proxysql_backend_query_time_seconds_total", "counter"),
+    ("proxysql_com_backend_stmt_total", "counter"),
+    ("proxysql_com_frontend_stmt_total", "counter"),
+    (
+        "proxysql_connpool_get_conn_success_immediate_total",
+        "counter",
+    ),
+    ("proxysql_connpool_get_conn_success_total", "counter"),
+    ("proxysql_connpool_get_conn_failure_total", "counter"),
+    ("proxysql_generated_error_packets_total", "counter"),
+    ("proxysql_mysql_killed_backend_connections_total", "counter"),
+    ("proxysql_mysql_killed_backend_queries_total", "counter"),
+    ("proxysql_mysql_monitor_connect_check_total", "counter"),
+    ("proxysql_mysql_monitor_ping_check_total", "counter"),
+    ("proxysql_mysql_monitor_read_only_check_total", "counter"),
+    (
+        "proxysql_mysql_monitor_replication_lag_check_total",
+        "counter",
+    ),
+    ("proxysql_connpool_conns_total", "counter"),
+    ("proxysql_connpool_conns_queries_total", "counter"),
+    ("proxysql_connpool_data_bytes_total", "counter"),
+    ("proxysql_jemalloc_allocated_bytes_total", "counter"),
+    ("proxysql_server_connections_connected", "gauge"),
+    ("proxysql_client_connections_connected", "gauge"),
+    ("proxysql_active_transactions", "gauge"),
+    ("proxysql_client_connections_non_idle", "gauge"),
+    ("proxysql_mysql_thread_workers", "gauge"),
+    ("proxysql_connpool_memory_bytes", "gauge"),
+    ("proxysql_connpool_conns", "gauge"),
+    ("proxysql_connpool_conns_latency_us", "gauge"),
+    ("proxysql_connpool_conns_status", "gauge"),
+    ("proxysql_sqlite3_memory_bytes", "gauge"),
+    ("proxysql_jemalloc_bytes", "gauge"),
+];
+
+/// `name{labels}` → value of every sample in a classic exposition.
+fn samples(text: &str) -> std::collections::HashMap<String, f64> {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .filter_map(|l| {
+            let (series, value) = l.rsplit_once(' ')?;
+            Some((series.to_owned(), value.parse().ok()?))
+        })
+        .collect()
+}
+
+/// The `# TYPE` and `# HELP` lines of the families that have at least one sample, by name.
+fn families(text: &str) -> std::collections::BTreeMap<String, (String, String)> {
+    let sampled: std::collections::HashSet<String> = samples(text)
+        .keys()
+        .map(|s| s.split('{').next().unwrap_or(s).to_owned())
+        .collect();
+    let mut out = std::collections::BTreeMap::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.split_once(' ').unwrap();
+            if sampled.contains(name) {
+                out.entry(name.to_owned())
+                    .or_insert_with(|| (String::new(), String::new()))
+                    .0 = kind.to_owned();
+            }
+        } else if let Some(rest) = line.strip_prefix("# HELP ") {
+            let (name, help) = rest.split_once(' ').unwrap_or((rest, ""));
+            if sampled.contains(name) {
+                out.entry(name.to_owned())
+                    .or_insert_with(|| (String::new(), String::new()))
+                    .1 = help.to_owned();
+            }
+        }
+    }
+    out
+}
+
+/// The label names of each sample, by family: `name` → sets of label keys.
+fn label_keys(text: &str) -> std::collections::HashMap<String, Vec<Vec<String>>> {
+    let mut out: std::collections::HashMap<String, Vec<Vec<String>>> = Default::default();
+    for series in samples(text).keys() {
+        let (name, labels) = series.split_once('{').unwrap_or((series, "}"));
+        let keys: Vec<String> = labels
+            .trim_end_matches('}')
+            .split("\",")
+            .filter_map(|kv| kv.split_once('=').map(|(k, _)| k.to_owned()))
+            .collect();
+        out.entry(name.to_owned()).or_default().push(keys);
+    }
+    out
+}
+
+/// Users and the lab's primary in hostgroup 10, loaded to runtime, on a node or a real one;
+/// the monitor's connect and ping checks every 2 s so their counters move soon.
+async fn route_to_lab(admin_port: u16, primary: u16) {
+    run_sql(
+        admin_port,
+        &format!(
+            "INSERT INTO mysql_users (username, password, default_hostgroup) VALUES ('svcusr','svcusr',10);
+             INSERT INTO mysql_servers (hostgroup_id, hostname, port) VALUES (10,'{HOST}',{primary});
+             LOAD MYSQL SERVERS TO RUNTIME;
+             LOAD MYSQL USERS TO RUNTIME;
+             SET mysql-monitor_connect_interval=2000;
+             SET mysql-monitor_ping_interval=2000;
+             LOAD MYSQL VARIABLES TO RUNTIME;"
+        ),
+    )
+    .await;
+}
+
+/// Statements through a proxy's MySQL port: `n` SELECTs and one committed transaction.
+async fn some_traffic(mysql_port: u16, n: u64) {
+    let opts = common::admin_opts(mysql_port, "svcusr", "svcusr").db_name(Some("duhokim"));
+    let mut conn = None;
+    // The traffic side adopts a LOAD asynchronously: retry the first connection a while.
+    for _ in 0..150 {
+        match mysql_async::Conn::new(opts.clone()).await {
+            Ok(c) => {
+                conn = Some(c);
+                break;
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+    let mut c = conn.unwrap_or_else(|| panic!("cannot connect through {mysql_port}"));
+    for i in 0..n {
+        let v: Option<u64> = c.query_first(format!("SELECT {i} + 1")).await.unwrap();
+        assert_eq!(v, Some(i + 1));
+    }
+    c.query_drop("BEGIN").await.unwrap();
+    let _: Option<u64> = c.query_first("SELECT 1").await.unwrap();
+    c.query_drop("COMMIT").await.unwrap();
+    c.disconnect().await.ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_metrics_move_under_real_traffic_with_proxysql_names() {
+    let lab = common::lab().await;
+    let mysql_port = free_port();
+    let node = TestNode::builder()
+        .env("PXADM_LOOPBACK_ONLY", "1")
+        .arg("--mysql")
+        .arg(format!("{HOST}:{mysql_port}"))
+        .start()
+        .await;
+    let admin = node.admin_port();
+    route_to_lab(admin, lab.primary).await;
+    const N: u64 = 20;
+    some_traffic(mysql_port, N).await;
+
+    let endpoint = format!("{{endpoint=\"{HOST}:{}\",hostgroup=\"10\"}}", lab.primary);
+    let with = |extra: &str| {
+        format!(
+            "{{endpoint=\"{HOST}:{}\",hostgroup=\"10\",{extra}}}",
+            lab.primary
+        )
+    };
+    let get = |text: &str, series: &str| samples(text).get(series).copied().unwrap_or(-1.0);
+    // The monitor checks on its own schedule: wait for its first successful ones.
+    let ready = wait_until(Duration::from_secs(60), || async {
+        let text = show_prometheus_metrics(admin).await;
+        get(
+            &text,
+            "proxysql_mysql_monitor_ping_check_total{status=\"ok\"}",
+        ) > 0.0
+            && get(
+                &text,
+                "proxysql_mysql_monitor_connect_check_total{status=\"ok\"}",
+            ) > 0.0
+            && get(
+                &text,
+                &format!("proxysql_connpool_conns_queries_total{endpoint}"),
+            ) >= N as f64
+    })
+    .await;
+    let text = show_prometheus_metrics(admin).await;
+    assert!(ready, "no monitor checks or pool queries yet:\n{text}");
+
+    // Every implemented family, with ProxySQL's classic # TYPE line (counters carry _total).
+    let fams = families(&text);
+    for (name, kind) in NODE_FAMILIES {
+        let (k, help) = fams
+            .get(name)
+            .unwrap_or_else(|| panic!("{name} missing or without samples:\n{text}"));
+        assert_eq!(k, kind, "{name}");
+        assert!(!help.is_empty(), "{name} has no help");
+    }
+    assert!(!text.contains("# EOF"), "classic text has no # EOF");
+
+    // Values that moved for the traffic above.
+    for (series, at_least) in [
+        ("proxysql_questions_total".to_owned(), N as f64 + 3.0),
+        (
+            "proxysql_client_connections_total{status=\"created\"}".to_owned(),
+            1.0,
+        ),
+        (
+            "proxysql_queries_frontends_bytes_total{traffic_flow=\"received\"}".to_owned(),
+            1.0,
+        ),
+        (
+            "proxysql_queries_frontends_bytes_total{traffic_flow=\"sent\"}".to_owned(),
+            1.0,
+        ),
+        (
+            "proxysql_queries_backends_bytes_total{traffic_flow=\"sent\"}".to_owned(),
+            1.0,
+        ),
+        ("proxysql_com_commit_cnt_total".to_owned(), 1.0),
+        ("proxysql_connpool_get_conn_success_total".to_owned(), 1.0),
+        ("proxysql_myhgm_myconnpool_push_total".to_owned(), 1.0),
+        (
+            "proxysql_server_connections_total{status=\"created\"}".to_owned(),
+            1.0,
+        ),
+        (
+            format!("proxysql_connpool_conns_queries_total{endpoint}"),
+            N as f64,
+        ),
+        (
+            format!("proxysql_connpool_conns_total{}", with("status=\"ok\"")),
+            1.0,
+        ),
+        (
+            format!(
+                "proxysql_connpool_data_bytes_total{}",
+                with("traffic_flow=\"sent\"")
+            ),
+            1.0,
+        ),
+        (
+            format!(
+                "proxysql_connpool_data_bytes_total{}",
+                with("traffic_flow=\"recv\"")
+            ),
+            1.0,
+        ),
+        (
+            format!("proxysql_connpool_conns{}", with("status=\"free\"")),
+            1.0,
+        ),
+        (format!("proxysql_connpool_conns_status{endpoint}"), 1.0),
+        (
+            "proxysql_mysql_monitor_connect_check_total{status=\"ok\"}".to_owned(),
+            1.0,
+        ),
+        ("proxysql_jemalloc_bytes{type=\"resident\"}".to_owned(), 1.0),
+        ("proxysql_sqlite3_memory_bytes".to_owned(), 1.0),
+        ("proxysql_uptime_seconds_total".to_owned(), 0.0),
+    ] {
+        let v = get(&text, &series);
+        assert!(v >= at_least, "{series} = {v}, want >= {at_least}:\n{text}");
+    }
+    assert!(get(&text, "proxysql_backend_query_time_seconds_total") > 0.0);
+    // ONLINE is 1, as in ProxySQL; exactly.
+    assert_eq!(
+        get(&text, &format!("proxysql_connpool_conns_status{endpoint}")),
+        1.0
+    );
+    // Counters only grow: more traffic, higher questions.
+    let before = get(&text, "proxysql_questions_total");
+    some_traffic(mysql_port, 5).await;
+    let after = get(
+        &show_prometheus_metrics(admin).await,
+        "proxysql_questions_total",
+    );
+    assert!(after >= before + 5.0, "{before} -> {after}");
+
+    // The same families, types, help texts and label names on a real ProxySQL 2.7.2 with
+    // the same backend and traffic.
+    let Some(bin) =
+        common::real_proxysql_bin("node_metrics_move_under_real_traffic_with_proxysql_names")
+    else {
+        return;
+    };
+    let (real_admin, real_mysql) = (free_port(), free_port());
+    let real = common::RealNode::start(
+        &bin,
+        real_admin,
+        real_mysql,
+        common::ConfigExtras::default(),
+    )
+    .await;
+    route_to_lab(real_admin, lab.primary).await;
+    some_traffic(real_mysql, 3).await;
+    let real_text = show_prometheus_metrics(real_admin).await;
+    drop(real);
+    let real_fams = families(&real_text);
+    let (ours_keys, real_keys) = (label_keys(&text), label_keys(&real_text));
+    for (name, (kind, help)) in &fams {
+        if name.starts_with("proxysql_servers_") {
+            continue; // per-peer series: no peers in this test (checked elsewhere)
+        }
+        let (real_kind, real_help) = real_fams
+            .get(name)
+            .unwrap_or_else(|| panic!("{name} is not a real ProxySQL family:\n{real_text}"));
+        assert_eq!((kind, help), (real_kind, real_help), "{name}");
+        for keys in &ours_keys[name] {
+            assert!(
+                real_keys[name].contains(keys),
+                "{name} labels {keys:?}, real ones {:?}",
+                real_keys[name]
+            );
+        }
+    }
 }

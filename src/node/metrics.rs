@@ -1,12 +1,15 @@
 //! The node's own Prometheus metrics, with ProxySQL 2.7's names, types, labels and help
 //! texts (as a real 2.7.2 answers `SHOW PROMETHEUS METRICS`), for what the node implements:
-//! the cluster view of its peers, its pulls and sync conflicts, traffic counters and the
-//! version. Served as
+//! the cluster view of its peers, its pulls and sync conflicts, traffic and connection
+//! counters, the connection pool per server, the monitor's checks, memory, uptime and the
+//! version (the variable-to-series table is `proxysql::prometheus`). Written in the classic
+//! text format ProxySQL's exposer writes (counters' `# TYPE` carry `_total`). Served as
 //! `SHOW PROMETHEUS METRICS` on the admin port and as `GET /metrics` on `admin-restapi_port`
 //! while `admin-restapi_enabled` is true; `LOAD ADMIN VARIABLES TO RUNTIME` starts, moves and
 //! stops that listener ([`start`] follows the running variables).
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::HashMap;
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,6 +24,11 @@ use tokio::task::JoinHandle;
 
 use crate::node::admin::shared::NodeShared;
 use crate::node::cluster::counters::MODULE_NAMES;
+use crate::proxysql::prometheus::{
+    connpool, openmetrics_to_classic, value_of, Kind, Scale, StatusSeries, GLOBAL_SERIES,
+    MEMORY_SERIES,
+};
+use crate::proxysql::resultset::ResultSet;
 
 type Labels = Vec<(String, String)>;
 
@@ -54,109 +62,133 @@ fn to_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
+/// The status-variable families registered so far, by series name, so the series of one
+/// family (e.g. `status="created"` and `status="aborted"`) share it.
+#[derive(Default)]
+struct StatusFamilies {
+    counters: HashMap<&'static str, Family<Labels, Counter>>,
+    seconds: HashMap<&'static str, Family<Labels, Counter<f64, AtomicU64>>>,
+    gauges: HashMap<&'static str, Family<Labels, Gauge>>,
+}
+
+impl StatusFamilies {
+    /// Sets `series` to the value in `text`, registering its family on first use.
+    fn set(&mut self, r: &mut Registry, series: &StatusSeries, text: &str) {
+        let value = value_of(text, series.scale);
+        let l = labels(series.labels);
+        // The encoder appends `_total` to a counter's name, as ProxySQL's names have it.
+        let base = series.name.strip_suffix("_total").unwrap_or(series.name);
+        match (series.kind, series.scale) {
+            (Kind::Counter, Scale::NanosToSeconds) => {
+                let f = self.seconds.entry(series.name).or_insert_with(|| {
+                    let f = Family::<Labels, Counter<f64, AtomicU64>>::default();
+                    r.register(base, series.help, f.clone());
+                    f
+                });
+                f.get_or_create(&l).inc_by(value);
+            }
+            (Kind::Counter, Scale::Unit) => {
+                let f = self
+                    .counters
+                    .entry(series.name)
+                    .or_insert_with(|| counter_family(r, base, series.help));
+                // Counts are whole numbers; the f64 only carried them from the text.
+                f.get_or_create(&l).inc_by(value as u64);
+            }
+            (Kind::Gauge, _) => {
+                let f = self
+                    .gauges
+                    .entry(series.name)
+                    .or_insert_with(|| gauge_family(r, series.name, series.help));
+                f.get_or_create(&l).set(value as i64);
+            }
+        }
+    }
+}
+
+/// The per-server series of `stats_mysql_connection_pool`, labelled as ProxySQL's
+/// `{endpoint="host:port",hostgroup}`.
+fn connection_pool(r: &mut Registry, pool: &ResultSet) {
+    let conns = gauge_family(r, "proxysql_connpool_conns", connpool::CONNS);
+    let conns_total = counter_family(r, "proxysql_connpool_conns", connpool::CONNS_TOTAL);
+    let queries = counter_family(r, "proxysql_connpool_conns_queries", connpool::QUERIES);
+    let bytes = counter_family(r, "proxysql_connpool_data_bytes", connpool::DATA_BYTES);
+    let latency = gauge_family(r, "proxysql_connpool_conns_latency_us", connpool::LATENCY);
+    let status = gauge_family(r, "proxysql_connpool_conns_status", connpool::STATUS);
+    let col = |row: &[Option<String>], name: &str| -> String {
+        pool.column_index(name)
+            .and_then(|i| row.get(i).cloned().flatten())
+            .unwrap_or_default()
+    };
+    let num = |row: &[Option<String>], name: &str| col(row, name).parse::<u64>().unwrap_or(0);
+    for row in &pool.rows {
+        let hostgroup = col(row, "hostgroup");
+        let endpoint = format!("{}:{}", col(row, "srv_host"), col(row, "srv_port"));
+        let server = [
+            ("endpoint", endpoint.as_str()),
+            ("hostgroup", hostgroup.as_str()),
+        ];
+        let with = |k: &'static str, v: &'static str| {
+            let mut l = labels(&server);
+            l.push((k.to_owned(), v.to_owned()));
+            l
+        };
+        conns
+            .get_or_create(&with("status", "used"))
+            .set(to_i64(num(row, "ConnUsed")));
+        conns
+            .get_or_create(&with("status", "free"))
+            .set(to_i64(num(row, "ConnFree")));
+        conns_total
+            .get_or_create(&with("status", "ok"))
+            .inc_by(num(row, "ConnOK"));
+        conns_total
+            .get_or_create(&with("status", "err"))
+            .inc_by(num(row, "ConnERR"));
+        queries
+            .get_or_create(&labels(&server))
+            .inc_by(num(row, "Queries"));
+        bytes
+            .get_or_create(&with("traffic_flow", "sent"))
+            .inc_by(num(row, "Bytes_data_sent"));
+        bytes
+            .get_or_create(&with("traffic_flow", "recv"))
+            .inc_by(num(row, "Bytes_data_recv"));
+        latency
+            .get_or_create(&labels(&server))
+            .set(to_i64(num(row, "Latency_us")));
+        status
+            .get_or_create(&labels(&server))
+            .set(connpool::status_value(&col(row, "status")));
+    }
+}
+
 /// The exposition text of the node's metrics now.
 pub fn render(shared: &NodeShared) -> String {
     let mut r = Registry::default();
-    let c = &shared.counters;
-    let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
 
-    // Traffic and connections (stats_mysql_global).
-    let questions = counter_family(
-        &mut r,
-        "proxysql_questions",
-        "The total number of client requests / statements executed.",
-    );
-    questions
-        .get_or_create(&Vec::new())
-        .inc_by(load(&c.questions));
-    let slow = counter_family(
-        &mut r,
-        "proxysql_slow_queries",
-        "The total number of queries with an execution time greater than \"mysql-long_query_time\" milliseconds.",
-    );
-    slow.get_or_create(&Vec::new())
-        .inc_by(load(&c.slow_queries));
-    let client = counter_family(
-        &mut r,
-        "proxysql_client_connections",
-        "Total number of client connections created.",
-    );
-    client
-        .get_or_create(&labels(&[("status", "aborted")]))
-        .inc_by(load(&c.client_aborted));
-    client
-        .get_or_create(&labels(&[("status", "created")]))
-        .inc_by(load(&c.client_created));
-    let server = counter_family(
-        &mut r,
-        "proxysql_server_connections",
-        "Total number of server connections (created|delayed|aborted).",
-    );
-    server
-        .get_or_create(&labels(&[("status", "aborted")]))
-        .inc_by(load(&c.server_aborted));
-    // Never delayed here (no max_connections queueing), but the series exists as in ProxySQL.
-    server
-        .get_or_create(&labels(&[("status", "delayed")]))
-        .inc_by(0);
-    server
-        .get_or_create(&labels(&[("status", "created")]))
-        .inc_by(load(&c.server_created));
-    let denied = counter_family(
-        &mut r,
-        "proxysql_access_denied_wrong_password",
-        "Total access denied \"wrong password\".",
-    );
-    denied
-        .get_or_create(&Vec::new())
-        .inc_by(load(&c.access_denied_wrong_password));
-    let uptime = counter_family(
-        &mut r,
-        "proxysql_uptime_seconds",
-        "The total uptime of ProxySQL.",
-    );
-    uptime
-        .get_or_create(&Vec::new())
-        .inc_by(shared.started.elapsed().as_secs());
-    for (name, help, value) in [
-        (
-            "proxysql_client_connections_connected",
-            "Client connections that are currently connected.",
-            load(&c.client_connected),
-        ),
-        (
-            "proxysql_server_connections_connected",
-            "Backend connections that are currently connected.",
-            load(&c.server_connected),
-        ),
-        (
-            "proxysql_active_transactions",
-            "Provides a count of how many client connection are currently processing a transaction.",
-            load(&c.active_transactions),
-        ),
-        (
-            "proxysql_client_connections_non_idle",
-            "Number of client connections that are currently handled by the main worker threads.",
-            load(&c.client_connected),
-        ),
-        (
-            "proxysql_mysql_listener_paused",
-            "MySQL listener paused because of PROXYSQL PAUSE.",
-            u64::from(shared.traffic_paused.load(Ordering::Relaxed)),
-        ),
-        (
-            "proxysql_mysql_thread_workers",
-            "Number of MySQL Thread workers i.e. 'mysql-threads'",
-            shared
-                .mysql_var("mysql-threads")
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(4),
-        ),
-    ] {
-        gauge_family(&mut r, name, help)
-            .get_or_create(&Vec::new())
-            .set(to_i64(value));
+    // Traffic, connections, monitor checks (stats_mysql_global) and memory
+    // (stats_memory_metrics): only the variables the node fills, under ProxySQL's names.
+    let mut families = StatusFamilies::default();
+    let mut global = shared.stats_global_values();
+    for (k, v) in crate::node::traffic::global_status(shared) {
+        global.insert(k, v.to_string());
     }
+    for series in GLOBAL_SERIES {
+        if let Some(text) = global.get(series.variable) {
+            families.set(&mut r, series, text);
+        }
+    }
+    let memory = crate::node::memory::memory_metrics(shared);
+    for row in &memory.rows {
+        let (Some(Some(name)), Some(Some(text))) = (row.first(), row.get(1)) else {
+            continue;
+        };
+        if let Some(series) = MEMORY_SERIES.iter().find(|s| s.variable == name) {
+            families.set(&mut r, series, text);
+        }
+    }
+    connection_pool(&mut r, &crate::node::traffic::connection_pool(shared));
 
     // The cluster view of each peer (stats_proxysql_servers_checksums / _metrics).
     let version_total = counter_family(
@@ -278,7 +310,7 @@ pub fn render(shared: &NodeShared) -> String {
         // Writing into a String cannot fail; an empty page is the honest fallback.
         text.clear();
     }
-    text
+    openmetrics_to_classic(&text)
 }
 
 /// Where `/metrics` should listen, from the running admin variables: `None` when
@@ -373,7 +405,7 @@ async fn answer(mut stream: TcpStream, shared: &NodeShared) -> std::io::Result<(
         _ => ("405 Method Not Allowed", "GET only\n".to_owned()),
     };
     let head = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: application/openmetrics-text; version=1.0.0; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "HTTP/1.1 {status}\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     );
     stream.write_all(head.as_bytes()).await?;

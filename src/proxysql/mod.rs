@@ -5,7 +5,7 @@
 //! ([`variables`]), checksums ([`checksum`]), the `proxysql.cnf` parser ([`config_file`]),
 //! admin statement classification ([`statement`]), listener address lists ([`ifaces`]), result sets ([`resultset`]), the cluster
 //! state and sync decision rule ([`cluster`]), the log line format ([`log`]), the clock of
-//! epochs ([`clock`]), and the keepalived/VRRP vocabulary of the HA stack ([`vrrp`]).
+//! epochs ([`clock`]), the Prometheus names of the node's figures ([`prometheus`]), and the keepalived/VRRP vocabulary of the HA stack ([`vrrp`]).
 //!
 //! Every other layer depends on this one; it depends on none of them.
 
@@ -17,6 +17,7 @@ pub mod config_file;
 pub mod global_status;
 pub mod ifaces;
 pub mod log;
+pub mod prometheus;
 pub mod resultset;
 pub mod schema;
 pub mod statement;

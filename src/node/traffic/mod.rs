@@ -377,6 +377,13 @@ pub fn global_status(node: &NodeShared) -> Vec<(&'static str, u64)> {
     ]
 }
 
+/// `stats_mysql_connection_pool` rows now (empty when traffic is off), for the metrics.
+pub fn connection_pool(node: &NodeShared) -> ResultSet {
+    traffic_of(node)
+        .map(|t| t.connection_pool_table())
+        .unwrap_or_default()
+}
+
 /// Rough bytes of the traffic side's tables, for `stats_memory_metrics`: (user table,
 /// digest map, query rules).
 pub fn memory_figures(node: &NodeShared) -> (u64, u64, u64) {
