@@ -120,11 +120,6 @@ pub fn kill_connection(session_id: u64) -> String {
     format!("KILL CONNECTION {session_id}")
 }
 
-/// Ends the running query of a client session, keeping the session.
-pub fn kill_query(session_id: u64) -> String {
-    format!("KILL QUERY {session_id}")
-}
-
 // --- The VIP of a pxadm node (`stats_pxadm_vrrp`) -------------------------------------------
 
 /// Every VRRP instance of a pxadm node, as the console's HA view shows it.
@@ -296,6 +291,5 @@ mod tests {
     #[test]
     fn kill_statements_name_the_session() {
         assert_eq!(kill_connection(42), "KILL CONNECTION 42");
-        assert_eq!(kill_query(7), "KILL QUERY 7");
     }
 }

@@ -34,11 +34,13 @@ pub enum View {
     Processlist,
     /// Query digests merged.
     Digests,
+    /// Commands counters and errors merged.
+    Stats,
 }
 
 impl View {
     /// Every view, in tab order.
-    pub const ALL: [View; 9] = [
+    pub const ALL: [View; 10] = [
         View::Matrix,
         View::Diagnosis,
         View::Node,
@@ -48,6 +50,7 @@ impl View {
         View::Hostgroups,
         View::Processlist,
         View::Digests,
+        View::Stats,
     ];
 
     /// Tab title.
@@ -62,6 +65,7 @@ impl View {
             View::Hostgroups => "Hostgroups",
             View::Processlist => "Processlist",
             View::Digests => "Digests",
+            View::Stats => "Stats",
         }
     }
 
@@ -253,8 +257,9 @@ mod tests {
     fn views_cycle() {
         assert_eq!(View::Matrix.next(), View::Diagnosis);
         assert_eq!(View::Events.next(), View::Traffic);
-        assert_eq!(View::Digests.next(), View::Matrix);
-        assert_eq!(View::Matrix.prev(), View::Digests);
+        assert_eq!(View::Digests.next(), View::Stats);
+        assert_eq!(View::Stats.next(), View::Matrix);
+        assert_eq!(View::Matrix.prev(), View::Stats);
         assert_eq!(View::from_name("HA"), Some(View::Ha));
         assert_eq!(View::from_name("nope"), None);
     }

@@ -423,6 +423,7 @@ impl App {
             View::Hostgroups => Some(Table::Pool),
             View::Processlist => Some(Table::Processlist),
             View::Digests => Some(Table::Digests),
+            View::Stats => Some(self.traffic.stats_pane.table()),
             _ => None,
         }
     }
@@ -436,11 +437,12 @@ impl App {
     fn settle_traffic(&mut self) {
         let names: Vec<String> = self.nodes.iter().map(|n| n.name().to_owned()).collect();
         let target = self.traffic_target();
+        self.traffic.tz_offset_s = self.tz.local_minus_utc();
         self.traffic.settle(target, &names, &self.filter);
     }
 
-    /// Asks to kill the selected session (or only its query) on the node that owns it.
-    fn ask_kill_session(&mut self, query_only: bool) {
+    /// Asks to end the selected session (`KILL CONNECTION`) on the node that owns it.
+    fn ask_kill_session(&mut self) {
         let Some(s) = self.traffic.selected_session().cloned() else {
             self.set_status("no session selected", Severity::Warning);
             return;
@@ -448,17 +450,8 @@ impl App {
         let Some(node) = self.nodes.iter().position(|n| n.name() == s.node) else {
             return;
         };
-        let (what, sql) = if query_only {
-            (
-                "KILL QUERY",
-                crate::client::queries::kill_query(s.row.session_id),
-            )
-        } else {
-            (
-                "KILL CONNECTION",
-                crate::client::queries::kill_connection(s.row.session_id),
-            )
-        };
+        let what = "KILL CONNECTION";
+        let sql = crate::client::queries::kill_connection(s.row.session_id);
         self.overlay = Some(Overlay::Confirm(Confirm {
             title: format!("{what} {} on {}", s.row.session_id, s.node),
             lines: vec![
@@ -1096,6 +1089,7 @@ impl App {
             Command::ViewHostgroups => self.show(View::Hostgroups),
             Command::ViewProcesslist => self.show(View::Processlist),
             Command::ViewDigests => self.show(View::Digests),
+            Command::ViewStats => self.show(View::Stats),
             Command::SortNext => match self.view {
                 View::Processlist => {
                     self.traffic.session_sort = self.traffic.session_sort.next();
@@ -1111,11 +1105,26 @@ impl App {
                         Severity::Ok,
                     );
                 }
+                View::Stats => {
+                    self.traffic.stats_pane = self.traffic.stats_pane.next();
+                    self.traffic.selected = 0;
+                    self.set_status(
+                        format!("showing {}", self.traffic.stats_pane.name()),
+                        Severity::Ok,
+                    );
+                }
                 _ => {}
             },
-            Command::KillConnection | Command::KillQuery if self.view == View::Processlist => {
-                self.ask_kill_session(command == Command::KillQuery)
+            Command::KillConnection if self.view == View::Processlist => {
+                self.ask_kill_session()
             }
+            // ProxySQL 2.7's admin port answers `KILL QUERY` with `near "KILL": syntax error`
+            // (only `KILL CONNECTION` is an admin command): say so instead of sending a
+            // statement that fails on every real node.
+            Command::KillQuery if self.view == View::Processlist => self.set_status(
+                "KILL QUERY: ProxySQL 2.7's admin port does not accept it; x ends the whole connection",
+                Severity::Warning,
+            ),
             Command::KillConnection | Command::KillQuery => {
                 self.set_status("kill a session from the processlist (8)", Severity::Warning)
             }
@@ -1186,7 +1195,7 @@ impl App {
             // The events list grows at the bottom; scrolling up goes back in time.
             View::Events => self.scroll[v] = self.scroll[v].saturating_add_signed(-delta),
             View::Node | View::Ha => self.scroll[v] = self.scroll[v].saturating_add_signed(delta),
-            View::Traffic | View::Hostgroups | View::Processlist | View::Digests => {
+            View::Traffic | View::Hostgroups | View::Processlist | View::Digests | View::Stats => {
                 self.traffic.step(delta)
             }
         }

@@ -43,6 +43,8 @@ pub enum Command {
     ViewProcesslist,
     /// Merged query digests.
     ViewDigests,
+    /// Commands counters and errors merged.
+    ViewStats,
     /// Next sort key of the processlist or digests.
     SortNext,
     /// `KILL CONNECTION` of the selected session, on its node.
@@ -97,7 +99,7 @@ pub enum Command {
 
 impl Command {
     /// Every command, in help order.
-    pub const ALL: [Command; 40] = [
+    pub const ALL: [Command; 41] = [
         Command::Quit,
         Command::Help,
         Command::Palette,
@@ -138,6 +140,7 @@ impl Command {
         Command::Restart,
         Command::Drill,
         Command::CycleTheme,
+        Command::ViewStats,
     ];
 
     /// The name used in the configuration's key table.
@@ -191,7 +194,12 @@ impl Command {
             Command::ViewHostgroups => ("view_hostgroups", "hostgroups on every node", &["7"]),
             Command::ViewProcesslist => ("view_processlist", "processlist of every node", &["8"]),
             Command::ViewDigests => ("view_digests", "query digests merged", &["9"]),
-            Command::SortNext => ("sort_next", "next sort key (processlist, digests)", &["o"]),
+            Command::ViewStats => ("view_stats", "commands counters and errors merged", &["0"]),
+            Command::SortNext => (
+                "sort_next",
+                "next sort key (processlist, digests; stats: commands/errors)",
+                &["o"],
+            ),
             Command::KillConnection => (
                 "kill_connection",
                 "KILL CONNECTION of the selected session (processlist)",
@@ -199,7 +207,7 @@ impl Command {
             ),
             Command::KillQuery => (
                 "kill_query",
-                "KILL QUERY of the selected session (processlist)",
+                "KILL QUERY (processlist): not on ProxySQL 2.7's admin port, says so",
                 &["X"],
             ),
             Command::ResetDigests => (

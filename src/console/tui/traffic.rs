@@ -1,16 +1,59 @@
-//! The state behind the Traffic, Hostgroups, Processlist and Digests views: every node's last
+//! The state behind the Traffic, Hostgroups, Processlist, Digests and Stats views: every node's last
 //! answer for the table on screen, and the rows the views draw, settled in `update` (the
 //! merge, sort, filter and rates of `console::traffic`), never in `draw`.
 
 use std::collections::VecDeque;
 
 use crate::client::traffic::{
-    DigestRow, GlobalCounters, PoolRow, ProcessRow, RuleRow, Table, TrafficData,
+    CommandRow, DigestRow, ErrorRow, GlobalCounters, PoolRow, ProcessRow, RuleRow, Table,
+    TrafficData, LATENCY_BUCKETS,
 };
 use crate::console::traffic::digests::{self, DigestSort};
 use crate::console::traffic::hostgroups::side_by_side;
 use crate::console::traffic::processlist::{self, Session, SessionSort};
 use crate::console::traffic::rates::{self, NodeTraffic, Sample, HISTORY};
+use crate::console::traffic::stats::{self, ErrorSort};
+use crate::console::tui::model::datetime;
+use chrono::Offset;
+
+/// What the Stats view shows: the commands counters, or the errors in one of two orders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StatsPane {
+    /// `stats_mysql_commands_counters` merged, with latency buckets.
+    #[default]
+    Commands,
+    /// `stats_mysql_errors` merged, ordered as said.
+    Errors(ErrorSort),
+}
+
+impl StatsPane {
+    /// The next pane (the Stats view's sort key cycles commands → errors by count → errors by
+    /// last_seen).
+    pub fn next(self) -> StatsPane {
+        match self {
+            StatsPane::Commands => StatsPane::Errors(ErrorSort::Count),
+            StatsPane::Errors(ErrorSort::Count) => StatsPane::Errors(ErrorSort::LastSeen),
+            StatsPane::Errors(ErrorSort::LastSeen) => StatsPane::Commands,
+        }
+    }
+
+    /// The stats table this pane reads.
+    pub fn table(self) -> Table {
+        match self {
+            StatsPane::Commands => Table::Commands,
+            StatsPane::Errors(_) => Table::Errors,
+        }
+    }
+
+    /// Name, as the view's title and the status line say it.
+    pub fn name(self) -> &'static str {
+        match self {
+            StatsPane::Commands => "commands",
+            StatsPane::Errors(ErrorSort::Count) => "errors by count",
+            StatsPane::Errors(ErrorSort::LastSeen) => "errors by last_seen",
+        }
+    }
+}
 
 /// One table drawn by a traffic view: headers, rows of text, and which rows to flag.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -31,11 +74,17 @@ pub struct TrafficState {
     prev_pool: Vec<Option<(u64, Vec<PoolRow>)>>,
     processes: Vec<Option<Vec<ProcessRow>>>,
     digests: Vec<Option<(Vec<DigestRow>, Vec<RuleRow>)>>,
+    commands: Vec<Option<Vec<CommandRow>>>,
+    error_rows: Vec<Option<Vec<ErrorRow>>>,
     errors: Vec<Option<String>>,
     /// Processlist sort key.
     pub session_sort: SessionSort,
     /// Digest sort key.
     pub digest_sort: DigestSort,
+    /// What the Stats view shows.
+    pub stats_pane: StatsPane,
+    /// The console's UTC offset in seconds, for the errors' first/last seen clocks.
+    pub tz_offset_s: i32,
     /// Selected row of the view on screen.
     pub selected: usize,
     // Derived (settled by `settle`).
@@ -44,6 +93,12 @@ pub struct TrafficState {
     breakdown: Vec<String>,
     qps_total: Vec<u64>,
 }
+
+/// The latency buckets' upper bounds, short (u = µs, m = ms) so that every bucket fits 80
+/// columns; same order as [`LATENCY_BUCKETS`].
+const BUCKET_HEADERS: [&str; 12] = [
+    "100u", "500u", "1m", "5m", "10m", "50m", "100m", "500m", "1s", "5s", "10s", "INF",
+];
 
 fn rate(v: Option<f64>) -> String {
     v.map_or("-".into(), |x| format!("{x:.1}"))
@@ -67,6 +122,8 @@ impl TrafficState {
             self.prev_pool.resize(n, None);
             self.processes.resize(n, None);
             self.digests.resize(n, None);
+            self.commands.resize(n, None);
+            self.error_rows.resize(n, None);
             self.errors.resize(n, None);
         }
     }
@@ -94,8 +151,8 @@ impl TrafficState {
             }
             TrafficData::Processlist(rows) => self.processes[node] = Some(rows),
             TrafficData::Digests(d, r) => self.digests[node] = Some((d, r)),
-            // Commands and errors have no view of their own yet (batch and shell show them).
-            TrafficData::Commands(_) | TrafficData::Errors(_) => {}
+            TrafficData::Commands(rows) => self.commands[node] = Some(rows),
+            TrafficData::Errors(rows) => self.error_rows[node] = Some(rows),
         }
     }
 
@@ -104,7 +161,8 @@ impl TrafficState {
         &self.grid
     }
 
-    /// The per-node breakdown of the selected digest (Digests view), or empty.
+    /// The per-node breakdown of the selected digest (Digests view) or command (Stats view),
+    /// or empty.
     pub fn breakdown(&self) -> &[String] {
         &self.breakdown
     }
@@ -351,9 +409,121 @@ impl TrafficState {
                     rows,
                 }
             }
-            _ => Grid::default(),
+            Some(Table::Commands) => self.commands_grid(names, filter),
+            Some(Table::Errors) => self.errors_grid(names, filter),
+            None => Grid::default(),
         };
         self.selected = self.selected.min(self.grid.rows.len().saturating_sub(1));
+    }
+}
+
+impl TrafficState {
+    /// The Stats view's commands: one row per command summed over the nodes, with its latency
+    /// buckets; the selected command's per-node rows go to the breakdown.
+    fn commands_grid(&mut self, names: &[String], filter: &str) -> Grid {
+        let per: Vec<(String, Vec<CommandRow>)> = names
+            .iter()
+            .zip(&self.commands)
+            .filter_map(|(n, c)| c.as_ref().map(|c| (n.clone(), c.clone())))
+            .collect();
+        let needle = filter.to_ascii_lowercase();
+        let merged: Vec<_> = stats::merge_commands(&per)
+            .into_iter()
+            .filter(|c| needle.is_empty() || c.command.to_ascii_lowercase().contains(&needle))
+            .collect();
+        if let Some(c) = merged.get(self.selected) {
+            self.breakdown = c
+                .nodes
+                .iter()
+                .map(|(node, r)| {
+                    let buckets: Vec<String> = LATENCY_BUCKETS
+                        .iter()
+                        .zip(r.buckets)
+                        .filter(|(_, v)| *v > 0)
+                        .map(|(b, v)| format!("≤{b}:{v}"))
+                        .collect();
+                    format!(
+                        "{node}: {} {}, {} us total, {}",
+                        r.total_cnt,
+                        c.command,
+                        r.total_time_us,
+                        buckets.join(" ")
+                    )
+                })
+                .collect();
+        }
+        let mut headers = vec!["command", "count", "time_us", "mean_us"];
+        headers.extend(BUCKET_HEADERS);
+        let rows: Vec<Vec<String>> = merged
+            .iter()
+            .map(|c| {
+                let mut row = vec![
+                    c.command.clone(),
+                    c.total_cnt.to_string(),
+                    c.total_time_us.to_string(),
+                    c.avg_us().to_string(),
+                ];
+                row.extend(c.buckets.iter().map(u64::to_string));
+                row
+            })
+            .collect();
+        Grid {
+            headers,
+            flagged: vec![false; rows.len()],
+            rows,
+        }
+    }
+
+    /// The Stats view's errors: every node's `stats_mysql_errors` rows with their node.
+    fn errors_grid(&mut self, names: &[String], filter: &str) -> Grid {
+        let per: Vec<(String, Vec<ErrorRow>)> = names
+            .iter()
+            .zip(&self.error_rows)
+            .filter_map(|(n, e)| e.as_ref().map(|e| (n.clone(), e.clone())))
+            .collect();
+        let sort = match self.stats_pane {
+            StatsPane::Errors(s) => s,
+            StatsPane::Commands => ErrorSort::default(),
+        };
+        let tz = chrono::FixedOffset::east_opt(self.tz_offset_s).unwrap_or(chrono::Utc.fix());
+        let needle = filter.to_ascii_lowercase();
+        let rows: Vec<Vec<String>> = stats::merge_errors(&per, sort)
+            .into_iter()
+            .map(|e| {
+                let r = e.error;
+                vec![
+                    e.node,
+                    r.count_star.to_string(),
+                    r.errno.to_string(),
+                    r.hostgroup.to_string(),
+                    format!("{}:{}", r.hostname, r.port),
+                    r.username,
+                    r.schemaname,
+                    datetime(r.first_seen, tz),
+                    datetime(r.last_seen, tz),
+                    r.last_error.replace('\n', " "),
+                ]
+            })
+            .filter(|row| {
+                needle.is_empty() || row.iter().any(|c| c.to_ascii_lowercase().contains(&needle))
+            })
+            .collect();
+        Grid {
+            headers: vec![
+                "node",
+                "count",
+                "errno",
+                "hg",
+                "server",
+                "user",
+                "schema",
+                "first_seen",
+                "last_seen",
+                "last_error",
+            ],
+            flagged: vec![false; rows.len()],
+            rows,
+        }
     }
 }
 

@@ -91,6 +91,13 @@ fn navigation_clamps_rows_and_wraps_nodes() {
     assert_eq!(app.view(), View::Diagnosis);
     app.update(key(KeyCode::BackTab));
     app.update(key(KeyCode::BackTab));
+    assert_eq!(app.view(), View::Stats);
+    assert_eq!(
+        app.traffic_target(),
+        Some(crate::client::traffic::Table::Commands),
+        "the commands counters are read only while the Stats view is on screen"
+    );
+    app.update(key(KeyCode::BackTab));
     assert_eq!(app.view(), View::Digests);
     assert_eq!(
         app.traffic_target(),

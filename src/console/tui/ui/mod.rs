@@ -66,7 +66,7 @@ pub fn draw_in(frame: &mut Frame, app: &App, area: Rect) {
         View::Node => detail::draw(frame, app, body),
         View::Ha => ha::draw(frame, app, body),
         View::Events => events::draw(frame, app, body),
-        View::Traffic | View::Hostgroups | View::Processlist | View::Digests => {
+        View::Traffic | View::Hostgroups | View::Processlist | View::Digests | View::Stats => {
             traffic::draw(frame, app, body)
         }
     }
@@ -172,6 +172,7 @@ fn draw_tabs(frame: &mut Frame, app: &App, area: Rect) {
         Command::ViewHostgroups,
         Command::ViewProcesslist,
         Command::ViewDigests,
+        Command::ViewStats,
     ];
     // Full titles when they fit; otherwise short titles without padding, so that all nine
     // views stay visible at 80 columns.

@@ -1,7 +1,7 @@
-//! The Traffic, Hostgroups, Processlist and Digests views: the settled grid of
+//! The Traffic, Hostgroups, Processlist, Digests and Stats views: the settled grid of
 //! `tui::traffic`, paged around the cursor; the Traffic view adds the cluster's queries/s
-//! sparkline, the Digests view the selected digest's per-node breakdown. Nothing is computed
-//! here.
+//! sparkline, the Digests view the selected digest's per-node breakdown, the Stats view the
+//! selected command's. Nothing is computed here.
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
@@ -11,9 +11,10 @@ use ratatui::Frame;
 use super::common::{grid, pane, GridCell};
 use crate::console::tui::action::View;
 use crate::console::tui::app::App;
+use crate::console::tui::traffic::StatsPane;
 
 /// Columns left out below 110 columns of width.
-const NARROW_HIDDEN: [&str; 8] = [
+const NARROW_HIDDEN: [&str; 12] = [
     "free",
     "sent",
     "recv",
@@ -22,6 +23,10 @@ const NARROW_HIDDEN: [&str; 8] = [
     "db",
     "max_us",
     "q/s history",
+    "time_us",
+    "mean_us",
+    "schema",
+    "first_seen",
 ];
 
 /// Draws the traffic view on screen.
@@ -35,10 +40,21 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
             "Hostgroups: every backend on every node (SHUNNED! = on some nodes only)".to_owned()
         }
         View::Processlist => format!(
-            "Processlist: {} session(s), sort {} (o), x kill connection, X kill query",
+            "Processlist: {} session(s), sort {} (o), x kill connection",
             g.rows.len(),
             t.session_sort.name()
         ),
+        View::Stats => match t.stats_pane {
+            StatsPane::Commands => format!(
+                "Stats: {} command(s), executions per latency bucket (u=µs m=ms; o: errors)",
+                g.rows.len()
+            ),
+            StatsPane::Errors(sort) => format!(
+                "Stats: {} error row(s), sort {} (o: next)",
+                g.rows.len(),
+                sort.name()
+            ),
+        },
         _ => format!(
             "Digests: {} digest(s), sort {} (o), z reset",
             g.rows.len(),
@@ -48,6 +64,9 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     let extra = match app.view() {
         View::Traffic => 5,
         View::Digests => (t.breakdown().len() as u16 + 2).min(area.height / 3),
+        View::Stats if t.stats_pane == StatsPane::Commands => {
+            (t.breakdown().len() as u16 + 2).min(area.height / 3)
+        }
         _ => 0,
     };
     let [table_area, extra_area] =
@@ -66,7 +85,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         let first = (t.selected / room) * room;
         let cursor = matches!(
             app.view(),
-            View::Processlist | View::Digests | View::Hostgroups
+            View::Processlist | View::Digests | View::Hostgroups | View::Stats
         );
         let rows: Vec<Vec<GridCell>> = g
             .rows
@@ -129,7 +148,12 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
             );
         }
         _ => {
-            let block = pane("Selected digest per node", theme);
+            let title = if app.view() == View::Stats {
+                "Selected command per node"
+            } else {
+                "Selected digest per node"
+            };
+            let block = pane(title, theme);
             let lines: Vec<Line> = t
                 .breakdown()
                 .iter()
