@@ -168,6 +168,13 @@ pub enum Action {
     },
     /// Leave (a signal or the input closing).
     Quit,
+    /// The selected node's MEMORY/RUNTIME/DISK layers were read (node view only).
+    Layers {
+        /// Node index.
+        node: usize,
+        /// The layers, or why they could not be read.
+        layers: Result<crate::client::layers::NodeLayers, String>,
+    },
 }
 
 /// One statement's result on one node.

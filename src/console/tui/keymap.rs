@@ -93,11 +93,13 @@ pub enum Command {
     Drill,
     /// Switch to the next theme.
     CycleTheme,
+    /// Re-seed the selected node: make it the cluster's authoritative source (issue #15).
+    Reseed,
 }
 
 impl Command {
     /// Every command, in help order.
-    pub const ALL: [Command; 40] = [
+    pub const ALL: [Command; 41] = [
         Command::Quit,
         Command::Help,
         Command::Palette,
@@ -138,6 +140,7 @@ impl Command {
         Command::Restart,
         Command::Drill,
         Command::CycleTheme,
+        Command::Reseed,
     ];
 
     /// The name used in the configuration's key table.
@@ -171,6 +174,7 @@ impl Command {
                 | Command::KillConnection
                 | Command::KillQuery
                 | Command::ResetDigests
+                | Command::Reseed
         )
     }
 
@@ -240,6 +244,11 @@ impl Command {
                 &["D"],
             ),
             Command::CycleTheme => ("cycle_theme", "next colour theme", &["t"]),
+            Command::Reseed => (
+                "reseed",
+                "re-seed the selected node: LOAD modules at version 1, SAVE what DISK lacks",
+                &["S"],
+            ),
         }
     }
 
