@@ -71,6 +71,9 @@ pub struct NodeState {
     /// Its MEMORY/RUNTIME/DISK layers as last read (only while it was on the node view);
     /// cleared when the console changes the node, since they are then unknown.
     pub layers: Option<LayerState>,
+    /// Console time the console last changed the node: a layer read taken at or before it
+    /// (already in flight then) is stale and dropped.
+    layers_stale_until: u64,
 }
 
 impl NodeState {
@@ -86,6 +89,7 @@ impl NodeState {
             variables: None,
             down_since: None,
             layers: None,
+            layers_stale_until: 0,
         }
     }
 
@@ -788,6 +792,12 @@ impl App {
         let Some(n) = self.nodes.get_mut(i) else {
             return;
         };
+        if layers
+            .as_ref()
+            .is_ok_and(|l| l.fetched_at <= n.layers_stale_until)
+        {
+            return;
+        }
         n.layers = Some(match layers {
             Ok(l) => LayerState::Read(NodeLayerView::of(l)),
             Err(error) => LayerState::Failed { error, at: now },
@@ -885,8 +895,10 @@ impl App {
             // What ran may have changed any layer there: forget the old read rather than
             // show (and diagnose) it until the next one.
             let mut changed = false;
+            let now = self.now;
             for r in results {
                 if let Some(n) = self.nodes.iter_mut().find(|n| n.name() == r.node) {
+                    n.layers_stale_until = now;
                     changed |= n.layers.take().is_some();
                 }
             }

@@ -797,6 +797,19 @@ fn reseed_asks_with_every_statement_then_runs_them_in_order_on_the_node() {
     });
     assert!(app.nodes()[0].layers.is_none());
     assert!(kinds_on(&app, "node1").is_empty());
+    // A read taken before the change (in flight while it ran) is dropped; a later one is not.
+    app.update(Action::Layers {
+        node: 0,
+        layers: Ok(fixtures::layers_node1()),
+    });
+    assert!(app.nodes()[0].layers.is_none());
+    let mut later = fixtures::layers_node1();
+    later.fetched_at = app.now + 1;
+    app.update(Action::Layers {
+        node: 0,
+        layers: Ok(later),
+    });
+    assert!(app.nodes()[0].layers.is_some());
     assert!(app
         .status()
         .is_some_and(|s| s.text == "re-seed node1: done"));
