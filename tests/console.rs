@@ -202,3 +202,41 @@ async fn a_failover_drill_started_from_the_console_shows_the_outage_and_the_proo
 
     quit_and_check_clean_exit(&tmux, tmp.path());
 }
+
+#[test]
+fn reseed_from_the_node_view_fixes_the_stuck_demo_in_one_step() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tmux = start_demo(tmp.path(), "reseed");
+    tmux.wait_for("CRITICAL 3 findings", Duration::from_secs(60));
+
+    // The node view of node1 reads its layers (the first read comes at once).
+    tmux.keys("3");
+    let node = tmux.wait_for("re-seeds this node", Duration::from_secs(30));
+    assert!(
+        node.contains("Layers · MEMORY (M) · RUNTIME (R) · DISK (D)"),
+        "{node}"
+    );
+    assert!(node.contains("MYSQL QUERY RULES"), "{node}");
+
+    tmux.keys("S");
+    let confirm = tmux.wait_for("Re-seed node1", Duration::from_secs(10));
+    assert!(
+        confirm.contains("LOAD MYSQL QUERY RULES TO RUNTIME"),
+        "{confirm}"
+    );
+    assert!(
+        confirm.contains("LOAD MYSQL SERVERS TO RUNTIME"),
+        "{confirm}"
+    );
+    tmux.keys("y");
+    tmux.wait_for("re-seed node1: done", Duration::from_secs(30));
+
+    tmux.keys("1");
+    let converged = tmux.wait_for(
+        "Every module holds the same checksum",
+        Duration::from_secs(60),
+    );
+    assert!(!converged.contains("stuck at version 1"), "{converged}");
+
+    quit_and_check_clean_exit(&tmux, tmp.path());
+}

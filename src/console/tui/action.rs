@@ -75,6 +75,7 @@ impl View {
             View::Diagnosis => "Diag",
             View::Hostgroups => "HGs",
             View::Processlist => "Procs",
+            View::Digests => "Digest",
             other => other.title(),
         }
     }
@@ -172,6 +173,13 @@ pub enum Action {
     },
     /// Leave (a signal or the input closing).
     Quit,
+    /// The selected node's MEMORY/RUNTIME/DISK layers were read (node view only).
+    Layers {
+        /// Node index.
+        node: usize,
+        /// The layers, or why they could not be read.
+        layers: Result<crate::client::layers::NodeLayers, String>,
+    },
 }
 
 /// One statement's result on one node.

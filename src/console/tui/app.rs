@@ -24,6 +24,7 @@ use super::drill::{DrillPanel, DrillRequest, Milestone};
 use super::editor::LineEditor;
 use super::events::{self, Event, EventKind, EventLog};
 use super::keymap::{Command, KeyMap, KeyMapError};
+use super::layers::{LayerState, NodeLayerView};
 use super::model;
 use super::palette::{self, PaletteCommand, Target};
 use super::theme::{Theme, ThemeError, ThemeSet};
@@ -67,6 +68,12 @@ pub struct NodeState {
     pub variables: Option<Result<BTreeMap<String, String>, String>>,
     /// Console time of the first failed poll of the current outage.
     pub down_since: Option<u64>,
+    /// Its MEMORY/RUNTIME/DISK layers as last read (only while it was on the node view);
+    /// cleared when the console changes the node, since they are then unknown.
+    pub layers: Option<LayerState>,
+    /// Console time the console last changed the node: a layer read taken at or before it
+    /// (already in flight then) is stale and dropped.
+    layers_stale_until: u64,
 }
 
 impl NodeState {
@@ -81,6 +88,8 @@ impl NodeState {
             log: VecDeque::new(),
             variables: None,
             down_since: None,
+            layers: None,
+            layers_stale_until: 0,
         }
     }
 
@@ -283,13 +292,18 @@ impl Default for AppOptions {
     }
 }
 
-/// The findings and matrix of the nodes' latest snapshots.
+/// The findings and matrix of the nodes' latest snapshots, with what the layers read so far
+/// tell (`memory_not_loaded`, `runtime_not_saved`...).
 fn derive(nodes: &[NodeState]) -> model::Derived {
     let columns: Vec<(String, Option<&NodeSnapshot>)> = nodes
         .iter()
         .map(|n| (n.name().to_owned(), n.snapshot.as_ref()))
         .collect();
-    model::Derived::of(&columns)
+    let layers: Vec<crate::client::layers::NodeLayers> = nodes
+        .iter()
+        .filter_map(|n| n.layers.as_ref().and_then(LayerState::layers).cloned())
+        .collect();
+    model::Derived::with_layers(&columns, &layers)
 }
 
 /// The console's whole state.
@@ -412,6 +426,12 @@ impl App {
     /// The node whose detail tables should be fetched (only while the node view is shown).
     pub fn detail_target(&self) -> Option<usize> {
         (self.view == View::Node && !self.nodes.is_empty()).then(|| self.selected_node_index())
+    }
+
+    /// The node whose MEMORY/RUNTIME/DISK layers should be read: the selected one, only
+    /// while the node view is shown (a read is three selects per table).
+    pub fn layers_target(&self) -> Option<usize> {
+        self.detail_target()
     }
 
     /// The stats table the traffic view on screen reads, for the traffic poller; `None`
@@ -752,7 +772,30 @@ impl App {
                 self.quit = true;
                 Vec::new()
             }
+            Action::Layers { node, layers } => {
+                self.on_layers(node, layers);
+                Vec::new()
+            }
         }
+    }
+
+    /// Settles a layer read: the node view's rows and, through the diagnosis, its findings.
+    fn on_layers(&mut self, i: usize, layers: Result<crate::client::layers::NodeLayers, String>) {
+        let now = self.now;
+        let Some(n) = self.nodes.get_mut(i) else {
+            return;
+        };
+        if layers
+            .as_ref()
+            .is_ok_and(|l| l.fetched_at <= n.layers_stale_until)
+        {
+            return;
+        }
+        n.layers = Some(match layers {
+            Ok(l) => LayerState::Read(NodeLayerView::of(l)),
+            Err(error) => LayerState::Failed { error, at: now },
+        });
+        self.rederive();
     }
 
     fn on_snapshot(&mut self, i: usize, snapshot: NodeSnapshot) {
@@ -841,6 +884,21 @@ impl App {
             .remove(&job)
             .unwrap_or_else(|| format!("job {job}"));
         let ok = outcome.ok();
+        if let JobOutcome::Sql(results) = &outcome {
+            // What ran may have changed any layer there: forget the old read rather than
+            // show (and diagnose) it until the next one.
+            let mut changed = false;
+            let now = self.now;
+            for r in results {
+                if let Some(n) = self.nodes.iter_mut().find(|n| n.name() == r.node) {
+                    n.layers_stale_until = now;
+                    changed |= n.layers.take().is_some();
+                }
+            }
+            if changed {
+                self.rederive();
+            }
+        }
         let severity = if ok { Severity::Ok } else { Severity::Critical };
         let verdict = if ok { "done" } else { "FAILED" };
         let mut lines = Vec::new();
@@ -1167,6 +1225,11 @@ impl App {
             Command::Resume => self.ask_fault(Fault::Resume, None),
             Command::Restart => self.ask_fault(Fault::Restart, None),
             Command::Drill => self.ask_drill(DrillRequest::default()),
+            Command::Reseed => {
+                if !self.nodes.is_empty() {
+                    self.ask_reseed(self.selected_node_index());
+                }
+            }
             Command::CycleTheme => {
                 if let Some(t) = self.themes.next_after(&self.theme.name).cloned() {
                     self.set_status(format!("theme {}", t.name), Severity::Ok);
@@ -1443,6 +1506,72 @@ impl App {
         }));
     }
 
+    /// Asks to re-seed node `i`: the plan of `diagnosis::reseed` from its latest snapshot and
+    /// its layers when read (the node view reads them), every statement listed; on yes they
+    /// run in order on one connection, stopping at the first failure.
+    fn ask_reseed(&mut self, i: usize) {
+        let n = &self.nodes[i];
+        let Some(snapshot) = n.snapshot.as_ref() else {
+            self.set_status(
+                format!("{} not polled yet: nothing to re-seed from", n.name()),
+                Severity::Warning,
+            );
+            return;
+        };
+        let layers = n.layers.as_ref().and_then(LayerState::layers);
+        let plan = match diagnosis::reseed::plan(snapshot, layers) {
+            Ok(p) => p,
+            Err(e) => {
+                self.set_status(format!("re-seed: {e}"), Severity::Warning);
+                return;
+            }
+        };
+        if plan.steps.is_empty() {
+            let why = if layers.is_some() {
+                "no module at version 1, DISK holds what runs"
+            } else {
+                "no module at version 1 (layers not read: open the node view (3) to check DISK)"
+            };
+            self.set_status(
+                format!("nothing to re-seed on {}: {why}", plan.node),
+                Severity::Ok,
+            );
+            return;
+        }
+        let mut lines = vec![
+            format!(
+                "Make {} the cluster's authoritative source:",
+                self.describe_node(i)
+            ),
+            String::new(),
+        ];
+        // One line per statement, so the whole list fits an 80x24 terminal; the full
+        // reasons are those of `pxadm --batch reseed --dry-run`.
+        let width = plan.steps.iter().map(|s| s.sql.len()).max().unwrap_or(0);
+        for (k, step) in plan.steps.iter().enumerate() {
+            let why = if step.sql.starts_with("SAVE ") {
+                "DISK differs: a restart reverts it"
+            } else {
+                "version 1: no peer syncs from it"
+            };
+            lines.push(format!("  {}. {:<width$}  {why}", k + 1, step.sql));
+        }
+        if !plan.notes.is_empty() {
+            lines.push(String::new());
+            lines.extend(plan.notes.iter().map(|note| format!("Note: {note}")));
+        }
+        let label = format!("re-seed {}", plan.node);
+        self.overlay = Some(Overlay::Confirm(Confirm {
+            title: format!("Re-seed {}", plan.node),
+            lines,
+            ops: vec![Op::Sql {
+                nodes: vec![i],
+                statements: plan.steps.into_iter().map(|s| s.sql).collect(),
+                label,
+            }],
+        }));
+    }
+
     fn run_ops(&mut self, ops: Vec<Op>) -> Vec<Effect> {
         let mut effects = Vec::new();
         for op in ops {
@@ -1518,6 +1647,7 @@ impl App {
                 | PaletteCommand::Fault { .. }
                 | PaletteCommand::Fix
                 | PaletteCommand::Drill(_)
+                | PaletteCommand::Reseed(_)
         ) || matches!(&cmd, PaletteCommand::Sql { statements, .. } if !statements.iter().all(|s| palette::is_read_only(s)));
         if self.replay
             && matches!(
@@ -1527,6 +1657,7 @@ impl App {
                     | PaletteCommand::Fault { .. }
                     | PaletteCommand::Fix
                     | PaletteCommand::Drill(_)
+                    | PaletteCommand::Reseed(_)
                     | PaletteCommand::Refresh(_)
             )
         {
@@ -1589,6 +1720,14 @@ impl App {
                 Err(e) => self.set_status(e, Severity::Warning),
             },
             PaletteCommand::Drill(request) => self.ask_drill(request),
+            PaletteCommand::Reseed(target) => match self.targets(&target) {
+                Ok(nodes) => {
+                    if let Some(i) = nodes.first() {
+                        self.ask_reseed(*i);
+                    }
+                }
+                Err(e) => self.set_status(e, Severity::Warning),
+            },
             PaletteCommand::Theme(None) => return self.command(Command::CycleTheme),
             PaletteCommand::Theme(Some(name)) => match self.themes.get(&name).cloned() {
                 Some(t) => {

@@ -534,3 +534,83 @@ pub fn app(s: Scenario) -> super::App {
     });
     app
 }
+
+/// node1's MEMORY/RUNTIME/DISK layers in the stuck state: a query rule loaded but never saved
+/// (`R≠D`, the reference scenario's root cause) and a backend inserted in MEMORY but never
+/// loaded (`M≠R`); every other table agrees.
+pub fn layers_node1() -> crate::client::layers::NodeLayers {
+    use crate::client::layers::{ModuleLayers, NodeLayers, Rows, TableLayers, LAYER_MODULES};
+    let text = |v: &[&str]| -> Vec<Option<String>> {
+        v.iter()
+            .map(|s| (*s != "NULL").then(|| (*s).to_owned()))
+            .collect()
+    };
+    let server = |host: &str| {
+        text(&[
+            "10", host, "3306", "0", "ONLINE", "1", "0", "1000", "0", "0", "0", "",
+        ])
+    };
+    let rule = |id: &str, pattern: &str| text(&[id, "1", pattern, "20", "1"]);
+    let variable = |name: &str, value: &str| text(&[name, value]);
+    let same = |table: &str, rows: Rows| TableLayers {
+        table: table.into(),
+        memory: Some(rows.clone()),
+        runtime: Some(rows.clone()),
+        disk: Some(rows),
+    };
+    let modules = LAYER_MODULES
+        .iter()
+        .map(|m| {
+            let tables = m
+                .tables()
+                .iter()
+                .map(|t| match *t {
+                    "mysql_query_rules" => TableLayers {
+                        table: (*t).into(),
+                        memory: Some(vec![
+                            rule("1", "^SELECT"),
+                            rule("2", "^SELECT .* FOR UPDATE"),
+                        ]),
+                        runtime: Some(vec![
+                            rule("1", "^SELECT"),
+                            rule("2", "^SELECT .* FOR UPDATE"),
+                        ]),
+                        disk: Some(vec![rule("1", "^SELECT")]),
+                    },
+                    "mysql_servers" => TableLayers {
+                        table: (*t).into(),
+                        memory: Some(vec![server("10.0.0.21"), server("10.0.0.23")]),
+                        runtime: Some(vec![server("10.0.0.21")]),
+                        disk: Some(vec![server("10.0.0.21")]),
+                    },
+                    "global_variables" => same(
+                        t,
+                        vec![variable(
+                            if *m == crate::proxysql::statement::ConfigModule::AdminVariables {
+                                "admin-cluster_check_interval_ms"
+                            } else {
+                                "mysql-monitor_enabled"
+                            },
+                            "true",
+                        )],
+                    ),
+                    "proxysql_servers" => same(
+                        t,
+                        vec![
+                            text(&["192.168.0.11", "6032", "0", "node1"]),
+                            text(&["192.168.0.12", "6032", "0", "node2"]),
+                        ],
+                    ),
+                    other => same(other, Vec::new()),
+                })
+                .collect();
+            ModuleLayers { module: *m, tables }
+        })
+        .collect();
+    NodeLayers {
+        node: "node1".into(),
+        fetched_at: T,
+        modules,
+        notes: Vec::new(),
+    }
+}

@@ -95,11 +95,13 @@ pub enum Command {
     Drill,
     /// Switch to the next theme.
     CycleTheme,
+    /// Re-seed the selected node: make it the cluster's authoritative source (issue #15).
+    Reseed,
 }
 
 impl Command {
     /// Every command, in help order.
-    pub const ALL: [Command; 41] = [
+    pub const ALL: [Command; 42] = [
         Command::Quit,
         Command::Help,
         Command::Palette,
@@ -141,6 +143,7 @@ impl Command {
         Command::Drill,
         Command::CycleTheme,
         Command::ViewStats,
+        Command::Reseed,
     ];
 
     /// The name used in the configuration's key table.
@@ -174,6 +177,7 @@ impl Command {
                 | Command::KillConnection
                 | Command::KillQuery
                 | Command::ResetDigests
+                | Command::Reseed
         )
     }
 
@@ -248,6 +252,11 @@ impl Command {
                 &["D"],
             ),
             Command::CycleTheme => ("cycle_theme", "next colour theme", &["t"]),
+            Command::Reseed => (
+                "reseed",
+                "re-seed the selected node: LOAD modules at version 1, SAVE what DISK lacks",
+                &["S"],
+            ),
         }
     }
 

@@ -17,6 +17,7 @@ pub mod drill;
 pub mod editor;
 pub mod events;
 pub mod keymap;
+pub mod layers;
 pub mod model;
 pub mod palette;
 pub mod poller;

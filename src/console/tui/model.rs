@@ -22,8 +22,17 @@ pub struct Derived {
 impl Derived {
     /// From every node's latest snapshot (`None`: not polled yet), in node order.
     pub fn of(nodes: &[(String, Option<&NodeSnapshot>)]) -> Derived {
+        Derived::with_layers(nodes, &[])
+    }
+
+    /// [`Derived::of`], with the findings of the layers read so far
+    /// ([`diagnosis::diagnose_with_layers`]).
+    pub fn with_layers(
+        nodes: &[(String, Option<&NodeSnapshot>)],
+        layers: &[crate::client::layers::NodeLayers],
+    ) -> Derived {
         let present: Vec<NodeSnapshot> = nodes.iter().filter_map(|(_, s)| s.cloned()).collect();
-        let findings = diagnosis::diagnose(&present);
+        let findings = diagnosis::diagnose_with_layers(&present, layers);
         let modules = module_names(nodes.iter().filter_map(|(_, s)| *s));
         let matrix = Matrix::from_snapshots(nodes, &findings, modules.clone());
         Derived {

@@ -60,10 +60,12 @@ pub enum PaletteCommand {
     Help,
     /// Leave.
     Quit,
+    /// Re-seed one node (`All` is refused by the parser: one authoritative node).
+    Reseed(Target),
 }
 
 /// `(usage, description)` of every palette command, for the help and completion.
-pub const COMMANDS: [(&str, &str); 17] = [
+pub const COMMANDS: [(&str, &str); 18] = [
     (
         "sql [NODE|all] STATEMENT[; ...]",
         "run admin SQL (SELECT results are shown)",
@@ -73,6 +75,10 @@ pub const COMMANDS: [(&str, &str); 17] = [
         "LOAD <MODULE> TO RUNTIME (e.g. load mysql query rules)",
     ),
     ("fix", "apply the diagnosis's fix"),
+    (
+        "reseed [NODE]",
+        "make a node authoritative: LOAD modules at version 1, SAVE what DISK lacks",
+    ),
     ("kill [NODE]", "kill a node"),
     ("freeze [NODE]", "freeze a node (SIGSTOP)"),
     ("thaw [NODE]", "thaw a frozen node (SIGCONT)"),
@@ -189,6 +195,12 @@ pub fn parse(line: &str, nodes: &[&str]) -> Result<PaletteCommand, String> {
             .ok_or_else(|| "view needs one of: matrix, diagnosis, node, ha, events".into()),
         "filter" => Ok(PaletteCommand::Filter(rest.to_owned())),
         "fix" => Ok(PaletteCommand::Fix),
+        "reseed" => {
+            if rest == "all" {
+                return Err("reseed makes one node authoritative: name one (reseed NODE)".into());
+            }
+            Ok(PaletteCommand::Reseed(target_of(rest)?))
+        }
         "help" | "?" => Ok(PaletteCommand::Help),
         "quit" | "q" | "exit" => Ok(PaletteCommand::Quit),
         other => Err(format!("unknown command '{other}'; :help lists them")),
@@ -413,6 +425,16 @@ mod tests {
         );
         assert_eq!(p("q").unwrap(), PaletteCommand::Quit);
         assert_eq!(p("fix").unwrap(), PaletteCommand::Fix);
+        assert_eq!(
+            p("reseed").unwrap(),
+            PaletteCommand::Reseed(Target::Selected)
+        );
+        assert_eq!(
+            p("reseed node2").unwrap(),
+            PaletteCommand::Reseed(Target::Node("node2".into()))
+        );
+        assert!(p("reseed all").unwrap_err().contains("one node"));
+        assert!(p("reseed nope").unwrap_err().contains("no node named"));
         assert!(p("frobnicate")
             .unwrap_err()
             .contains("unknown command 'frobnicate'"));
@@ -460,7 +482,12 @@ mod tests {
         let usages: Vec<&str> = c.iter().map(|(u, _)| *u).collect();
         assert_eq!(
             usages,
-            ["resume [NODE]", "restart [NODE]", "refresh SECONDS"]
+            [
+                "reseed [NODE]",
+                "resume [NODE]",
+                "restart [NODE]",
+                "refresh SECONDS"
+            ]
         );
         assert_eq!(completions("").len(), COMMANDS.len() - 1);
     }

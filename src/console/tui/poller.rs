@@ -172,6 +172,48 @@ pub fn spawn_detail(
     });
 }
 
+/// Fastest pace of the layer reads: three selects per table of every clustered module.
+pub const LAYERS_MIN_DELAY: Duration = Duration::from_secs(5);
+
+/// Starts the layer reader: while `target` names a node (the node view on screen), its
+/// MEMORY/RUNTIME/DISK layers are read every five intervals and at least
+/// [`LAYERS_MIN_DELAY`] apart, and at once when the node changes or a poll is forced.
+pub fn spawn_layers(
+    tasks: &mut JoinSet<()>,
+    addrs: Vec<NodeAddr>,
+    tx: mpsc::Sender<Action>,
+    mut target: watch::Receiver<Option<usize>>,
+    signals: Signals,
+) {
+    tasks.spawn(async move {
+        loop {
+            let current = *target.borrow_and_update();
+            if let Some(i) = current.filter(|i| *i < addrs.len()) {
+                let interval = *signals.refresh.borrow();
+                let timeout = poll_timeout(interval);
+                let layers = crate::client::layers::fetch_layers(&addrs[i], timeout)
+                    .await
+                    .map_err(|e| e.to_string());
+                if tx.send(Action::Layers { node: i, layers }).await.is_err() {
+                    return;
+                }
+                let delay = (interval * 5).max(LAYERS_MIN_DELAY);
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    _ = target.changed() => {}
+                    _ = signals.poke.notified() => {}
+                    _ = signals.cancel.cancelled() => return,
+                }
+            } else {
+                tokio::select! {
+                    r = target.changed() => if r.is_err() { return },
+                    _ = signals.cancel.cancelled() => return,
+                }
+            }
+        }
+    });
+}
+
 /// Starts the traffic views' fetcher: while `target` names a stats table (the traffic view on
 /// screen), every node's answer is read in parallel; the global counters every interval, the
 /// heavier tables (pool, processlist, digests) every other interval and at least 2 s apart.

@@ -75,6 +75,7 @@ pub(super) async fn drive(
     let (refresh_tx, refresh_rx) = watch::channel(app.refresh());
     let (detail_tx, detail_rx) = watch::channel(app.detail_target());
     let (traffic_tx, traffic_rx) = watch::channel(app.traffic_target());
+    let (layers_tx, layers_rx) = watch::channel(app.layers_target());
     let signals = Signals {
         refresh: refresh_rx,
         poke: Arc::new(Notify::new()),
@@ -95,6 +96,13 @@ pub(super) async fn drive(
         addrs.clone(),
         tx.clone(),
         traffic_rx,
+        signals.clone(),
+    );
+    poller::spawn_layers(
+        &mut tasks,
+        addrs.clone(),
+        tx.clone(),
+        layers_rx,
         signals.clone(),
     );
     for (i, n) in app.nodes().iter().enumerate() {
@@ -140,6 +148,9 @@ pub(super) async fn drive(
                 });
                 traffic_tx.send_if_modified(|t| {
                     std::mem::replace(t, app.traffic_target()) != app.traffic_target()
+                });
+                layers_tx.send_if_modified(|l| {
+                    std::mem::replace(l, app.layers_target()) != app.layers_target()
                 });
                 // Finished jobs leave their results in the set; drop them as they come.
                 while tasks.try_join_next().is_some() {}

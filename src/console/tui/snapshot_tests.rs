@@ -347,6 +347,31 @@ fn kill_from_the_processlist_asks_then_runs_on_the_owning_node_and_is_refused_re
 }
 
 #[test]
+fn node_view_with_layers_their_findings_and_the_reseed_confirmation() {
+    let key = |c: char| {
+        Action::Key(crossterm::event::KeyEvent::new(
+            crossterm::event::KeyCode::Char(c),
+            crossterm::event::KeyModifiers::SHIFT,
+        ))
+    };
+    let mut app = in_view(Scenario::Stuck, View::Node);
+    app.update(Action::Layers {
+        node: 0,
+        layers: Ok(fixtures::layers_node1()),
+    });
+    for size in SIZES {
+        snap("node_layers_stuck", &app, size);
+    }
+    let mut diag = app.clone();
+    diag.select(View::Diagnosis, None, None);
+    snap("diagnosis_layers_stuck", &diag, (160, 48));
+    app.update(key('S'));
+    for size in SIZES {
+        snap("confirm_reseed_stuck", &app, size);
+    }
+}
+
+#[test]
 fn matrix_inspection_at_80x24() {
     for s in Scenario::ALL {
         let mut app = in_view(s, View::Matrix);

@@ -681,3 +681,194 @@ fn one_drill_at_a_time_and_its_end_is_reported() {
     app.update(ch('D'));
     assert!(matches!(app.overlay(), Some(Overlay::Confirm(_))));
 }
+
+fn with_node1_layers(s: Scenario) -> App {
+    let mut app = fixtures::app(s);
+    app.select(View::Node, None, Some("node1"));
+    app.update(Action::Layers {
+        node: 0,
+        layers: Ok(fixtures::layers_node1()),
+    });
+    app
+}
+
+fn kinds_on(app: &App, node: &str) -> Vec<&'static str> {
+    app.findings()
+        .iter()
+        .filter_map(|f| match &f.class {
+            Class::Config { kind, node: n, .. } if n == node => Some(kind.name()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn layers_are_read_only_for_the_node_view_and_feed_the_diagnosis() {
+    let mut app = fixtures::app(Scenario::Stuck);
+    app.select(View::Matrix, None, Some("node2"));
+    assert_eq!(app.layers_target(), None);
+    app.update(ch('3'));
+    assert_eq!(app.layers_target(), Some(1));
+    assert!(kinds_on(&app, "node1").is_empty());
+    let app = with_node1_layers(Scenario::Stuck);
+    let kinds = kinds_on(&app, "node1");
+    assert!(kinds.contains(&"runtime_not_saved"), "{kinds:?}");
+    assert!(kinds.contains(&"memory_not_loaded"), "{kinds:?}");
+    let rows = match &app.nodes()[0].layers {
+        Some(LayerState::Read(v)) => &v.rows,
+        other => panic!("layers not settled: {other:?}"),
+    };
+    let summary = |m: &str| {
+        rows.iter()
+            .find(|r| r.module == m)
+            .map(|r| r.summary.clone())
+    };
+    assert_eq!(
+        summary("MYSQL QUERY RULES").as_deref(),
+        Some("M=R · R≠D 1 row")
+    );
+    assert_eq!(summary("MYSQL SERVERS").as_deref(), Some("M≠R 1 row · R=D"));
+    assert_eq!(summary("MYSQL USERS").as_deref(), Some("M=R=D"));
+}
+
+#[test]
+fn a_failed_layer_read_is_kept_with_its_error_and_adds_no_finding() {
+    let mut app = fixtures::app(Scenario::Stuck);
+    app.update(Action::Layers {
+        node: 0,
+        layers: Err("connection refused".into()),
+    });
+    assert!(matches!(
+        &app.nodes()[0].layers,
+        Some(LayerState::Failed { error, .. }) if error == "connection refused"
+    ));
+    assert!(kinds_on(&app, "node1").is_empty());
+    // An index the console does not know is ignored.
+    app.update(Action::Layers {
+        node: 9,
+        layers: Err("x".into()),
+    });
+}
+
+#[test]
+fn reseed_asks_with_every_statement_then_runs_them_in_order_on_the_node() {
+    let mut app = with_node1_layers(Scenario::Stuck);
+    assert!(app.update(ch('S')).is_empty());
+    let confirm = confirm_of(&app).clone();
+    assert_eq!(confirm.title, "Re-seed node1");
+    // node1 restarted from DISK: four modules at version 1 are loaded; the two whose DISK
+    // lacks what will run (a rule loaded but not saved, a server only in MEMORY) are saved.
+    let expected: Vec<String> = [
+        "LOAD ADMIN VARIABLES TO RUNTIME",
+        "LOAD MYSQL QUERY RULES TO RUNTIME",
+        "LOAD MYSQL SERVERS TO RUNTIME",
+        "LOAD PROXYSQL SERVERS TO RUNTIME",
+        "SAVE MYSQL QUERY RULES TO DISK",
+        "SAVE MYSQL SERVERS TO DISK",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    for sql in &expected {
+        assert!(
+            confirm.lines.iter().any(|l| l.contains(sql.as_str())),
+            "{sql} not listed: {:?}",
+            confirm.lines
+        );
+    }
+    let effects = app.update(ch('y'));
+    let Some(Effect::Execute {
+        job,
+        nodes,
+        statements,
+    }) = effects.first()
+    else {
+        panic!("nothing ran: {effects:?}");
+    };
+    assert_eq!(nodes, &[0]);
+    assert_eq!(statements, &expected);
+    // The result forgets the layers read before the change (they are unknown now).
+    let job = *job;
+    app.update(Action::JobDone {
+        job,
+        outcome: JobOutcome::Sql(vec![NodeResult {
+            node: "node1".into(),
+            steps: expected
+                .iter()
+                .map(|sql| StepResult {
+                    sql: sql.clone(),
+                    result: Ok(Outcome::default()),
+                })
+                .collect(),
+            error: None,
+        }]),
+    });
+    assert!(app.nodes()[0].layers.is_none());
+    assert!(kinds_on(&app, "node1").is_empty());
+    // A read taken before the change (in flight while it ran) is dropped; a later one is not.
+    app.update(Action::Layers {
+        node: 0,
+        layers: Ok(fixtures::layers_node1()),
+    });
+    assert!(app.nodes()[0].layers.is_none());
+    let mut later = fixtures::layers_node1();
+    later.fetched_at = app.now + 1;
+    app.update(Action::Layers {
+        node: 0,
+        layers: Ok(later),
+    });
+    assert!(app.nodes()[0].layers.is_some());
+    assert!(app
+        .status()
+        .is_some_and(|s| s.text == "re-seed node1: done"));
+}
+
+#[test]
+fn reseed_is_refused_read_only_and_in_a_replay_and_says_when_there_is_nothing_to_do() {
+    let mut ro = with_node1_layers(Scenario::Stuck);
+    ro.read_only = true;
+    assert!(ro.update(ch('S')).is_empty());
+    assert!(ro.overlay().is_none());
+    assert!(ro.status().is_some_and(|s| s.text.contains("read-only")));
+    typed(&mut ro, ":reseed node1");
+    assert!(ro.update(key(KeyCode::Enter)).is_empty());
+    assert!(ro.overlay().is_none());
+    assert!(ro.status().is_some_and(|s| s.text.contains("read-only")));
+
+    let mut replay = with_node1_layers(Scenario::Stuck);
+    replay.set_replay(true);
+    assert!(replay.update(ch('S')).is_empty());
+    assert!(replay.overlay().is_none());
+
+    // Not polled yet: nothing to build a plan from.
+    let mut app = App::new(fixtures::console_nodes(), fixtures::options());
+    assert!(app.update(ch('S')).is_empty());
+    assert!(app.overlay().is_none());
+    assert!(app
+        .status()
+        .is_some_and(|s| s.text == "node1 not polled yet: nothing to re-seed from"));
+}
+
+#[test]
+fn the_palette_reseeds_a_named_node() {
+    let mut app = fixtures::app(Scenario::Stuck);
+    app.select(View::Matrix, None, Some("node2"));
+    typed(&mut app, ":reseed node1");
+    app.update(key(KeyCode::Enter));
+    let confirm = confirm_of(&app);
+    assert_eq!(confirm.title, "Re-seed node1");
+    // Without the layers read, only the LOADs, and a note saying why.
+    assert!(confirm
+        .lines
+        .iter()
+        .any(|l| l.contains("were not read: no SAVE")));
+    assert!(matches!(
+        confirm.ops.as_slice(),
+        [Op::Sql { nodes, statements, .. }]
+            if nodes == &[0] && statements.iter().all(|s| s.starts_with("LOAD ")) && statements.len() == 4
+    ));
+    typed(&mut app, "n");
+    typed(&mut app, ":reseed all");
+    app.update(key(KeyCode::Enter));
+    assert!(app.overlay().is_none());
+    assert!(app.status().is_some_and(|s| s.text.contains("one node")));
+}

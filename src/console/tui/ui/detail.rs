@@ -12,6 +12,8 @@ use crate::client::detail::NodeDetail;
 use crate::console::diagnosis::Severity;
 use crate::console::tui::app::{App, NodeState};
 use crate::console::tui::detail::{differing_variables, NodeDetailRows};
+use crate::console::tui::keymap::Command;
+use crate::console::tui::layers::LayerState;
 use crate::console::tui::model::{self, Reach};
 use crate::console::tui::theme::Theme;
 
@@ -33,6 +35,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
             .areas(inner);
         let w = l.width as usize;
         let mut left = status_lines(app, node);
+        left.extend(layers(app, node, w));
         left.extend(peers(app, node, w));
         left.extend(backends(app, w));
         left.extend(users(app, w));
@@ -44,6 +47,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     } else {
         let w = inner.width as usize;
         let mut doc = status_lines(app, node);
+        doc.extend(layers(app, node, w));
         doc.extend(peers(app, node, w));
         doc.extend(backends(app, w));
         doc.extend(users(app, w));
@@ -148,6 +152,56 @@ fn indent(lines: Vec<Line<'static>>) -> Vec<Line<'static>> {
             l
         })
         .collect()
+}
+
+/// Per module, whether MEMORY, RUNTIME and DISK agree (rows settled in `App::update`).
+fn layers(app: &App, node: &NodeState, width: usize) -> Vec<Line<'static>> {
+    let theme = app.theme();
+    let title = "Layers · MEMORY (M) · RUNTIME (R) · DISK (D)";
+    let view = match &node.layers {
+        None if app.is_replay() => return section(title, theme, note(NOT_RECORDED, theme)),
+        None => return section(title, theme, note("reading…", theme)),
+        Some(LayerState::Failed { error, at }) => {
+            return section(
+                title,
+                theme,
+                note(
+                    format!("unreadable at {}: {error}", model::clock(*at, app.tz)),
+                    theme,
+                ),
+            )
+        }
+        Some(LayerState::Read(v)) => v,
+    };
+    let rows: Vec<Vec<GridCell>> = view
+        .rows
+        .iter()
+        .map(|r| {
+            vec![
+                (r.module.to_owned(), theme.base()),
+                (r.summary.clone(), theme.severity(r.severity)),
+                (r.tables.clone(), theme.muted()),
+            ]
+        })
+        .collect();
+    let mut body = indent(grid(
+        &["module", "layers", "differing tables"],
+        &rows,
+        width.saturating_sub(2),
+        theme,
+    ));
+    body.push(Line::from(Span::styled(
+        format!(
+            "  read at {} · {} re-seeds this node",
+            model::clock(view.layers.fetched_at, app.tz),
+            app.keymap().label(Command::Reseed)
+        ),
+        theme.muted(),
+    )));
+    for n in &view.layers.notes {
+        body.extend(note(format!("note: {n}"), theme));
+    }
+    section(title, theme, body)
 }
 
 fn peers(app: &App, node: &NodeState, width: usize) -> Vec<Line<'static>> {

@@ -189,7 +189,11 @@ fn draw_tabs(frame: &mut Frame, app: &App, area: Rect) {
                         .filter(|f| f.severity != Severity::Ok)
                         .count();
                     if n > 0 {
-                        title += &format!(" ({n})");
+                        title += &if short {
+                            format!(" {n}")
+                        } else {
+                            format!(" ({n})")
+                        };
                     }
                 }
                 (km.short(c).to_string(), title)
