@@ -152,6 +152,11 @@ impl Cluster {
 
     /// Runs `pxadm ARGS` with a private HOME (no stdin).
     async fn pxadm(&self, args: &[&str]) -> Run {
+        self.pxadm_with_input(args, None).await
+    }
+
+    /// Runs pxadm with `input` piped to its stdin (the shell reads it as a script).
+    async fn pxadm_with_input(&self, args: &[&str], input: Option<&str>) -> Run {
         let home = self.dir.path().join("home");
         std::fs::create_dir_all(&home).expect("home");
         let mut cmd = tokio::process::Command::new(pxadm_bin());
@@ -162,11 +167,20 @@ impl Cluster {
             .env_remove("MYSQL_PWD")
             // Discovery from a node's proxysql_servers must not dial the scenario's addresses.
             .env("PXADM_LOOPBACK_ONLY", "1")
-            .stdin(Stdio::null())
+            .stdin(if input.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
-        let out = tokio::time::timeout(RUN_TIMEOUT, cmd.output())
+        let mut child = cmd.spawn().expect("run pxadm");
+        if let (Some(text), Some(mut stdin)) = (input, child.stdin.take()) {
+            use tokio::io::AsyncWriteExt;
+            stdin.write_all(text.as_bytes()).await.expect("write stdin");
+        }
+        let out = tokio::time::timeout(RUN_TIMEOUT, child.wait_with_output())
             .await
             .unwrap_or_else(|_| panic!("pxadm {args:?} ran too long"))
             .expect("run pxadm");
@@ -1063,6 +1077,18 @@ async fn a_single_node_brings_the_peers_it_lists() {
     );
     assert_eq!(figures(&run)["nodes_up"], 2);
     assert_eq!(figures(&run)["modules_in_sync"], 7);
+    // The shell's \diag on node1 alone reads the peer it lists too.
+    let shell = cluster
+        .pxadm_with_input(&["shell", "-n", &node1], Some("\\diag\n"))
+        .await;
+    assert!(
+        shell
+            .stdout
+            .contains("(with 1 peer(s) listed in its proxysql_servers)"),
+        "{}{}",
+        shell.stdout,
+        shell.stderr
+    );
     let run = cluster
         .pxadm(&[
             "--batch",

@@ -697,10 +697,34 @@ impl ShellSession {
 
     async fn diag(&mut self) -> Flow {
         let polls = self.nodes.iter().map(|n| fetch_snapshot(n, PROBE_TIMEOUT));
-        let Some(snapshots) = interruptible(self.opts.interactive, join_all(polls)).await else {
+        let Some(mut snapshots) = interruptible(self.opts.interactive, join_all(polls)).await
+        else {
             err("Ctrl-C -- \\diag aborted\n").await;
             return Flow::Continue;
         };
+        // One node tells about its cluster: the peers its proxysql_servers lists are polled too
+        // (with its credentials), as `--batch diagnose` does, so a node stuck behind its peers
+        // is not reported healthy. A listed peer the shell cannot reach is left out: the node's
+        // own view of it still counts.
+        let mut discovered = 0;
+        if let ([only], Some(servers)) = (
+            self.nodes.as_slice(),
+            snapshots
+                .first()
+                .and_then(|s| s.data())
+                .and_then(|d| d.proxysql_servers.clone()),
+        ) {
+            let peers = crate::console::nodes::listed_peers(only, &servers);
+            let polls = peers.iter().map(|p| fetch_snapshot(p, PROBE_TIMEOUT));
+            let Some(extra) = interruptible(self.opts.interactive, join_all(polls)).await else {
+                err("Ctrl-C -- \\diag aborted\n").await;
+                return Flow::Continue;
+            };
+            for snap in extra.into_iter().filter(|s| s.error().is_none()) {
+                snapshots.push(snap);
+                discovered += 1;
+            }
+        }
         // The layers (MEMORY/RUNTIME/DISK) of the reachable nodes: "edited but not loaded"
         // and "loaded but not saved" are findings too (issue #15).
         let reads = self
@@ -715,7 +739,13 @@ impl ShellSession {
         };
         let layers: Vec<_> = layers.into_iter().filter_map(Result::ok).collect();
         let findings = diagnose_with_layers(&snapshots, &layers);
-        self.show(&report::findings_text(&findings)).await;
+        let mut text = report::findings_text(&findings);
+        if discovered > 0 {
+            text.push_str(&format!(
+                "(with {discovered} peer(s) listed in its proxysql_servers)\n"
+            ));
+        }
+        self.show(&text).await;
         Flow::Continue
     }
 
