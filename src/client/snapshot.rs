@@ -660,18 +660,7 @@ pub(crate) mod tests {
                 ]],
             )),
             peer_metrics: Ok(rs(
-                &[
-                    "hostname",
-                    "port",
-                    "weight",
-                    "comment",
-                    "response_time_ms",
-                    "Uptime_s",
-                    "last_check_ms",
-                    "Queries",
-                    "Client_Connections_connected",
-                    "Client_Connections_created",
-                ],
+                &crate::proxysql::columns::PEER_METRICS_COLUMNS,
                 &[&[
                     Some("192.168.0.12"),
                     Some("6032"),

@@ -124,6 +124,30 @@ async fn poll_loop(node: usize, addr: NodeAddr, tx: mpsc::Sender<Action>, mut si
     }
 }
 
+/// Between two reads of a view-driven fetcher: waits for `delay`, a new target, a poke or
+/// cancellation; false when cancelled.
+async fn next_read<T>(
+    target: &mut watch::Receiver<Option<T>>,
+    signals: &Signals,
+    delay: Duration,
+) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep(delay) => true,
+        _ = target.changed() => true,
+        _ = signals.poke.notified() => true,
+        _ = signals.cancel.cancelled() => false,
+    }
+}
+
+/// While no view needs a view-driven fetcher: waits until one names a target; false when
+/// cancelled or when the console has gone.
+async fn target_named<T>(target: &mut watch::Receiver<Option<T>>, signals: &Signals) -> bool {
+    tokio::select! {
+        r = target.changed() => r.is_ok(),
+        _ = signals.cancel.cancelled() => false,
+    }
+}
+
 /// Starts the fetcher of the node view's tables: while `target` names a node, its detail
 /// and every node's variables are read about every other interval (at least 2 s apart).
 pub fn spawn_detail(
@@ -156,17 +180,11 @@ pub fn spawn_detail(
                     }
                 }
                 let delay = (interval * 2).max(Duration::from_secs(2));
-                tokio::select! {
-                    _ = tokio::time::sleep(delay) => {}
-                    _ = target.changed() => {}
-                    _ = signals.poke.notified() => {}
-                    _ = signals.cancel.cancelled() => return,
+                if !next_read(&mut target, &signals, delay).await {
+                    return;
                 }
-            } else {
-                tokio::select! {
-                    r = target.changed() => if r.is_err() { return },
-                    _ = signals.cancel.cancelled() => return,
-                }
+            } else if !target_named(&mut target, &signals).await {
+                return;
             }
         }
     });
@@ -198,17 +216,11 @@ pub fn spawn_layers(
                     return;
                 }
                 let delay = (interval * 5).max(LAYERS_MIN_DELAY);
-                tokio::select! {
-                    _ = tokio::time::sleep(delay) => {}
-                    _ = target.changed() => {}
-                    _ = signals.poke.notified() => {}
-                    _ = signals.cancel.cancelled() => return,
+                if !next_read(&mut target, &signals, delay).await {
+                    return;
                 }
-            } else {
-                tokio::select! {
-                    r = target.changed() => if r.is_err() { return },
-                    _ = signals.cancel.cancelled() => return,
-                }
+            } else if !target_named(&mut target, &signals).await {
+                return;
             }
         }
     });
@@ -249,17 +261,11 @@ pub fn spawn_traffic(
                 } else {
                     (interval * 2).max(Duration::from_secs(2))
                 };
-                tokio::select! {
-                    _ = tokio::time::sleep(delay) => {}
-                    _ = target.changed() => {}
-                    _ = signals.poke.notified() => {}
-                    _ = signals.cancel.cancelled() => return,
+                if !next_read(&mut target, &signals, delay).await {
+                    return;
                 }
-            } else {
-                tokio::select! {
-                    r = target.changed() => if r.is_err() { return },
-                    _ = signals.cancel.cancelled() => return,
-                }
+            } else if !target_named(&mut target, &signals).await {
+                return;
             }
         }
     });
